@@ -1,0 +1,30 @@
+// `npm test`: installs what is missing (the Temporal CLI built from source, the Java test server from Maven),
+// type-checks, then runs every vitest suite. Servers are started (or reused) by the vitest global setup and
+// stopped by its teardown, so nothing is left running.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from './infra/paths.js';
+import { say } from './infra/proc.js';
+import { ensureTemporalCli } from './infra/temporal-cli.js';
+import { ensureTimeSkippingServer } from './infra/test-server.js';
+
+const started = Date.now();
+try {
+  say('test', `temporal CLI: ${ensureTemporalCli()}`);
+  say('test', `time-skipping test server: ${ensureTimeSkippingServer()}`);
+} catch (err) {
+  console.error(`[test] ${(err as Error).message}`);
+  process.exit(1);
+}
+
+const bin = (name: string) => join(repoRoot, 'node_modules', '.bin', name);
+say('test', 'type-checking (tsc --noEmit)…');
+const tsc = spawnSync(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { cwd: repoRoot, stdio: 'inherit' });
+if (tsc.status !== 0) {
+  console.error('[test] type errors: failing before running tests');
+  process.exit(tsc.status ?? 1);
+}
+
+const vitest = spawnSync(bin('vitest'), ['run', ...process.argv.slice(2)], { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.env.CI ? '0' : process.env.FORCE_COLOR } });
+say('test', `finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+process.exit(vitest.status ?? 1);

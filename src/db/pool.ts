@@ -1,0 +1,19 @@
+import pg from 'pg';
+
+/** Creates the process's one PostgreSQL pool. */
+export function createPool(o: { url: string; max: number; applicationName: string }): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: o.url,
+    max: o.max,
+    application_name: o.applicationName,
+    connectionTimeoutMillis: 3000,
+    idleTimeoutMillis: 30_000,
+    // A statement that hangs (a lock, a dying server) must not hold a marketplace answer past its 5 s budget.
+    statement_timeout: 4000,
+  });
+  // An idle client's connection can die (server restart); pg emits it on the pool, and unhandled it would crash us.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export type { Pool, PoolClient } from 'pg';

@@ -1,0 +1,40 @@
+import pino, { type Logger } from 'pino';
+
+/** Fields that must never reach a log line in plain text, wherever they appear. */
+export const REDACTED_PATHS = [
+  'password',
+  '*.password',
+  'accessKey',
+  '*.accessKey',
+  'sk',
+  '*.sk',
+  'secret',
+  '*.secret',
+  'authToken',
+  '*.authToken',
+  'signature',
+  '*.signature',
+  'credentialsSealed',
+  '*.credentialsSealed',
+  'headers.authorization',
+  '*.headers.authorization',
+  'apiKey',
+  '*.apiKey',
+];
+
+/** Creates the process's JSON logger (one per process; children carry order, instance and workflow ids). */
+export function createLogger(o: { level: string; name: string; destination?: pino.DestinationStream }): Logger {
+  return pino(
+    {
+      name: o.name,
+      level: o.level,
+      base: { service: o.name },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '***' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    o.destination,
+  );
+}
+
+export type { Logger } from 'pino';

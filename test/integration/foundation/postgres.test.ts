@@ -1,0 +1,61 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadMigrations, migrate, pendingMigrations } from '../../../src/db/migrate.js';
+import { findInstance, recordTransition } from '../../../src/db/read-model.js';
+import { createNonceStore } from '../../../src/db/nonce-store.js';
+import { testInfra, uniqueId } from '../../setup/infra.js';
+
+describe('PostgreSQL (real server)', () => {
+  let pool: pg.Pool;
+  beforeAll(() => {
+    pool = new pg.Pool({ connectionString: testInfra().databaseUrl, max: 4 });
+  });
+  afterAll(async () => {
+    await pool.end();
+  });
+
+  it('when migrations run again, then nothing is pending and nothing is re-applied', async () => {
+    expect(await migrate(pool)).toEqual([]);
+    expect(await pendingMigrations(pool)).toEqual([]);
+    const applied = await pool.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(applied.rows.map((r) => r.version)).toEqual(loadMigrations().map((m) => m.version));
+  });
+
+  it('when a migration file changed after it was applied, then migrate refuses', async () => {
+    const tampered = loadMigrations().map((m, i) => (i === 0 ? { ...m, checksum: 'different' } : m));
+    await expect(migrate(pool, tampered)).rejects.toThrow(/changed after it was applied/);
+  });
+
+  it('when transitions are written out of order, then the read model keeps the newest', async () => {
+    const instanceId = uniqueId('inst');
+    const base = {
+      workflowId: `wf-${instanceId}`,
+      instanceId,
+      interfaceVersion: 'V2' as const,
+      key: { kind: 'v2-line' as const, orderId: 'CSORDER', orderLineId: 'CSORDER-000001' },
+      testOrder: false,
+      details: { trial: false, spec: { amount: 3 }, customerId: 'cust-1', chargingMode: 'PERIOD' as const },
+    };
+    await recordTransition(pool, { ...base, phase: 'ACTIVE', event: 'PROVISIONED', seq: 2, access: { frontEndUrl: 'https://t.example', credentialsSealed: 'v1.sealed' } });
+    await recordTransition(pool, { ...base, phase: 'PROVISIONING', event: 'PURCHASE_RECEIVED', seq: 1 });
+    await recordTransition(pool, { ...base, phase: 'ACTIVE', event: 'PROVISIONED', seq: 2 }); // a retried write
+    const row = await findInstance(pool, instanceId);
+    expect(row?.phase).toBe('ACTIVE');
+    expect(row?.seq).toBe(2);
+    expect(row?.frontEndUrl).toBe('https://t.example');
+    expect(row?.spec).toEqual({ amount: 3 });
+    const timeline = await pool.query('SELECT seq, event FROM instance_transitions WHERE instance_id = $1 ORDER BY seq', [instanceId]);
+    expect(timeline.rows).toEqual([
+      { seq: 1, event: 'PURCHASE_RECEIVED' },
+      { seq: 2, event: 'PROVISIONED' },
+    ]);
+  });
+
+  it('when a nonce is claimed twice (even concurrently), then exactly one claim wins', async () => {
+    const store = createNonceStore(pool);
+    const nonce = uniqueId('nonce');
+    const claims = await Promise.all(Array.from({ length: 10 }, () => store.claim(nonce, 60_000)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await store.claim(nonce, 60_000)).toBe(false);
+  });
+});
