@@ -1,0 +1,11 @@
+// The KooGallery production-interface protocol as pure functions (spec: /work/shared/koogallery/interface-spec.md).
+
+export * from './result-codes.js';
+export * from './time.js';
+export * from './v1-auth.js';
+export * from './v2-signature.js';
+export * from './body-sign.js';
+export * from './field-crypto.js';
+export * from './usage-sign.js';
+export * from './requests.js';
+export * from './responses.js';
