@@ -28,6 +28,26 @@ export default async function setup(project: TestProject) {
     logName: 'temporal-test-server',
   });
 
+  const stopAll = async () => {
+    await temporal.stop();
+    await postgres.stop();
+  };
+  try {
+    return await finishSetup(project, postgres.url, temporal, runDir, stopAll);
+  } catch (err) {
+    // A failed setup must not leave the servers it started behind.
+    await stopAll();
+    throw err;
+  }
+}
+
+async function finishSetup(
+  project: TestProject,
+  databaseUrl: string,
+  temporal: Awaited<ReturnType<typeof ensureDevServer>>,
+  runDir: string,
+  stopAll: () => Promise<void>,
+) {
   // One workflow bundle for every test file: webpack takes seconds, and the bundle is what production runs.
   const bundle = await bundleWorkflowCode({ workflowsPath: join(process.cwd(), 'src/workflows/index.ts'), logger: quietLogger });
   const bundlePath = join(runDir, 'workflow-bundle.js');
@@ -37,7 +57,7 @@ export default async function setup(project: TestProject) {
   writeFileSync(fixtureBundlePath, fixtureBundle.code);
 
   const infra: TestInfra = {
-    databaseUrl: postgres.url,
+    databaseUrl,
     temporalAddress: temporal.address,
     temporalNamespace: temporal.namespace,
     temporalUiUrl: temporal.uiUrl,
@@ -48,10 +68,7 @@ export default async function setup(project: TestProject) {
   };
   project.provide('infra', infra);
 
-  return async () => {
-    await temporal.stop();
-    await postgres.stop();
-  };
+  return stopAll;
 }
 
 const quietLogger = {

@@ -1,0 +1,70 @@
+# syntax=docker/dockerfile:1
+#
+# One image for the api, the worker and the migration job (docker-compose.yml picks the command):
+#   node dist/src/api/server.js     the Express API (PORT, default 8080)
+#   node dist/worker.js             the Temporal worker (metrics on WORKER_METRICS_PORT, default 9464)
+#   node dist/src/db/migrate-cli.js applies migrations/*.sql and exits
+#
+# Debian (glibc) on purpose, not alpine: @temporalio/worker loads a native core-bridge built for glibc.
+# The build context is an allow-list (.dockerignore): no .git, no .env files, no node_modules, no test data.
+
+############################
+# 1. build: dev dependencies, tsc, prebuilt workflow bundle
+############################
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund
+
+COPY . .
+# `npm run build` = tsc -p tsconfig.build.json && node dist/scripts/build-bundle.js (writes dist/workflow-bundle.js).
+# The checks fail the build early if the output layout the compose file relies on ever changes.
+RUN npm run build \
+ && test -f dist/worker.js \
+ && test -f dist/src/api/server.js \
+ && test -f dist/src/db/migrate-cli.js \
+ && test -f dist/workflow-bundle.js
+
+############################
+# 2. prod-deps: production dependencies only
+############################
+FROM node:20-bookworm-slim AS prod-deps
+WORKDIR /app
+
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-audit --no-fund
+
+############################
+# 3. runtime
+############################
+FROM node:20-bookworm-slim AS runtime
+
+# The slim image has no system CA bundle. Node carries its own, but the worker's Rust core-bridge reads the
+# system trust store for TLS to Temporal Cloud / a TLS-enabled cluster.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+ENV NODE_ENV=production \
+    APP_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    WORKER_METRICS_PORT=9464 \
+    TEMPORAL_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
+
+WORKDIR /app
+
+# Owned by root and read-only to the runtime user: the service never writes into /app.
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/dist ./dist
+COPY migrations ./migrations
+
+# `node` (uid 1000) ships with the official image.
+USER node
+
+EXPOSE 8080 9464
+CMD ["node", "dist/src/api/server.js"]

@@ -1,0 +1,26 @@
+import type { Pool } from 'pg';
+import type { AppConfig } from '../config.js';
+import { createQueryOrderClient } from '../marketplace/query-order-client.js';
+import { createSealedBox } from '../security/sealed-box.js';
+import { createOrderActivities, type OrderActivities } from './order-activities.js';
+import { createProvisioner } from './provisioning/index.js';
+import type { Provisioner } from './provisioning/provisioner.js';
+
+/** Builds every activity the worker registers, from configuration and the process's one pool. */
+export function createActivities(config: AppConfig, pool: Pool, overrides: { provisioner?: Provisioner } = {}): OrderActivities {
+  const sealedBox = createSealedBox(config.dataEncryptionKey);
+  const queryOrderClient = createQueryOrderClient({
+    apiBase: config.koogallery.apiBase,
+    ...(config.koogallery.apiFallbackBase ? { fallbackBase: config.koogallery.apiFallbackBase } : {}),
+    ak: config.koogallery.huaweiAk,
+    sk: config.koogallery.huaweiSk,
+  });
+  return createOrderActivities({
+    pool,
+    sealedBox,
+    provisioner: overrides.provisioner ?? createProvisioner(config.provisioner, { pool, sealedBox }),
+    queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
+  });
+}
+
+export { createOrderActivities, type OrderActivities } from './order-activities.js';

@@ -1,0 +1,65 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { ApiMetrics } from './metrics.js';
+import { productionInterfaceRouter, type ProductionInterfaceDeps } from './production-interface.js';
+
+/** A named readiness check (Temporal reachable, PostgreSQL reachable, migrations applied). */
+export type ReadinessCheck = () => Promise<{ name: string; ok: boolean; detail?: string }>;
+
+/** Everything the HTTP app needs, built by the server's composition root (or a test). */
+export interface AppDeps extends ProductionInterfaceDeps {
+  readonly readinessChecks: readonly ReadinessCheck[];
+  readonly metrics: ApiMetrics;
+  readonly logger: Logger;
+}
+
+/** The production-interface path the marketplace is configured with. */
+export const SAAS_PATH = '/koogallery/saas';
+
+/** Builds the Express app. It never listens: `server.ts` does, and tests use port 0. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.all(
+      deps.readinessChecks.map((check) => withTimeout(check(), 2000).catch((err: unknown) => ({ name: 'check', ok: false, detail: (err as Error).message }))),
+    );
+    const ok = checks.every((c) => c.ok);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', deps.metrics.registry.contentType);
+    res.end(await deps.metrics.registry.metrics());
+  });
+
+  app.use(SAAS_PATH, productionInterfaceRouter(deps));
+
+  app.use((req, res) => {
+    res.status(404).json({ error: 'not found', path: req.path });
+  });
+  // The one place an unexpected error becomes an HTTP answer: a status and a short text, never a stack trace.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
+    if (status >= 500) deps.logger.error({ err: (err as Error).message }, 'unhandled error');
+    if (!res.headersSent) res.status(status).json({ error: status >= 500 ? 'internal error' : 'bad request' });
+  });
+  return app;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e: unknown) => (clearTimeout(t), reject(e as Error)),
+    );
+  });
+}

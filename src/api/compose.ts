@@ -1,0 +1,48 @@
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config.js';
+import { recordInboxEntry } from '../db/inbox.js';
+import { pendingMigrations } from '../db/migrate.js';
+import { createNonceStore } from '../db/nonce-store.js';
+import { createSealedBox } from '../security/sealed-box.js';
+import type { AppDeps } from './app.js';
+import { createApiMetrics } from './metrics.js';
+import { createOrderService } from './order-service.js';
+
+/** Wires the app's dependencies from configuration, the one pool and the one Temporal client. */
+export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, logger: Logger): AppDeps {
+  const orders = createOrderService({
+    client,
+    pool,
+    taskQueue: config.temporal.taskQueue,
+    accessKey: config.koogallery.accessKey,
+    sealedBox: createSealedBox(config.dataEncryptionKey),
+    budgetMs: config.koogallery.provisionBudgetMs,
+  });
+  return {
+    accessKey: config.koogallery.accessKey,
+    maxBodyBytes: config.http.maxBodyBytes,
+    v1ToleranceMs: config.koogallery.v1TimestampToleranceMs,
+    v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
+    orders,
+    nonces: createNonceStore(pool),
+    metrics: createApiMetrics(),
+    logger,
+    recordInbox: (e) => recordInboxEntry(pool, e),
+    readinessChecks: [
+      async () => {
+        await pool.query('SELECT 1');
+        return { name: 'postgres', ok: true };
+      },
+      async () => {
+        const pending = await pendingMigrations(pool);
+        return { name: 'migrations', ok: pending.length === 0, ...(pending.length ? { detail: `pending: ${pending.join(', ')}` } : {}) };
+      },
+      async () => {
+        await client.workflowService.getSystemInfo({});
+        return { name: 'temporal', ok: true };
+      },
+    ],
+  };
+}

@@ -1,0 +1,37 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The API's Prometheus metrics, on a registry of its own (one per app, so tests can run several). */
+export function createApiMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'koogallery_api_' });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'koogallery_requests_total',
+      help: 'Production-interface calls by interface version, activity and result code',
+      labelNames: ['interface', 'activity', 'result_code'] as const,
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'koogallery_request_duration_seconds',
+      help: 'Time to answer a production-interface call',
+      labelNames: ['interface', 'activity'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5],
+      registers: [registry],
+    }),
+    signatureFailures: new Counter({
+      name: 'koogallery_signature_failures_total',
+      help: 'Requests refused for authentication (bad or missing signature, stale timestamp, replayed nonce)',
+      labelNames: ['interface', 'reason'] as const,
+      registers: [registry],
+    }),
+    asyncAnswers: new Counter({
+      name: 'koogallery_async_answers_total',
+      help: 'Purchases answered 000004 (processing) because provisioning outlasted the budget',
+      registers: [registry],
+    }),
+  };
+}
+
+/** The API metrics' type. */
+export type ApiMetrics = ReturnType<typeof createApiMetrics>;

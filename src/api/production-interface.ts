@@ -1,0 +1,315 @@
+import { createHash } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
+import type { InboxEntry } from '../db/inbox.js';
+import type { NonceStore } from '../db/nonce-store.js';
+import {
+  BODY_SIGN_HEADER,
+  ResultCode,
+  bodySignHeaderValue,
+  defaultResultMessage,
+  extractV2Credentials,
+  newInstanceResponse,
+  parseCompactUtc,
+  parseRawQuery,
+  parseV1Request,
+  parseV2Request,
+  queryInstanceResponse,
+  serializeResponse,
+  simpleResponse,
+  verifyV1AuthToken,
+  verifyV2Signature,
+  V1_ACTIVITIES,
+  V2_ACTIVITIES,
+  type V1Request,
+  type V2Request,
+} from '../koogallery/index.js';
+import type { ChargingMode, InterfaceVersion, OrderDetails, OrderKey } from '../shared/order-contract.js';
+import type { ApiMetrics } from './metrics.js';
+import type { OrderService, ServiceAnswer } from './order-service.js';
+
+// The marketplace's production interface: GET (V1, query string, authToken) and POST (V2, JSON, signature) on one
+// URL. Every answer, refusals included, is HTTP 200 JSON with a Body-Sign over the exact bytes sent (§2.3, §6:
+// "Response codes are returned with HTTP 200 JSON"; other statuses are UNCONFIRMED, so we never rely on them).
+
+/** What the production interface needs. */
+export interface ProductionInterfaceDeps {
+  readonly accessKey: string;
+  readonly maxBodyBytes: number;
+  readonly v1ToleranceMs: number;
+  readonly v2ToleranceMs: number;
+  readonly orders: OrderService;
+  readonly nonces: NonceStore;
+  readonly metrics: ApiMetrics;
+  readonly logger: Logger;
+  readonly recordInbox: (entry: InboxEntry) => Promise<void>;
+  readonly now?: () => number;
+}
+
+interface CallContext {
+  readonly version: InterfaceVersion;
+  readonly started: number;
+  readonly bodySha256: string;
+  activity?: string;
+  ids: { businessId?: string; orderId?: string; orderLineId?: string; instanceId?: string; testFlag?: boolean };
+}
+
+const KNOWN_ACTIVITIES = new Set<string>([...V1_ACTIVITIES, ...V2_ACTIVITIES]);
+
+const V1_CHARGING_MODES: Record<string, ChargingMode> = { '0': 'ON_DEMAND', '1': 'PERIOD', '3': 'ONE_TIME', '5': 'ON_DEMAND_PKG' };
+
+function isoFromCompact(v: string | undefined): string | undefined {
+  return v ? parseCompactUtc(v)?.toISOString() : undefined;
+}
+
+function numeric(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function specOf(r: { amount?: string; diskSize?: string; bandWidth?: string }): Record<string, number> {
+  const spec: Record<string, number> = {};
+  for (const k of ['amount', 'diskSize', 'bandWidth'] as const) {
+    const n = numeric(r[k]);
+    if (n !== undefined) spec[k] = n;
+  }
+  return spec;
+}
+
+/** The production-interface router. */
+export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router {
+  const now = deps.now ?? Date.now;
+  const router = express.Router();
+
+  function send(res: Response, ctx: CallContext, body: Record<string, unknown>, refusal?: string): void {
+    const bytes = serializeResponse(body);
+    const code = String(body.resultCode);
+    res.status(200);
+    res.setHeader('Content-Type', 'application/json;charset=UTF-8');
+    res.setHeader(BODY_SIGN_HEADER, bodySignHeaderValue(deps.accessKey, bytes));
+    res.end(bytes);
+    const latencyMs = now() - ctx.started;
+    // Only known activity names become metric labels: a caller must not be able to mint time series.
+    const activity = ctx.activity && KNOWN_ACTIVITIES.has(ctx.activity) ? ctx.activity : 'unknown';
+    deps.metrics.requests.inc({ interface: ctx.version, activity, result_code: code });
+    deps.metrics.latency.observe({ interface: ctx.version, activity }, latencyMs / 1000);
+    const entry: InboxEntry = {
+      interfaceVersion: ctx.version,
+      ...(ctx.activity ? { activity: ctx.activity } : {}),
+      ...ctx.ids,
+      bodySha256: ctx.bodySha256,
+      resultCode: code,
+      httpStatus: 200,
+      latencyMs,
+      ...(refusal ? { refusal } : {}),
+    } as InboxEntry;
+    // After the answer is sent: the audit row must not cost the marketplace latency. A failed write is logged.
+    deps.recordInbox(entry).catch((err: unknown) => deps.logger.error({ err: (err as Error).message, activity }, 'inbox write failed'));
+  }
+
+  function refuse(res: Response, ctx: CallContext, code: ResultCode, reason: string): void {
+    if (code === ResultCode.AuthFailed) deps.metrics.signatureFailures.inc({ interface: ctx.version, reason });
+    deps.logger.warn({ interface: ctx.version, activity: ctx.activity, reason, code }, 'production-interface call refused');
+    send(res, ctx, simpleResponse(code, code === ResultCode.AuthFailed ? 'authentication failed.' : `invalid request: ${reason}`), reason);
+  }
+
+  function answerBody(activity: string, version: InterfaceVersion, a: ServiceAnswer): Record<string, unknown> {
+    const msg = a.message ?? defaultResultMessage(a.code);
+    if (activity === 'newInstance') {
+      return newInstanceResponse(a.code, msg, {
+        ...(a.instanceId ? { instanceId: a.instanceId } : {}),
+        ...(version === 'V1' && a.appInfo ? { encryptType: '1' as const, appInfo: a.appInfo } : {}),
+      });
+    }
+    if (activity === 'queryInstance') return queryInstanceResponse(a.code, msg, a.info ?? [], '1');
+    return simpleResponse(a.code, msg);
+  }
+
+  async function runCall(res: Response, ctx: CallContext, fn: () => Promise<ServiceAnswer>): Promise<void> {
+    try {
+      const answer = await fn();
+      if (answer.code === ResultCode.Processing && ctx.activity === 'newInstance') deps.metrics.asyncAnswers.inc();
+      deps.logger.info(
+        { interface: ctx.version, activity: ctx.activity, ...ctx.ids, instanceId: answer.instanceId ?? ctx.ids.instanceId, workflowId: answer.workflowId, code: answer.code },
+        'production-interface call answered',
+      );
+      send(res, ctx, answerBody(ctx.activity ?? '', ctx.version, answer));
+    } catch (err) {
+      // Temporal or PostgreSQL unreachable, or a bug: a retryable internal error, never a stack trace.
+      deps.logger.error({ interface: ctx.version, activity: ctx.activity, ...ctx.ids, err: (err as Error).message }, 'production-interface call failed');
+      send(res, ctx, simpleResponse(ResultCode.InternalError, 'internal error; please retry.'));
+    }
+  }
+
+  // ---- V1: GET with every parameter in the query string ------------------------------------------------------
+  router.get('/', (req: Request, res: Response) => {
+    const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+    const ctx: CallContext = { version: 'V1', started: now(), bodySha256: sha256(rawQuery), ids: {} };
+    const parsed = parseRawQuery(rawQuery);
+    if (!parsed) return refuse(res, ctx, ResultCode.InvalidParameter, 'malformed query string');
+    ctx.activity = clipActivity(parsed.params.activity);
+    if (parsed.duplicates.length > 0) return refuse(res, ctx, ResultCode.InvalidParameter, `duplicated parameter ${parsed.duplicates[0]}`);
+    const auth = verifyV1AuthToken(deps.accessKey, parsed, { nowMs: now(), toleranceMs: deps.v1ToleranceMs });
+    if (!auth.ok) return refuse(res, ctx, ResultCode.AuthFailed, `authToken ${auth.reason}`);
+    const request = parseV1Request(parsed.params);
+    if (!request.ok) return refuse(res, ctx, ResultCode.InvalidParameter, `${request.field} ${request.reason}`);
+    void runCall(res, ctx, () => dispatchV1(request.request, ctx));
+  });
+
+  // ---- V2: POST with a JSON body, signature in the query (or x-sign headers) ---------------------------------
+  router.post('/', express.raw({ type: () => true, limit: deps.maxBodyBytes }), (req: Request, res: Response) => {
+    const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const ctx: CallContext = { version: 'V2', started: now(), bodySha256: sha256(body), ids: {} };
+    const creds = extractV2Credentials(req.query as Record<string, unknown>, req.headers);
+    if (!creds) return refuse(res, ctx, ResultCode.AuthFailed, 'signature missing');
+    const verified = verifyV2Signature(deps.accessKey, creds, body, { nowMs: now(), toleranceMs: deps.v2ToleranceMs });
+    if (!verified.ok) return refuse(res, ctx, ResultCode.AuthFailed, `signature ${verified.reason}`);
+    void (async () => {
+      // Claim the nonce only once the signature is good, so nobody can burn nonces with forged requests.
+      let fresh: boolean;
+      try {
+        fresh = await deps.nonces.claim(creds.nonce, deps.v2ToleranceMs);
+      } catch (err) {
+        deps.logger.error({ err: (err as Error).message }, 'nonce store unavailable');
+        return send(res, ctx, simpleResponse(ResultCode.InternalError, 'internal error; please retry.'));
+      }
+      if (!fresh) return refuse(res, ctx, ResultCode.AuthFailed, 'nonce replayed');
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch {
+        return refuse(res, ctx, ResultCode.InvalidParameter, 'body is not JSON');
+      }
+      ctx.activity = clipActivity((json as { activity?: unknown } | null)?.activity);
+      const request = parseV2Request(json);
+      if (!request.ok) return refuse(res, ctx, ResultCode.InvalidParameter, `${request.field} ${request.reason}`);
+      await runCall(res, ctx, () => dispatchV2(request.request, ctx));
+    })();
+  });
+
+  // Body too large, aborted upload, bad encoding: still a marketplace answer, signed, with no stack trace.
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const ctx: CallContext = { version: req.method === 'GET' ? 'V1' : 'V2', started: now(), bodySha256: sha256(''), ids: {} };
+    const type = (err as { type?: string }).type;
+    refuse(res, ctx, ResultCode.InvalidParameter, type === 'entity.too.large' ? 'body too large' : 'unreadable body');
+  });
+
+  async function dispatchV1(r: V1Request, ctx: CallContext): Promise<ServiceAnswer> {
+    const testOrder = r.testFlag === '1';
+    ctx.ids = { testFlag: testOrder, orderId: 'orderId' in r ? r.orderId : undefined, instanceId: 'instanceId' in r ? r.instanceId : undefined };
+    switch (r.activity) {
+      case 'newInstance': {
+        ctx.ids.businessId = r.businessId;
+        const chargingMode = r.chargingMode ? V1_CHARGING_MODES[r.chargingMode] : undefined;
+        // On-demand: one order with several billing items yields one instance per (orderId, productId) (§3.1).
+        const key: OrderKey =
+          chargingMode === 'ON_DEMAND' && r.productId ? { kind: 'v1-on-demand', orderId: r.orderId, productId: r.productId } : { kind: 'v1-order', orderId: r.orderId };
+        const expireTime = isoFromCompact(r.expireTime);
+        const periodNumber = numeric(r.periodNumber);
+        const details: OrderDetails = {
+          customerId: r.customerId,
+          ...(r.customerName ? { customerName: r.customerName } : {}),
+          ...(r.productId ? { productId: r.productId } : {}),
+          ...(r.skuCode ? { skuCode: r.skuCode } : {}),
+          ...(chargingMode ? { chargingMode } : {}),
+          ...(r.periodType ? { periodType: r.periodType } : {}),
+          ...(periodNumber !== undefined ? { periodNumber } : {}),
+          ...(expireTime ? { expireTime } : {}),
+          trial: r.trialFlag === '1',
+          spec: specOf(r),
+          ...(r.orderAmount ? { orderAmount: r.orderAmount } : {}),
+        };
+        const a = await deps.orders.purchase({ key, interfaceVersion: 'V1', businessId: r.businessId, testOrder, details });
+        // V1 has no asynchronous answer: "still provisioning" is a retryable failure; the retry finds the instance.
+        if (a.code === ResultCode.Processing) return { ...a, code: ResultCode.InternalError, message: 'provisioning in progress; please retry.' };
+        if (a.code === ResultCode.Success && a.instanceId) {
+          const appInfo = await deps.orders.appInfoFor(a.instanceId);
+          return { ...a, ...(appInfo ? { appInfo } : {}) };
+        }
+        return a;
+      }
+      case 'refreshInstance': {
+        const amount = numeric(r.orderAmount);
+        const scene = r.trialToFormal === '1' ? 'TRIAL_TO_FORMAL' : amount !== undefined && amount < 0 ? 'UNSUBSCRIBE_RENEWAL_PERIOD' : 'RENEWAL';
+        const periodNumber = numeric(r.periodNumber);
+        return deps.orders.refresh(r.instanceId, {
+          orderId: r.orderId,
+          scene,
+          expireTime: isoFromCompact(r.expireTime)!,
+          ...(r.productId ? { productId: r.productId } : {}),
+          ...(r.periodType ? { periodType: r.periodType } : {}),
+          ...(periodNumber !== undefined ? { periodNumber } : {}),
+          ...(r.orderAmount ? { orderAmount: r.orderAmount } : {}),
+          testOrder,
+        });
+      }
+      case 'expireInstance':
+        return deps.orders.setStatus(r.instanceId, { action: 'FREEZE', reason: 'EXPIRED', testOrder });
+      case 'instanceStatus':
+        return deps.orders.setStatus(r.instanceId, { action: r.instanceStatus === 'FREEZE' ? 'FREEZE' : 'UNFREEZE', reason: 'MARKETPLACE', testOrder });
+      case 'upgrade':
+        return deps.orders.upgrade(r.instanceId, {
+          orderId: r.orderId,
+          ...(r.skuCode ? { skuCode: r.skuCode } : {}),
+          ...(r.productId ? { productId: r.productId } : {}),
+          spec: specOf(r),
+          testOrder,
+        });
+      case 'releaseInstance':
+        return deps.orders.release(r.instanceId, { orderId: r.orderId, testOrder });
+      case 'queryInstance':
+        return deps.orders.queryInstances(r.instanceIds);
+    }
+  }
+
+  async function dispatchV2(r: V2Request, ctx: CallContext): Promise<ServiceAnswer> {
+    const testOrder = r.testFlag === '1';
+    ctx.ids = {
+      testFlag: testOrder,
+      ...('orderId' in r && r.orderId ? { orderId: r.orderId } : {}),
+      ...('orderLineId' in r && r.orderLineId ? { orderLineId: r.orderLineId } : {}),
+      ...('instanceId' in r ? { instanceId: r.instanceId } : {}),
+    };
+    switch (r.activity) {
+      case 'newInstance':
+        ctx.ids.businessId = r.businessId;
+        return deps.orders.purchase({
+          key: { kind: 'v2-line', orderId: r.orderId, orderLineId: r.orderLineId },
+          interfaceVersion: 'V2',
+          businessId: r.businessId,
+          testOrder,
+        });
+      case 'queryInstance':
+        return deps.orders.queryInstances(r.instanceIds);
+      case 'refreshInstance':
+        return deps.orders.refresh(r.instanceId, {
+          orderId: r.orderId,
+          orderLineId: r.orderLineId,
+          // `scene` is marked "M?" (§4.3); a missing one is read as a plain renewal.
+          scene: r.scene ?? 'RENEWAL',
+          expireTime: isoFromCompact(r.expireTime)!,
+          ...(r.productId ? { productId: r.productId } : {}),
+          testOrder,
+        });
+      case 'updateInstanceStatus':
+        return deps.orders.setStatus(r.instanceId, { action: r.status, reason: 'MARKETPLACE', testOrder });
+      case 'releaseInstance':
+        return deps.orders.release(r.instanceId, { ...(r.orderId ? { orderId: r.orderId } : {}), testOrder });
+      case 'upgradeInstance':
+        return deps.orders.upgrade(r.instanceId, { orderId: r.orderId, orderLineId: r.orderLineId, testOrder });
+      case 'changeInstanceCheck':
+        return deps.orders.checkChange(r.instanceId);
+    }
+  }
+
+  return router;
+}
+
+function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function clipActivity(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v.slice(0, 32) : undefined;
+}

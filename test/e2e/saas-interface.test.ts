@@ -1,0 +1,389 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { findInstance } from '../../src/db/read-model.js';
+import { computeV2Signature, formatCompactUtc } from '../../src/koogallery/index.js';
+import type { CreateOrderInput } from '../../src/simulator/order-book.js';
+import type { ProductionAnswer } from '../../src/simulator/production-client.js';
+import { getOrderQuery, orderWorkflowId } from '../../src/shared/order-contract.js';
+import { uniqueId } from '../setup/infra.js';
+import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../support/service-harness.js';
+
+// The SaaS production interface over HTTP against the real Temporal and PostgreSQL. Each test checks the answer
+// (code, Body-Sign), the resulting state (read model, tenant registry, workflow) and, where it matters, what did
+// NOT happen (no tenant, no workflow, no row).
+
+let h: ServiceHarness;
+beforeAll(async () => {
+  h = await startServiceHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+beforeEach(() => {
+  h.provisionerFaults.faults.reset();
+});
+
+const inDays = (d: number) => formatCompactUtc(new Date(Date.now() + d * 86_400_000));
+
+function yearlyOrder(extra: Partial<CreateOrderInput> = {}) {
+  return h.marketplace.orderBook.createOrder({
+    orderType: 'NEW',
+    chargingMode: 'PERIOD',
+    periodType: 'year',
+    periodNumber: 1,
+    productId: 'prod-e2e',
+    skuCode: 'sku-basic',
+    customerId: uniqueId('cust'),
+    ...extra,
+  });
+}
+
+async function tenantCount(instanceId: string): Promise<number> {
+  const r = await h.pool.query('SELECT count(*)::int AS n FROM tenants WHERE instance_id = $1', [instanceId]);
+  return r.rows[0].n;
+}
+
+async function tenantStatus(instanceId: string): Promise<string | undefined> {
+  const r = await h.pool.query('SELECT status FROM tenants WHERE instance_id = $1', [instanceId]);
+  return r.rows[0]?.status;
+}
+
+function expectSigned(a: ProductionAnswer, code: string): void {
+  expect(a.status).toBe(200);
+  expect(a.bodySignValid).toBe(true);
+  expect(a.body?.resultCode).toBe(code);
+}
+
+async function buyV2(extra: Partial<CreateOrderInput> = {}) {
+  const order = yearlyOrder(extra);
+  const line = order.orderLine[0]!.orderLineId;
+  const businessId = randomUUID();
+  const a = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId });
+  return { order, line, businessId, answer: a, instanceId: a.body?.instanceId as string };
+}
+
+describe('V2 newInstance', () => {
+  it('when a yearly order is bought, then the instanceId is the first businessId and a tenant exists with sealed credentials', async () => {
+    const { answer, businessId, instanceId, order } = await buyV2();
+    expectSigned(answer, '000000');
+    expect(instanceId).toBe(businessId);
+    const row = await findInstance(h.pool, instanceId);
+    expect(row).toMatchObject({ phase: 'ACTIVE', orderId: order.orderId, chargingMode: 'PERIOD', productId: 'prod-e2e', skuCode: 'sku-basic' });
+    expect(row?.credentialsSealed).toMatch(/^v1\./);
+    expect(await tenantCount(instanceId)).toBe(1);
+    const q = await h.market.v2({ activity: 'queryInstance', instanceId });
+    expectSigned(q, '000000');
+    expect(q.appInfo?.frontEndUrl).toMatch(/^https:\/\/t[0-9a-z]+\.tenants\.test$/);
+    expect(q.appInfo?.userName).toBeTruthy();
+    expect(q.appInfo?.password?.length).toBeGreaterThanOrEqual(20);
+    // The credentials are never stored or sent in plain text.
+    expect(q.rawBody).not.toContain(q.appInfo!.password!);
+    expect(JSON.stringify(row)).not.toContain(q.appInfo!.password!);
+  });
+
+  it('when 20 identical purchases arrive at once (new businessId each), then one workflow, one tenant, one instanceId', async () => {
+    const order = yearlyOrder();
+    const line = order.orderLine[0]!.orderLineId;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId: randomUUID() })),
+    );
+    for (const a of answers) expectSigned(a, '000000');
+    const ids = new Set(answers.map((a) => a.body.instanceId));
+    expect(ids.size).toBe(1);
+    const [instanceId] = [...ids] as string[];
+    expect(await tenantCount(instanceId!)).toBe(1);
+    const rows = await h.pool.query('SELECT count(*)::int AS n FROM instances WHERE order_id = $1', [order.orderId]);
+    expect(rows.rows[0].n).toBe(1);
+  });
+
+  it('when provisioning outlasts the budget, then 000004 names the instance and queryInstance returns info once ready', async () => {
+    h.provisionerFaults.faults.delayMs('create', h.config.koogallery.provisionBudgetMs + 1500);
+    const order = yearlyOrder();
+    const line = order.orderLine[0]!.orderLineId;
+    const businessId = randomUUID();
+    const first = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId });
+    expectSigned(first, '000004');
+    expect(first.body.instanceId).toBe(businessId);
+    expect(first.latencyMs).toBeLessThan(5000);
+    const early = await h.market.v2({ activity: 'queryInstance', instanceId: businessId });
+    expectSigned(early, '000004');
+    expect(early.body.info).toBeUndefined();
+    h.provisionerFaults.faults.reset();
+    let ready: ProductionAnswer | undefined;
+    for (let i = 0; i < 40 && !ready; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const q = await h.market.v2({ activity: 'queryInstance', instanceId: businessId });
+      if (q.body.resultCode === '000000') ready = q;
+    }
+    expect(ready?.body.info?.[0]?.instanceId).toBe(businessId);
+    expect(ready?.appInfo?.password).toBeTruthy();
+  });
+
+  it('when Query Order does not know the order, then the purchase fails with a retryable code and no tenant', async () => {
+    const businessId = randomUUID();
+    const a = await h.market.v2({ activity: 'newInstance', orderId: 'CSUNKNOWNORDER01', orderLineId: 'CSUNKNOWNORDER01-000001', businessId });
+    expectSigned(a, '000005');
+    expect(await tenantCount(businessId)).toBe(0);
+  });
+
+  it('when a debug order (testFlag=1) is replayed after release, then it succeeds again with the same instanceId', async () => {
+    const order = yearlyOrder();
+    const line = order.orderLine[0]!.orderLineId;
+    const buy = () => h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId: randomUUID(), testFlag: '1' });
+    const first = await buy();
+    expectSigned(first, '000000');
+    const instanceId = first.body.instanceId;
+    expectSigned(await h.market.v2({ activity: 'releaseInstance', instanceId, testFlag: '1' }), '000000');
+    const again = await buy();
+    expectSigned(again, '000000');
+    expect(again.body.instanceId).toBe(instanceId);
+    expect(await tenantStatus(instanceId)).toBe('ACTIVE');
+    const row = await findInstance(h.pool, instanceId);
+    expect(row?.testOrder).toBe(true);
+  });
+
+  it('when a released real order is bought again, then the same instanceId is answered and nothing is re-created', async () => {
+    const { order, line, instanceId } = await buyV2();
+    expectSigned(await h.market.v2({ activity: 'releaseInstance', instanceId }), '000000');
+    const again = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId: randomUUID() });
+    expectSigned(again, '000000');
+    expect(again.body.instanceId).toBe(instanceId);
+    expect(await tenantStatus(instanceId)).toBe('DELETED');
+  });
+});
+
+describe('V2 lifecycle effects', () => {
+  it('when renewed, frozen, unfrozen and released, then the tenant and read model follow every step', async () => {
+    const { order, instanceId } = await buyV2();
+    const renewal = h.marketplace.orderBook.createOrder({ orderType: 'RENEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-e2e', skuCode: 'sku-basic', customerId: order.buyerInfo!.customerId });
+    const newExpiry = inDays(730);
+    expectSigned(
+      await h.market.v2({ activity: 'refreshInstance', scene: 'RENEWAL', orderId: renewal.orderId, orderLineId: renewal.orderLine[0]!.orderLineId, instanceId, expireTime: newExpiry }),
+      '000000',
+    );
+    expect((await findInstance(h.pool, instanceId))?.expireTime?.toISOString().slice(0, 10)).toBe(
+      `${newExpiry.slice(0, 4)}-${newExpiry.slice(4, 6)}-${newExpiry.slice(6, 8)}`,
+    );
+    expectSigned(await h.market.v2({ activity: 'updateInstanceStatus', instanceId, status: 'FREEZE' }), '000000');
+    expect((await findInstance(h.pool, instanceId))?.phase).toBe('FROZEN');
+    expect(await tenantStatus(instanceId)).toBe('FROZEN');
+    expectSigned(await h.market.v2({ activity: 'updateInstanceStatus', instanceId, status: 'UNFREEZE' }), '000000');
+    expect(await tenantStatus(instanceId)).toBe('ACTIVE');
+    expectSigned(await h.market.v2({ activity: 'releaseInstance', instanceId }), '000000');
+    expect((await findInstance(h.pool, instanceId))?.phase).toBe('RELEASED');
+    expect(await tenantStatus(instanceId)).toBe('DELETED');
+    expectSigned(await h.market.v2({ activity: 'releaseInstance', instanceId }), '000000');
+    expectSigned(await h.market.v2({ activity: 'queryInstance', instanceId }), '000003');
+    const timeline = await h.pool.query('SELECT event FROM instance_transitions WHERE instance_id = $1 ORDER BY seq', [instanceId]);
+    expect(timeline.rows.map((r) => r.event)).toEqual(['PURCHASE_RECEIVED', 'PROVISIONED', 'RENEWAL', 'FREEZE', 'UNFREEZE', 'RELEASED']);
+  });
+
+  it('when a renewal refund arrives, then the expiry moves earlier; a repeat of it changes nothing', async () => {
+    const { instanceId } = await buyV2();
+    const refund = { activity: 'refreshInstance', scene: 'UNSUBSCRIBE_RENEWAL_PERIOD', orderId: uniqueId('REFUND'), orderLineId: 'L1', instanceId, expireTime: inDays(30) };
+    expectSigned(await h.market.v2(refund), '000000');
+    const after = await findInstance(h.pool, instanceId);
+    expect(Math.round((after!.expireTime!.getTime() - Date.now()) / 86_400_000)).toBe(30);
+    const seqBefore = after!.seq;
+    expectSigned(await h.market.v2({ ...refund, expireTime: inDays(10) }), '000000');
+    expect((await findInstance(h.pool, instanceId))?.seq).toBe(seqBefore);
+  });
+
+  it('when an upgrade order arrives, then the tenant gets the change order spec', async () => {
+    const { order, instanceId } = await buyV2();
+    const change = h.marketplace.orderBook.createOrder({ orderType: 'CHANGE', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-e2e', skuCode: 'sku-pro', linearValue: 50, customerId: order.buyerInfo!.customerId });
+    expectSigned(await h.market.v2({ activity: 'upgradeInstance', instanceId, orderId: change.orderId, orderLineId: change.orderLine[0]!.orderLineId }), '000000');
+    const t = await h.pool.query('SELECT spec FROM tenants WHERE instance_id = $1', [instanceId]);
+    expect(t.rows[0].spec).toMatchObject({ skuCode: 'sku-pro' });
+    expect((await findInstance(h.pool, instanceId))?.skuCode).toBe('sku-pro');
+  });
+
+  it('when a trial converts to formal, then the instance is no longer a trial', async () => {
+    const { instanceId, order } = await buyV2({ orderType: 'TRIAL' });
+    expect((await findInstance(h.pool, instanceId))?.trial).toBe(true);
+    expectSigned(
+      await h.market.v2({ activity: 'refreshInstance', scene: 'TRIAL_TO_FORMAL', orderId: uniqueId('T2F'), orderLineId: 'L1', instanceId, expireTime: inDays(365) }),
+      '000000',
+    );
+    expect((await findInstance(h.pool, instanceId))?.trial).toBe(false);
+    expect(order.orderType).toBe('TRIAL');
+  });
+
+  it('when the same customer takes a second free trial of the product, then 000105 and no tenant', async () => {
+    const customerId = uniqueId('trial-cust');
+    const first = await buyV2({ orderType: 'TRIAL', customerId });
+    expectSigned(first.answer, '000000');
+    const second = await buyV2({ orderType: 'TRIAL', customerId });
+    expectSigned(second.answer, '000105');
+    expect(await tenantCount(second.businessId)).toBe(0);
+    // Asked again (the marketplace retries), the answer stays the same.
+    const retry = await h.market.v2({ activity: 'newInstance', orderId: second.order.orderId, orderLineId: second.line, businessId: randomUUID() });
+    expectSigned(retry, '000105');
+  });
+
+  it('when a renewal-with-change is checked, then a live instance is allowed and an unknown one is not', async () => {
+    const { instanceId } = await buyV2();
+    expectSigned(await h.market.v2({ activity: 'changeInstanceCheck', instanceId, productInfo: { skuCode: 'sku-pro' } }), '000000');
+    expectSigned(await h.market.v2({ activity: 'changeInstanceCheck', instanceId: 'no-such-instance', productInfo: {} }), '000003');
+  });
+});
+
+describe('out-of-order and unknown instances', () => {
+  it('when a release arrives while provisioning, then it waits, removes the tenant, and nothing is orphaned', async () => {
+    h.provisionerFaults.faults.delayMs('create', h.config.koogallery.provisionBudgetMs + 500);
+    const { answer, instanceId } = await buyV2();
+    expectSigned(answer, '000004');
+    h.provisionerFaults.faults.reset();
+    const release = await h.market.v2({ activity: 'releaseInstance', instanceId });
+    expect(['000000', '000005']).toContain(release.body.resultCode);
+    for (let i = 0; i < 40 && (await findInstance(h.pool, instanceId))?.phase !== 'RELEASED'; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (i % 8 === 7) await h.market.v2({ activity: 'releaseInstance', instanceId }); // the marketplace retries
+    }
+    expect((await findInstance(h.pool, instanceId))?.phase).toBe('RELEASED');
+    expect(await tenantStatus(instanceId)).toBe('DELETED');
+  });
+
+  it('when operations name an instance that never existed, then 000003 and no workflow is started', async () => {
+    const instanceId = uniqueId('ghost');
+    for (const body of [
+      { activity: 'refreshInstance', scene: 'RENEWAL', orderId: 'O1', orderLineId: 'L1', instanceId, expireTime: inDays(30) },
+      { activity: 'updateInstanceStatus', instanceId, status: 'FREEZE' },
+      { activity: 'upgradeInstance', instanceId, orderId: 'O2', orderLineId: 'L2' },
+      { activity: 'releaseInstance', instanceId },
+      { activity: 'queryInstance', instanceId },
+    ]) {
+      expectSigned(await h.market.v2(body), '000003');
+    }
+    expect(await findInstance(h.pool, instanceId)).toBeUndefined();
+  });
+
+  it('when no worker runs, then queryInstance still answers from the read model', async () => {
+    const { instanceId } = await buyV2();
+    await h.stopWorker();
+    try {
+      const q = await h.market.v2({ activity: 'queryInstance', instanceId });
+      expectSigned(q, '000000');
+      expect(q.appInfo?.frontEndUrl).toBeTruthy();
+    } finally {
+      await h.startWorker();
+    }
+  });
+
+  it('when queryInstance names up to 100 ids, then only the live ones are in info', async () => {
+    const a = await buyV2();
+    const b = await buyV2();
+    const ids = [a.instanceId, b.instanceId, ...Array.from({ length: 98 }, (_, i) => `unknown-${i}`)];
+    const q = await h.market.v2({ activity: 'queryInstance', instanceId: ids.join(',') });
+    expectSigned(q, '000000');
+    expect(q.body.info.map((i: { instanceId: string }) => i.instanceId).sort()).toEqual([a.instanceId, b.instanceId].sort());
+  });
+});
+
+describe('V1 (GET) specifics', () => {
+  const v1Buy = (orderId: string, extra: Record<string, string> = {}) =>
+    h.market.v1('newInstance', {
+      businessId: randomUUID(),
+      orderId,
+      customerId: uniqueId('c'),
+      productId: 'prod-v1',
+      skuCode: 'sku-v1',
+      chargingMode: '1',
+      periodType: 'year',
+      periodNumber: '1',
+      expireTime: inDays(365),
+      ...extra,
+    });
+
+  it('when bought, then appInfo comes back with encryptType and decryptable credentials', async () => {
+    const a = await v1Buy(uniqueId('CSV1'));
+    expectSigned(a, '000000');
+    expect(a.body.encryptType).toBe('1');
+    expect(a.appInfo?.password?.length).toBeGreaterThanOrEqual(20);
+    expect(a.rawBody).not.toContain(a.appInfo!.password!);
+  });
+
+  it('when provisioning outlasts the budget, then V1 gets a retryable 000005 and the retry finds the instance', async () => {
+    h.provisionerFaults.faults.delayMs('create', h.config.koogallery.provisionBudgetMs + 500);
+    const orderId = uniqueId('CSV1SLOW');
+    const first = await v1Buy(orderId);
+    expectSigned(first, '000005');
+    h.provisionerFaults.faults.reset();
+    await new Promise((r) => setTimeout(r, 1500));
+    const retry = await v1Buy(orderId);
+    expectSigned(retry, '000000');
+    expect(retry.appInfo?.frontEndUrl).toBeTruthy();
+  });
+
+  it('when on-demand items of one order are bought, then each product gets its own instance', async () => {
+    const orderId = uniqueId('CSV1OD');
+    const a = await v1Buy(orderId, { chargingMode: '0', productId: 'od-a', expireTime: '' });
+    const b = await v1Buy(orderId, { chargingMode: '0', productId: 'od-b', expireTime: '' });
+    expectSigned(a, '000000');
+    expectSigned(b, '000000');
+    expect(a.body.instanceId).not.toBe(b.body.instanceId);
+    const handle = h.client.workflow.getHandle(orderWorkflowId({ kind: 'v1-on-demand', orderId, productId: 'od-a' }));
+    expect((await handle.query(getOrderQuery)).instanceId).toBe(a.body.instanceId);
+  });
+
+  it('when expired and then renewed, then the instance is frozen and comes back', async () => {
+    const a = await v1Buy(uniqueId('CSV1EXP'));
+    const instanceId = a.body.instanceId;
+    expectSigned(await h.market.v1('expireInstance', { instanceId, orderId: 'x' }), '000000');
+    expect(await tenantStatus(instanceId)).toBe('FROZEN');
+    expectSigned(await h.market.v1('refreshInstance', { instanceId, orderId: uniqueId('REN'), expireTime: inDays(400) }), '000000');
+    expect(await tenantStatus(instanceId)).toBe('ACTIVE');
+    expect((await findInstance(h.pool, instanceId))?.phase).toBe('ACTIVE');
+  });
+});
+
+describe('bad input never changes state and is always signed', () => {
+  async function countRows(): Promise<number> {
+    const r = await h.pool.query('SELECT (SELECT count(*) FROM instances)::int + (SELECT count(*) FROM tenants)::int AS n');
+    return r.rows[0].n;
+  }
+
+  it('when requests are unsigned, mis-signed, stale, replayed, malformed or unknown, then each gets its code and nothing changes', async () => {
+    const order = yearlyOrder();
+    const good = { activity: 'newInstance', orderId: order.orderId, orderLineId: order.orderLine[0]!.orderLineId, businessId: randomUUID() };
+    const before = await countRows();
+    const nonce = randomUUID().replace(/-/g, '');
+    // a legitimate call consumes `nonce` below; afterwards the replay must fail
+    const cases: Array<[string, () => Promise<ProductionAnswer>, string]> = [
+      ['no signature', () => h.market.raw({ method: 'POST', body: good }), '000001'],
+      ['wrong signature', () => h.market.v2(good, { signature: 'AB'.repeat(32) }), '000001'],
+      ['stale timestamp', () => h.market.v2(good, { timestamp: String(Date.now() - 120_000) }), '000001'],
+      ['future timestamp', () => h.market.v2(good, { timestamp: String(Date.now() + 120_000) }), '000001'],
+      ['malformed JSON', () => signedRaw('{"activity":"newInstance",'), '000002'],
+      ['unknown activity', () => h.market.v2({ ...good, activity: 'mineBitcoin' }), '000002'],
+      ['missing orderLineId', () => h.market.v2({ activity: 'newInstance', orderId: order.orderId, businessId: randomUUID() }), '000002'],
+      ['over-long orderId', () => h.market.v2({ ...good, orderId: 'X'.repeat(65) }), '000002'],
+      ['oversized body', () => signedRaw(JSON.stringify({ ...good, pad: 'x'.repeat(h.config.http.maxBodyBytes + 10) })), '000002'],
+      ['bad V1 token', () => h.market.raw({ method: 'GET', query: { activity: 'newInstance', orderId: 'o', businessId: 'b', customerId: 'c', timeStamp: '20200727073711903', authToken: 'nope' } }), '000001'],
+    ];
+    for (const [name, send, code] of cases) {
+      const a = await send();
+      expect(a.status, name).toBe(200);
+      expect(a.bodySignValid, name).toBe(true);
+      expect(a.body?.resultCode, name).toBe(code);
+      expect(a.rawBody, name).not.toMatch(/at .*\.ts:\d+|Error:/);
+    }
+    expect(await countRows()).toBe(before);
+    // A replayed nonce: the first use passes, the second is refused.
+    expectSigned(await h.market.v2({ activity: 'queryInstance', instanceId: 'whatever' }, { nonce }), '000003');
+    expectSigned(await h.market.v2({ activity: 'queryInstance', instanceId: 'whatever' }, { nonce }), '000001');
+  });
+
+  async function signedRaw(body: string): Promise<ProductionAnswer> {
+    const nonce = randomUUID().replace(/-/g, '');
+    const timestamp = String(Date.now());
+    const signature = computeV2Signature(TEST_ACCESS_KEY, { nonce, timestamp, body });
+    return h.market.raw({ method: 'POST', query: { signature, timestamp, nonce }, headers: { 'content-type': 'application/json' }, body });
+  }
+
+  it('when paths other than the production interface are called, then a clear HTTP error, no stack trace', async () => {
+    const res = await fetch(h.baseUrl.replace('/koogallery/saas', '/nope'));
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toContain('at ');
+  });
+});
