@@ -1,9 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { ALL_SEARCH_ATTRIBUTE_KEYS, searchAttributeCliSpecs } from '../../src/shared/search-attributes.js';
 import { logDir } from './paths.js';
+
+// @temporalio/proto is CommonJS; Node's ESM loader cannot see its named exports, so take them from the default.
+const { temporal } = proto;
 import { portOpen, say, startBackground, waitFor, type Background } from './proc.js';
 import { ensureTemporalCli } from './temporal-cli.js';
 
@@ -54,7 +57,7 @@ async function temporalAnswers(address: string): Promise<boolean> {
   }
 }
 
-const INDEXED_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+const INDEXED_TYPE: Record<string, proto.temporal.api.enums.v1.IndexedValueType> = {
   KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
   INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,

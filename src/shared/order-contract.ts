@@ -73,6 +73,11 @@ export interface OrderWorkflowInput {
   readonly details?: OrderDetails;
   /** Set when continuing as new. */
   readonly carried?: OrderState;
+  /**
+   * Continue as new once history reaches this many events even if the server has not suggested it yet
+   * (tests use a small value; production leaves it to the server's suggestion).
+   */
+  readonly historyEventLimit?: number;
 }
 
 /** The workflow's whole state: small, typed, carried across continue-as-new. */

@@ -288,6 +288,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     }),
   );
 
+  const historyTooLong = () => {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || (input.historyEventLimit !== undefined && info.historyLength >= input.historyEventLimit);
+  };
+
   if (state.seq === 0) setCurrentDetails(describeOrder(state));
 
   // Main loop: provision (again, when a failed purchase is retried), then wait for the end of the order.
@@ -304,9 +309,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       if (!retried) break;
     }
     if (state.phase === 'REJECTED') break;
-    await condition(() => state.phase === 'RELEASED' || state.phase === 'PROVISIONING' || workflowInfo().continueAsNewSuggested);
+    await condition(() => state.phase === 'RELEASED' || state.phase === 'PROVISIONING' || historyTooLong());
     if (state.phase === 'RELEASED') break;
-    if (state.phase !== 'PROVISIONING' && workflowInfo().continueAsNewSuggested) {
+    if (state.phase !== 'PROVISIONING' && historyTooLong()) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof orderWorkflow>({ ...input, details: state.details, carried: state });
     }

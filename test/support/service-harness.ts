@@ -15,7 +15,7 @@ import { createSealedBox } from '../../src/security/sealed-box.js';
 import { createOpenApiServer, type OpenApiServer } from '../../src/simulator/open-api-server.js';
 import { createProductionClient, type ProductionClient } from '../../src/simulator/production-client.js';
 import { createOrderWorker } from '../../src/worker/order-worker.js';
-import { testInfra, uniqueId } from '../setup/infra.js';
+import { uniqueId, type TestInfra } from '../setup/infra.js';
 
 /** The whole service in-process against the real Temporal and PostgreSQL, with the marketplace simulated. */
 export interface ServiceHarness {
@@ -39,9 +39,9 @@ export const TEST_ACCESS_KEY = 'TestAccessKey-0123456789';
 const TEST_AK = 'HARNESSAKEXAMPLE0001';
 const TEST_SK = 'harness-secret-key';
 
-/** Starts a harness: simulator, worker on its own task queue, API on port 0. */
-export async function startServiceHarness(o: { env?: Record<string, string>; worker?: boolean } = {}): Promise<ServiceHarness> {
-  const infra = testInfra();
+/** Starts a harness: simulator, worker on its own task queue, API on port 0. Outside vitest, pass `infra`. */
+export async function startServiceHarness(o: { env?: Record<string, string>; worker?: boolean; infra?: Pick<TestInfra, 'databaseUrl' | 'temporalAddress' | 'temporalNamespace'> & { workflowBundlePath?: string } } = {}): Promise<ServiceHarness> {
+  const infra = o.infra ?? (await import('../setup/infra.js')).testInfra();
   const marketplace = createOpenApiServer({ ak: TEST_AK, sk: TEST_SK });
   const { url: simUrl } = await marketplace.listen(0);
   const config = loadConfig({
@@ -91,7 +91,7 @@ export async function startServiceHarness(o: { env?: Record<string, string>; wor
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
         activities: createActivities(config, pool, { provisioner: provisionerFaults.provisioner }),
-        workflowBundlePath: infra.workflowBundlePath,
+        ...(infra.workflowBundlePath ? { workflowBundlePath: infra.workflowBundlePath } : {}),
       });
       running = harness.worker.run();
     },
