@@ -1,0 +1,11 @@
+// Prebuilds the workflow bundle for production workers (STYLE habit 16): dist/workflow-bundle.js.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { repoRoot } from './infra/paths.js';
+
+const out = join(repoRoot, 'dist', 'workflow-bundle.js');
+const { code } = await bundleWorkflowCode({ workflowsPath: join(repoRoot, 'src', 'workflows', 'index.ts') });
+mkdirSync(join(repoRoot, 'dist'), { recursive: true });
+writeFileSync(out, code);
+console.log(`[build] workflow bundle: ${out} (${(code.length / 1024).toFixed(0)} KiB)`);

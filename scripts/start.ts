@@ -1,0 +1,118 @@
+// `npm start`: the whole stack on this machine with embedded development defaults. Installs what is missing (the
+// Temporal CLI from its Go module, PostgreSQL from Debian), builds, migrates, then runs the Temporal dev server
+// (file persistence, Web UI, our search attributes), the marketplace simulator's open API (unless a real
+// KOOGALLERY_API_BASE is configured), the worker and the API. Ctrl-C stops everything it started, newest first.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { DEV_DEFAULTS } from '../src/config.js';
+import { migrate } from '../src/db/migrate.js';
+import { createPool } from '../src/db/pool.js';
+import { ensureDevServer } from './infra/dev-server.js';
+import { dataDir, logDir, repoRoot } from './infra/paths.js';
+import { ensurePostgres } from './infra/postgres.js';
+import { portOpen, say, startBackground, waitFor, type Background } from './infra/proc.js';
+import { ensureTemporalCli } from './infra/temporal-cli.js';
+
+const API_PORT = Number(process.env.PORT ?? 8080);
+const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? 7233);
+const UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+const SIM_PORT = Number(process.env.SIM_PORT ?? 7090);
+const WORKER_METRICS_PORT = Number(process.env.WORKER_METRICS_PORT ?? 9464);
+
+const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    for (const s of stops.reverse()) {
+      say('start', `stopping ${s.name}`);
+      await s.stop().catch((err: unknown) => say('start', `${s.name}: ${(err as Error).message}`));
+    }
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+function background(name: string, args: string[], env: NodeJS.ProcessEnv): Background {
+  const proc = startBackground(name, process.execPath, args, { logFile: join(logDir, `${name}.log`), env, cwd: repoRoot });
+  // Mirror the process's output on the console, one prefixed line at a time.
+  const prefix = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) process.stdout.write(`${name.padEnd(10)}| ${line}\n`);
+  };
+  proc.child.stdout?.on('data', prefix);
+  proc.child.stderr?.on('data', prefix);
+  proc.child.once('exit', (code) => {
+    if (!stopping) {
+      say('start', `${name} exited with ${code}; stopping the stack (log: ${proc.logFile})`);
+      void stopAll(1);
+    }
+  });
+  stops.push({ name, stop: () => proc.stop() });
+  return proc;
+}
+
+try {
+  ensureTemporalCli();
+  const postgres = await ensurePostgres({ preferredUrl: process.env.DATABASE_URL, database: 'koogallery_orders' });
+  stops.push({ name: 'postgres', stop: () => postgres.stop() });
+  const pool = createPool({ url: postgres.url, max: 1, applicationName: 'koogallery-start' });
+  const applied = await migrate(pool);
+  await pool.end();
+  say('start', `database ready${applied.length ? ` (applied ${applied.join(', ')})` : ''}`);
+
+  say('start', 'building (tsc + workflow bundle)…');
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('build failed');
+
+  const temporal = await ensureDevServer({ port: TEMPORAL_PORT, uiPort: UI_PORT, dbFile: join(dataDir, 'temporal', 'dev.db') });
+  stops.push({ name: 'temporal', stop: () => temporal.stop() });
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    APP_ENV: process.env.APP_ENV ?? 'development',
+    DATABASE_URL: postgres.url,
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_WORKFLOW_BUNDLE: join(repoRoot, 'dist', 'workflow-bundle.js'),
+    PORT: String(API_PORT),
+    WORKER_METRICS_PORT: String(WORKER_METRICS_PORT),
+  };
+  if (!process.env.KOOGALLERY_API_BASE) {
+    if (await portOpen(SIM_PORT)) throw new Error(`port ${SIM_PORT} (marketplace simulator) is taken; set SIM_PORT or KOOGALLERY_API_BASE`);
+    env.KOOGALLERY_API_BASE = `http://127.0.0.1:${SIM_PORT}`;
+    background('simulator', ['--import', 'tsx', join(repoRoot, 'src/simulator/cli.ts'), 'serve', '--port', String(SIM_PORT)], {
+      ...env,
+      HUAWEI_CLOUD_AK: env.HUAWEI_CLOUD_AK ?? DEV_DEFAULTS.huaweiAk,
+      HUAWEI_CLOUD_SK: env.HUAWEI_CLOUD_SK ?? DEV_DEFAULTS.huaweiSk,
+    });
+  }
+  if (await portOpen(API_PORT)) throw new Error(`port ${API_PORT} is taken; set PORT`);
+  background('worker', [join(repoRoot, 'dist', 'worker.js')], env);
+  background('api', [join(repoRoot, 'dist', 'src', 'api', 'server.js')], env);
+
+  await waitFor('the API to be ready', async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${API_PORT}/readyz`)).ok;
+    } catch {
+      return false;
+    }
+  }, 60_000, 500);
+
+  const lines = [
+    '',
+    'KooGallery order orchestration is up:',
+    `  production interface  http://127.0.0.1:${API_PORT}/koogallery/saas   (V1 GET / V2 POST)`,
+    `  health / readiness    http://127.0.0.1:${API_PORT}/healthz  http://127.0.0.1:${API_PORT}/readyz`,
+    `  API metrics           http://127.0.0.1:${API_PORT}/metrics   worker metrics http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`,
+    `  Temporal Web UI       ${temporal.uiUrl}`,
+    ...(env.KOOGALLERY_API_BASE?.includes(String(SIM_PORT)) ? [`  marketplace simulator ${env.KOOGALLERY_API_BASE}   (try: npm run sim -- v2-yearly-lifecycle)`] : []),
+    `  logs                  ${logDir}`,
+    'Press Ctrl-C to stop.',
+    '',
+  ];
+  console.log(lines.join('\n'));
+} catch (err) {
+  console.error(`[start] ${(err as Error).message}`);
+  await stopAll(1);
+}
