@@ -36,7 +36,7 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 function background(name: string, args: string[], env: NodeJS.ProcessEnv): Background {
-  const proc = startBackground(name, process.execPath, args, { logFile: join(logDir, `${name}.log`), env, cwd: repoRoot });
+  const proc = startBackground(name, process.execPath, args, { logFile: join(logDir, `${name}.log`), env, cwd: repoRoot, ownGroup: false });
   // Mirror the process's output on the console, one prefixed line at a time.
   const prefix = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) process.stdout.write(`${name.padEnd(10)}| ${line}\n`);

@@ -2,6 +2,7 @@
 // type-checks, then runs every vitest suite. Servers are started (or reused) by the vitest global setup and
 // stopped by its teardown, so nothing is left running.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './infra/paths.js';
 import { say } from './infra/proc.js';
@@ -25,6 +26,17 @@ if (tsc.status !== 0) {
   process.exit(tsc.status ?? 1);
 }
 
-const vitest = spawnSync(bin('vitest'), ['run', ...process.argv.slice(2)], { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.env.CI ? '0' : process.env.FORCE_COLOR } });
+const resultsFile = join(repoRoot, '.data', 'vitest-results.json');
+rmSync(resultsFile, { force: true });
+const vitest = spawnSync(
+  bin('vitest'),
+  ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`, ...process.argv.slice(2)],
+  { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.env.CI ? '0' : process.env.FORCE_COLOR } },
+);
 say('test', `finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+// A plain closing line that any CI can read, whatever the runner's own format.
+if (existsSync(resultsFile)) {
+  const r = JSON.parse(readFileSync(resultsFile, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+}
 process.exit(vitest.status ?? 1);

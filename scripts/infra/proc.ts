@@ -52,11 +52,16 @@ export interface Background {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Starts a long-running process in its own process group with stdout/stderr appended to `logFile`. */
-export function startBackground(name: string, cmd: string, args: string[], opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): Background {
+/**
+ * Starts a long-running process with stdout/stderr appended to `logFile`. With `ownGroup` (default) it gets a
+ * process group of its own, so a terminal's Ctrl-C does not reach it and `stop()` alone decides its shutdown;
+ * without it, it stays in our group, so it dies with us however we die.
+ */
+export function startBackground(name: string, cmd: string, args: string[], opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string; ownGroup?: boolean }): Background {
   mkdirSync(dirname(opts.logFile), { recursive: true });
   const log = createWriteStream(opts.logFile, { flags: 'a' });
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const ownGroup = opts.ownGroup ?? true;
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: ownGroup });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   let exited = false;
@@ -69,7 +74,8 @@ export function startBackground(name: string, cmd: string, args: string[], opts:
       if (exited || child.pid === undefined) return;
       const kill = (sig: NodeJS.Signals) => {
         try {
-          process.kill(-child.pid!, sig); // the whole group: the CLI starts no children, but wrappers do
+          if (ownGroup) process.kill(-child.pid!, sig); // the whole group: the CLI starts no children, but wrappers do
+          else child.kill(sig);
         } catch {
           /* already gone */
         }
