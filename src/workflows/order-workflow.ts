@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -153,6 +154,18 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
         if (state.key.kind !== 'v2-line') throw ApplicationFailure.create({ type: OrderFailureType.InvalidOrder, message: 'V1 order without details' });
         details = (await remote.fetchOrderDetails({ orderId: state.key.orderId, orderLineId: state.key.orderLineId })).details;
         state = { ...state, details };
+        // Patch `upsert-details-after-query-order`: make a V2 order findable by customer, product and charging mode
+        // as soon as Query Order answers, not only once provisioning has settled (which can take hours while the
+        // provisioner is down) — the order ops look for is the stuck one. A new command, hence patched(): runs that
+        // passed this point without it replay without it. See docs/workflow-versioning.md.
+        if (patched('upsert-details-after-query-order')) {
+          const found = [
+            ...(details.customerId ? [{ key: CustomerIdKey, value: details.customerId }] : []),
+            ...(details.productId ? [{ key: ProductIdKey, value: details.productId }] : []),
+            ...(details.chargingMode ? [{ key: ChargingModeKey, value: details.chargingMode }] : []),
+          ];
+          if (found.length > 0) upsertSearchAttributes(found);
+        }
       }
       if (details.trial && details.customerId && details.productId) {
         const claim = await remote.claimTrialBenefit({ customerId: details.customerId, productId: details.productId, instanceId: state.instanceId });

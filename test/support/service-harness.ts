@@ -15,7 +15,8 @@ import { createSealedBox } from '../../src/security/sealed-box.js';
 import { createOpenApiServer, type OpenApiServer } from '../../src/simulator/open-api-server.js';
 import { createProductionClient, type ProductionClient } from '../../src/simulator/production-client.js';
 import { createOrderWorker } from '../../src/worker/order-worker.js';
-import { uniqueId, type TestInfra } from '../setup/infra.js';
+import type { TestInfra } from '../setup/infra.js';
+import { uniqueId } from './ids.js';
 
 /** The whole service in-process against the real Temporal and PostgreSQL, with the marketplace simulated. */
 export interface ServiceHarness {

@@ -1,0 +1,222 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as registeredWorkflows from '../../src/workflows/index.js';
+import { historyFromJSON, patchIds, type History } from './history-json.js';
+
+// Replays every recorded history (test/replay/histories/<workflow-type>/*.json, written by
+// scripts/record-histories.ts and `npm run history:export`) against the workflow code as it is now. No server:
+// the workflow code is bundled here and replayed by a replay worker. A workflow change that would break a running
+// order fails here, naming the fixture. Versioning policy: docs/workflow-versioning.md.
+
+const here = dirname(fileURLToPath(import.meta.url));
+const HISTORIES = join(here, 'histories');
+const WORKFLOWS_ENTRY = join(here, '..', '..', 'src', 'workflows', 'index.ts');
+const INCOMPATIBLE = join(here, 'incompatible');
+
+/** A history event as fixture JSON: its id and one `<kind>EventAttributes` object. */
+interface JsonEvent {
+  readonly eventId?: string;
+  readonly [attributes: string]: unknown;
+}
+
+/** The few attributes the patch checks below read. */
+interface JsonAttributes {
+  readonly activityType?: { readonly name?: string };
+  readonly scheduledEventId?: string;
+  readonly continuedExecutionRunId?: string;
+}
+
+const attrs = (e: JsonEvent, kind: string) => e[`${kind}EventAttributes`] as JsonAttributes | undefined;
+
+interface Fixture {
+  /** `<workflow-type>/<file>`. */
+  readonly name: string;
+  readonly workflowType: string;
+  /** The recorded run's workflow id (servers ≥1.27 put it in the started event), so workflowInfo() is as recorded. */
+  readonly workflowId: string;
+  readonly json: { events: JsonEvent[] };
+  readonly history: History;
+  readonly events: number;
+}
+
+function loadFixtures(): Fixture[] {
+  const fixtures: Fixture[] = [];
+  for (const type of readdirSync(HISTORIES).sort()) {
+    if (!statSync(join(HISTORIES, type)).isDirectory()) continue;
+    for (const file of readdirSync(join(HISTORIES, type)).sort()) {
+      if (!file.endsWith('.json')) continue;
+      const json = JSON.parse(readFileSync(join(HISTORIES, type, file), 'utf8'));
+      const history = historyFromJSON(json);
+      const name = `${type}/${file}`;
+      const workflowId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId || name;
+      fixtures.push({ name, workflowType: type, workflowId, json, history, events: history.events?.length ?? 0 });
+    }
+  }
+  return fixtures;
+}
+
+const fixtures = loadFixtures();
+const fixture = (name: string): Fixture => {
+  const f = fixtures.find((x) => x.name === name);
+  if (!f) throw new Error(`fixture ${name} is missing (record it with scripts/record-histories.ts)`);
+  return f;
+};
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string, meta?: unknown) => console.warn(m, meta ?? ''),
+  error: (m: string, meta?: unknown) => console.error(m, meta ?? ''),
+};
+
+async function bundle(workflowsPath: string): Promise<ReplayWorkerOptions> {
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  return { workflowBundle: { code } };
+}
+
+interface ReplayOutcome {
+  readonly fixture: Fixture;
+  readonly error?: Error;
+  readonly ms: number;
+}
+
+/**
+ * Replays fixtures on one replay worker; never throws for a failed history, reports it. The worker replays one
+ * history at a time and yields its result before taking the next, so results come back in fixture order (two
+ * fixtures may share a workflow id: runs of one order).
+ */
+async function replayAll(options: ReplayWorkerOptions, list: readonly Fixture[], replayName: string): Promise<ReplayOutcome[]> {
+  const pushedAt: number[] = [];
+  function* histories() {
+    for (const f of list) {
+      pushedAt.push(performance.now());
+      yield { workflowId: f.workflowId, history: f.history };
+    }
+  }
+  const outcomes: ReplayOutcome[] = [];
+  for await (const r of Worker.runReplayHistories({ ...options, replayName }, histories())) {
+    const i = outcomes.length;
+    const f = list[i]!;
+    if (r.workflowId !== f.workflowId) throw new Error(`replay result for ${r.workflowId} arrived where ${f.name} was expected`);
+    outcomes.push({ fixture: f, ms: performance.now() - pushedAt[i]!, ...(r.error ? { error: r.error } : {}) });
+  }
+  return outcomes;
+}
+
+// The example patch (src/workflows/order-workflow.ts, docs/workflow-versioning.md). Its checks below (and the
+// unguarded copy in incompatible/) go in the PR that deprecates it, with the fixtures recorded before it.
+const PATCH_ID = 'upsert-details-after-query-order';
+const AFTER_PATCH = `.after-${PATCH_ID}.`;
+
+const patchIdsOf = (f: Fixture): string[] => patchIds(f.json);
+
+/** True if the run passed the patch site: a fresh order (not a continued run) whose purchase Query Order succeeded. */
+function reachesPatchSite(f: Fixture): boolean {
+  if (f.workflowType !== 'orderWorkflow' || attrs(f.json.events[0]!, 'workflowExecutionStarted')?.continuedExecutionRunId) return false;
+  const firstFetch = f.json.events.find((e) => attrs(e, 'activityTaskScheduled')?.activityType?.name === 'fetchOrderDetails');
+  return firstFetch !== undefined && f.json.events.some((e) => attrs(e, 'activityTaskCompleted')?.scheduledEventId === firstFetch.eventId);
+}
+
+/** Untagged fixtures were recorded before the patch; `*.after-<patch-id>.json` ones with it. */
+const recordedBeforePatch = (f: Fixture) => f.workflowType === 'orderWorkflow' && !f.name.includes('.after-');
+const recordedAfterPatch = (f: Fixture) => f.name.includes(AFTER_PATCH);
+
+const failuresOf = (outcomes: readonly ReplayOutcome[]) => outcomes.filter((o) => o.error).map((o) => `${o.fixture.name}: ${o.error!.name}: ${o.error!.message}`);
+
+let current: ReplayWorkerOptions;
+let swappedQueryOrder: ReplayWorkerOptions;
+let unguardedPatch: ReplayWorkerOptions;
+let outcomes: ReplayOutcome[];
+
+beforeAll(async () => {
+  // Bundled once each, from the sources as they are now: the current code and the two negative controls.
+  [current, swappedQueryOrder, unguardedPatch] = await Promise.all([
+    bundle(WORKFLOWS_ENTRY),
+    bundle(join(INCOMPATIBLE, 'swapped-query-order.ts')),
+    bundle(join(INCOMPATIBLE, 'unguarded-details-upsert.ts')),
+  ]);
+  outcomes = await replayAll(current, fixtures, 'replay-all-fixtures');
+});
+
+describe('recorded histories against the current workflow code', () => {
+  it('when every fixture is replayed, then none raises a non-determinism (or any other replay) error', () => {
+    expect(outcomes.map((o) => o.fixture.name)).toEqual(fixtures.map((f) => f.name));
+    expect(failuresOf(outcomes)).toEqual([]);
+    // Measured, reported, never asserted: replay cost decides how large a history may grow before continue-as-new.
+    const events = outcomes.reduce((n, o) => n + o.fixture.events, 0);
+    const ms = outcomes.reduce((n, o) => n + o.ms, 0);
+    console.log(`replayed ${outcomes.length} histories, ${events} events in ${ms.toFixed(0)} ms: ${(ms / events).toFixed(3)} ms per event`);
+    for (const o of outcomes) console.log(`  ${o.fixture.name.padEnd(80)} ${String(o.fixture.events).padStart(4)} events ${o.ms.toFixed(1).padStart(8)} ms`);
+  });
+
+  it('when the fixtures are listed, then every registered workflow type has a directory with at least one history of that type', () => {
+    const types = Object.entries(registeredWorkflows)
+      .filter(([, v]) => typeof v === 'function')
+      .map(([name]) => name);
+    expect(types.length).toBeGreaterThan(0);
+    for (const type of types) {
+      expect(fixtures.filter((f) => f.workflowType === type).length, `fixtures for ${type} in test/replay/histories/${type}/`).toBeGreaterThan(0);
+    }
+    // A fixture filed under the wrong type would be replayed against the wrong code without anyone noticing.
+    for (const f of fixtures) {
+      const started = f.history.events?.[0]?.workflowExecutionStartedEventAttributes;
+      expect(started?.workflowType?.name, f.name).toBe(f.workflowType);
+    }
+  });
+});
+
+describe('negative control: an incompatible change is caught', () => {
+  it('when Query Order is moved before the PURCHASE_RECEIVED write, then a recorded V2 purchase fails with DeterminismViolationError', async () => {
+    const f = fixture('orderWorkflow/v2-period-purchase-to-release.json');
+    await expect(Worker.runReplayHistory({ ...swappedQueryOrder, replayName: 'swapped-query-order' }, f.history, f.workflowId)).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+
+  it('when the same incompatible copy replays a V1 purchase (no Query Order), then it passes, so the failure above is the change and not a broken copy', async () => {
+    const f = fixture('orderWorkflow/v1-period-purchase-to-release.json');
+    await expect(Worker.runReplayHistory({ ...swappedQueryOrder, replayName: 'swapped-query-order-v1' }, f.history, f.workflowId)).resolves.toBeUndefined();
+  });
+});
+
+describe(`patch ${PATCH_ID}: histories from before and after the change`, () => {
+  it('when fixtures are sorted by when they were recorded, then only those recorded after the change carry its marker', () => {
+    const before = fixtures.filter((f) => recordedBeforePatch(f) && reachesPatchSite(f));
+    const after = fixtures.filter((f) => recordedAfterPatch(f) && reachesPatchSite(f));
+    expect(before.length, 'fixtures recorded before the patch that pass the patch site').toBeGreaterThan(0);
+    expect(after.length, 'fixtures recorded after the patch that pass the patch site').toBeGreaterThan(0);
+    for (const f of before) expect(patchIdsOf(f), f.name).not.toContain(PATCH_ID);
+    for (const f of after) expect(patchIdsOf(f), f.name).toContain(PATCH_ID);
+  });
+
+  it('when both generations are replayed against the patched code, then both pass', () => {
+    const replayed = (pick: (f: Fixture) => boolean) => outcomes.filter((o) => pick(o.fixture) && reachesPatchSite(o.fixture));
+    const before = replayed(recordedBeforePatch);
+    const after = replayed(recordedAfterPatch);
+    expect(before.length).toBeGreaterThan(0);
+    expect(after.length).toBeGreaterThan(0);
+    expect(failuresOf([...before, ...after])).toEqual([]);
+  });
+
+  it('negative control: when the change is made without patched(), then every history that passed the patch site fails with DeterminismViolationError, and no other', async () => {
+    const unguarded = await replayAll(unguardedPatch, fixtures, 'unguarded-details-upsert');
+    for (const o of unguarded.filter((x) => x.error)) expect(o.error, o.fixture.name).toBeInstanceOf(DeterminismViolationError);
+    const failed = unguarded.filter((o) => o.error).map((o) => o.fixture.name);
+    // Recorded before the change: the unguarded upsert is a command their histories do not have. This is the run
+    // that is open in production on deploy day, and the reason for the guard.
+    const before = fixtures.filter((f) => recordedBeforePatch(f) && reachesPatchSite(f)).map((f) => f.name);
+    expect(before.length).toBeGreaterThan(0);
+    expect(failed).toEqual(expect.arrayContaining(before));
+    // Recorded after it: their non-deprecated patch marker must be matched by a patched() call, so dropping the
+    // call fails them too. That is why a patch is retired through deprecatePatch(), never by deleting it.
+    const after = fixtures.filter((f) => recordedAfterPatch(f) && reachesPatchSite(f)).map((f) => f.name);
+    expect(failed).toEqual(expect.arrayContaining(after));
+    // Everything that never reached the patch site (V1, failed Query Order, continued runs) still replays: the copy
+    // differs from the real workflow in the guard only.
+    expect([...failed].sort()).toEqual([...before, ...after].sort());
+  });
+});
