@@ -261,6 +261,21 @@ const orderRecorders: Recorder[] = [
   },
   {
     workflowType: ORDER_WORKFLOW_TYPE,
+    scenario: 'v2-concurrent-renewals',
+    description: 'V2 purchase → 8 different renewals and a freeze at once: the operation lock serialises them',
+    async record(k) {
+      const { workflowId, instanceId } = await k.buyV2();
+      await Promise.all([
+        ...Array.from({ length: 8 }, (_, i) =>
+          k.v2(`V2 refreshInstance RENEWAL #${i}`, { activity: 'refreshInstance', scene: 'RENEWAL', orderId: freshId('CSRENEW'), orderLineId: 'L1', instanceId, expireTime: inDays(400 + i) }),
+        ),
+        k.v2('V2 updateInstanceStatus FREEZE', { activity: 'updateInstanceStatus', instanceId, status: 'FREEZE' }),
+      ]);
+      return [{ workflowId, status: 'RUNNING' }];
+    },
+  },
+  {
+    workflowType: ORDER_WORKFLOW_TYPE,
     scenario: 'v2-async-purchase',
     description: 'V2 purchase whose provisioning outlasts the answer budget → 000004 → queryInstance polled until ready',
     async record(k) {

@@ -138,11 +138,16 @@ export function createOrderService(deps: OrderServiceDeps) {
   async function purchase(p: PurchaseInput): Promise<ServiceAnswer> {
     const workflowId = orderWorkflowId(p.key);
     let instanceId = instanceIdFor(p.businessId);
+    let seqBase: number | undefined;
     if (p.testOrder) {
       // Dial tests replay the same debug order twice a day, also after it was released: start it over, under the
-      // instanceId it was first given (UNCONFIRMED which one the replayed cases carry; keeping it is the safe side).
+      // instanceId it was first given (UNCONFIRMED which one the replayed cases carry; keeping it is the safe side),
+      // continuing its transition counter so the read model takes the new run's writes.
       const prior = await findInstanceByWorkflowId(pool, workflowId);
-      if (prior) instanceId = prior.instanceId;
+      if (prior) {
+        instanceId = prior.instanceId;
+        seqBase = prior.seq;
+      }
     }
     const input: OrderWorkflowInput = {
       key: p.key,
@@ -150,6 +155,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       instanceId,
       testOrder: p.testOrder,
       ...(p.details ? { details: p.details } : {}),
+      ...(seqBase !== undefined ? { seqBase } : {}),
     };
     const startWorkflowOperation = new WithStartWorkflowOperation(ORDER_WORKFLOW_TYPE, {
       workflowId,

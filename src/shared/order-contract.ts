@@ -73,6 +73,8 @@ export interface OrderWorkflowInput {
   readonly details?: OrderDetails;
   /** Set when continuing as new. */
   readonly carried?: OrderState;
+  /** The instance's last transition seq when a released test order is bought again (its new run continues it). */
+  readonly seqBase?: number;
   /**
    * Continue as new once history reaches this many events even if the server has not suggested it yet
    * (tests use a small value; production leaves it to the server's suggestion).

@@ -27,7 +27,8 @@ export function initialOrderState(input: OrderWorkflowInput): OrderState {
     ...(input.details ? { details: input.details } : {}),
     freezeReasons: [],
     appliedOrderIds: [],
-    seq: 0,
+    // A released test order bought again continues its instance's counter, or the read model would ignore it.
+    seq: input.seqBase ?? 0,
   };
 }
 

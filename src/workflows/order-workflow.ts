@@ -71,17 +71,16 @@ const local = proxyLocalActivities<OrderActivities>({ startToCloseTimeout: '5 s'
 /** How long a failed purchase waits for a marketplace retry or a release before the order closes. */
 const FAILED_ORDER_RETENTION = '30 days';
 
-/** Serialises state-changing handlers: one marketplace operation at a time, in arrival order of acquisition. */
+/**
+ * Serialises state-changing handlers, first come first served. A promise chain, not `condition(() => !held)`:
+ * the SDK resolves every condition that is true in one pass, so a flag would let all waiters in at once.
+ */
 class OperationLock {
-  private held = false;
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !this.held);
-    this.held = true;
-    try {
-      return await fn();
-    } finally {
-      this.held = false;
-    }
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.catch(() => undefined);
+    return result;
   }
 }
 
@@ -94,11 +93,20 @@ function failureType(err: unknown): string | undefined {
   return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
+/** What went wrong, in the failing activity's own words ("Activity task failed" says nothing). */
+function failureMessage(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof Error && cause.message) return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** The order workflow. */
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderState> {
   let state: OrderState = input.carried ?? initialOrderState(input);
   let access: ProvisionedAccess | undefined;
   let retryPurchase = false;
+  // A continued run has recorded its purchase already; a first run (seq at its base) has not.
+  let purchaseRecorded = state.seq > (input.seqBase ?? 0);
   const lock = new OperationLock();
   const { workflowId } = workflowInfo();
 
@@ -147,7 +155,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   async function provision(): Promise<void> {
     const compensations: Array<() => Promise<void>> = [];
     // The read model learns of the order at once, so an async purchase (000004) can be polled and operated on.
-    if (state.seq === 0) await transition(state, 'PURCHASE_RECEIVED');
+    if (!purchaseRecorded) {
+      purchaseRecorded = true;
+      await transition(state, 'PURCHASE_RECEIVED');
+    }
     try {
       let details: OrderDetails | undefined = state.details;
       if (!details) {
@@ -190,7 +201,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       access = undefined;
       const type = failureType(err);
       const code: WorkflowResultCode = type === OrderFailureType.ProvisioningRejected ? '000100' : '000005';
-      await fail(code, err instanceof Error ? err.message : String(err), 'FAILED');
+      await fail(code, failureMessage(err), 'FAILED');
     }
   }
 

@@ -140,6 +140,8 @@ describe('V2 newInstance', () => {
     expect(await tenantStatus(instanceId)).toBe('ACTIVE');
     const row = await findInstance(h.pool, instanceId);
     expect(row?.testOrder).toBe(true);
+    expect(row?.phase).toBe('ACTIVE');
+    expectSigned(await h.market.v2({ activity: 'queryInstance', instanceId, testFlag: '1' }), '000000');
   });
 
   it('when a released real order is bought again, then the same instanceId is answered and nothing is re-created', async () => {
