@@ -1,10 +1,12 @@
 // Composition root of the worker process: configuration, the one pg pool, the one Temporal connection, the
 // activities factory, and the Worker. Drains on SIGTERM/SIGINT.
+import { Client } from '@temporalio/client';
 import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from './src/activities/index.js';
 import { describeConfig, loadConfig } from './src/config.js';
 import { createPool } from './src/db/pool.js';
 import { createLogger } from './src/logger.js';
+import { ensureReconciliationSchedule } from './src/reconciliation/schedule.js';
 import { connectWorker } from './src/temporal/native-connection.js';
 import { createOrderWorker } from './src/worker/order-worker.js';
 
@@ -27,9 +29,24 @@ const worker = await createOrderWorker({
   connection,
   namespace: config.temporal.namespace,
   taskQueue: config.temporal.taskQueue,
-  activities: createActivities(config, pool),
+  activities: createActivities(config, pool, { logger: logger.child({ component: 'reconciliation' }) }),
   ...(config.temporal.workflowBundlePath ? { workflowBundlePath: config.temporal.workflowBundlePath } : {}),
 });
+
+// Reconciliation (ops): the schedule is created, or updated to what this code says, at every start. A failure
+// here is logged and does not keep the worker from serving orders. Test harnesses (APP_ENV=test) run workers on
+// throwaway task queues against shared databases: a schedule would outlive them and scan every test's orders.
+if (config.env === 'test') {
+  logger.info('reconciliation schedule not managed (APP_ENV=test)');
+} else {
+  try {
+    const schedules = new Client({ connection, namespace: config.temporal.namespace });
+    const { scheduleId, created } = await ensureReconciliationSchedule(schedules, { taskQueue: config.temporal.taskQueue });
+    logger.info({ scheduleId, created }, 'reconciliation schedule ready');
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'reconciliation schedule could not be created or updated');
+  }
+}
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -24,6 +24,7 @@ import type { CreateOrderInput, SimOrderInfo } from '../src/simulator/order-book
 import type { ProductionAnswer } from '../src/simulator/production-client.js';
 import { patchIds } from '../test/replay/history-json.js';
 import { startServiceHarness, type ServiceHarness } from '../test/support/service-harness.js';
+import { RECONCILIATION_WORKFLOW_TYPE, type ReconciliationInput } from '../src/shared/reconciliation-contract.js';
 import { fetchFixture, repoRelative, writeFixture, type ExportedHistory, type FetchedHistory } from './export-history.js';
 
 /** One run to export, and the state it must be in when exported. */
@@ -424,7 +425,25 @@ function refuseToReplaceOlderShape(f: FetchedHistory): void {
 }
 
 /** Every recorder, in recording order. Other workflow types append theirs here. */
-const RECORDERS: readonly Recorder[] = [...orderRecorders];
+const reconciliationRecorders: Recorder[] = [
+  {
+    workflowType: RECONCILIATION_WORKFLOW_TYPE,
+    scenario: 'one-run-with-drift',
+    description: 'a reconciliation run over two instances, one of them with an injected read-model phase drift',
+    async record(k) {
+      const healthy = await k.buyV2();
+      const drifted = await k.buyV2();
+      // Out-of-band write: the read model claims FROZEN while the workflow is ACTIVE.
+      await k.h.pool.query(`UPDATE instances SET phase = 'FROZEN' WHERE instance_id = $1`, [drifted.instanceId]);
+      const workflowId = `replay-reconciliation-${randomUUID()}`;
+      const input: ReconciliationInput = { pageSize: 1, instanceIds: [healthy.instanceId, drifted.instanceId] };
+      await k.client.workflow.execute(RECONCILIATION_WORKFLOW_TYPE, { workflowId, taskQueue: k.h.config.temporal.taskQueue, args: [input] });
+      return [{ workflowId, status: 'COMPLETED' }];
+    },
+  },
+];
+
+const RECORDERS: readonly Recorder[] = [...orderRecorders, ...reconciliationRecorders];
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({

@@ -20,6 +20,17 @@ export const REDACTED_PATHS = [
   '*.headers.authorization',
   'apiKey',
   '*.apiKey',
+  // Ops API and configuration secrets, should a config object or a request's headers ever be logged whole.
+  'authorization',
+  '*.authorization',
+  'token',
+  '*.token',
+  'opsApiToken',
+  '*.opsApiToken',
+  'dataEncryptionKey',
+  '*.dataEncryptionKey',
+  'huaweiSk',
+  '*.huaweiSk',
 ];
 
 /** Creates the process's JSON logger (one per process; children carry order, instance and workflow ids). */

@@ -1,13 +1,18 @@
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config.js';
 import { createQueryOrderClient } from '../marketplace/query-order-client.js';
+import { createReconciliationActivities, type ReconciliationActivityImpl, type ReconciliationLogger } from '../reconciliation/activities.js';
 import { createSealedBox } from '../security/sealed-box.js';
 import { createOrderActivities, type OrderActivities } from './order-activities.js';
 import { createProvisioner } from './provisioning/index.js';
 import type { Provisioner } from './provisioning/provisioner.js';
 
 /** Builds every activity the worker registers, from configuration and the process's one pool. */
-export function createActivities(config: AppConfig, pool: Pool, overrides: { provisioner?: Provisioner } = {}): OrderActivities {
+export function createActivities(
+  config: AppConfig,
+  pool: Pool,
+  overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger } = {},
+): OrderActivities & ReconciliationActivityImpl {
   const sealedBox = createSealedBox(config.dataEncryptionKey);
   const queryOrderClient = createQueryOrderClient({
     apiBase: config.koogallery.apiBase,
@@ -15,12 +20,19 @@ export function createActivities(config: AppConfig, pool: Pool, overrides: { pro
     ak: config.koogallery.huaweiAk,
     sk: config.koogallery.huaweiSk,
   });
-  return createOrderActivities({
+  const orderActivities = createOrderActivities({
     pool,
     sealedBox,
     provisioner: overrides.provisioner ?? createProvisioner(config.provisioner, { pool, sealedBox }),
     queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
   });
+  // Reconciliation (ops): asks order workflows through the worker's own client (the activity context's).
+  const reconciliationActivities = createReconciliationActivities({
+    pool,
+    queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
+    ...(overrides.logger ? { logger: overrides.logger } : {}),
+  });
+  return { ...orderActivities, ...reconciliationActivities };
 }
 
 export { createOrderActivities, type OrderActivities } from './order-activities.js';

@@ -1,6 +1,8 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { ApiMetrics } from './metrics.js';
+import { openApiJson } from './openapi/document.js';
+import { opsRouter, type OpsDeps } from './ops/router.js';
 import { productionInterfaceRouter, type ProductionInterfaceDeps } from './production-interface.js';
 
 /** A named readiness check (Temporal reachable, PostgreSQL reachable, migrations applied). */
@@ -11,6 +13,8 @@ export interface AppDeps extends ProductionInterfaceDeps {
   readonly readinessChecks: readonly ReadinessCheck[];
   readonly metrics: ApiMetrics;
   readonly logger: Logger;
+  /** The merchant operations API (/ops). */
+  readonly ops: OpsDeps;
 }
 
 /** The production-interface path the marketplace is configured with. */
@@ -41,6 +45,13 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use(SAAS_PATH, productionInterfaceRouter(deps));
+
+  // Operations: the OpenAPI document of every endpoint, and the bearer-protected ops API.
+  app.get('/openapi.json', (_req, res) => {
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(openApiJson());
+  });
+  app.use('/ops', opsRouter(deps.ops));
 
   app.use((req, res) => {
     res.status(404).json({ error: 'not found', path: req.path });

@@ -9,6 +9,7 @@ import { createSealedBox } from '../security/sealed-box.js';
 import type { AppDeps } from './app.js';
 import { createApiMetrics } from './metrics.js';
 import { createOrderService } from './order-service.js';
+import { registerDriftGauges } from './ops/drift-gauge.js';
 
 /** Wires the app's dependencies from configuration, the one pool and the one Temporal client. */
 export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, logger: Logger): AppDeps {
@@ -20,6 +21,8 @@ export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, lo
     sealedBox: createSealedBox(config.dataEncryptionKey),
     budgetMs: config.koogallery.provisionBudgetMs,
   });
+  const metrics = createApiMetrics();
+  registerDriftGauges(metrics.registry, pool);
   return {
     accessKey: config.koogallery.accessKey,
     maxBodyBytes: config.http.maxBodyBytes,
@@ -27,8 +30,9 @@ export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, lo
     v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
     orders,
     nonces: createNonceStore(pool),
-    metrics: createApiMetrics(),
+    metrics,
     logger,
+    ops: { token: config.opsApiToken, pool, client, logger },
     recordInbox: (e) => recordInboxEntry(pool, e),
     readinessChecks: [
       async () => {

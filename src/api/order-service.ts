@@ -48,6 +48,8 @@ export interface ServiceAnswer {
   readonly info?: InstanceInfo[];
   /** The order workflow this call reached (for logs). */
   readonly workflowId?: string;
+  /** The purchase order of the instance (for logs; a renewal's own order id is a different one). */
+  readonly orderId?: string;
 }
 
 /** What the order service needs. */
@@ -123,7 +125,7 @@ export function createOrderService(deps: OrderServiceDeps) {
   /** Answer for an order whose workflow is closed (or whose operation found it gone), from the read model. */
   function answerFromRow(row: InstanceRow | undefined, opts: { purchase: boolean; release: boolean; testOrder: boolean }): ServiceAnswer {
     if (!row) return { code: ResultCode.InstanceNotFound, message: 'instance not found' };
-    const base = { instanceId: row.instanceId, workflowId: row.workflowId };
+    const base = { instanceId: row.instanceId, workflowId: row.workflowId, orderId: row.orderId };
     if (row.phase === 'RELEASED') {
       if (opts.purchase || opts.release || opts.testOrder || row.testOrder) return { ...base, code: ResultCode.Success };
       return { ...base, code: ResultCode.InstanceNotFound, message: 'instance released' };
@@ -187,19 +189,19 @@ export function createOrderService(deps: OrderServiceDeps) {
         })(),
         budgetMs,
       );
-      return { code: result.code, instanceId: result.instanceId, workflowId, ...(result.message ? { message: result.message } : {}) };
+      return { code: result.code, instanceId: result.instanceId, workflowId, orderId: p.key.orderId, ...(result.message ? { message: result.message } : {}) };
     } catch (err) {
       if (err instanceof BudgetExceeded) {
         // Provisioning goes on in the workflow. Name the instance if it is known, so the marketplace can poll it.
         const row = await withinBudget(findInstanceByWorkflowId(pool, workflowId), Math.max(200, deadline + 800 - Date.now())).catch(() => undefined);
-        if (row && row.phase !== 'RELEASED') return { code: ResultCode.Processing, instanceId: row.instanceId, workflowId, message: 'provisioning' };
-        return { code: ResultCode.InternalError, workflowId, message: 'order not yet accepted; retry' };
+        if (row && row.phase !== 'RELEASED') return { code: ResultCode.Processing, instanceId: row.instanceId, workflowId, orderId: p.key.orderId, message: 'provisioning' };
+        return { code: ResultCode.InternalError, workflowId, orderId: p.key.orderId, message: 'order not yet accepted; retry' };
       }
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         return answerFromRow(await findInstanceByWorkflowId(pool, workflowId), { purchase: true, release: false, testOrder: p.testOrder });
       }
       const code = rejectionCode(err);
-      if (code) return { code, workflowId };
+      if (code) return { code, workflowId, orderId: p.key.orderId };
       throw err;
     }
   }
@@ -213,13 +215,14 @@ export function createOrderService(deps: OrderServiceDeps) {
   ): Promise<ServiceAnswer> {
     const [row] = await findInstances(pool, [instanceId]);
     if (!row) return { code: ResultCode.InstanceNotFound, message: 'instance not found' };
+    const ids = { instanceId, workflowId: row.workflowId, orderId: row.orderId };
     try {
       const result = await withinBudget(run(row.workflowId), budgetMs);
-      return { code: result.code, instanceId: result.instanceId, workflowId: row.workflowId, ...(result.message ? { message: result.message } : {}) };
+      return { ...ids, code: result.code, ...(result.message ? { message: result.message } : {}) };
     } catch (err) {
-      if (err instanceof BudgetExceeded) return { code: ResultCode.InternalError, instanceId, workflowId: row.workflowId, message: 'still processing; retry' };
+      if (err instanceof BudgetExceeded) return { ...ids, code: ResultCode.InternalError, message: 'still processing; retry' };
       const code = rejectionCode(err);
-      if (code) return { code, instanceId, workflowId: row.workflowId };
+      if (code) return { ...ids, code };
       if (isClosedWorkflowError(err)) {
         const fresh = (await findInstances(pool, [instanceId]))[0];
         return answerFromRow(fresh, { purchase: false, release: opts.release ?? false, testOrder });
@@ -270,14 +273,16 @@ export function createOrderService(deps: OrderServiceDeps) {
         const provisioning = rows.some((r) => r.phase === 'PROVISIONING');
         return provisioning ? { code: ResultCode.Processing, message: 'provisioning' } : { code: ResultCode.InstanceNotFound, message: 'no live instance' };
       }
-      return { code: ResultCode.Success, info };
+      // A single-instance query names its order in the logs like every other call about that order.
+      const only = rows.length === 1 ? rows[0]! : undefined;
+      return { code: ResultCode.Success, info, ...(only ? { instanceId: only.instanceId, workflowId: only.workflowId, orderId: only.orderId } : {}) };
     },
 
     /** changeInstanceCheck: a renewal with change is allowed for a live instance. */
     async checkChange(instanceId: string): Promise<ServiceAnswer> {
       const [row] = await findInstances(pool, [instanceId]);
       if (!row || !READY_PHASES.has(row.phase)) return { code: ResultCode.InstanceNotFound, message: 'instance not found' };
-      return { code: ResultCode.Success, instanceId };
+      return { code: ResultCode.Success, instanceId, workflowId: row.workflowId, orderId: row.orderId };
     },
 
     /** The V1 newInstance answer's appInfo for an instance. */

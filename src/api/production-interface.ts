@@ -95,6 +95,7 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
     deps.metrics.requests.inc({ interface: ctx.version, activity, result_code: code });
     deps.metrics.latency.observe({ interface: ctx.version, activity }, latencyMs / 1000);
     const entry: InboxEntry = {
+      receivedAt: new Date(ctx.started),
       interfaceVersion: ctx.version,
       ...(ctx.activity ? { activity: ctx.activity } : {}),
       ...ctx.ids,
@@ -130,8 +131,20 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
     try {
       const answer = await fn();
       if (answer.code === ResultCode.Processing && ctx.activity === 'newInstance') deps.metrics.asyncAnswers.inc();
+      // Every line about an order names its purchase order, instance and workflow; an operation's own order id
+      // (a renewal's, an upgrade's) is kept beside it.
+      const operationOrderId = answer.orderId && ctx.ids.orderId && ctx.ids.orderId !== answer.orderId ? ctx.ids.orderId : undefined;
       deps.logger.info(
-        { interface: ctx.version, activity: ctx.activity, ...ctx.ids, instanceId: answer.instanceId ?? ctx.ids.instanceId, workflowId: answer.workflowId, code: answer.code },
+        {
+          interface: ctx.version,
+          activity: ctx.activity,
+          ...ctx.ids,
+          orderId: answer.orderId ?? ctx.ids.orderId,
+          ...(operationOrderId ? { operationOrderId } : {}),
+          instanceId: answer.instanceId ?? ctx.ids.instanceId,
+          workflowId: answer.workflowId,
+          code: answer.code,
+        },
         'production-interface call answered',
       );
       send(res, ctx, answerBody(ctx.activity ?? '', ctx.version, answer));

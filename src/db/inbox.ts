@@ -2,6 +2,8 @@ import type { Pool } from 'pg';
 
 /** One marketplace call and what we answered. Never holds the body itself, only its hash. */
 export interface InboxEntry {
+  /** When the call arrived (the row is written after the answer is sent). */
+  receivedAt?: Date;
   interfaceVersion?: 'V1' | 'V2';
   activity?: string;
   businessId?: string;
@@ -23,8 +25,8 @@ const clip = (s: string | undefined, n = 128) => (s === undefined ? null : s.sli
 export async function recordInboxEntry(pool: Pool, e: InboxEntry): Promise<void> {
   await pool.query(
     `INSERT INTO marketplace_inbox (interface_version, activity, business_id, order_id, order_line_id, instance_id, test_flag,
-       body_sha256, result_code, http_status, latency_ms, refusal)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`,
+       body_sha256, result_code, http_status, latency_ms, refusal, received_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12, COALESCE($13, now()))`,
     [
       e.interfaceVersion ?? null,
       clip(e.activity, 64),
@@ -38,6 +40,7 @@ export async function recordInboxEntry(pool: Pool, e: InboxEntry): Promise<void>
       e.httpStatus,
       Math.round(e.latencyMs),
       clip(e.refusal, 256),
+      e.receivedAt ?? null,
     ],
   );
 }

@@ -121,7 +121,8 @@ describe('V2 newInstance', () => {
 
   it('when Query Order does not know the order, then the purchase fails with a retryable code and no tenant', async () => {
     const businessId = randomUUID();
-    const a = await h.market.v2({ activity: 'newInstance', orderId: 'CSUNKNOWNORDER01', orderLineId: 'CSUNKNOWNORDER01-000001', businessId });
+    const orderId = uniqueId('CSUNKNOWN');
+    const a = await h.market.v2({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId });
     expectSigned(a, '000005');
     expect(await tenantCount(businessId)).toBe(0);
   });

@@ -6,6 +6,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as registeredWorkflows from '../../src/workflows/index.js';
 import { historyFromJSON, patchIds, type History } from './history-json.js';
+import { swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, writeVariant } from './workflow-variants.js';
 
 // Replays every recorded history (test/replay/histories/<workflow-type>/*.json, written by
 // scripts/record-histories.ts and `npm run history:export`) against the workflow code as it is now. No server:
@@ -15,7 +16,6 @@ import { historyFromJSON, patchIds, type History } from './history-json.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const HISTORIES = join(here, 'histories');
 const WORKFLOWS_ENTRY = join(here, '..', '..', 'src', 'workflows', 'index.ts');
-const INCOMPATIBLE = join(here, 'incompatible');
 
 /** A history event as fixture JSON: its id and one `<kind>EventAttributes` object. */
 interface JsonEvent {
@@ -110,7 +110,7 @@ async function replayAll(options: ReplayWorkerOptions, list: readonly Fixture[],
 }
 
 // The example patch (src/workflows/order-workflow.ts, docs/workflow-versioning.md). Its checks below (and the
-// unguarded copy in incompatible/) go in the PR that deprecates it, with the fixtures recorded before it.
+// unguarded variant in workflow-variants.ts) go in the PR that deprecates it, with the fixtures recorded before it.
 const PATCH_ID = 'upsert-details-after-query-order';
 const AFTER_PATCH = `.after-${PATCH_ID}.`;
 
@@ -138,8 +138,8 @@ beforeAll(async () => {
   // Bundled once each, from the sources as they are now: the current code and the two negative controls.
   [current, swappedQueryOrder, unguardedPatch] = await Promise.all([
     bundle(WORKFLOWS_ENTRY),
-    bundle(join(INCOMPATIBLE, 'swapped-query-order.ts')),
-    bundle(join(INCOMPATIBLE, 'unguarded-details-upsert.ts')),
+    bundle(writeVariant(swappedQueryOrderVariant)),
+    bundle(writeVariant(unguardedDetailsUpsert)),
   ]);
   outcomes = await replayAll(current, fixtures, 'replay-all-fixtures');
 });
@@ -177,7 +177,7 @@ describe('negative control: an incompatible change is caught', () => {
     await expect(Worker.runReplayHistory({ ...swappedQueryOrder, replayName: 'swapped-query-order' }, f.history, f.workflowId)).rejects.toBeInstanceOf(DeterminismViolationError);
   });
 
-  it('when the same incompatible copy replays a V1 purchase (no Query Order), then it passes, so the failure above is the change and not a broken copy', async () => {
+  it('when the same incompatible variant replays a V1 purchase (no Query Order), then it passes, so the failure above is the change and not a broken copy', async () => {
     const f = fixture('orderWorkflow/v1-period-purchase-to-release.json');
     await expect(Worker.runReplayHistory({ ...swappedQueryOrder, replayName: 'swapped-query-order-v1' }, f.history, f.workflowId)).resolves.toBeUndefined();
   });
@@ -203,7 +203,8 @@ describe(`patch ${PATCH_ID}: histories from before and after the change`, () => 
   });
 
   it('negative control: when the change is made without patched(), then every history that passed the patch site fails with DeterminismViolationError, and no other', async () => {
-    const unguarded = await replayAll(unguardedPatch, fixtures, 'unguarded-details-upsert');
+    // The variant holds the order workflow only: other workflow types' histories are not its business.
+    const unguarded = await replayAll(unguardedPatch, fixtures.filter((f) => f.workflowType === 'orderWorkflow'), 'unguarded-details-upsert');
     for (const o of unguarded.filter((x) => x.error)) expect(o.error, o.fixture.name).toBeInstanceOf(DeterminismViolationError);
     const failed = unguarded.filter((o) => o.error).map((o) => o.fixture.name);
     // Recorded before the change: the unguarded upsert is a command their histories do not have. This is the run

@@ -1,0 +1,52 @@
+import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
+import { getOrderQuery, type OrderState } from '../shared/order-contract.js';
+import type { WorkflowView } from './compare.js';
+
+// Asks Temporal about one order workflow within a deadline: describe (no worker needed), then the live state by
+// query when it is open, or its result (the final OrderState) when it completed. Shared by reconciliation and
+// GET /ops/orders/:instanceId.
+
+const GRPC_NOT_FOUND = 5;
+
+function isNotFound(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return true;
+  // Over a NativeConnection the client does not always map NOT_FOUND to WorkflowNotFoundError.
+  if (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND) return true;
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  return isGrpcServiceError(cause) && cause.code === GRPC_NOT_FOUND;
+}
+
+function reasonOf(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.slice(0, 200);
+}
+
+/** Describes, then queries (open) or reads the result (completed) of `workflowId`, each step within `timeoutMs`. */
+export async function viewOrderWorkflow(client: Client, workflowId: string, timeoutMs: number): Promise<WorkflowView> {
+  const handle = client.workflow.getHandle(workflowId);
+  const within = <T>(fn: () => Promise<T>): Promise<T> => client.withDeadline(Date.now() + timeoutMs, fn);
+  let status: string;
+  try {
+    status = (await within(() => handle.describe())).status.name;
+  } catch (err) {
+    return isNotFound(err) ? { kind: 'missing' } : { kind: 'unavailable', reason: `describe failed: ${reasonOf(err)}` };
+  }
+  if (status === 'RUNNING') {
+    try {
+      const state = await within(() => handle.query(getOrderQuery));
+      return { kind: 'state', open: true, status, state };
+    } catch (err) {
+      // The usual cause: no worker polls the order task queue right now.
+      return { kind: 'unavailable', reason: `query failed: ${reasonOf(err)}` };
+    }
+  }
+  if (status === 'COMPLETED') {
+    try {
+      const state = (await within(() => handle.result())) as OrderState;
+      return { kind: 'state', open: false, status, state };
+    } catch (err) {
+      return { kind: 'unavailable', reason: `result unavailable: ${reasonOf(err)}` };
+    }
+  }
+  return { kind: 'closed', status };
+}

@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECONCILIATION_WORKFLOW_TYPE, reconciliationScheduleId, type ReconciliationResult } from '../../../src/shared/reconciliation-contract.js';
+import { testInfra, uniqueId } from '../../setup/infra.js';
+import { parseSamples } from '../../support/ops/prometheus-text.js';
+
+// The worker as production runs it: `node --import tsx worker.ts` as a child process with its configuration in the
+// environment. It must expose the SDK's Prometheus metrics on WORKER_METRICS_PORT, create its reconciliation
+// schedule, run workflows, log JSON without secrets, and exit 0 on SIGTERM.
+
+const repoRoot = join(import.meta.dirname, '..', '..', '..');
+const SECRETS = {
+  KOOGALLERY_ACCESS_KEY: 'worker-proc-access-key-7f3a9c',
+  HUAWEI_CLOUD_AK: 'WORKERPROCAK00000001',
+  HUAWEI_CLOUD_SK: 'worker-proc-secret-key-51be',
+  DATA_ENCRYPTION_KEY: 'worker-proc-data-encryption-key-0123',
+  OPS_API_TOKEN: 'worker-proc-ops-token-88d1',
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+let child: ChildProcess;
+let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+let output = '';
+let port: number;
+let taskQueue: string;
+let connection: Connection;
+let client: Client;
+
+const logLines = (): Array<Record<string, unknown>> =>
+  output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+beforeAll(async () => {
+  const infra = testInfra();
+  port = await freePort();
+  taskQueue = uniqueId('worker-proc');
+  connection = await Connection.connect({ address: infra.temporalAddress });
+  client = new Client({ connection, namespace: infra.temporalNamespace });
+  child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
+    cwd: repoRoot,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      // development, not test: a test-env worker leaves the reconciliation schedule alone (see worker.ts).
+      APP_ENV: 'development',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: infra.databaseUrl,
+      TEMPORAL_ADDRESS: infra.temporalAddress,
+      TEMPORAL_NAMESPACE: infra.temporalNamespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      // The run's prebuilt bundle: what production runs, and no webpack in the test.
+      TEMPORAL_WORKFLOW_BUNDLE: infra.workflowBundlePath,
+      WORKER_METRICS_PORT: String(port),
+      ...SECRETS,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  await waitFor(
+    'the worker to run',
+    () => {
+      if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}:\n${output}`);
+      return logLines().some((l) => l.msg === 'worker running') ? true : undefined;
+    },
+    60_000,
+  );
+});
+
+afterAll(async () => {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  await client?.schedule.getHandle(reconciliationScheduleId(taskQueue)).delete().catch(() => undefined);
+  await connection?.close();
+});
+
+describe('worker process', () => {
+  it('when started, then it creates its reconciliation schedule, for its own task queue, every 15 minutes', async () => {
+    const line = await waitFor('the schedule log line', () => logLines().find((l) => l.msg === 'reconciliation schedule ready'), 20_000);
+    expect(line).toMatchObject({ scheduleId: `koogallery-reconciliation-${taskQueue}`, created: true, level: 'info', service: 'koogallery-worker' });
+    const d = await client.schedule.getHandle(reconciliationScheduleId(taskQueue)).describe();
+    expect(d.action).toMatchObject({ workflowType: RECONCILIATION_WORKFLOW_TYPE, taskQueue });
+    expect(d.spec.intervals?.map((i) => i.every)).toEqual([15 * 60_000]);
+  });
+
+  it('when a workflow runs on it, then /metrics on WORKER_METRICS_PORT serves temporal_ series for its task queue', async () => {
+    // An empty-scoped reconciliation: a workflow and its activities run, nothing in the database is touched.
+    const result: ReconciliationResult = await client.workflow.execute(RECONCILIATION_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: uniqueId('worker-proc-recon'),
+      args: [{ instanceIds: [] }],
+      workflowExecutionTimeout: '1 minute',
+    });
+    expect(result).toMatchObject({ checked: 0, newFindings: 0, resolved: 0 });
+    const text = await waitFor(
+      'temporal_ series after the run',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+        const body = res?.ok ? await res.text() : '';
+        return /^temporal_workflow_completed\{/m.test(body) && /^temporal_activity_execution_latency/m.test(body) ? body : undefined;
+      },
+      30_000,
+    );
+    const samples = parseSamples(text).filter((s) => s.name.startsWith('temporal_'));
+    expect(samples.length).toBeGreaterThan(10);
+    expect(samples.some((s) => s.labels['task_queue'] === taskQueue)).toBe(true);
+    expect(samples.find((s) => s.name === 'temporal_workflow_completed' && s.labels['workflow_type'] === RECONCILIATION_WORKFLOW_TYPE)?.value).toBeGreaterThanOrEqual(1);
+    mkdirSync(join(repoRoot, 'test-output', 'metrics'), { recursive: true });
+    writeFileSync(join(repoRoot, 'test-output', 'metrics', 'worker-scrape.txt'), text);
+  });
+
+  it('when SIGTERM is sent, then it drains and exits 0, and its log is JSON without any secret', async () => {
+    child.kill('SIGTERM');
+    const { code, signal } = await Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within 20 s:\n${output}`)), 20_000))]);
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    const lines = logLines();
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['starting worker', 'worker running', 'draining worker', 'worker stopped']));
+    for (const l of lines) expect(l).toMatchObject({ level: expect.any(String), time: expect.any(String), service: 'koogallery-worker' });
+    for (const [name, value] of Object.entries(SECRETS)) expect(output, name).not.toContain(value);
+  });
+});

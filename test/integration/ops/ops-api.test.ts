@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueId } from '../../setup/infra.js';
+import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
+
+// The ops API in-process against the real PostgreSQL and Temporal: search with keyset pages, one order's story
+// (read model, transitions, marketplace calls, live workflow), and the graceful answers when the workflow cannot
+// be read. Orders are bought through the production interface, as the marketplace would.
+
+let h: ServiceHarness;
+let origin: string;
+
+beforeAll(async () => {
+  h = await startServiceHarness();
+  origin = new URL(h.baseUrl).origin;
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function ops(path: string, token: string | null = h.config.opsApiToken): Promise<{ status: number; body: any; text: string }> {
+  const res = await fetch(`${origin}/ops${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
+}
+
+async function buy(customerId: string) {
+  const order = h.marketplace.orderBook.createOrder({
+    orderType: 'NEW',
+    chargingMode: 'PERIOD',
+    periodType: 'year',
+    periodNumber: 1,
+    productId: 'prod-ops',
+    skuCode: 'sku-ops',
+    customerId,
+  });
+  const orderLineId = order.orderLine[0]!.orderLineId;
+  // As the marketplace does: a 000004 (slow machine) is followed by queryInstance polls until the instance is ready.
+  const { instanceId } = await h.market.newInstanceV2WithAsync(order.orderId, orderLineId, { retries: 0 });
+  return { orderId: order.orderId, orderLineId, instanceId };
+}
+
+describe('GET /ops/orders', () => {
+  it('when an order was bought, then searching by its orderId finds exactly its instance, without credentials', async () => {
+    const { orderId, instanceId } = await buy(uniqueId('cust'));
+    const r = await ops(`/orders?orderId=${orderId}`);
+    expect(r.status).toBe(200);
+    expect(r.body.items).toHaveLength(1);
+    expect(r.body.items[0]).toMatchObject({ instanceId, orderId, phase: 'ACTIVE', interfaceVersion: 'V2', testOrder: false, productId: 'prod-ops' });
+    expect(r.body.nextCursor).toBeNull();
+    expect(r.text).not.toMatch(/credentials|sealed/i);
+  });
+
+  it('when a customer has three orders and the limit is 1, then the cursor walks them newest first, each once, and the filters combine', async () => {
+    const customerId = uniqueId('cust');
+    const bought = [];
+    for (let i = 0; i < 3; i++) bought.push(await buy(customerId));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const r = await ops(`/orders?customerId=${customerId}&phase=ACTIVE&testOrder=false&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(r.status).toBe(200);
+      seen.push(...r.body.items.map((i: { instanceId: string }) => i.instanceId));
+      cursor = r.body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(bought.map((b) => b.instanceId).reverse());
+    expect((await ops(`/orders?customerId=${customerId}&phase=FROZEN`)).body.items).toEqual([]);
+    expect((await ops(`/orders?customerId=${customerId}&testOrder=true`)).body.items).toEqual([]);
+  });
+
+  it('when rows share one updated_at, then the keyset still returns each exactly once', async () => {
+    const customerId = uniqueId('cust');
+    for (let i = 0; i < 3; i++) await buy(customerId);
+    await h.pool.query(`UPDATE instances SET updated_at = '2030-01-01T00:00:00.123456Z' WHERE customer_id = $1`, [customerId]);
+    const first = await ops(`/orders?customerId=${customerId}&limit=2`);
+    const second = await ops(`/orders?customerId=${customerId}&limit=2&cursor=${first.body.nextCursor}`);
+    const ids = [...first.body.items, ...second.body.items].map((i: { instanceId: string }) => i.instanceId);
+    expect(new Set(ids).size).toBe(3);
+    expect(second.body.nextCursor).toBeNull();
+  });
+
+  it('when called without the token, then 401 and no data', async () => {
+    const r = await ops('/orders', null);
+    expect(r.status).toBe(401);
+    expect(r.body).toEqual({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required' });
+  });
+});
+
+describe('GET /ops/orders/:instanceId', () => {
+  it('when the order is live, then its story has the instance, its transitions, the marketplace calls and the live workflow state', async () => {
+    const { orderId, instanceId } = await buy(uniqueId('cust'));
+    const q = await h.market.v2({ activity: 'queryInstance', instanceId });
+    expect(q.body?.resultCode).toBe('000000');
+    const r = await ops(`/orders/${instanceId}`);
+    expect(r.status).toBe(200);
+    expect(r.body.instance).toMatchObject({ instanceId, orderId, phase: 'ACTIVE', credentialsStored: true });
+    expect(r.body.instance.frontEndUrl).toMatch(/tenants\.test/);
+    expect(r.body.timeline.transitions.map((t: { event: string }) => t.event)).toEqual(['PURCHASE_RECEIVED', 'PROVISIONED']);
+    // Inbox rows are written just after each answer: wait for the last one.
+    const calls = async () => (await ops(`/orders/${instanceId}`)).body.timeline.marketplaceCalls.map((c: { activity: string; resultCode: string }) => `${c.activity}:${c.resultCode}`);
+    await expect.poll(calls).toContain('queryInstance:000000');
+    const seen = await calls();
+    expect(seen[0]).toMatch(/^newInstance:00000[04]$/);
+    expect(new Set(seen.map((c: string) => c.split(':')[0]))).toEqual(new Set(['newInstance', 'queryInstance']));
+    expect(r.body.workflow).toMatchObject({ available: true, open: true, status: 'RUNNING', state: { instanceId, phase: 'ACTIVE', seq: 2 } });
+    expect(r.body.drift).toEqual([]);
+    // Neither the sealed credentials nor the password the marketplace received are ever part of the answer.
+    const sealed = (await h.pool.query('SELECT credentials_sealed FROM instances WHERE instance_id = $1', [instanceId])).rows[0].credentials_sealed as string;
+    expect(r.text).not.toContain(sealed);
+    expect(r.text).not.toContain(q.appInfo!.password!);
+  });
+
+  it('when the order was released, then the workflow section shows its final state from the completed run', async () => {
+    const { orderId, instanceId } = await buy(uniqueId('cust'));
+    const rel = await h.market.v2({ activity: 'releaseInstance', instanceId, orderId });
+    expect(rel.body?.resultCode).toBe('000000');
+    const r = await ops(`/orders/${instanceId}`);
+    expect(r.body.instance.phase).toBe('RELEASED');
+    expect(r.body.workflow).toMatchObject({ available: true, open: false, status: 'COMPLETED', state: { phase: 'RELEASED' } });
+    expect(r.body.timeline.transitions.at(-1).event).toBe('RELEASED');
+  });
+
+  it('when the read model names a workflow that does not exist, then "workflow unavailable" with NOT_FOUND, not an error', async () => {
+    const instanceId = uniqueId('ghost');
+    await h.pool.query(
+      `INSERT INTO instances (instance_id, workflow_id, interface_version, order_id, phase, seq) VALUES ($1, $2, 'V2', $3, 'ACTIVE', 1)`,
+      [instanceId, `order-${instanceId}`, `CS-${instanceId}`],
+    );
+    const r = await ops(`/orders/${instanceId}`);
+    expect(r.status).toBe(200);
+    expect(r.body.workflow).toMatchObject({ available: false, status: 'NOT_FOUND' });
+    expect(r.body.timeline).toEqual({ transitions: [], marketplaceCalls: [] });
+  });
+
+  it('when no worker serves the order, then the answer comes within the short timeout with "workflow unavailable"', async () => {
+    const { instanceId } = await buy(uniqueId('cust'));
+    await h.stopWorker();
+    try {
+      const started = Date.now();
+      const r = await ops(`/orders/${instanceId}`);
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(r.status).toBe(200);
+      expect(r.body.instance.phase).toBe('ACTIVE');
+      expect(r.body.workflow.available).toBe(false);
+      expect(r.body.workflow.reason).toMatch(/^workflow unavailable: query failed/);
+    } finally {
+      await h.startWorker();
+    }
+  });
+
+  it('when the instance is unknown, then 404 NOT_FOUND', async () => {
+    const r = await ops(`/orders/${uniqueId('nope')}`);
+    expect(r.status).toBe(404);
+    expect(r.body.error).toBe('NOT_FOUND');
+  });
+});
