@@ -210,7 +210,7 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
 
   async function dispatchV1(r: V1Request, ctx: CallContext): Promise<ServiceAnswer> {
     const testOrder = r.testFlag === '1';
-    ctx.ids = { testFlag: testOrder, orderId: 'orderId' in r ? r.orderId : undefined, instanceId: 'instanceId' in r ? r.instanceId : undefined };
+    ctx.ids = { testFlag: testOrder, orderId: 'orderId' in r ? r.orderId : undefined, ...singleInstanceId(r) };
     switch (r.activity) {
       case 'newInstance': {
         ctx.ids.businessId = r.businessId;
@@ -282,7 +282,7 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
       testFlag: testOrder,
       ...('orderId' in r && r.orderId ? { orderId: r.orderId } : {}),
       ...('orderLineId' in r && r.orderLineId ? { orderLineId: r.orderLineId } : {}),
-      ...('instanceId' in r ? { instanceId: r.instanceId } : {}),
+      ...singleInstanceId(r),
     };
     switch (r.activity) {
       case 'newInstance':
@@ -317,6 +317,16 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
   }
 
   return router;
+}
+
+/**
+ * The instance a call is about, for logs and the inbox. A queryInstance may name up to 100 ids: those are not one
+ * instance (and a 6,400-character list would not fit the inbox's index), so only a single id is recorded.
+ */
+function singleInstanceId(r: V1Request | V2Request): { instanceId?: string } {
+  if (!('instanceId' in r)) return {};
+  if ('instanceIds' in r) return r.instanceIds.length === 1 ? { instanceId: r.instanceIds[0]! } : {};
+  return { instanceId: r.instanceId };
 }
 
 function sha256(data: Buffer | string): string {

@@ -33,7 +33,7 @@ export async function recordInboxEntry(pool: Pool, e: InboxEntry): Promise<void>
       clip(e.businessId),
       clip(e.orderId),
       clip(e.orderLineId),
-      clip(e.instanceId, 6400),
+      clip(e.instanceId, 64),
       e.testFlag ?? null,
       e.bodySha256,
       e.resultCode,

@@ -277,9 +277,15 @@ describe('out-of-order and unknown instances', () => {
     const a = await buyV2();
     const b = await buyV2();
     const ids = [a.instanceId, b.instanceId, ...Array.from({ length: 98 }, (_, i) => `unknown-${i}`)];
+    const inboxRows = async () =>
+      (await h.pool.query(`SELECT count(*)::int AS n FROM marketplace_inbox WHERE activity = 'queryInstance' AND instance_id IS NULL AND result_code = '000000'`)).rows[0].n as number;
+    const before = await inboxRows();
     const q = await h.market.v2({ activity: 'queryInstance', instanceId: ids.join(',') });
     expectSigned(q, '000000');
     expect(q.body.info.map((i: { instanceId: string }) => i.instanceId).sort()).toEqual([a.instanceId, b.instanceId].sort());
+    // The call is audited like any other (the id list is not one instance, so it is not stored as one).
+    for (let i = 0; i < 20 && (await inboxRows()) === before; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await inboxRows()).toBe(before + 1);
   });
 });
 
