@@ -111,11 +111,28 @@ const READY_PHASES = new Set(['ACTIVE', 'FROZEN']);
 export function createOrderService(deps: OrderServiceDeps) {
   const { client, pool, budgetMs } = deps;
 
+  // queryInstance answers up to 100 instances per call and is polled; opening the sealed credentials and
+  // AES-encrypting them again for every instance of every poll was most of its CPU. The encrypted appInfo is kept
+  // per instance (re-sending the same ciphertext reveals nothing new) and rebuilt when the stored access changes.
+  const appInfoCache = new Map<string, { stamp: string; appInfo: AppInfo }>();
+  const APP_INFO_CACHE_LIMIT = 20_000;
+
   function appInfoOf(row: InstanceRow): AppInfo | undefined {
     if (!row.frontEndUrl) return undefined;
+    const stamp = `${row.credentialsSealed ?? ''}|${row.frontEndUrl}|${row.adminUrl ?? ''}|${row.memo ?? ''}`;
+    const cached = appInfoCache.get(row.instanceId);
+    if (cached?.stamp === stamp) return cached.appInfo;
+    const appInfo = buildAppInfo(row, row.frontEndUrl);
+    appInfoCache.delete(row.instanceId);
+    appInfoCache.set(row.instanceId, { stamp, appInfo });
+    if (appInfoCache.size > APP_INFO_CACHE_LIMIT) appInfoCache.delete(appInfoCache.keys().next().value!);
+    return appInfo;
+  }
+
+  function buildAppInfo(row: InstanceRow, frontEndUrl: string): AppInfo {
     const creds = row.credentialsSealed ? deps.sealedBox.openJson<{ userName: string; password: string }>(row.credentialsSealed) : undefined;
     return {
-      frontEndUrl: row.frontEndUrl,
+      frontEndUrl,
       ...(row.adminUrl ? { adminUrl: row.adminUrl } : {}),
       ...(creds ? { userName: encryptField(deps.accessKey, creds.userName, '1'), password: encryptField(deps.accessKey, creds.password, '1') } : {}),
       ...(row.memo ? { memo: row.memo } : {}),

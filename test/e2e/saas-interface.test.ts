@@ -78,6 +78,10 @@ describe('V2 newInstance', () => {
     expect(q.appInfo?.password?.length).toBeGreaterThanOrEqual(20);
     // The credentials are never stored or sent in plain text.
     expect(q.rawBody).not.toContain(q.appInfo!.password!);
+    // Polls are answered from the per-instance appInfo cache: the same ciphertext, still decryptable.
+    const again = await h.market.v2({ activity: 'queryInstance', instanceId });
+    expect(again.body.info[0].appInfo.password).toBe(q.body.info[0].appInfo.password);
+    expect(again.appInfo?.password).toBe(q.appInfo?.password);
     expect(JSON.stringify(row)).not.toContain(q.appInfo!.password!);
   });
 
