@@ -17,7 +17,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/replay/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/replay/**/*.test.ts', 'test/reliability/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/setup/global-setup.ts'],
           setupFiles: ['test/setup/quiet-runtime.ts'],

@@ -201,6 +201,12 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
     })();
   });
 
+  // The marketplace only GETs (V1) and POSTs (V2); any other method is bad input and is answered like it.
+  router.all('/', (req: Request, res: Response) => {
+    const ctx: CallContext = { version: 'V2', started: now(), bodySha256: sha256(''), ids: {} };
+    refuse(res, ctx, ResultCode.InvalidParameter, `method ${req.method.slice(0, 16)} not supported`);
+  });
+
   // Body too large, aborted upload, bad encoding: still a marketplace answer, signed, with no stack trace.
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const ctx: CallContext = { version: req.method === 'GET' ? 'V1' : 'V2', started: now(), bodySha256: sha256(''), ids: {} };

@@ -13,6 +13,12 @@ export function createPool(o: { url: string; max: number; applicationName: strin
   });
   // An idle client's connection can die (server restart); pg emits it on the pool, and unhandled it would crash us.
   pool.on('error', () => undefined);
+  // A client in use can emit 'error' too, and more than once as its backend dies (pg_terminate_backend, failover):
+  // pool.query listens only `once` and only while its query runs. The failure reaches the caller through the query
+  // itself; this listener only keeps a late, second 'error' from being an uncaught exception that kills the process.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { OrderPhase, TransitionRecord } from '../shared/order-contract.js';
+import { withTransaction } from './transaction.js';
 
 /** One instance as the read model holds it. */
 export interface InstanceRow {
@@ -41,9 +42,7 @@ export async function recordTransition(pool: Pool, r: TransitionRecord): Promise
   const d = r.details;
   const key = r.key;
   const productId = d?.productId ?? (key.kind === 'v1-on-demand' ? key.productId : null);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await client.query(
       `INSERT INTO instances (instance_id, workflow_id, interface_version, order_id, order_line_id, customer_id, product_id,
          sku_code, charging_mode, phase, result_code, trial, test_order, expire_time, spec, front_end_url, admin_url, memo,
@@ -94,13 +93,7 @@ export async function recordTransition(pool: Pool, r: TransitionRecord): Promise
        ON CONFLICT (instance_id, seq) DO NOTHING`,
       [r.instanceId, r.seq, r.phase, r.event, JSON.stringify(r.detail ?? {})],
     );
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The instances with these ids (any order; unknown ids are absent). */

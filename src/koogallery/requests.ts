@@ -83,7 +83,10 @@ export function decodeSaasExtendParams(s: string): SaasExtendParam[] | undefined
 // ---- field builders ----------------------------------------------------------------------------------------------
 
 const str = () =>
-  z.string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') });
+  z
+    .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') })
+    // No marketplace value contains NUL, and PostgreSQL cannot store one: accepted, it would wedge the order.
+    .refine((v) => !v.includes('\u0000'), { error: 'must not contain NUL characters' });
 const required = (max: number) =>
   str()
     .min(1, { error: 'is required' })

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { ReconciledInstance } from './compare.js';
 import { RECONCILED_PHASES, type DriftFinding, type DriftKind } from '../shared/reconciliation-contract.js';
+import { withTransaction } from '../db/transaction.js';
 
 // reconciliation_runs and reconciliation_findings (migrations/002_reconciliation.sql). Every write is idempotent,
 // because an activity may run again after a timeout: a finding is keyed by (instance, kind), a run by its key.
@@ -113,9 +114,7 @@ export async function finishRun(
   pool: Pool,
   o: { runKey: string; complete: boolean; checked: number; unchecked: number; newFindings: number; instanceIds?: readonly string[] },
 ): Promise<{ resolved: StoredFinding[]; open: Partial<Record<DriftKind, number>>; openTotal: number }> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     const resolved = o.complete
       ? (
           await client.query<StoredFinding>(
@@ -141,14 +140,8 @@ export async function finishRun(
          resolved_findings = $6, open_findings = $7 WHERE run_key = $1`,
       [o.runKey, o.complete, o.checked, o.unchecked, o.newFindings, resolved.length, openTotal],
     );
-    await client.query('COMMIT');
     return { resolved, open, openTotal };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** A page of findings for GET /ops/drift, ordered by (instanceId, kind); `after` is the last (instanceId, kind) seen. */

@@ -608,3 +608,12 @@ describe('parsers never throw (property)', () => {
     );
   });
 });
+
+describe('NUL characters', () => {
+  it('when any V2 or V1 field carries U+0000, then it is refused with 000002 naming the field', () => {
+    const v2 = parseV2Request({ activity: 'newInstance', orderId: 'CS1', orderLineId: 'CS1-000001', businessId: 'b\u0000x' });
+    expect(v2).toMatchObject({ ok: false, code: '000002', field: 'businessId' });
+    const v1 = parseV1Request({ activity: 'releaseInstance', authToken: 't', timeStamp: '20200727073711903', instanceId: 'i\u0000', orderId: 'o' });
+    expect(v1).toMatchObject({ ok: false, code: '000002', field: 'instanceId' });
+  });
+});
