@@ -353,7 +353,11 @@ export function buildOpenApiDocument(): Json {
     },
     servers: [{ url: '/', description: 'This service' }],
     tags: [
-      { name: 'production interface', description: 'Called by KooGallery (SaaS production interface V1 and V2).' },
+      {
+        name: 'production interface',
+        description:
+          'Called by KooGallery (SaaS production interface V1 and V2). Any other method on /koogallery/saas is answered like bad input: HTTP 200, Body-Signed, resultCode 000002.',
+      },
       { name: 'operations', description: 'Merchant operations API.' },
       { name: 'platform', description: 'Health, readiness, metrics, this document.' },
     ],

@@ -39,7 +39,8 @@ function routedOperations(app: Express): string[] {
     for (const layer of stack) {
       if (layer.route) {
         const path = `${prefix}${layer.route.path === '/' ? '' : layer.route.path}` || '/';
-        for (const method of Object.keys(layer.route.methods)) out.push(`${method.toUpperCase()} ${path.replace(/:(\w+)/g, '{$1}')}`);
+        // `router.all` (`_all`) is the production URL's refusal of unsupported methods, not an operation.
+        for (const method of Object.keys(layer.route.methods).filter((m) => m !== '_all')) out.push(`${method.toUpperCase()} ${path.replace(/:(\w+)/g, '{$1}')}`);
       } else if (Array.isArray(layer.handle?.stack)) {
         walk(layer.handle.stack, `${prefix}${typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : ''}`);
       }
