@@ -1,7 +1,7 @@
 // Composition root of the worker process: configuration, the one pg pool, the one Temporal connection, the
 // activities factory, and the Worker. Drains on SIGTERM/SIGINT.
 import { Client } from '@temporalio/client';
-import { Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './src/activities/index.js';
 import { describeConfig, loadConfig } from './src/config.js';
 import { createPool } from './src/db/pool.js';
@@ -15,7 +15,15 @@ const logger = createLogger({ level: config.logLevel, name: 'koogallery-worker' 
 if (config.devDefaultsUsed.length > 0) logger.warn({ settings: config.devDefaultsUsed }, 'using development defaults for secrets: never do this in production');
 logger.info({ config: describeConfig(config) }, 'starting worker');
 
+// The SDK's own log lines (worker state, activity and workflow-task failures, with workflowId, activityType,
+// attempt) go through the same JSON logger as ours, so one log pipeline reads the whole worker.
+const SDK_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+const sdkLogger = logger.child({ component: 'temporal-sdk' });
 Runtime.install({
+  logger: new DefaultLogger('INFO', (entry) => {
+    const { error, ...meta } = (entry.meta ?? {}) as { error?: unknown } & Record<string, unknown>;
+    sdkLogger[SDK_LEVEL[entry.level]]({ ...meta, ...(error instanceof Error ? { err: { type: error.name, message: error.message } } : {}) }, entry.message);
+  }),
   telemetryOptions: {
     logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
     // The SDK's runtime metrics (task latencies, cache, slots) for Prometheus.
