@@ -26,8 +26,15 @@ if (dependenciesStale()) {
   console.log('[run] installing npm dependencies (npm ci)…');
   const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (ci.status !== 0) {
-    console.error('[run] npm ci failed');
-    process.exit(ci.status ?? 1);
+    // npm 11.19 here writes lock files without other platforms' optional packages (@swc/core-darwin-*, …) and then
+    // refuses them in `npm ci`, even a lock file it has just written itself. `npm install` installs the versions
+    // the lock file pins all the same; it is the fallback, not the rule.
+    console.warn('[run] npm ci refused the lock file; installing the locked versions with npm install');
+    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+    if (install.status !== 0) {
+      console.error('[run] npm install failed');
+      process.exit(install.status ?? 1);
+    }
   }
 }
 
