@@ -31,7 +31,8 @@ rmSync(resultsFile, { force: true });
 const vitest = spawnSync(
   bin('vitest'),
   ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`, ...process.argv.slice(2)],
-  { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.env.CI ? '0' : process.env.FORCE_COLOR } },
+  // CI logs are read as text: no colour codes there.
+  { cwd: repoRoot, stdio: 'inherit', env: process.env.CI ? { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } : process.env },
 );
 say('test', `finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 // A plain closing line that any CI can read, whatever the runner's own format.

@@ -217,7 +217,8 @@ describe.sequential('secrets: nothing secret in logs, answers, the inbox, the re
       leaks: leaks.length,
       notes: `${passwords.size} tenant passwords decrypted from answers; ${sealed.length} stored credentials, all sealed; leaks: ${leaks.join(', ') || 'none'}`,
     });
-    expect(api.lines.length + worker.lines.length).toBeGreaterThan(50);
+    // Enough output to have searched something real (one JSON line per entry: the API's calls, the worker's SDK lines).
+    expect(api.lines.length + worker.lines.length).toBeGreaterThan(20);
     expect(places['worker process output']).toMatch(/MARKETPLACE_AUTH_REJECTED|401|APIGW/);
     expect(leaks).toEqual([]);
     expect(sealed.length).toBeGreaterThanOrEqual(4);
