@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { temporal } from '@temporalio/proto';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { formatCompactUtc } from '../src/koogallery/index.js';
+import { orderWorkflowId } from '../src/shared/order-contract.js';
+import { createProductionClient } from '../src/simulator/production-client.js';
+import { repoRoot } from '../scripts/infra/paths.js';
+import type { BenchContext } from './lib/context.js';
+import { selfCpuMs } from './lib/proc-stats.js';
+import type { BenchResult } from './lib/results.js';
+import { r } from './lib/stats.js';
+
+// B6: replay cost per history event with Worker.runReplayHistories, no server involved. Histories: every fixture
+// under test/replay/histories/** (recorded by another engineer; there may be none yet), and histories generated
+// here in memory — orders bought, renewed, frozen, unfrozen and some released through the API, then fetchHistory().
+// The replay worker's start-up is measured apart (one history alone) so the per-event figure is the marginal cost.
+
+type History = temporal.api.history.v1.IHistory;
+interface Named {
+  readonly workflowId: string;
+  readonly history: History;
+}
+
+const FIXTURES = join(repoRoot, 'test', 'replay', 'histories');
+
+function loadFixtures(): Named[] {
+  if (!existsSync(FIXTURES)) return [];
+  const out: Named[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.json')) {
+        try {
+          out.push({ workflowId: `fixture-${name}`, history: historyFromJSON(JSON.parse(readFileSync(p, 'utf8'))) });
+        } catch (err) {
+          console.warn(`  B6 skipping ${p}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }
+  };
+  walk(FIXTURES);
+  return out;
+}
+
+/** Orders with a life: purchase, renewals, freeze/unfreeze, half of them released; their histories. */
+async function generate(ctx: BenchContext, orders: number, renewals: number): Promise<Named[]> {
+  const market = createProductionClient({ baseUrl: `http://${ctx.api.host}:${ctx.api.port}${ctx.api.path}`, accessKey: ctx.api.accessKey });
+  const orderIds = await ctx.service.request<string[]>({ cmd: 'createOrders', n: orders });
+  const lives = orderIds.map(async (orderId, i) => {
+    const orderLineId = `${orderId}-000001`;
+    const { instanceId } = await market.newInstanceV2WithAsync(orderId, orderLineId);
+    for (let k = 0; k < renewals; k++) {
+      const renewal = `R${randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase()}`;
+      await market.v2({
+        activity: 'refreshInstance',
+        orderId: renewal,
+        orderLineId: `${renewal}-000001`,
+        instanceId,
+        scene: 'RENEWAL',
+        expireTime: formatCompactUtc(new Date(Date.now() + (k + 2) * 365 * 86_400_000)),
+      });
+    }
+    await market.v2({ activity: 'updateInstanceStatus', instanceId, status: 'FREEZE' });
+    await market.v2({ activity: 'updateInstanceStatus', instanceId, status: 'UNFREEZE' });
+    if (i % 2 === 0) await market.v2({ activity: 'releaseInstance', instanceId, orderId });
+    return orderWorkflowId({ kind: 'v2-line', orderId, orderLineId });
+  });
+  const ids = await Promise.all(lives);
+  // Released orders close at once; the others are running: both replay (a running history is a prefix).
+  return Promise.all(ids.map(async (workflowId) => ({ workflowId, history: await ctx.client.workflow.getHandle(workflowId).fetchHistory() })));
+}
+
+async function replayAll(bundlePath: string, histories: readonly Named[], copies: number): Promise<{ seconds: number; cpuMs: number; events: number; histories: number; failures: string[] }> {
+  const failures: string[] = [];
+  let events = 0;
+  async function* source() {
+    for (let c = 0; c < copies; c++) {
+      for (const h of histories) {
+        events += h.history.events?.length ?? 0;
+        yield { workflowId: `${h.workflowId}#${c}`, history: h.history };
+      }
+    }
+  }
+  const c0 = selfCpuMs();
+  const t0 = performance.now();
+  for await (const res of Worker.runReplayHistories({ workflowBundle: { codePath: bundlePath }, replayName: 'bench-b6' }, source())) {
+    if (res.error) failures.push(`${res.workflowId}: ${res.error.message}`);
+  }
+  return { seconds: (performance.now() - t0) / 1000, cpuMs: selfCpuMs() - c0, events, histories: histories.length * copies, failures };
+}
+
+/** Runs B6. */
+export async function runB6(ctx: BenchContext | undefined, bundlePath: string): Promise<BenchResult> {
+  const started = new Date();
+  const t0 = performance.now();
+  const fixtures = loadFixtures();
+  const generated = ctx ? await generate(ctx, 12, 4) : [];
+  const sets: Array<{ name: string; histories: Named[] }> = [
+    { name: 'fixtures (test/replay/histories)', histories: fixtures },
+    { name: 'generated (purchase, 4 renewals, freeze, unfreeze, ½ released)', histories: generated },
+  ].filter((s) => s.histories.length > 0);
+  if (sets.length === 0) throw new Error('B6: no histories (no fixtures and no service to generate them)');
+  const results = [];
+  for (const set of sets) {
+    const one = await replayAll(bundlePath, set.histories.slice(0, 1), 1);
+    const copies = Math.max(1, Math.ceil(3000 / set.histories.reduce((n, h) => n + (h.history.events?.length ?? 0), 0)));
+    const all = await replayAll(bundlePath, set.histories, copies);
+    // Marginal cost: the run over many histories minus the one-history run (worker start-up and first activation).
+    const msPerEvent = ((all.seconds - one.seconds) * 1000) / Math.max(1, all.events - one.events);
+    const cpuMsPerEvent = (all.cpuMs - one.cpuMs) / Math.max(1, all.events - one.events);
+    // Per history vs per event: the shortest and the longest history, each replayed alone many times.
+    const byLength = [...set.histories].sort((x, y) => (x.history.events?.length ?? 0) - (y.history.events?.length ?? 0));
+    const shortest = byLength[0]!;
+    const longest = byLength[byLength.length - 1]!;
+    let split: { perHistoryMs: number; perEventMs: number; shortEvents: number; longEvents: number } | undefined;
+    if ((longest.history.events?.length ?? 0) > 2 * (shortest.history.events?.length ?? 0)) {
+      const s1 = await replayAll(bundlePath, [shortest], 40);
+      const l1 = await replayAll(bundlePath, [longest], 40);
+      const perEvent = ((l1.seconds - s1.seconds) * 1000) / (l1.events - s1.events);
+      const perHistory = (s1.seconds * 1000) / s1.histories - perEvent * (s1.events / s1.histories);
+      split = { perHistoryMs: r(perHistory, 2), perEventMs: r(perEvent, 3), shortEvents: s1.events / s1.histories, longEvents: l1.events / l1.histories };
+    }
+    const entry = {
+      set: set.name,
+      distinctHistories: set.histories.length,
+      replayedHistories: all.histories,
+      events: all.events,
+      eventsPerHistory: r(all.events / all.histories, 1),
+      seconds: r(all.seconds, 2),
+      startupSeconds: r(one.seconds, 2),
+      msPerEvent: r(msPerEvent, 3),
+      msPerEventIncludingStartup: r((all.seconds * 1000) / all.events, 3),
+      cpuMsPerEvent: r(cpuMsPerEvent, 3),
+      cpuToWall: r(all.cpuMs / 1000 / all.seconds, 2),
+      ...(split ? { perHistoryVsPerEvent: split } : {}),
+      failures: all.failures.slice(0, 5),
+    };
+    console.log(
+      `  B6 ${set.name}: ${entry.replayedHistories} histories, ${entry.events} events in ${entry.seconds} s → ${entry.msPerEvent} ms/event (CPU ${entry.cpuMsPerEvent} ms; start-up ${entry.startupSeconds} s), ${all.failures.length} failures` +
+        (split ? `; fit: ${split.perHistoryMs} ms per history + ${split.perEventMs} ms per event` : ''),
+    );
+    results.push(entry);
+  }
+  const worst = Math.max(...results.map((x) => x.msPerEvent));
+  const failures = results.reduce((n, x) => n + x.failures.length, 0);
+  return {
+    id: 'B6',
+    title: 'Replay cost per history event (Worker.runReplayHistories)',
+    startedAt: started.toISOString(),
+    durationSeconds: r((performance.now() - t0) / 1000, 1),
+    headline: results.map((x) => `${x.set.split(' ')[0]}: ${x.msPerEvent} ms/event over ${x.events} events`).join('; ') + (fixtures.length === 0 ? ' (no fixtures recorded yet)' : ''),
+    targets: [
+      { name: 'ms per event', target: '≤ 0.3 ms', value: worst, unit: 'ms', met: worst <= 0.3 },
+      { name: 'replays without nondeterminism', target: 'all', value: failures === 0 ? 'all' : `${failures} failed`, met: failures === 0 },
+    ],
+    limitedBy: `CPU of the replaying process, per workflow activation (SDK: vm context switch-in, activator, stack-trace bookkeeping); CPU ${results.map((x) => `${x.cpuMsPerEvent} ms/event at ${x.cpuToWall} cores`).join(', ')}`,
+    details: { sets: results },
+  };
+}

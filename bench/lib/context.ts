@@ -1,0 +1,139 @@
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { childPids, cpuMeter, parentPid, type CpuSource } from './proc-stats.js';
+import { bundleOrderWorkflow, databaseUrlFor, startBenchTemporal, type BenchTemporal } from './infra.js';
+import { startChild, type BenchChild, type ChildConfig, type WorkerTuning } from './ipc.js';
+import type { MachineDescription } from './machine.js';
+
+// What the benchmarks of one run share: the private Temporal server, the workflow bundle, the service child
+// (API + worker + simulator), a client and a pool for the bench's own reads, the CPU meter, and earlier results.
+
+/** Process names in CPU reports. */
+export const PROC = {
+  bench: 'bench (load generator, marketplace side)',
+  service: 'service (API + worker + simulator)',
+  temporal: 'temporal dev server',
+  pgBench: 'postgres backends (bench)',
+  pgRest: 'postgres (rest: other sessions, background)',
+} as const;
+
+/** The shared state of a bench run. */
+export interface BenchContext {
+  readonly temporal: BenchTemporal;
+  readonly bundlePath: string;
+  readonly service: BenchChild;
+  readonly serviceConfig: ChildConfig;
+  readonly client: Client;
+  readonly pool: pg.Pool;
+  readonly machine: MachineDescription;
+  /** Builds a CPU meter over the standard processes plus `extra` ones. */
+  meter(extra?: CpuSource[]): ReturnType<typeof cpuMeter>;
+  /** Results of benchmarks already run in this run, by id (B1 reads B0's, B2 reads B1's knee, …). */
+  readonly earlier: Map<string, unknown>;
+  /** Instance ids bought in this run (ACTIVE, with credentials), for B3 and B5's renewal. */
+  readonly boughtInstanceIds: string[];
+  /** Service base URL pieces. */
+  readonly api: { readonly host: string; readonly port: number; readonly path: string; readonly accessKey: string };
+}
+
+/** The default worker tuning of the service child: the product's (createOrderWorker defaults). */
+export const PRODUCT_TUNING: WorkerTuning = {};
+
+/** The worker pool size production uses by default (PG_POOL_MAX). */
+export const PRODUCT_WORKER_POOL_MAX = 10;
+
+/** Starts the service child against `temporal` with worker `tuning` and worker pool size. */
+export async function startService(
+  name: string,
+  temporal: BenchTemporal,
+  bundlePath: string,
+  o: { tuning?: WorkerTuning; workerPoolMax?: number } = {},
+) {
+  const tuning = o.tuning ?? PRODUCT_TUNING;
+  const workerPoolMax = o.workerPoolMax ?? PRODUCT_WORKER_POOL_MAX;
+  const config: ChildConfig = {
+    role: 'harness',
+    temporalAddress: temporal.address,
+    namespace: temporal.namespace,
+    bundlePath,
+    apiDatabaseUrl: databaseUrlFor('koo-bench-api'),
+    workerDatabaseUrl: databaseUrlFor('koo-bench-worker'),
+    workerPoolMax,
+    workerTuning: tuning,
+  };
+  return { child: await startChild(name, config), config };
+}
+
+/** CPU sources every report includes. */
+export async function standardSources(pool: pg.Pool, o: { service: () => number | undefined; temporal: () => number | undefined }): Promise<CpuSource[]> {
+  const me = (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const postmaster = parentPid(me);
+  const benchBackends = async (): Promise<number[]> =>
+    (await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'koo-bench%'`)).rows.map((r) => r.pid);
+  return [
+    { name: PROC.bench, kind: 'self' },
+    { name: PROC.service, kind: 'pid', pid: o.service },
+    { name: PROC.temporal, kind: 'pid', pid: o.temporal },
+    { name: PROC.pgBench, kind: 'pids', pids: benchBackends },
+    {
+      name: PROC.pgRest,
+      kind: 'pids',
+      pids: async () => {
+        if (postmaster === undefined) return [];
+        const ours = new Set(await benchBackends());
+        return [postmaster, ...childPids(postmaster)].filter((p) => !ours.has(p));
+      },
+    },
+  ];
+}
+
+/** Sets up a run: server, bundle, service, client, pool. */
+export async function createContext(machine: (cliPath: string, pgVersion: string) => MachineDescription): Promise<BenchContext & { close(): Promise<void> }> {
+  const temporal = await startBenchTemporal({ label: 'main' });
+  const bundle = await bundleOrderWorkflow();
+  const pool = new pg.Pool({ connectionString: databaseUrlFor('koo-bench-main'), max: 4 });
+  const pgVersion = (await pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
+  const { child: service, config: serviceConfig } = await startService('service', temporal, bundle.path);
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection, namespace: temporal.namespace });
+  const url = new URL(service.ready.baseUrl!);
+  let servicePid: number | undefined = service.pid;
+  const sources = await standardSources(pool, { service: () => servicePid, temporal: () => temporal.pid });
+  const ctx = {
+    temporal,
+    bundlePath: bundle.path,
+    service,
+    serviceConfig,
+    client,
+    pool,
+    machine: machine(temporal.cliPath, pgVersion),
+    meter: (extra: CpuSource[] = []) => cpuMeter([...sources, ...extra], { notOurs: [PROC.pgRest] }),
+    earlier: new Map<string, unknown>(),
+    boughtInstanceIds: [] as string[],
+    api: { host: url.hostname, port: Number(url.port), path: url.pathname, accessKey: service.ready.accessKey! },
+    async close() {
+      servicePid = undefined;
+      await service.stop().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      await temporal.stop();
+    },
+  };
+  return ctx;
+}
+
+/**
+ * Waits (at most `maxMs`) for a second in which other processes use less than `maxOtherCores`, so a
+ * latency-sensitive step starts in a quiet moment if there is one; returns what it saw.
+ */
+export async function awaitQuiet(ctx: BenchContext, maxMs = 15_000, maxOtherCores = 0.5): Promise<{ waitedSeconds: number; otherCores: number }> {
+  const t0 = performance.now();
+  for (;;) {
+    const w = await ctx.meter().begin();
+    await new Promise((res) => setTimeout(res, 1000));
+    const c = await w.end();
+    if (c.other.cores < maxOtherCores || performance.now() - t0 >= maxMs) {
+      return { waitedSeconds: Math.round((performance.now() - t0) / 100) / 10, otherCores: c.other.cores };
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { PROC } from './context.js';
+import type { CpuReport } from './proc-stats.js';
+
+const SHORT: Record<string, string> = {
+  [PROC.bench]: 'bench',
+  [PROC.service]: 'service',
+  [PROC.temporal]: 'temporal',
+  [PROC.pgBench]: 'pg(ours)',
+  [PROC.pgRest]: 'pg(rest)',
+};
+
+/** "machine 1.9/2 cores: temporal 0.8, service 0.6, …, other 0.3" — the CPU picture of a window in one line. */
+export function cpuLine(c: CpuReport): string {
+  const parts = Object.entries(c.processes)
+    .filter(([name]) => name !== PROC.pgRest)
+    .sort((a, b) => b[1].cores - a[1].cores)
+    .map(([name, u]) => `${SHORT[name] ?? name} ${u.cores.toFixed(2)}`);
+  return `machine ${c.machine.cores.toFixed(2)}/${c.machine.capacityCores} cores: ${parts.join(', ')}, other ${c.other.cores.toFixed(2)}`;
+}
+
+/** Whether the machine's CPU was the limit in that window (≥ 90 % of all cores busy). */
+export function cpuSaturated(c: CpuReport): boolean {
+  return c.machine.cores >= 0.9 * c.machine.capacityCores;
+}
+
+/** CPU milliseconds per unit of work, by process (e.g. per completed purchase). */
+export function cpuMsPer(c: CpuReport, units: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (units <= 0) return out;
+  for (const [name, u] of Object.entries(c.processes)) out[SHORT[name] ?? name] = Math.round((u.cpuSeconds * 1000 * 10) / units) / 10;
+  return out;
+}
+
+/** Sum of our processes' CPU ms per unit (everything but pg(rest) and other). */
+export function oursCpuMsPer(c: CpuReport, units: number): number {
+  let ms = 0;
+  for (const [name, u] of Object.entries(c.processes)) if (name !== PROC.pgRest) ms += u.cpuSeconds * 1000;
+  return units > 0 ? Math.round((ms / units) * 10) / 10 : Number.NaN;
+}
+
+/** A window in which other engineers' processes took more than half a core: its figures are noisy. */
+export function noisy(c: CpuReport): boolean {
+  return c.other.cores > 0.5;
+}
+
