@@ -165,7 +165,7 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
     if (parsed.duplicates.length > 0) return refuse(res, ctx, ResultCode.InvalidParameter, `duplicated parameter ${parsed.duplicates[0]}`);
     const auth = verifyV1AuthToken(deps.accessKey, parsed, { nowMs: now(), toleranceMs: deps.v1ToleranceMs });
     if (!auth.ok) return refuse(res, ctx, ResultCode.AuthFailed, `authToken ${auth.reason}`);
-    const request = parseV1Request(parsed.params);
+    const request = parseV1Request(auth.params);
     if (!request.ok) return refuse(res, ctx, ResultCode.InvalidParameter, `${request.field} ${request.reason}`);
     void runCall(res, ctx, () => dispatchV1(request.request, ctx));
   });

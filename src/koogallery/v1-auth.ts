@@ -65,7 +65,9 @@ export function computeV1AuthToken(accessKey: string, params: Record<string, str
 }
 
 /** Outcome of verifyV1AuthToken. */
-export type V1AuthResult = { ok: true } | { ok: false; reason: 'missing' | 'mismatch' | 'stale' | 'bad-timestamp' };
+export type V1AuthResult =
+  | { ok: true; /** The parameters as signed: the reading of any un-encoded '+' that the token matched. */ params: Record<string, string> }
+  | { ok: false; reason: 'missing' | 'mismatch' | 'stale' | 'bad-timestamp' };
 
 /** Verifies a V1 request's authToken in constant time and checks its timeStamp against a local tolerance. */
 export function verifyV1AuthToken(
@@ -87,10 +89,12 @@ export function verifyV1AuthToken(
   const token = received.replace(/ /g, '+');
   // UNCONFIRMED (spec §2.1 note): a '+' that arrived un-encoded may have been signed as '+' or as a space;
   // accept either reading. Both comparisons always run so timing does not reveal which reading matched.
-  let ok = constantTimeEqual(computeV1AuthToken(accessKey, params), token);
+  const literalOk = constantTimeEqual(computeV1AuthToken(accessKey, params), token);
   if (Object.keys(plusVariants).length > 0) {
     const spaced = { ...params, ...plusVariants };
-    ok = constantTimeEqual(computeV1AuthToken(accessKey, spaced), token) || ok;
+    const spacedOk = constantTimeEqual(computeV1AuthToken(accessKey, spaced), token);
+    // Act on what was signed: if only the space reading matched, its values are the request.
+    if (!literalOk && spacedOk) return { ok: true, params: spaced };
   }
-  return ok ? { ok: true } : { ok: false, reason: 'mismatch' };
+  return literalOk ? { ok: true, params } : { ok: false, reason: 'mismatch' };
 }
