@@ -89,7 +89,7 @@ describe('production client V1', () => {
     expect(parsed.params['activity']).toBe('newInstance');
     expect(parsed.params['timeStamp']).toBe('20240102030405067');
     expect(parsed.params['customerName']).toBe('张 三&co');
-    expect(verifyV1AuthToken(ACCESS_KEY, parsed, { nowMs: NOW, toleranceMs: 60_000 })).toEqual({ ok: true });
+    expect(verifyV1AuthToken(ACCESS_KEY, parsed, { nowMs: NOW, toleranceMs: 60_000 })).toEqual({ ok: true, params: parsed.params });
     expect(verifyV1AuthToken('wrong-key', parsed, { nowMs: NOW, toleranceMs: 60_000 }).ok).toBe(false);
   });
 
