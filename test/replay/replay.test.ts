@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as registeredWorkflows from '../../src/workflows/index.js';
 import { historyFromJSON, patchIds, type History } from './history-json.js';
 import { swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, writeVariant } from './workflow-variants.js';
+import { quietBundlerLogger } from '../support/quiet-logger.js';
 
 // Replays every recorded history (test/replay/histories/<workflow-type>/*.json, written by
 // scripts/record-histories.ts and `npm run history:export`) against the workflow code as it is now. No server:
@@ -66,17 +67,9 @@ const fixture = (name: string): Fixture => {
   return f;
 };
 
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string, meta?: unknown) => console.warn(m, meta ?? ''),
-  error: (m: string, meta?: unknown) => console.error(m, meta ?? ''),
-};
 
 async function bundle(workflowsPath: string): Promise<ReplayWorkerOptions> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
   return { workflowBundle: { code } };
 }
 

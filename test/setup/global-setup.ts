@@ -9,6 +9,7 @@ import { dataDir } from '../../scripts/infra/paths.js';
 import { ensurePostgres } from '../../scripts/infra/postgres.js';
 import { ensureTimeSkippingServer } from '../../scripts/infra/test-server.js';
 import type { TestInfra } from './infra.js';
+import { quietBundlerLogger } from '../support/quiet-logger.js';
 
 // Starts (or reuses) the real servers once per test run and tears down only what it started, so `npm test`
 // leaves no process behind. Test files read the addresses with `inject('infra')`.
@@ -49,10 +50,10 @@ async function finishSetup(
   stopAll: () => Promise<void>,
 ) {
   // One workflow bundle for every test file: webpack takes seconds, and the bundle is what production runs.
-  const bundle = await bundleWorkflowCode({ workflowsPath: join(process.cwd(), 'src/workflows/index.ts'), logger: quietLogger });
+  const bundle = await bundleWorkflowCode({ workflowsPath: join(process.cwd(), 'src/workflows/index.ts'), logger: quietBundlerLogger });
   const bundlePath = join(runDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
-  const fixtureBundle = await bundleWorkflowCode({ workflowsPath: join(process.cwd(), 'test/fixtures/workflows.ts'), logger: quietLogger });
+  const fixtureBundle = await bundleWorkflowCode({ workflowsPath: join(process.cwd(), 'test/fixtures/workflows.ts'), logger: quietBundlerLogger });
   const fixtureBundlePath = join(runDir, 'fixture-workflow-bundle.js');
   writeFileSync(fixtureBundlePath, fixtureBundle.code);
 
@@ -71,11 +72,3 @@ async function finishSetup(
   return stopAll;
 }
 
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string, meta?: unknown) => console.warn(m, meta ?? ''),
-  error: (m: string, meta?: unknown) => console.error(m, meta ?? ''),
-};
