@@ -1,6 +1,6 @@
 import { awaitQuiet, type BenchContext } from './lib/context.js';
 import type { B0StepReply } from './lib/ipc.js';
-import { cpuLine, cpuMsPer, cpuSaturated, noisy, oursCpuMsPer } from './lib/limits.js';
+import { cpuLine, cpuMsPer, noisy, oursCpuMsPer } from './lib/limits.js';
 import type { CpuReport } from './lib/proc-stats.js';
 import type { BenchResult } from './lib/results.js';
 import { r, summarize, type LatencySummary } from './lib/stats.js';
@@ -45,8 +45,9 @@ export async function b0Step(ctx: BenchContext, concurrency: number, durationMs:
     failed: reply.failed,
     latency: summarize(reply.latenciesMs),
     cpu,
-    cpuMsPerPurchase: cpuMsPer(cpu, reply.completed),
-    oursCpuMsPerPurchase: oursCpuMsPer(cpu, reply.completed),
+    // The CPU window spans warm-up and tail as well, so divide by every purchase completed in it.
+    cpuMsPerPurchase: cpuMsPer(cpu, reply.completedTotal),
+    oursCpuMsPerPurchase: oursCpuMsPer(cpu, reply.completedTotal),
     errors: reply.errors,
   };
 }

@@ -1,7 +1,7 @@
 import { b0Step, type B0Step, type B0Summary } from './b0-baseline.js';
 import { awaitQuiet, type BenchContext } from './lib/context.js';
 import { PURCHASE_BUDGET_MS, httpPurchaseStep, type HttpPurchaseStep } from './lib/http-purchase.js';
-import { cpuLine, noisy, oursCpuMsPer } from './lib/limits.js';
+import { cpuLine, noisy } from './lib/limits.js';
 import type { BenchResult } from './lib/results.js';
 import { r } from './lib/stats.js';
 
@@ -114,7 +114,7 @@ export async function runB1(ctx: BenchContext, b0: B0Summary, o: { stepMs?: numb
   const cpuPerPurchaseMs =
     knee && kneeControl
       ? (() => {
-          const b0Ms = oursCpuMsPer(kneeControl.cpu, kneeControl.completed);
+          const b0Ms = kneeControl.oursCpuMsPerPurchase;
           const b1Ms = knee.step.oursCpuMsPerPurchase;
           return { b0Control: b0Ms, b1: b1Ms, ratio: r(b0Ms / b1Ms, 2) };
         })()

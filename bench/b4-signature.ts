@@ -72,7 +72,7 @@ export async function runB4(): Promise<BenchResult> {
     durationSeconds: r((performance.now() - t0) / 1000, 1),
     headline: `${b.perCoreSecond.toLocaleString('en-US')} verify+Body-Sign /s/core (${b.usPerOp} µs each)`,
     targets: [],
-    limitedBy: 'one core, CPU-bound (4 HMAC-SHA256: payload hash, signature, Body-Sign; + hex/base64 encoding)',
+    limitedBy: 'one core, CPU-bound (3 HMAC-SHA256: payload hash, signature, Body-Sign; + hex/base64 encoding)',
     details: { bodyBytes: body.length, answerBytes: ANSWER.length, measurements: [v, s, b] },
   };
 }

@@ -114,7 +114,10 @@ try {
 }
 
 const totalSeconds = r((performance.now() - t0) / 1000, 1);
-const table = resultsTable(results.filter((x) => !x.id.startsWith('X')));
+// The summary covers the latest result of every benchmark on disk, so a partial run (`-- B3`) refreshes its own
+// rows and keeps the others (each row says when it ran).
+const latest = ALL.map((id) => results.find((x) => x.id === id) ?? readResult(id)).filter((x): x is BenchResult => x !== undefined);
+const table = resultsTable(latest);
 const summary = {
   finishedAt: new Date().toISOString(),
   totalSeconds,
@@ -122,14 +125,32 @@ const summary = {
   plan: [...plan, ...experiments],
   machine,
   server,
-  results: results.map((x) => ({ id: x.id, title: x.title, headline: x.headline, targets: x.targets, limitedBy: x.limitedBy, ratioToBaseline: x.ratioToBaseline, durationSeconds: x.durationSeconds })),
+  results: latest.map((x) => ({
+    id: x.id,
+    title: x.title,
+    startedAt: x.startedAt,
+    headline: x.headline,
+    targets: x.targets,
+    limitedBy: x.limitedBy,
+    ratioToBaseline: x.ratioToBaseline,
+    durationSeconds: x.durationSeconds,
+  })),
 };
 if (plan.length > 0) {
   writeFileSync(join(RESULTS_DIR, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeFileSync(join(RESULTS_DIR, 'summary.md'), `${table}\n`);
 }
 if (fullRun) updateReadme(table, summary);
-console.log(`\n${table}\n\n[bench] done in ${totalSeconds} s${totalSeconds > BUDGET_SECONDS ? ` — OVER the ${BUDGET_SECONDS} s budget` : ''}`);
+console.log(`\n${resultsTable(results.filter((x) => !x.id.startsWith('X')))}\n\n[bench] done in ${totalSeconds} s${totalSeconds > BUDGET_SECONDS ? ` — OVER the ${BUDGET_SECONDS} s budget` : ''}`);
+
+/** The result file of an earlier run, if there is one. */
+function readResult(id: string): BenchResult | undefined {
+  try {
+    return JSON.parse(readFileSync(join(RESULTS_DIR, `${id}.json`), 'utf8')) as BenchResult;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Rewrites the table between the README's result markers (a full run only: a partial one would drop rows). */
 function updateReadme(tableMd: string, s: typeof summary): void {

@@ -34,7 +34,10 @@ export type ChildCommand =
 
 /** What a B0 step reports. */
 export interface B0StepReply {
+  /** Purchases that completed inside the measurement window. */
   readonly completed: number;
+  /** Every purchase that completed during the call (warm-up and tail included): what the CPU was spent on. */
+  readonly completedTotal: number;
   readonly failed: number;
   readonly windowMs: number;
   readonly latenciesMs: number[];

@@ -18,11 +18,6 @@ export function cpuLine(c: CpuReport): string {
   return `machine ${c.machine.cores.toFixed(2)}/${c.machine.capacityCores} cores: ${parts.join(', ')}, other ${c.other.cores.toFixed(2)}`;
 }
 
-/** Whether the machine's CPU was the limit in that window (≥ 90 % of all cores busy). */
-export function cpuSaturated(c: CpuReport): boolean {
-  return c.machine.cores >= 0.9 * c.machine.capacityCores;
-}
-
 /** CPU milliseconds per unit of work, by process (e.g. per completed purchase). */
 export function cpuMsPer(c: CpuReport, units: number): Record<string, number> {
   const out: Record<string, number> = {};

@@ -80,6 +80,7 @@ async function b0Step(c: Extract<ChildCommand, { cmd: 'b0' }>): Promise<B0StepRe
   const errors: string[] = [];
   const instanceIds: string[] = [];
   let failed = 0;
+  let completedTotal = 0;
   const loop = async () => {
     while (performance.now() < windowEnd) {
       const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-bench', skuCode: 'sku-basic', customerId: `cust-${randomUUID()}` });
@@ -93,6 +94,7 @@ async function b0Step(c: Extract<ChildCommand, { cmd: 'b0' }>): Promise<B0StepRe
         });
         const e = performance.now();
         if (r.code !== '000000') throw new Error(`purchase answered ${r.code}`);
+        completedTotal++;
         // Count what finished inside the window; warm-up and the tail are excluded.
         if (e >= windowStart && e < windowEnd) {
           latencies.push(e - s);
@@ -105,7 +107,7 @@ async function b0Step(c: Extract<ChildCommand, { cmd: 'b0' }>): Promise<B0StepRe
     }
   };
   await Promise.all(Array.from({ length: c.concurrency }, loop));
-  return { completed: latencies.length, failed, windowMs: c.durationMs, latenciesMs: latencies.map((v) => Math.round(v * 10) / 10), errors, instanceIds };
+  return { completed: latencies.length, completedTotal, failed, windowMs: c.durationMs, latenciesMs: latencies.map((v) => Math.round(v * 10) / 10), errors, instanceIds };
 }
 
 async function handle(c: ChildCommand): Promise<unknown> {
