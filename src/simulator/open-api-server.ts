@@ -2,10 +2,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { QUERY_ORDER_PATH, verifyApigSignature } from '../marketplace/index.js';
-import { OrderBook, OrderBookError, type CreateOrderInput } from './order-book.js';
+import { OrderBook, OrderBookError, type AddSupervisionEventsInput, type CreateOrderInput } from './order-book.js';
 
 // KooGallery's open API as the simulator plays it: Query Order (spec §4.1), checked with the APIG signature,
 // plus fault injection and a loopback-only admin API (`/_sim/...`) for driving a separately running simulator.
+// Supervision events added through the admin API are served in `orderInfo.serviceSupervision` (our assumed shape).
 
 // UNCONFIRMED: the real success/not-found codes are undocumented. 'MKT.0000' mirrors the other mkp-openapi
 // answers (§8); 'MKT.0404' and 'MKT.0100' are our picks. Our client accepts either success code.
@@ -85,6 +86,8 @@ export interface OpenApiServer {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** `POST /_sim/orders/:orderId/supervision-events` */
+const SUPERVISION_EVENTS_ROUTE = /^\/_sim\/orders\/([^/]+)\/supervision-events\/?$/;
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 class BodyTooLarge extends Error {}
@@ -131,6 +134,18 @@ export function createOpenApiServer(options: OpenApiServerOptions): OpenApiServe
       if (route === 'POST /_sim/orders') {
         const order = orderBook.createOrder(parseBody() as CreateOrderInput);
         log?.info({ orderId: order.orderId, orderType: order.orderType }, 'simulator: order created');
+        sendJson(res, 201, order);
+      } else if (req.method === 'POST' && SUPERVISION_EVENTS_ROUTE.test(url.pathname)) {
+        // Body: {node?, events: [...]}, or one event, or a list of events.
+        const orderId = decodeURIComponent(SUPERVISION_EVENTS_ROUTE.exec(url.pathname)![1]!);
+        const raw = parseBody();
+        const input = (Array.isArray(raw) ? { events: raw } : raw !== null && typeof raw === 'object' && 'eventType' in raw ? { events: [raw] } : raw) as AddSupervisionEventsInput;
+        const order = orderBook.addSupervisionEvents(orderId, input);
+        if (!order) {
+          sendJson(res, 404, { error: 'no such order' });
+          return;
+        }
+        log?.info({ orderId, events: order.serviceSupervision?.events.length }, 'simulator: supervision events added');
         sendJson(res, 201, order);
       } else if (route === 'GET /_sim/orders') {
         sendJson(res, 200, orderBook.list());

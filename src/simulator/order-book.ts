@@ -31,14 +31,41 @@ export interface SimOrderLine {
   productInfo: SimProductInfo[];
 }
 
+/**
+ * One supervision event as the simulated Query Order serves it: our assumed wire shape (UNCONFIRMED, see
+ * src/marketplace/order-schema.ts), not a documented one.
+ */
+export interface SimSupervisionEvent {
+  eventId?: string;
+  /** e.g. `REQUIREMENT_SUBMITTED`, `ACCEPTED`, `ACCEPTANCE_REJECTED`, `SIGNED_FOR`, `LICENSE_ACTIVATED`, `APPEAL_OPENED`, `APPEAL_DECIDED`. */
+  eventType: string;
+  /** As given (any format our parser reads); `yyyyMMddHHmmss` of the time it was added when not given. */
+  eventTime: string;
+  orderLineId?: string;
+  attachments?: string[];
+  note?: string;
+  reason?: string;
+  consigneePhone?: string;
+  openedBy?: string;
+  decision?: string;
+}
+
+/** The supervision block of a simulated order (`orderInfo.serviceSupervision`, our assumed shape). */
+export interface SimSupervision {
+  node?: string;
+  events: SimSupervisionEvent[];
+}
+
 /** A simulated order exactly as Query Order's `orderInfo` serves it. */
 export interface SimOrderInfo {
   orderId: string;
   orderType: MarketplaceOrderType;
   createTime: string;
   orderLine: SimOrderLine[];
-  buyerInfo: { customerId: string; customerName?: string };
+  buyerInfo: { customerId: string; customerName?: string; mobilePhone?: string };
   extendParams?: Array<{ name: string; value: string }>;
+  /** Present once supervision events were added (addSupervisionEvents). */
+  serviceSupervision?: SimSupervision;
 }
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -60,6 +87,8 @@ export const createOrderInputSchema = z.object({
   productName: text(128).optional(),
   customerId: text(100),
   customerName: text(64).optional(),
+  /** buyerInfo.mobilePhone, served as given (whether the real Query Order encrypts it is UNCONFIRMED). */
+  mobilePhone: text(32).optional(),
   linearValue: z.coerce.number().positive().optional(),
   orderAmount: decimal.optional(),
   /** A fixed id instead of a generated `CS…` one (must be unused). */
@@ -68,6 +97,33 @@ export const createOrderInputSchema = z.object({
 });
 /** Input of OrderBook.createOrder. */
 export type CreateOrderInput = z.input<typeof createOrderInputSchema>;
+
+/** Zod schema of one supervision event to add (free-form type and time, so tests can send odd ones). */
+export const supervisionEventInputSchema = z.object({
+  eventId: text(128).optional(),
+  eventType: text(64),
+  /** Sent as given; defaults to the time it is added, `yyyyMMddHHmmss`. */
+  eventTime: z.union([text(40), z.number().int().positive()]).optional(),
+  /** Must name a line of the order; absent for an order-level event. */
+  orderLineId: text(64).optional(),
+  attachments: z.array(text(512)).max(50).optional(),
+  note: text(1024).optional(),
+  reason: text(1024).optional(),
+  consigneePhone: text(32).optional(),
+  openedBy: text(32).optional(),
+  decision: text(32).optional(),
+});
+/** One supervision event to add. */
+export type SimSupervisionEventInput = z.input<typeof supervisionEventInputSchema>;
+
+/** Zod schema of addSupervisionEvents' input (also the body of `POST /_sim/orders/:orderId/supervision-events`). */
+export const addSupervisionEventsInputSchema = z.object({
+  /** Sets the block's node. */
+  node: text(64).optional(),
+  events: z.array(supervisionEventInputSchema).max(100).default([]),
+});
+/** Input of OrderBook.addSupervisionEvents. */
+export type AddSupervisionEventsInput = z.input<typeof addSupervisionEventsInputSchema>;
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
@@ -188,10 +244,40 @@ export class OrderBook {
       orderType: o.orderType,
       createTime: formatCompactUtc(now),
       orderLine: [line],
-      buyerInfo: { customerId: o.customerId, ...(o.customerName !== undefined ? { customerName: o.customerName } : {}) },
+      buyerInfo: {
+        customerId: o.customerId,
+        ...(o.customerName !== undefined ? { customerName: o.customerName } : {}),
+        ...(o.mobilePhone !== undefined ? { mobilePhone: o.mobilePhone } : {}),
+      },
       ...(o.extendParams !== undefined ? { extendParams: o.extendParams } : {}),
     };
     this.#orders.set(orderId, order);
+    return structuredClone(order);
+  }
+
+  /**
+   * Appends supervision events to an order (served by Query Order as `orderInfo.serviceSupervision`); returns the
+   * order, undefined when there is no such order; throws OrderBookError on bad input or an unknown order line.
+   */
+  addSupervisionEvents(orderId: string, input: AddSupervisionEventsInput): SimOrderInfo | undefined {
+    const order = this.#orders.get(orderId);
+    if (!order) return undefined;
+    const parsed = addSupervisionEventsInputSchema.safeParse(input);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      throw new OrderBookError(`invalid supervision events: ${issues}`);
+    }
+    const lineIds = new Set(order.orderLine.map((l) => l.orderLineId));
+    const unknownLine = parsed.data.events.find((e) => e.orderLineId !== undefined && !lineIds.has(e.orderLineId));
+    if (unknownLine) throw new OrderBookError(`order ${orderId} has no order line ${unknownLine.orderLineId ?? ''}`);
+    const now = formatCompactUtc(this.#now());
+    const block: SimSupervision = order.serviceSupervision ?? { events: [] };
+    if (parsed.data.node !== undefined) block.node = parsed.data.node;
+    for (const e of parsed.data.events) {
+      // Zod leaves absent optional fields out, so the spread adds no undefined-valued keys.
+      block.events.push({ ...e, eventTime: e.eventTime === undefined ? now : String(e.eventTime) });
+    }
+    order.serviceSupervision = block;
     return structuredClone(order);
   }
 
@@ -206,7 +292,12 @@ export class OrderBook {
     const order = this.get(orderId);
     if (!order || orderLineId === undefined) return order;
     const lines = order.orderLine.filter((l) => l.orderLineId === orderLineId);
-    return lines.length > 0 ? { ...order, orderLine: lines } : undefined;
+    if (lines.length === 0) return undefined;
+    // Asked for one line: its supervision events and the order-level ones.
+    const supervision = order.serviceSupervision
+      ? { ...order.serviceSupervision, events: order.serviceSupervision.events.filter((e) => e.orderLineId === undefined || e.orderLineId === orderLineId) }
+      : undefined;
+    return { ...order, orderLine: lines, ...(supervision ? { serviceSupervision: supervision } : {}) };
   }
 
   /** Every order, oldest first. */

@@ -54,6 +54,17 @@ export interface V2CallOptions {
   signature?: string;
 }
 
+/** Path of our order-notification endpoint on the service (spec §4.8; mounted by the app). */
+export const ORDER_NOTIFICATION_PATH = '/koogallery/order-notification';
+
+/** What an order notification names (spec §4.8: "the marketplace POSTs the orderId"; the rest is UNCONFIRMED). */
+export interface OrderNotificationInput {
+  orderId: string;
+  orderLineId?: string;
+  /** Further body fields, sent as given (tests of the endpoint's tolerance). */
+  extra?: Record<string, unknown>;
+}
+
 /** Options of newInstanceV2WithAsync. */
 export interface NewInstanceV2Options {
   testFlag?: '0' | '1';
@@ -98,6 +109,8 @@ export interface ProductionClientOptions {
   headerMode?: 'query' | 'headers';
   /** Per request; the marketplace itself gives up after 5 s, this only bounds a hung service. */
   timeoutMs?: number;
+  /** Where order notifications go; default ORDER_NOTIFICATION_PATH on baseUrl's origin. */
+  notificationUrl?: string;
 }
 
 /** A marketplace stand-in that calls the production interface. */
@@ -109,6 +122,11 @@ export interface ProductionClient {
   v2(body: Record<string, unknown>, options?: V2CallOptions): Promise<ProductionAnswer>;
   /** Sends an unsigned request as given (hostile-input tests). */
   raw(request: RawRequest): Promise<ProductionAnswer>;
+  /**
+   * The order notification (spec §4.8): a V2-signed POST of `{orderId, orderLineId?}` to the notification URL; the
+   * answer's Body-Sign is checked like every V2 answer (`bodySignValid`).
+   */
+  orderNotification(input: OrderNotificationInput, options?: V2CallOptions): Promise<ProductionAnswer>;
   /** V2 newInstance as the marketplace does it: retry with a new businessId on failure, poll queryInstance on 000004. */
   newInstanceV2WithAsync(orderId: string, orderLineId: string, options?: NewInstanceV2Options): Promise<NewInstanceOutcome>;
   /** V1 newInstance with marketplace-style retries (fresh businessId each attempt). */
@@ -249,6 +267,25 @@ export function createProductionClient(options: ProductionClientOptions): Produc
     return answer;
   }
 
+  const notificationUrl = new URL(options.notificationUrl ?? new URL(ORDER_NOTIFICATION_PATH, baseUrl).toString());
+
+  /** A V2 POST to `target` as the marketplace signs it: body serialised once, fresh 32-hex nonce, ms timestamp. */
+  function signedPost(target: URL, body: Record<string, unknown>, callOptions: V2CallOptions): Promise<ProductionAnswer> {
+    const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+    const nonce = callOptions.nonce ?? randomBytes(16).toString('hex');
+    const timestamp = callOptions.timestamp ?? String(now());
+    const signature = callOptions.signature ?? computeV2Signature(accessKey, { nonce, timestamp, body: bytes });
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', Accept: 'application/json' };
+    const url = new URL(target);
+    if ((callOptions.headerMode ?? defaultHeaderMode) === 'headers') {
+      Object.assign(headers, { 'x-sign': signature, 'x-timestamp': timestamp, 'x-nonce': nonce });
+    } else {
+      const query = encodeQuery({ signature, timestamp, nonce });
+      url.search = url.search ? `${url.search}&${query}` : `?${query}`;
+    }
+    return exchange({ method: 'POST', url, headers, body: bytes });
+  }
+
   const client: ProductionClient = {
     baseUrl,
 
@@ -260,18 +297,12 @@ export function createProductionClient(options: ProductionClientOptions): Produc
     },
 
     v2(body, callOptions = {}) {
-      const bytes = Buffer.from(JSON.stringify(body), 'utf8');
-      const nonce = callOptions.nonce ?? randomBytes(16).toString('hex');
-      const timestamp = callOptions.timestamp ?? String(now());
-      const signature = callOptions.signature ?? computeV2Signature(accessKey, { nonce, timestamp, body: bytes });
-      const headers: Record<string, string> = { 'Content-Type': 'application/json', Accept: 'application/json' };
-      let query = '';
-      if ((callOptions.headerMode ?? defaultHeaderMode) === 'headers') {
-        Object.assign(headers, { 'x-sign': signature, 'x-timestamp': timestamp, 'x-nonce': nonce });
-      } else {
-        query = encodeQuery({ signature, timestamp, nonce });
-      }
-      return exchange({ method: 'POST', url: urlWith(query), headers, body: bytes });
+      return signedPost(new URL(baseUrl), body, callOptions);
+    },
+
+    orderNotification(input, callOptions = {}) {
+      const body = { ...input.extra, orderId: input.orderId, ...(input.orderLineId !== undefined ? { orderLineId: input.orderLineId } : {}) };
+      return signedPost(notificationUrl, body, callOptions);
     },
 
     raw(request) {

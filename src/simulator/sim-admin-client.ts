@@ -1,4 +1,4 @@
-import type { CreateOrderInput, SimOrderInfo } from './order-book.js';
+import type { AddSupervisionEventsInput, CreateOrderInput, SimOrderInfo } from './order-book.js';
 import type { RecordedCall } from './open-api-server.js';
 
 // Drives a separately running simulator (`npm run sim -- serve`) through its loopback-only admin API.
@@ -7,6 +7,8 @@ import type { RecordedCall } from './open-api-server.js';
 export interface SimAdminClient {
   /** POST /_sim/orders */
   createOrder(input: CreateOrderInput): Promise<SimOrderInfo>;
+  /** POST /_sim/orders/:orderId/supervision-events: appends events (served by Query Order); returns the order. */
+  addSupervisionEvents(orderId: string, input: AddSupervisionEventsInput): Promise<SimOrderInfo>;
   /** GET /_sim/calls */
   calls(): Promise<RecordedCall[]>;
   /** POST /_sim/faults */
@@ -31,6 +33,7 @@ export function createSimAdminClient(simUrl: string, fetchImpl: typeof fetch = f
   }
   return {
     createOrder: (input) => call<SimOrderInfo>('POST', '/_sim/orders', input),
+    addSupervisionEvents: (orderId, input) => call<SimOrderInfo>('POST', `/_sim/orders/${encodeURIComponent(orderId)}/supervision-events`, input),
     calls: () => call<RecordedCall[]>('GET', '/_sim/calls'),
     setFaults: async (faults) => {
       await call('POST', '/_sim/faults', faults);
