@@ -6,6 +6,8 @@ import { createActivities } from './src/activities/index.js';
 import { describeConfig, loadConfig } from './src/config.js';
 import { createPool } from './src/db/pool.js';
 import { createLogger } from './src/logger.js';
+import { createNotificationDispatcher } from './src/notifications/dispatcher.js';
+import { channelsFromConfig } from './src/notifications/from-config.js';
 import { ensureReconciliationSchedule } from './src/reconciliation/schedule.js';
 import { connectWorker } from './src/temporal/native-connection.js';
 import { createOrderWorker } from './src/worker/order-worker.js';
@@ -56,6 +58,12 @@ if (config.env === 'test') {
   }
 }
 
+// Notifications (supervision reminders, auto-acceptance notices): the outbox in PostgreSQL is delivered by this
+// loop, at least once, through the configured channels. Not under APP_ENV=test, for the same reason as the schedule:
+// test workers share one database and must not deliver (or fail) each other's rows.
+const dispatcher = createNotificationDispatcher({ pool, channels: channelsFromConfig(config.notifications, logger.child({ component: 'notifications' })), logger });
+if (config.env !== 'test') dispatcher.start();
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     logger.info({ signal }, 'draining worker');
@@ -66,6 +74,7 @@ logger.info({ taskQueue: config.temporal.taskQueue, metrics: `:${config.workerMe
 try {
   await worker.run();
 } finally {
+  await dispatcher.stop();
   await connection.close();
   await pool.end();
   logger.info('worker stopped');

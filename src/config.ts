@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_NOTIFICATION_ROUTING, NotificationRoutingError, parseNotificationRouting, type NotificationRouting } from './notifications/routing.js';
+import type { SupervisionKind } from './shared/supervision-contract.js';
 
 // The only reader of process.env. Parsed once, validated, frozen; fails fast with every problem listed.
 // Secrets are kept out of `describeConfig()` so the startup log can show the effective configuration.
@@ -71,7 +73,55 @@ const EnvSchema = z.object({
   DATA_ENCRYPTION_KEY: optionalString,
 
   OPS_API_TOKEN: optionalString,
+
+  // Service supervision (§9): which products were listed with 是否涉及服务监管 = 是, and the waiting rules.
+  SUPERVISED_PRODUCTS: z.string().default(''),
+  SUPERVISION_REMINDER_AFTER_DAYS: intFrom(180, 1, 3650),
+  SUPERVISION_REMINDER_INTERVAL_DAYS: intFrom(30, 1, 365),
+  HARDWARE_AUTO_ACCEPT_DAYS: intFrom(10, 1, 365),
+
+  // Notifications: which channels each recipient gets (`MERCHANT=log+sms,ACCOUNT_MANAGER=email`), and webhook
+  // gateways for channels other than the built-in `log` (`sms=https://gw/sms,email=https://gw/mail`).
+  NOTIFICATION_ROUTING: z.string().default(''),
+  NOTIFICATION_WEBHOOKS: z.string().default(''),
+  NOTIFICATION_WEBHOOK_TOKEN: optionalString,
 });
+
+/** Parses `NOTIFICATION_WEBHOOKS` (`channel=https://url,...`). */
+export function parseNotificationWebhooks(text: string): { webhooks: Record<string, string>; problems: string[] } {
+  const webhooks: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    const name = eq > 0 ? item.slice(0, eq).trim().toLowerCase() : '';
+    const url = eq > 0 ? item.slice(eq + 1).trim() : '';
+    let ok = /^[a-z][a-z0-9_-]{0,39}$/.test(name) && name !== 'log';
+    try {
+      ok = ok && ['http:', 'https:'].includes(new URL(url).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push(`NOTIFICATION_WEBHOOKS: "${item.slice(0, 80)}" is not channel=http(s)://url (channel "log" is built in)`);
+    else webhooks[name] = url;
+  }
+  return { webhooks, problems };
+}
+
+/** Parses `SUPERVISED_PRODUCTS` (`productId=HARDWARE,productId=GENERAL`; a bare productId means GENERAL). */
+export function parseSupervisedProducts(text: string): { products: Record<string, SupervisionKind>; problems: string[] } {
+  const products: Record<string, SupervisionKind> = {};
+  const problems: string[] = [];
+  for (const item of text.split(/[,;\s]+/).filter(Boolean)) {
+    const [id, kindText, extra] = item.split('=');
+    const kind = (kindText ?? 'GENERAL').trim().toUpperCase();
+    if (!id || extra !== undefined || (kind !== 'GENERAL' && kind !== 'HARDWARE')) {
+      problems.push(`SUPERVISED_PRODUCTS: "${item.slice(0, 80)}" is not productId=GENERAL|HARDWARE`);
+      continue;
+    }
+    products[id.trim()] = kind;
+  }
+  return { products, problems };
+}
 
 /** The service's typed, frozen configuration. */
 export interface AppConfig {
@@ -103,6 +153,19 @@ export interface AppConfig {
     | { readonly kind: 'http'; readonly url: string; readonly token?: string };
   readonly dataEncryptionKey: string;
   readonly opsApiToken: string;
+  readonly supervision: {
+    /** productId → supervision flow, for products listed with service supervision. */
+    readonly products: Readonly<Record<string, SupervisionKind>>;
+    readonly reminderAfterDays: number;
+    readonly reminderIntervalDays: number;
+    readonly autoAcceptDays: number;
+  };
+  readonly notifications: {
+    readonly routing: NotificationRouting;
+    /** channel → webhook URL (the built-in `log` channel needs none). */
+    readonly webhooks: Readonly<Record<string, string>>;
+    readonly webhookToken?: string;
+  };
   /** Names of settings that fell back to development defaults (warned about at startup). */
   readonly devDefaultsUsed: readonly string[];
 }
@@ -162,6 +225,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (dataEncryptionKey.length > 0 && dataEncryptionKey.length < 16) {
     problems.push('DATA_ENCRYPTION_KEY: must be at least 16 characters');
   }
+  const supervised = parseSupervisedProducts(e.SUPERVISED_PRODUCTS);
+  problems.push(...supervised.problems);
+  let routing: NotificationRouting = DEFAULT_NOTIFICATION_ROUTING;
+  try {
+    routing = parseNotificationRouting(e.NOTIFICATION_ROUTING);
+  } catch (err) {
+    if (!(err instanceof NotificationRoutingError)) throw err;
+    problems.push(...err.problems.map((p) => `NOTIFICATION_ROUTING: ${p}`));
+  }
+  const hooks = parseNotificationWebhooks(e.NOTIFICATION_WEBHOOKS);
+  problems.push(...hooks.problems);
+  const routedChannels = new Set(Object.values(routing).flat());
+  for (const channel of routedChannels) {
+    if (channel !== 'log' && hooks.webhooks[channel] === undefined) problems.push(`NOTIFICATION_ROUTING: channel "${channel}" has no NOTIFICATION_WEBHOOKS entry`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const useTls = e.TEMPORAL_TLS_CERT_PATH !== undefined || e.TEMPORAL_TLS_CA_PATH !== undefined || e.TEMPORAL_API_KEY !== undefined;
@@ -204,6 +282,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : { kind: 'builtin', tenantUrlTemplate: e.TENANT_URL_TEMPLATE, tenantAdminUrlTemplate: e.TENANT_ADMIN_URL_TEMPLATE },
     dataEncryptionKey,
     opsApiToken,
+    supervision: {
+      products: supervised.products,
+      reminderAfterDays: e.SUPERVISION_REMINDER_AFTER_DAYS,
+      reminderIntervalDays: e.SUPERVISION_REMINDER_INTERVAL_DAYS,
+      autoAcceptDays: e.HARDWARE_AUTO_ACCEPT_DAYS,
+    },
+    notifications: { routing, webhooks: hooks.webhooks, ...(e.NOTIFICATION_WEBHOOK_TOKEN ? { webhookToken: e.NOTIFICATION_WEBHOOK_TOKEN } : {}) },
     devDefaultsUsed,
   };
   return deepFreeze(config);
@@ -218,6 +303,8 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     temporal: { address: c.temporal.address, namespace: c.temporal.namespace, taskQueue: c.temporal.taskQueue, tls: Boolean(c.temporal.tls), apiKey: c.temporal.apiKey ? '***' : undefined },
     koogallery: { apiBase: c.koogallery.apiBase, accessKey: '***', huaweiAk: '***', huaweiSk: '***', provisionBudgetMs: c.koogallery.provisionBudgetMs },
     provisioner: c.provisioner.kind === 'http' ? { kind: 'http', url: c.provisioner.url } : c.provisioner,
+    supervision: c.supervision,
+    notifications: { routing: c.notifications.routing, webhooks: Object.keys(c.notifications.webhooks), webhookToken: c.notifications.webhookToken ? '***' : undefined },
     devDefaultsUsed: c.devDefaultsUsed,
   };
 }

@@ -3,7 +3,10 @@ import type { AppConfig } from '../config.js';
 import { createQueryOrderClient } from '../marketplace/query-order-client.js';
 import { createReconciliationActivities, type ReconciliationActivityImpl, type ReconciliationLogger } from '../reconciliation/activities.js';
 import { createSealedBox } from '../security/sealed-box.js';
+import { enqueueNotifications } from '../notifications/outbox.js';
+import { createSupervisionCatalogue } from '../supervision/catalogue.js';
 import { createOrderActivities, type OrderActivities } from './order-activities.js';
+import { createSupervisionActivities, type SupervisionActivities } from './supervision-activities.js';
 import { createProvisioner } from './provisioning/index.js';
 import type { Provisioner } from './provisioning/provisioner.js';
 
@@ -12,7 +15,7 @@ export function createActivities(
   config: AppConfig,
   pool: Pool,
   overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger } = {},
-): OrderActivities & ReconciliationActivityImpl {
+): OrderActivities & SupervisionActivities & ReconciliationActivityImpl {
   const sealedBox = createSealedBox(config.dataEncryptionKey);
   const queryOrderClient = createQueryOrderClient({
     apiBase: config.koogallery.apiBase,
@@ -25,6 +28,11 @@ export function createActivities(
     sealedBox,
     provisioner: overrides.provisioner ?? createProvisioner(config.provisioner, { pool, sealedBox }),
     queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
+    supervisionTermsFor: createSupervisionCatalogue(config.supervision),
+  });
+  const supervisionActivities = createSupervisionActivities({
+    pool,
+    enqueueNotifications: (requests) => enqueueNotifications(pool, requests, config.notifications.routing),
   });
   // Reconciliation (ops): asks order workflows through the worker's own client (the activity context's).
   const reconciliationActivities = createReconciliationActivities({
@@ -32,7 +40,7 @@ export function createActivities(
     queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
     ...(overrides.logger ? { logger: overrides.logger } : {}),
   });
-  return { ...orderActivities, ...reconciliationActivities };
+  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities };
 }
 
 export { createOrderActivities, type OrderActivities } from './order-activities.js';

@@ -4,6 +4,7 @@ import { recordTransition } from '../db/read-model.js';
 import { parseCompactUtc } from '../koogallery/time.js';
 import { MarketplaceApiError, MarketplaceErrorCode, type MarketplaceOrder } from '../marketplace/query-order-client.js';
 import type { SealedBox } from '../security/sealed-box.js';
+import type { SupervisionCatalogue } from '../supervision/catalogue.js';
 import { OrderFailureType, type ChargingMode, type OrderDetails, type ProvisionedAccess, type TransitionRecord } from '../shared/order-contract.js';
 import { isProvisionerError, type Provisioner, type TenantSpec } from './provisioning/provisioner.js';
 
@@ -17,6 +18,8 @@ export interface OrderActivityDeps {
   readonly provisioner: Provisioner;
   readonly sealedBox: SealedBox;
   readonly queryOrder: (orderId: string, orderLineId?: string) => Promise<MarketplaceOrder>;
+  /** Which products are supervised (§9); absent: none. */
+  readonly supervisionTermsFor?: SupervisionCatalogue;
 }
 
 /** Input of activities that act on one tenant. */
@@ -33,7 +36,10 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     async fetchOrderDetails(input: { orderId: string; orderLineId?: string }): Promise<{ details: OrderDetails; orderType: string }> {
       try {
         const order = await deps.queryOrder(input.orderId, input.orderLineId);
-        return { details: orderDetailsFromMarketplace(order), orderType: order.orderType };
+        const details = orderDetailsFromMarketplace(order);
+        // Renewal orders of a supervised product do not go through supervision (§9 [S73]).
+        const terms = order.orderType === 'RENEW' ? undefined : deps.supervisionTermsFor?.(details.productId);
+        return { details: terms ? { ...details, supervision: terms } : details, orderType: order.orderType };
       } catch (err) {
         if (err instanceof MarketplaceApiError && err.code === MarketplaceErrorCode.OrderNotFound) {
           throw ApplicationFailure.create({ type: OrderFailureType.OrderNotFound, message: err.message, nonRetryable: true });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ApiMetrics } from './metrics.js';
 import { openApiJson } from './openapi/document.js';
 import { opsRouter, type OpsDeps } from './ops/router.js';
+import { ORDER_NOTIFICATION_PATH, orderNotificationRouter, type OrderNotificationDeps } from './order-notification.js';
 import { productionInterfaceRouter, type ProductionInterfaceDeps } from './production-interface.js';
 
 /** A named readiness check (Temporal reachable, PostgreSQL reachable, migrations applied). */
@@ -15,6 +16,8 @@ export interface AppDeps extends ProductionInterfaceDeps {
   readonly logger: Logger;
   /** The merchant operations API (/ops). */
   readonly ops: OpsDeps;
+  /** The marketplace's order notification (user-side supervision events). */
+  readonly orderNotification: OrderNotificationDeps;
 }
 
 /** The production-interface path the marketplace is configured with. */
@@ -45,6 +48,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use(SAAS_PATH, productionInterfaceRouter(deps));
+  app.use(ORDER_NOTIFICATION_PATH, orderNotificationRouter(deps.orderNotification));
 
   // Operations: the OpenAPI document of every endpoint, and the bearer-protected ops API.
   app.get('/openapi.json', (_req, res) => {

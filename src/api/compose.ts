@@ -5,10 +5,13 @@ import type { AppConfig } from '../config.js';
 import { recordInboxEntry } from '../db/inbox.js';
 import { pendingMigrations } from '../db/migrate.js';
 import { createNonceStore } from '../db/nonce-store.js';
+import { createQueryOrderClient } from '../marketplace/query-order-client.js';
 import { createSealedBox } from '../security/sealed-box.js';
 import type { AppDeps } from './app.js';
 import { createApiMetrics } from './metrics.js';
+import { createSupervisionCatalogue } from '../supervision/catalogue.js';
 import { createOrderService } from './order-service.js';
+import { createSupervisionService } from './supervision-service.js';
 import { registerDriftGauges } from './ops/drift-gauge.js';
 
 /** Wires the app's dependencies from configuration, the one pool and the one Temporal client. */
@@ -21,6 +24,16 @@ export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, lo
     sealedBox: createSealedBox(config.dataEncryptionKey),
     budgetMs: config.koogallery.provisionBudgetMs,
   });
+  const supervision = createSupervisionService({ client, pool });
+  // Query Order for order notifications: short, because the marketplace waits 5 s for the whole answer.
+  const queryOrderClient = createQueryOrderClient({
+    apiBase: config.koogallery.apiBase,
+    ...(config.koogallery.apiFallbackBase ? { fallbackBase: config.koogallery.apiFallbackBase } : {}),
+    ak: config.koogallery.huaweiAk,
+    sk: config.koogallery.huaweiSk,
+    timeoutMs: 1500,
+  });
+  const nonces = createNonceStore(pool);
   const metrics = createApiMetrics();
   registerDriftGauges(metrics.registry, pool);
   return {
@@ -29,10 +42,22 @@ export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, lo
     v1ToleranceMs: config.koogallery.v1TimestampToleranceMs,
     v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
     orders,
-    nonces: createNonceStore(pool),
+    nonces,
     metrics,
     logger,
-    ops: { token: config.opsApiToken, pool, client, logger },
+    ops: { token: config.opsApiToken, pool, client, logger, supervision },
+    supervisionTermsFor: createSupervisionCatalogue(config.supervision),
+    orderNotification: {
+      accessKey: config.koogallery.accessKey,
+      maxBodyBytes: config.http.maxBodyBytes,
+      v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
+      nonces,
+      queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
+      supervision,
+      logger,
+      metrics,
+      recordInbox: (e) => recordInboxEntry(pool, e),
+    },
     recordInbox: (e) => recordInboxEntry(pool, e),
     readinessChecks: [
       async () => {

@@ -25,6 +25,7 @@ import {
   type V2Request,
 } from '../koogallery/index.js';
 import type { ChargingMode, InterfaceVersion, OrderDetails, OrderKey } from '../shared/order-contract.js';
+import type { SupervisionCatalogue } from '../supervision/catalogue.js';
 import type { ApiMetrics } from './metrics.js';
 import type { OrderService, ServiceAnswer } from './order-service.js';
 
@@ -43,6 +44,8 @@ export interface ProductionInterfaceDeps {
   readonly metrics: ApiMetrics;
   readonly logger: Logger;
   readonly recordInbox: (entry: InboxEntry) => Promise<void>;
+  /** Which products are supervised (§9); V1 pushes the order inline, so the API stamps the terms. */
+  readonly supervisionTermsFor?: SupervisionCatalogue;
   readonly now?: () => number;
 }
 
@@ -226,7 +229,7 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
           chargingMode === 'ON_DEMAND' && r.productId ? { kind: 'v1-on-demand', orderId: r.orderId, productId: r.productId } : { kind: 'v1-order', orderId: r.orderId };
         const expireTime = isoFromCompact(r.expireTime);
         const periodNumber = numeric(r.periodNumber);
-        const details: OrderDetails = {
+        let details: OrderDetails = {
           customerId: r.customerId,
           ...(r.customerName ? { customerName: r.customerName } : {}),
           ...(r.productId ? { productId: r.productId } : {}),
@@ -239,6 +242,8 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
           spec: specOf(r),
           ...(r.orderAmount ? { orderAmount: r.orderAmount } : {}),
         };
+        const terms = deps.supervisionTermsFor?.(r.productId);
+        if (terms) details = { ...details, supervision: terms };
         const a = await deps.orders.purchase({ key, interfaceVersion: 'V1', businessId: r.businessId, testOrder, details });
         // V1 has no asynchronous answer: "still provisioning" is a retryable failure; the retry finds the instance.
         if (a.code === ResultCode.Processing) return { ...a, code: ResultCode.InternalError, message: 'provisioning in progress; please retry.' };

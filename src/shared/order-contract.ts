@@ -1,4 +1,5 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { SupervisionEnded, SupervisionNode, SupervisionOutcome, SupervisionTerms, Validity } from './supervision-contract.js';
 
 // The order workflow's contract: its id scheme, its input and state types, and every message it accepts.
 // Shared by the API (which starts and updates orders) and the workflow (which implements them). Bundle-safe:
@@ -60,6 +61,21 @@ export interface OrderDetails {
   /** Quantities and other pricing attributes (amount, diskSize, bandWidth, linearValue). */
   readonly spec: Readonly<Record<string, string | number>>;
   readonly orderAmount?: string;
+  /**
+   * Set for products listed with service supervision (是否涉及服务监管 = 是), from the merchant's product catalogue
+   * at purchase: the order then runs a supervision workflow until acceptance (§9).
+   */
+  readonly supervision?: SupervisionTerms;
+}
+
+/** The order's view of its supervision (the supervision workflow holds the whole story). */
+export interface OrderSupervision {
+  readonly workflowId: string;
+  /** Set when the supervision ended. */
+  readonly node?: SupervisionNode;
+  readonly outcome?: SupervisionOutcome;
+  readonly acceptedAt?: string;
+  readonly validity?: Validity;
 }
 
 /** What the workflow is started with. */
@@ -99,6 +115,8 @@ export interface OrderState {
   readonly failureCode?: string;
   readonly failureReason?: string;
   readonly frontEndUrl?: string;
+  /** Present once a supervised order has started its supervision workflow. */
+  readonly supervision?: OrderSupervision;
 }
 
 /** The marketplace result codes the workflow itself decides (the API owns the rest). */
@@ -165,6 +183,8 @@ export const setStatusUpdate = defineUpdate<OperationResult, [StatusRequest]>('s
 export const upgradeUpdate = defineUpdate<OperationResult, [UpgradeRequest]>('upgrade');
 /** Release the instance and end the order. */
 export const releaseUpdate = defineUpdate<OperationResult, [ReleaseRequest]>('release');
+/** The order's supervision ended (accepted or closed); sent by the supervision workflow. */
+export const supervisionEndedSignal = defineSignal<[SupervisionEnded]>('supervisionEnded');
 /** The order's current state. */
 export const getOrderQuery = defineQuery<OrderState>('getOrder');
 

@@ -2,3 +2,5 @@
 export { orderWorkflow } from './order-workflow.js';
 // Reconciliation (ops): started by the `koogallery-reconciliation` Schedule on the order task queue.
 export { reconciliationWorkflow } from './reconciliation-workflow.js';
+// Service supervision (§9): a child of a supervised order, started after provisioning.
+export { supervisionWorkflow } from './supervision-workflow.js';

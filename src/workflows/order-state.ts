@@ -132,6 +132,7 @@ export function describeOrder(state: OrderState): string {
     d?.expireTime ? `expires ${d.expireTime}` : undefined,
     d?.trial ? 'trial' : undefined,
     state.freezeReasons.length ? `frozen: ${state.freezeReasons.join(', ')}` : undefined,
+    state.supervision ? `supervision ${state.supervision.outcome ?? 'in progress'}` : undefined,
     state.testOrder ? 'TEST ORDER' : undefined,
     state.failureReason ? `failure: ${state.failureReason}` : undefined,
   ];

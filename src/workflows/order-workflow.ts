@@ -4,11 +4,14 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -22,6 +25,7 @@ import {
   refreshUpdate,
   releaseUpdate,
   setStatusUpdate,
+  supervisionEndedSignal,
   upgradeUpdate,
   type OperationResult,
   type OrderDetails,
@@ -41,6 +45,7 @@ import {
   ProductIdKey,
   TestOrderKey,
 } from '../shared/search-attributes.js';
+import { closeSupervisionSignal, SUPERVISION_WORKFLOW_TYPE, supervisionWorkflowId, type SupervisionInput } from '../shared/supervision-contract.js';
 import {
   answer,
   applyRefresh,
@@ -205,7 +210,56 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     }
   }
 
+  /**
+   * Starts the order's supervision (§9) once, after provisioning. Test orders are not supervised: dial tests replay
+   * them twice a day and nobody delivers or accepts anything for them. Renewals never get here (§9: renewal orders
+   * do not go through supervision); they are refresh updates on this workflow.
+   */
+  async function startSupervision(): Promise<void> {
+    const terms = state.details?.supervision;
+    if (!terms || state.testOrder || state.supervision || (state.phase !== 'ACTIVE' && state.phase !== 'FROZEN')) return;
+    const id = supervisionWorkflowId(workflowId);
+    const d = state.details!;
+    const supervisionInput: SupervisionInput = {
+      orderWorkflowId: workflowId,
+      instanceId: state.instanceId,
+      key: state.key,
+      terms,
+      testOrder: state.testOrder,
+      ...(d.customerId ? { customerId: d.customerId } : {}),
+      ...(d.productId ? { productId: d.productId } : {}),
+      ...(d.chargingMode === 'PERIOD' && d.periodType && d.periodNumber !== undefined ? { period: { periodType: d.periodType, periodNumber: d.periodNumber } } : {}),
+    };
+    try {
+      // Abandoned, not terminated, when this run closes: the order continues as new while supervision waits on.
+      await startChild(SUPERVISION_WORKFLOW_TYPE, { workflowId: id, args: [supervisionInput], parentClosePolicy: ParentClosePolicy.ABANDON });
+    } catch (err) {
+      // Matched by name: workflow code may import only @temporalio/workflow, which does not export the class.
+      if ((err as Error | undefined)?.name !== 'WorkflowExecutionAlreadyStartedError') throw err;
+    }
+    await transition({ ...state, supervision: { workflowId: id } }, 'SUPERVISION_STARTED', { supervisionWorkflowId: id, kind: terms.kind });
+  }
+
   setHandler(getOrderQuery, () => state);
+
+  setHandler(supervisionEndedSignal, (ended) =>
+    lock.run(async () => {
+      if (!state.supervision || state.supervision.outcome || ended.supervisionWorkflowId !== state.supervision.workflowId) return;
+      // A period order's validity starts at acceptance (or the recorded actual start): its expiry follows.
+      const details = ended.validity && state.details ? { ...state.details, expireTime: ended.validity.end } : state.details;
+      const supervision = {
+        ...state.supervision,
+        node: ended.node,
+        outcome: ended.outcome,
+        ...(ended.acceptedAt ? { acceptedAt: ended.acceptedAt } : {}),
+        ...(ended.validity ? { validity: ended.validity } : {}),
+      };
+      await transition({ ...state, ...(details ? { details } : {}), supervision }, `SUPERVISION_${ended.outcome}`, {
+        ...(ended.acceptedAt ? { acceptedAt: ended.acceptedAt } : {}),
+        ...(ended.validity ? { validityStart: ended.validity.start, validityEnd: ended.validity.end } : {}),
+      });
+    }),
+  );
 
   setHandler(
     purchaseUpdate,
@@ -307,6 +361,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
         // A trial's benefit stays claimed after release: §11 allows one trial per customer and product, ever.
         await remote.removeTenant({ instanceId: state.instanceId });
       }
+      if (state.supervision && !state.supervision.outcome) {
+        try {
+          await getExternalWorkflowHandle(state.supervision.workflowId).signal(closeSupervisionSignal, { reason: 'RELEASED', ...(req.orderId ? { orderId: req.orderId } : {}) });
+        } catch {
+          // Already ended on its own: its end signal is on the way or arrived; nothing to close.
+        }
+      }
       await transition({ ...state, phase: 'RELEASED', freezeReasons: [] }, 'RELEASED', { orderId: req.orderId });
       return answer(state, '000000');
     }),
@@ -322,6 +383,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
   // Main loop: provision (again, when a failed purchase is retried), then wait for the end of the order.
   for (;;) {
     if (state.phase === 'PROVISIONING') await provision();
+    if (state.details?.supervision && !state.supervision) await lock.run(startSupervision);
     if (state.phase === 'FAILED') {
       const retried = await condition(() => retryPurchase || state.phase === 'RELEASED', FAILED_ORDER_RETENTION);
       if (retried && retryPurchase && state.phase === 'FAILED') {

@@ -8,19 +8,25 @@ export const OpsErrorCode = {
   Unauthorized: 'UNAUTHORIZED',
   InvalidRequest: 'INVALID_REQUEST',
   NotFound: 'NOT_FOUND',
+  /** The action is not allowed in the current state (e.g. a supervision node that does not take it). */
+  Conflict: 'CONFLICT',
+  /** A dependency (Temporal) did not answer in time; retry. */
+  Unavailable: 'UNAVAILABLE',
   Internal: 'INTERNAL',
 } as const;
 
 /** One of the OpsErrorCode values. */
 export type OpsErrorCode = (typeof OpsErrorCode)[keyof typeof OpsErrorCode];
 
-const STATUS: Readonly<Record<OpsErrorCode, number>> = { UNAUTHORIZED: 401, INVALID_REQUEST: 400, NOT_FOUND: 404, INTERNAL: 500 };
+const STATUS: Readonly<Record<OpsErrorCode, number>> = { UNAUTHORIZED: 401, INVALID_REQUEST: 400, NOT_FOUND: 404, CONFLICT: 409, UNAVAILABLE: 503, INTERNAL: 500 };
 
 /** A failure the ops API answers with a status and a message meant for the caller. */
 export class OpsError extends Error {
   constructor(
     readonly code: OpsErrorCode,
     message: string,
+    /** Extra fields of the error body (e.g. the unchanged supervision node of a refused action). */
+    readonly extra?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
     this.name = 'OpsError';
@@ -31,6 +37,7 @@ export class OpsError extends Error {
 export interface OpsErrorBody {
   error: OpsErrorCode;
   message: string;
+  [extra: string]: unknown;
 }
 
 /** The one place an ops failure becomes an HTTP answer; unexpected errors are logged (message only) and hidden. */
@@ -40,7 +47,7 @@ export function opsErrorHandler(logger: Logger): ErrorRequestHandler {
     // A body-parser or routing error from Express carries its own 4xx status.
     const expressStatus = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : undefined;
     let body: OpsErrorBody;
-    if (known) body = { error: known.code, message: known.message };
+    if (known) body = { ...(known.extra ?? {}), error: known.code, message: known.message };
     else if (expressStatus !== undefined && expressStatus >= 400 && expressStatus < 500) body = { error: OpsErrorCode.InvalidRequest, message: 'bad request' };
     else {
       logger.error({ err: err instanceof Error ? err.message : String(err), path: req.path }, 'ops request failed');

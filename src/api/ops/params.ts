@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { OrderPhase } from '../../shared/order-contract.js';
 import { DRIFT_KINDS, type DriftKind } from '../../shared/reconciliation-contract.js';
+import { SUPERVISION_NODES, type SupervisionAction } from '../../shared/supervision-contract.js';
 import { OpsError, OpsErrorCode } from './errors.js';
 
 // Query parameters of the ops API, validated with zod. Every value arrives as a string (a repeated parameter as an
@@ -75,13 +76,81 @@ export const listDriftParams = z.strictObject({
   cursor: cursorOf(DriftCursor).optional(),
 });
 
+/** Sort key of GET /ops/supervision: started_at (ISO) and workflow id. */
+const SupervisionCursor = z.strictObject({ s: z.string().min(1).max(40), w: z.string().min(1).max(300) });
+
+/** GET /ops/supervision */
+export const listSupervisionParams = z.strictObject({
+  node: z.enum(SUPERVISION_NODES as [string, ...string[]], once(`one of ${SUPERVISION_NODES.join(', ')}`)).optional(),
+  status: z.enum(['PROCESSING', 'COMPLETED', 'CLOSED'], once('PROCESSING, COMPLETED or CLOSED')).optional(),
+  kind: z.enum(['GENERAL', 'HARDWARE'], once('GENERAL or HARDWARE')).optional(),
+  orderId: text(128).optional(),
+  appealOpen: bool.optional(),
+  /** Only orders unaccepted for more than this many days (e.g. 180: the ones the reminders are about). */
+  unacceptedForDays: z
+    .string(once('an integer'))
+    .regex(/^\d{1,5}$/, { error: 'must be a number of days' })
+    .transform(Number)
+    .optional(),
+  limit: limit.optional(),
+  cursor: cursorOf(SupervisionCursor).optional(),
+});
+
+/** GET/POST /ops/supervision/:orderId (path and query). */
+export const supervisionPathParams = z.strictObject({ orderId: text(128) });
+export const supervisionLineParams = z.strictObject({ orderLineId: text(128).optional() });
+
+const eventFields = {
+  eventId: text(128).optional(),
+  at: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time with a zone' }).optional(),
+};
+const reason = z.string().trim().min(1, { error: 'is required' }).max(2000);
+const refs = z.array(z.string().min(1).max(500)).max(50);
+
+/** The body of POST /ops/supervision/:orderId/actions: one action (the server sets who performed it). */
+export const supervisionActionBody = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('CONFIRM_REQUIREMENT'), ...eventFields }),
+  z.strictObject({ type: z.literal('REJECT_REQUIREMENT'), reason, ...eventFields }),
+  z.strictObject({
+    type: z.literal('COMPLETE_IMPLEMENTATION'),
+    acceptanceReport: z.string().trim().min(1, { error: 'is required (the delivery/acceptance report reference)' }).max(500),
+    actualServiceStartTime: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time with a zone' }).optional(),
+    ...eventFields,
+  }),
+  z.strictObject({
+    type: z.literal('RECORD_SHIPMENT'),
+    carrier: z.string().trim().min(1, { error: 'is required' }).max(100),
+    trackingNumber: z.string().trim().min(1, { error: 'is required' }).max(100),
+    remark: z.string().max(1000).optional(),
+    deliveryDocuments: refs.optional(),
+    ...eventFields,
+  }),
+  // User-side events and appeal decisions, entered by ops (e.g. from the Seller Console) when no notification came.
+  z.strictObject({ type: z.literal('SUBMIT_REQUIREMENT'), attachments: refs.optional(), note: z.string().max(2000).optional(), ...eventFields }),
+  z.strictObject({ type: z.literal('ACCEPT'), ...eventFields }),
+  z.strictObject({ type: z.literal('REJECT_ACCEPTANCE'), reason, ...eventFields }),
+  z.strictObject({ type: z.literal('SIGN_FOR'), consigneePhone: z.string().max(40).optional(), userPhone: z.string().max(40).optional(), ...eventFields }),
+  z.strictObject({ type: z.literal('ACTIVATE_LICENSE'), ...eventFields }),
+  z.strictObject({ type: z.literal('OPEN_APPEAL'), openedBy: z.enum(['USER', 'MERCHANT']), reason, evidence: refs.optional(), ...eventFields }),
+  z.strictObject({ type: z.literal('DECIDE_APPEAL'), decision: z.enum(['RESUME', 'ACCEPT', 'CLOSE']), note: z.string().max(2000).optional(), ...eventFields }),
+]);
+
+const MERCHANT_ACTIONS = new Set(['CONFIRM_REQUIREMENT', 'REJECT_REQUIREMENT', 'COMPLETE_IMPLEMENTATION', 'RECORD_SHIPMENT']);
+
+/** Parses an action body and says who performed it: the merchant's own actions, else ops entering another side's. */
+export function parseSupervisionAction(body: unknown): SupervisionAction {
+  const a = parseParams(supervisionActionBody, body, 'body');
+  const merchant = MERCHANT_ACTIONS.has(a.type) || (a.type === 'OPEN_APPEAL' && a.openedBy === 'MERCHANT');
+  return { ...a, source: merchant ? 'MERCHANT' : 'OPS' } as SupervisionAction;
+}
+
 /** Parsed GET /ops/orders parameters. */
 export type ListOrdersParams = z.output<typeof listOrdersParams>;
 /** Parsed GET /ops/drift parameters. */
 export type ListDriftParams = z.output<typeof listDriftParams>;
 
 /** Validates `input` or throws an INVALID_REQUEST OpsError naming every offending parameter. */
-export function parseParams<T extends z.ZodType>(schema: T, input: unknown, where: 'query' | 'path' = 'query'): z.output<T> {
+export function parseParams<T extends z.ZodType>(schema: T, input: unknown, where: 'query' | 'path' | 'body' = 'query'): z.output<T> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   const problems = r.error.issues.map((issue) => {

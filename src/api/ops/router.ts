@@ -4,13 +4,27 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { latestRun, listFindings, type StoredFinding, type StoredRun } from '../../reconciliation/findings-store.js';
 import { viewOrderWorkflow } from '../../reconciliation/workflow-view.js';
+import { listSupervisionEvents, listSupervisions, type SupervisionRow } from '../../db/supervision-store.js';
+import type { SupervisionService } from '../supervision-service.js';
 import { requireOpsToken } from './auth.js';
 import { OpsError, OpsErrorCode, opsErrorHandler } from './errors.js';
-import { PAGE_LIMIT, encodeCursor, listDriftParams, listOrdersParams, orderPathParams, parseParams } from './params.js';
+import {
+  PAGE_LIMIT,
+  encodeCursor,
+  listDriftParams,
+  listOrdersParams,
+  listSupervisionParams,
+  orderPathParams,
+  parseParams,
+  parseSupervisionAction,
+  supervisionLineParams,
+  supervisionPathParams,
+} from './params.js';
 import { findOrderDetail, listMarketplaceCalls, listTimelineTransitions, searchOrders } from './queries.js';
 
 // The merchant's operations API under /ops: search the read model, one order's story (read model, transitions,
-// marketplace calls, live workflow state), and reconciliation findings. Bearer-token protected; read-only.
+// marketplace calls, live workflow state), reconciliation findings, and service supervision: list, read, and the
+// merchant's actions (the only writes here; each is a validated workflow update). Bearer-token protected.
 
 /** What the ops API needs. */
 export interface OpsDeps {
@@ -19,6 +33,8 @@ export interface OpsDeps {
   readonly pool: Pool;
   readonly client: Client;
   readonly logger: Logger;
+  /** Service supervision: merchant actions and live state. */
+  readonly supervision: SupervisionService;
   /** Per Temporal call when reading the live workflow state (default 1500 ms). */
   readonly workflowTimeoutMs?: number;
 }
@@ -38,6 +54,30 @@ function findingBody(f: StoredFinding) {
     firstSeenAt: f.firstSeenAt.toISOString(),
     lastSeenAt: f.lastSeenAt.toISOString(),
     resolvedAt: f.resolvedAt ? f.resolvedAt.toISOString() : null,
+  };
+}
+
+function supervisionBody(r: SupervisionRow) {
+  return {
+    workflowId: r.workflowId,
+    orderWorkflowId: r.orderWorkflowId,
+    instanceId: r.instanceId,
+    orderId: r.orderId,
+    orderLineId: r.orderLineId,
+    customerId: r.customerId,
+    productId: r.productId,
+    kind: r.kind,
+    node: r.node,
+    status: r.status,
+    appealOpen: r.appealOpen,
+    testOrder: r.testOrder,
+    startedAt: r.startedAt.toISOString(),
+    acceptedAt: r.acceptedAt ? r.acceptedAt.toISOString() : null,
+    outcome: r.outcome,
+    validity: r.validityStart && r.validityEnd ? { start: r.validityStart.toISOString(), end: r.validityEnd.toISOString() } : null,
+    remindersSent: r.remindersSent,
+    lastReminderAt: r.lastReminderAt ? r.lastReminderAt.toISOString() : null,
+    updatedAt: r.updatedAt.toISOString(),
   };
 }
 
@@ -103,10 +143,74 @@ export function opsRouter(deps: OpsDeps): Router {
     });
   });
 
+  router.get('/supervision', async (req: Request, res: Response) => {
+    const p = parseParams(listSupervisionParams, req.query);
+    const limit = p.limit ?? PAGE_LIMIT.default;
+    const rows = await listSupervisions(pool, {
+      ...(p.node ? { node: p.node } : {}),
+      ...(p.status ? { status: p.status } : {}),
+      ...(p.kind ? { kind: p.kind } : {}),
+      ...(p.orderId ? { orderId: p.orderId } : {}),
+      ...(p.appealOpen !== undefined ? { appealOpen: p.appealOpen } : {}),
+      ...(p.unacceptedForDays !== undefined ? { startedBefore: new Date(Date.now() - p.unacceptedForDays * 86_400_000), status: 'PROCESSING' } : {}),
+      ...(p.cursor ? { after: { startedAt: p.cursor.s, workflowId: p.cursor.w } } : {}),
+      limit: limit + 1,
+    });
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    res.json({
+      items: items.map(supervisionBody),
+      nextCursor: rows.length > limit && last ? encodeCursor({ s: last.startedAt.toISOString(), w: last.workflowId }) : null,
+    });
+  });
+
+  router.get('/supervision/:orderId', async (req: Request, res: Response) => {
+    const { orderId } = parseParams(supervisionPathParams, req.params, 'path');
+    const { orderLineId } = parseParams(supervisionLineParams, req.query);
+    const found = await deps.supervision.current({ orderId, ...(orderLineId ? { orderLineId } : {}) });
+    if (!('workflowId' in found)) throw noSupervision(found);
+    const events = await listSupervisionEvents(pool, found.workflowId);
+    res.json({
+      workflowId: found.workflowId,
+      supervision: found.row ? supervisionBody(found.row) : null,
+      // The live state when the workflow answers; else the state last written to the read model.
+      state: found.live ?? found.row?.state ?? null,
+      live: found.live !== undefined,
+      events: events.map((e) => ({ ...e, at: e.at.toISOString() })),
+    });
+  });
+
+  router.post('/supervision/:orderId/actions', express.json({ limit: '64kb', type: () => true }), async (req: Request, res: Response) => {
+    const { orderId } = parseParams(supervisionPathParams, req.params, 'path');
+    const { orderLineId } = parseParams(supervisionLineParams, req.query);
+    const action = parseSupervisionAction(req.body);
+    const ref = { orderId, ...(orderLineId ? { orderLineId } : {}) };
+    let r;
+    try {
+      r = await deps.supervision.act(ref, action);
+    } catch (err) {
+      deps.logger.error({ orderId, orderLineId, action: action.type, err: (err as Error).message }, 'supervision action failed');
+      throw new OpsError(OpsErrorCode.Unavailable, 'the supervision workflow did not answer; the action may not have been applied, retry it');
+    }
+    if (r.outcome === 'refused') {
+      deps.logger.info({ orderId, orderLineId, action: action.type, reason: r.reason }, 'supervision action refused');
+      throw new OpsError(OpsErrorCode.Conflict, r.reason, { workflowId: r.workflowId, ...(r.state ? { node: r.state.node, status: r.state.status } : {}) });
+    }
+    if (r.outcome === 'no-supervision' || r.outcome === 'ambiguous') throw noSupervision(r);
+    deps.logger.info({ orderId, orderLineId, action: action.type, source: action.source, node: r.state.node, outcome: r.outcome, workflowId: r.workflowId }, 'supervision action applied');
+    res.json({ applied: r.outcome === 'applied', workflowId: r.workflowId, state: r.state });
+  });
+
   router.use((req: Request) => {
     throw new OpsError(OpsErrorCode.NotFound, `no ops endpoint ${req.method} ${req.path}`);
   });
   router.use(opsErrorHandler(deps.logger));
+
+  function noSupervision(r: { outcome: 'no-supervision' | 'ambiguous'; reason: string; orderLineIds?: readonly string[] }): OpsError {
+    return r.outcome === 'ambiguous'
+      ? new OpsError(OpsErrorCode.InvalidRequest, r.reason, { orderLineIds: r.orderLineIds })
+      : new OpsError(OpsErrorCode.NotFound, r.reason);
+  }
 
   /** The workflow's live state when it is open, its final state when it completed, else why there is none. */
   async function workflowSection(workflowId: string): Promise<WorkflowSection> {

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerToken, tokenMatches } from '../../../src/api/ops/auth.js';
 import { opsRouter } from '../../../src/api/ops/router.js';
+import type { SupervisionService } from '../../../src/api/supervision-service.js';
 
 // The ops API's door: no database and no Temporal behind it (a pool or client that is touched fails the test),
 // because authentication and parameter validation must both answer before anything is read.
@@ -22,7 +23,7 @@ beforeAll(async () => {
   const app = express();
   app.set('query parser', 'simple');
   const logger = pino({ level: 'trace' }, { write: (line: string) => void logLines.push(line) });
-  app.use('/ops', opsRouter({ token: TOKEN, pool: untouchable as Pool, client: untouchable as Client, logger }));
+  app.use('/ops', opsRouter({ token: TOKEN, pool: untouchable as Pool, client: untouchable as Client, supervision: untouchable as SupervisionService, logger }));
   server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

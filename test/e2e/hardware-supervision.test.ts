@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findInstance } from '../../src/db/read-model.js';
+import { formatCompactUtc } from '../../src/koogallery/index.js';
+import { firstLineId } from '../../src/simulator/order-book.js';
+import { supervisionWorkflowId } from '../../src/shared/supervision-contract.js';
+import { orderWorkflowId } from '../../src/shared/order-contract.js';
+import { uniqueId } from '../setup/infra.js';
+import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
+
+// A hardware order over HTTP, end to end: the marketplace buys (V2 newInstance), the merchant records the
+// shipment through the ops API, the courier's sign-for and the user's acceptance arrive as signed order
+// notifications followed by Query Order; the order completes and its validity reaches the read model.
+
+const HW_PRODUCT = 'SIM-HW-GATEWAY';
+const OPS_TOKEN = 'test-ops-token';
+let h: ServiceHarness;
+let origin: string;
+
+beforeAll(async () => {
+  h = await startServiceHarness({ env: { SUPERVISED_PRODUCTS: `${HW_PRODUCT}=HARDWARE` } });
+  origin = new URL(h.baseUrl).origin;
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function ops(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> {
+  const res = await fetch(`${origin}/ops${path}`, {
+    method,
+    headers: { authorization: `Bearer ${OPS_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, any> };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+describe('hardware order with service supervision, over HTTP', () => {
+  it('when a hardware order is bought, shipped, signed for and accepted, then it completes and its validity starts at acceptance', async () => {
+    const order = h.marketplace.orderBook.createOrder({
+      orderType: 'NEW',
+      chargingMode: 'PERIOD',
+      periodType: 'year',
+      periodNumber: 1,
+      productId: HW_PRODUCT,
+      skuCode: 'hw-gateway-8port',
+      customerId: uniqueId('cust-hw'),
+      mobilePhone: '13800001234',
+    });
+    const orderId = order.orderId;
+    const orderLineId = firstLineId(orderId);
+
+    // 1. Purchase through the production interface.
+    const bought = await h.market.v2({ activity: 'newInstance', orderId, orderLineId, businessId: randomUUID() });
+    expect(bought.bodySignValid).toBe(true);
+    expect(['000000', '000004']).toContain(bought.body?.resultCode);
+
+    // 2. Supervision starts at "service provider implements service" (hardware has no requirement step).
+    const started = await until('supervision to start', async () => {
+      const r = await ops('GET', `/supervision/${orderId}`);
+      return r.status === 200 && r.json.supervision ? r.json : undefined;
+    });
+    expect(started.workflowId).toBe(supervisionWorkflowId(orderWorkflowId({ kind: 'v2-line', orderId, orderLineId })));
+    expect(started.state).toMatchObject({ kind: 'HARDWARE', node: 'IMPLEMENTATION', status: 'PROCESSING' });
+
+    // 3. An action that does not fit the node: 409 with the reason, node unchanged.
+    const early = await ops('POST', `/supervision/${orderId}/actions`, { type: 'COMPLETE_IMPLEMENTATION', acceptanceReport: 'r-1' });
+    expect(early.status).toBe(409);
+    expect(early.json).toMatchObject({ error: 'CONFLICT', node: 'IMPLEMENTATION' });
+    expect(early.json.message).toMatch(/RECORD_SHIPMENT/);
+    const bad = await ops('POST', `/supervision/${orderId}/actions`, { type: 'RECORD_SHIPMENT', carrier: 'SF Express' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.message).toMatch(/trackingNumber/);
+
+    // 4. The merchant records the shipment: the order moves to the user's acceptance.
+    const shipped = await ops('POST', `/supervision/${orderId}/actions`, {
+      type: 'RECORD_SHIPMENT',
+      carrier: 'SF Express',
+      trackingNumber: 'SF1234567890',
+      remark: 'fragile',
+      deliveryDocuments: ['delivery-note-001.pdf'],
+    });
+    expect(shipped.status).toBe(200);
+    expect(shipped.json.state).toMatchObject({ node: 'USER_ACCEPTANCE', shipment: { carrier: 'SF Express', trackingNumber: 'SF1234567890' } });
+
+    // 5. The courier's sign-for arrives as an order notification; we read it with Query Order.
+    h.marketplace.orderBook.addSupervisionEvents(orderId, {
+      events: [{ eventId: `${orderId}-signed`, eventType: 'SIGNED_FOR', orderLineId, consigneePhone: '138****1234' }],
+    });
+    const signedFor = await h.market.orderNotification({ orderId, orderLineId });
+    expect(signedFor.bodySignValid).toBe(true);
+    expect(signedFor.body?.resultCode).toBe('000000');
+    const afterSign = await ops('GET', `/supervision/${orderId}`);
+    expect(afterSign.json.state.signFor).toMatchObject({ phoneMismatch: false });
+
+    // 6. The user accepts; the same notification delivered twice changes nothing the second time.
+    const acceptedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    h.marketplace.orderBook.addSupervisionEvents(orderId, {
+      events: [{ eventId: `${orderId}-accepted`, eventType: 'ACCEPTED', orderLineId, eventTime: formatCompactUtc(acceptedAt) }],
+    });
+    for (let i = 0; i < 2; i++) expect((await h.market.orderNotification({ orderId, orderLineId })).body?.resultCode).toBe('000000');
+    const done = await ops('GET', `/supervision/${orderId}`);
+    expect(done.json.state).toMatchObject({ node: 'COMPLETED', status: 'COMPLETED', outcome: 'ACCEPTED', acceptedAt: acceptedAt.toISOString() });
+    expect(done.json.state.validity).toEqual({
+      start: acceptedAt.toISOString(),
+      end: new Date(Date.UTC(acceptedAt.getUTCFullYear() + 1, acceptedAt.getUTCMonth(), acceptedAt.getUTCDate(), acceptedAt.getUTCHours(), acceptedAt.getUTCMinutes(), acceptedAt.getUTCSeconds())).toISOString(),
+      startedFrom: 'ACCEPTANCE',
+    });
+    expect(done.json.events.map((e: { event: string }) => e.event)).toEqual(['SUPERVISION_STARTED', 'RECORD_SHIPMENT', 'SIGN_FOR', 'ACCEPT']);
+
+    // 7. The order's read model shows it completed, with the expiry computed from acceptance.
+    const instanceId = started.supervision.instanceId as string;
+    const row = await until('the order to record its validity', async () => {
+      const r = await findInstance(h.pool, instanceId);
+      const sup = await h.pool.query<{ supervision_status: string }>('SELECT supervision_status FROM instances WHERE instance_id = $1', [instanceId]);
+      return r?.expireTime?.toISOString() === done.json.state.validity.end && sup.rows[0]?.supervision_status === 'COMPLETED' ? r : undefined;
+    });
+    expect(row.phase).toBe('ACTIVE');
+
+    // 8. Listed among completed supervisions; a further action is refused.
+    const list = await ops('GET', `/supervision?orderId=${orderId}&status=COMPLETED`);
+    expect(list.json.items).toHaveLength(1);
+    const late = await ops('POST', `/supervision/${orderId}/actions`, { type: 'ACCEPT' });
+    expect(late.status).toBe(409);
+    expect(late.json.message).toMatch(/already completed/);
+  });
+
+  it('when ops list supervisions in the Temporal UI, then SupervisionNode finds the orders waiting for acceptance', async () => {
+    const order = h.marketplace.orderBook.createOrder({
+      orderType: 'NEW',
+      chargingMode: 'ONE_TIME',
+      productId: HW_PRODUCT,
+      skuCode: 'hw-gateway-4port',
+      customerId: uniqueId('cust-hw'),
+    });
+    const orderId = order.orderId;
+    await h.market.v2({ activity: 'newInstance', orderId, orderLineId: firstLineId(orderId), businessId: randomUUID() });
+    await until('supervision to start', async () => ((await ops('GET', `/supervision/${orderId}`)).status === 200 ? true : undefined));
+    expect((await ops('POST', `/supervision/${orderId}/actions`, { type: 'RECORD_SHIPMENT', carrier: 'EMS', trackingNumber: 'E1' })).status).toBe(200);
+    const found = await until('visibility to index the node', async () => {
+      const ids: string[] = [];
+      for await (const wf of h.client.workflow.list({ query: `SupervisionNode = "USER_ACCEPTANCE" AND OrderId = "${orderId}"` })) ids.push(wf.workflowId);
+      return ids.length > 0 ? ids : undefined;
+    });
+    expect(found).toEqual([supervisionWorkflowId(orderWorkflowId({ kind: 'v2-line', orderId, orderLineId: firstLineId(orderId) }))]);
+  });
+});
