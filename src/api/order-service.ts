@@ -9,7 +9,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
-import { findInstanceByWorkflowId, findInstances, type InstanceRow } from '../db/read-model.js';
+import { findInstanceAccess, findInstanceByWorkflowId, findInstances, type InstanceAccessRow, type InstanceRow } from '../db/read-model.js';
 import { ResultCode, encryptField, type AppInfo, type InstanceInfo } from '../koogallery/index.js';
 import type { SealedBox } from '../security/sealed-box.js';
 import {
@@ -107,6 +107,39 @@ function isClosedWorkflowError(err: unknown): boolean {
 
 const READY_PHASES = new Set(['ACTIVE', 'FROZEN']);
 
+/**
+ * The start half of a purchase's update-with-start: the order workflow's id, input, id policies, initial search
+ * attributes and summaries. Exported so the benchmarks send exactly the purchase the API sends.
+ */
+export function purchaseStartOperation(taskQueue: string, p: PurchaseInput, instanceId: string, seqBase?: number) {
+  const workflowId = orderWorkflowId(p.key);
+  const input: OrderWorkflowInput = {
+    key: p.key,
+    interfaceVersion: p.interfaceVersion,
+    instanceId,
+    testOrder: p.testOrder,
+    ...(p.details ? { details: p.details } : {}),
+    ...(seqBase !== undefined ? { seqBase } : {}),
+  };
+  return new WithStartWorkflowOperation(ORDER_WORKFLOW_TYPE, {
+    workflowId,
+    taskQueue,
+    args: [input],
+    // Concurrent and repeated purchases join the one running order; a closed real order is never started again.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: p.testOrder ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+    typedSearchAttributes: [
+      { key: OrderIdKey, value: p.key.orderId },
+      { key: InstanceIdKey, value: instanceId },
+      { key: OrderPhaseKey, value: 'PROVISIONING' },
+      { key: TestOrderKey, value: p.testOrder },
+      { key: InterfaceVersionKey, value: p.interfaceVersion },
+    ],
+    staticSummary: `${p.interfaceVersion} order ${p.key.orderId}${p.key.kind === 'v2-line' ? ` line ${p.key.orderLineId}` : ''}${p.testOrder ? ' (test order)' : ''}`,
+    staticDetails: `instanceId \`${instanceId}\` · first businessId \`${p.businessId}\``,
+  });
+}
+
 /** Creates the order service. */
 export function createOrderService(deps: OrderServiceDeps) {
   const { client, pool, budgetMs } = deps;
@@ -117,7 +150,7 @@ export function createOrderService(deps: OrderServiceDeps) {
   const appInfoCache = new Map<string, { stamp: string; appInfo: AppInfo }>();
   const APP_INFO_CACHE_LIMIT = 20_000;
 
-  function appInfoOf(row: InstanceRow): AppInfo | undefined {
+  function appInfoOf(row: InstanceAccessRow): AppInfo | undefined {
     if (!row.frontEndUrl) return undefined;
     const stamp = `${row.credentialsSealed ?? ''}|${row.frontEndUrl}|${row.adminUrl ?? ''}|${row.memo ?? ''}`;
     const cached = appInfoCache.get(row.instanceId);
@@ -129,7 +162,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     return appInfo;
   }
 
-  function buildAppInfo(row: InstanceRow, frontEndUrl: string): AppInfo {
+  function buildAppInfo(row: InstanceAccessRow, frontEndUrl: string): AppInfo {
     const creds = row.credentialsSealed ? deps.sealedBox.openJson<{ userName: string; password: string }>(row.credentialsSealed) : undefined;
     return {
       frontEndUrl,
@@ -168,31 +201,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         seqBase = prior.seq;
       }
     }
-    const input: OrderWorkflowInput = {
-      key: p.key,
-      interfaceVersion: p.interfaceVersion,
-      instanceId,
-      testOrder: p.testOrder,
-      ...(p.details ? { details: p.details } : {}),
-      ...(seqBase !== undefined ? { seqBase } : {}),
-    };
-    const startWorkflowOperation = new WithStartWorkflowOperation(ORDER_WORKFLOW_TYPE, {
-      workflowId,
-      taskQueue: deps.taskQueue,
-      args: [input],
-      // Concurrent and repeated purchases join the one running order; a closed real order is never started again.
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: p.testOrder ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: OrderIdKey, value: p.key.orderId },
-        { key: InstanceIdKey, value: instanceId },
-        { key: OrderPhaseKey, value: 'PROVISIONING' },
-        { key: TestOrderKey, value: p.testOrder },
-        { key: InterfaceVersionKey, value: p.interfaceVersion },
-      ],
-      staticSummary: `${p.interfaceVersion} order ${p.key.orderId}${p.key.kind === 'v2-line' ? ` line ${p.key.orderLineId}` : ''}${p.testOrder ? ' (test order)' : ''}`,
-      staticDetails: `instanceId \`${instanceId}\` · first businessId \`${p.businessId}\``,
-    });
+    const startWorkflowOperation = purchaseStartOperation(deps.taskQueue, p, instanceId, seqBase);
     const deadline = Date.now() + budgetMs;
     try {
       const result = await withinBudget(
@@ -275,7 +284,7 @@ export function createOrderService(deps: OrderServiceDeps) {
 
     /** queryInstance: answered from the read model (fast, and available while no worker runs). */
     async queryInstances(instanceIds: readonly string[]): Promise<ServiceAnswer> {
-      const rows = await findInstances(pool, instanceIds);
+      const rows = await findInstanceAccess(pool, instanceIds);
       if (rows.length === 0) return { code: ResultCode.InstanceNotFound, message: 'instance not found' };
       const byId = new Map(rows.map((r) => [r.instanceId, r]));
       const info: InstanceInfo[] = [];
@@ -304,7 +313,7 @@ export function createOrderService(deps: OrderServiceDeps) {
 
     /** The V1 newInstance answer's appInfo for an instance. */
     async appInfoFor(instanceId: string): Promise<AppInfo | undefined> {
-      const [row] = await findInstances(pool, [instanceId]);
+      const [row] = await findInstanceAccess(pool, [instanceId]);
       return row ? appInfoOf(row) : undefined;
     },
   };
