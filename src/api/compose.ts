@@ -13,6 +13,7 @@ import { createSupervisionCatalogue } from '../supervision/catalogue.js';
 import { createOrderService } from './order-service.js';
 import { createSupervisionService } from './supervision-service.js';
 import { registerDriftGauges } from './ops/drift-gauge.js';
+import { registerSupervisionGauges } from './ops/supervision-gauges.js';
 
 /** Wires the app's dependencies from configuration, the one pool and the one Temporal client. */
 export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, logger: Logger): AppDeps {
@@ -36,6 +37,7 @@ export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, lo
   const nonces = createNonceStore(pool);
   const metrics = createApiMetrics();
   registerDriftGauges(metrics.registry, pool);
+  registerSupervisionGauges(metrics.registry, pool, { reminderAfterDays: config.supervision.reminderAfterDays });
   return {
     accessKey: config.koogallery.accessKey,
     maxBodyBytes: config.http.maxBodyBytes,

@@ -132,6 +132,12 @@ describe('hardware order with service supervision, over HTTP', () => {
     const late = await ops('POST', `/supervision/${orderId}/actions`, { type: 'ACCEPT' });
     expect(late.status).toBe(409);
     expect(late.json.message).toMatch(/already completed/);
+
+    // 9. The API's gauges count it (read from PostgreSQL at scrape time).
+    const metrics = await (await fetch(`${origin}/metrics`)).text();
+    const completed = /^koogallery_supervision_orders\{node="COMPLETED"\} (\d+)$/m.exec(metrics);
+    expect(Number(completed?.[1])).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^koogallery_notification_outbox\{status="PENDING"\} \d+$/m);
   });
 
   it('when ops list supervisions in the Temporal UI, then SupervisionNode finds the orders waiting for acceptance', async () => {
