@@ -129,19 +129,18 @@ export async function supervisionWorkflow(input: SupervisionInput): Promise<Supe
     return info.continueAsNewSuggested || (input.historyEventLimit !== undefined && info.historyLength >= input.historyEventLimit);
   };
 
-  if (state.seq === 0) {
-    upsertSearchAttributes([
-      { key: OrderIdKey, value: input.key.orderId },
-      ...(input.key.kind === 'v2-line' ? [{ key: OrderLineIdKey, value: input.key.orderLineId }] : []),
-      { key: InstanceIdKey, value: input.instanceId },
-      ...(input.customerId ? [{ key: CustomerIdKey, value: input.customerId }] : []),
-      ...(input.productId ? [{ key: ProductIdKey, value: input.productId }] : []),
-      { key: TestOrderKey, value: input.testOrder },
-    ]);
-    await commit(state, 'SUPERVISION_STARTED');
-  } else {
-    setCurrentDetails(describeSupervision(state, input.key.orderId));
-  }
+  // Every run (continued ones too) states who it is, so ops find it by order, instance or customer in the UI.
+  upsertSearchAttributes([
+    { key: OrderIdKey, value: input.key.orderId },
+    ...(input.key.kind === 'v2-line' ? [{ key: OrderLineIdKey, value: input.key.orderLineId }] : []),
+    { key: InstanceIdKey, value: input.instanceId },
+    ...(input.customerId ? [{ key: CustomerIdKey, value: input.customerId }] : []),
+    ...(input.productId ? [{ key: ProductIdKey, value: input.productId }] : []),
+    { key: TestOrderKey, value: input.testOrder },
+    { key: SupervisionNodeKey, value: state.node },
+  ]);
+  if (state.seq === 0) await commit(state, 'SUPERVISION_STARTED');
+  else setCurrentDetails(describeSupervision(state, input.key.orderId));
 
   while (!isEnded(state)) {
     const seen = state.seq;
