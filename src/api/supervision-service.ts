@@ -106,6 +106,8 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
     const found = await resolve(ref);
     if (!('workflowId' in found)) return found;
     const live = await withTimeout(client.workflow.getHandle(found.workflowId).query(getSupervisionQuery)).catch(() => undefined);
+    // Neither a row nor a workflow that answers: the order is not supervised (or its supervision has not started).
+    if (!found.row && !live) return { outcome: 'no-supervision', reason: `no supervised order ${ref.orderId}${ref.orderLineId ? ` line ${ref.orderLineId}` : ''}` };
     return { ...found, ...(live ? { live } : {}) };
   }
 

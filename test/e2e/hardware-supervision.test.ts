@@ -140,6 +140,17 @@ describe('hardware order with service supervision, over HTTP', () => {
     expect(metrics).toMatch(/^koogallery_notification_outbox\{status="PENDING"\} \d+$/m);
   });
 
+  it('when an order is not supervised, then its supervision is 404 for reading and for actions', async () => {
+    const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'ONE_TIME', productId: 'SAAS-NOT-SUPERVISED', skuCode: 's', customerId: uniqueId('cust') });
+    const bought = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: firstLineId(order.orderId), businessId: randomUUID() });
+    expect(bought.body?.resultCode).toBe('000000');
+    const read = await ops('GET', `/supervision/${order.orderId}`);
+    expect(read.status).toBe(404);
+    const act = await ops('POST', `/supervision/${order.orderId}/actions`, { type: 'CONFIRM_REQUIREMENT' });
+    expect(act.status).toBe(404);
+    expect(act.json.message).toMatch(/no supervised order/);
+  });
+
   it('when ops list supervisions in the Temporal UI, then SupervisionNode finds the orders waiting for acceptance', async () => {
     const order = h.marketplace.orderBook.createOrder({
       orderType: 'NEW',
