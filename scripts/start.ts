@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DEV_DEFAULTS } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
+import { SIM_SUPERVISED_PRODUCTS } from '../src/simulator/scenarios.js';
 import { ensureDevServer } from './infra/dev-server.js';
 import { dataDir, logDir, repoRoot } from './infra/paths.js';
 import { ensurePostgres } from './infra/postgres.js';
@@ -81,6 +82,8 @@ try {
   if (!process.env.KOOGALLERY_API_BASE) {
     if (await portOpen(SIM_PORT)) throw new Error(`port ${SIM_PORT} (marketplace simulator) is taken; set SIM_PORT or KOOGALLERY_API_BASE`);
     env.KOOGALLERY_API_BASE = `http://127.0.0.1:${SIM_PORT}`;
+    // The simulator's supervision scenarios buy these products; a list the user set (even an empty one) wins.
+    if (process.env.SUPERVISED_PRODUCTS === undefined) env.SUPERVISED_PRODUCTS = SIM_SUPERVISED_PRODUCTS;
     background('simulator', ['--import', 'tsx', join(repoRoot, 'src/simulator/cli.ts'), 'serve', '--port', String(SIM_PORT)], {
       ...env,
       HUAWEI_CLOUD_AK: env.HUAWEI_CLOUD_AK ?? DEV_DEFAULTS.huaweiAk,

@@ -1,19 +1,26 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { DEV_DEFAULTS } from '../config.js';
 import { createOpenApiServer } from './open-api-server.js';
 import { OrderBook } from './order-book.js';
 import { createProductionClient } from './production-client.js';
-import { SCENARIOS, SCENARIO_DESCRIPTIONS } from './scenarios.js';
+import { SCENARIOS, SCENARIO_DESCRIPTIONS, type ScenarioOpsApi } from './scenarios.js';
 import { createSimAdminClient } from './sim-admin-client.js';
 
-// `npm run sim -- <scenario|all> [--url U] [--sim S]` runs scenarios against a running stack;
+// `npm run sim -- <scenario|all> [--url U] [--sim S] [--ops-token T]` runs scenarios against a running stack (the
+// supervision scenarios also act as the merchant through the ops API at U's origin + /ops);
 // `npm run sim -- serve [--port 7090] [--host 127.0.0.1]` starts the simulated open API; `npm run sim -- list`.
 // Reads its own environment (dev defaults match src/config.ts DEV_DEFAULTS) so it can run without the service config.
 
 const USAGE = `usage:
   npm run sim -- list
-  npm run sim -- <scenario>|all [--url ${'$'}PRODUCTION_URL] [--sim ${'$'}SIM_URL]
-  npm run sim -- serve [--port 7090] [--host 127.0.0.1]`;
+  npm run sim -- <scenario>|all [--url ${'$'}PRODUCTION_URL] [--sim ${'$'}SIM_URL] [--ops-token ${'$'}OPS_API_TOKEN]
+  npm run sim -- serve [--port 7090] [--host 127.0.0.1]
+
+  --url        the production interface (default http://127.0.0.1:8080/koogallery/saas)
+  --sim        the simulator's admin API (default http://127.0.0.1:7090)
+  --ops-token  the service's ops API token, for the supervision scenarios (default ${'$'}OPS_API_TOKEN, else the
+               development default); the ops API is --url's origin + /ops`;
 
 const env = (name: string, fallback: string): string => {
   const v = process.env[name]?.trim();
@@ -43,7 +50,7 @@ async function serve(portText: string | undefined, host: string): Promise<void> 
   process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
-async function runScenarios(names: string[], productionUrl: string, simUrl: string): Promise<boolean> {
+async function runScenarios(names: string[], productionUrl: string, simUrl: string, ops: ScenarioOpsApi): Promise<boolean> {
   const client = createProductionClient({
     baseUrl: productionUrl,
     accessKey: env('KOOGALLERY_ACCESS_KEY', 'dev-access-key-change-me'),
@@ -55,7 +62,7 @@ async function runScenarios(names: string[], productionUrl: string, simUrl: stri
     if (!run) throw new Error(`unknown scenario ${name}`);
     const log = (msg: string): void => console.log(`  [${name}] ${msg}`);
     try {
-      const report = await run({ client, orderBook, log });
+      const report = await run({ client, orderBook, ops, log });
       console.log(`PASS ${name}: ${report.steps.length} calls in ${report.durationMs} ms`);
     } catch (err) {
       allPassed = false;
@@ -74,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
       sim: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
+      'ops-token': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -83,7 +91,8 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined && !values.help ? 1 : 0;
   }
   if (command === 'list') {
-    for (const name of Object.keys(SCENARIOS)) console.log(`${name.padEnd(22)} ${SCENARIO_DESCRIPTIONS[name] ?? ''}`);
+    const width = Math.max(...Object.keys(SCENARIOS).map((n) => n.length));
+    for (const name of Object.keys(SCENARIOS)) console.log(`${name.padEnd(width)} ${SCENARIO_DESCRIPTIONS[name] ?? ''}`);
     return 0;
   }
   if (command === 'serve') {
@@ -97,7 +106,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const productionUrl = values.url ?? env('PRODUCTION_URL', 'http://127.0.0.1:8080/koogallery/saas');
   const simUrl = values.sim ?? env('SIM_URL', 'http://127.0.0.1:7090');
-  return (await runScenarios(names, productionUrl, simUrl)) ? 0 : 1;
+  let origin: string;
+  try {
+    origin = new URL(productionUrl).origin;
+  } catch {
+    console.error(`invalid --url ${productionUrl}`);
+    return 1;
+  }
+  const ops: ScenarioOpsApi = { baseUrl: `${origin}/ops`, token: values['ops-token'] ?? env('OPS_API_TOKEN', DEV_DEFAULTS.opsApiToken) };
+  return (await runScenarios(names, productionUrl, simUrl, ops)) ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,15 +1,34 @@
 import { randomBytes } from 'node:crypto';
 import { formatCompactUtc, parseCompactUtc } from '../koogallery/index.js';
-import { addPeriod, generateOrderId, type CreateOrderInput, type SimOrderInfo } from './order-book.js';
+import {
+  addPeriod,
+  generateOrderId,
+  type AddSupervisionEventsInput,
+  type CreateOrderInput,
+  type SimOrderInfo,
+  type SimSupervisionEventInput,
+} from './order-book.js';
 import { ProductionCallError, type ProductionAnswer, type ProductionClient } from './production-client.js';
 
 // End-to-end lifecycles against a RUNNING service, played the way KooGallery would (spec §3, §4, §5, §11).
 // Every answer must be HTTP 200 with a valid Body-Sign and the expected resultCode; anything else throws an Error
-// naming the scenario, the step and what came back.
+// naming the scenario, the step and what came back. Service-supervision scenarios (spec §9) also play the
+// merchant through the ops API (HTTP status and supervision node checked) and the user through supervision events
+// in Query Order followed by an order notification.
 
 /** Where scenarios create marketplace orders: an OrderBook, or the admin API of a running simulator. */
 export interface ScenarioOrderSource {
   createOrder(input: CreateOrderInput): SimOrderInfo | Promise<SimOrderInfo>;
+  /** Appends user-side supervision events served by Query Order (undefined: no such order); supervision scenarios only. */
+  addSupervisionEvents?(orderId: string, input: AddSupervisionEventsInput): SimOrderInfo | undefined | Promise<SimOrderInfo | undefined>;
+}
+
+/** The service's merchant ops API, where supervision scenarios act as the merchant. */
+export interface ScenarioOpsApi {
+  /** e.g. http://127.0.0.1:8080/ops */
+  baseUrl: string;
+  /** The service's OPS_API_TOKEN (sent as a Bearer token). */
+  token: string;
 }
 
 /** What a scenario needs. */
@@ -17,6 +36,8 @@ export interface ScenarioContext {
   client: ProductionClient;
   orderBook: ScenarioOrderSource;
   log: (msg: string) => void;
+  /** Needed by the supervision scenarios only; they fail at once, saying so, without it. */
+  ops?: ScenarioOpsApi;
   /** The marketplace waits 5 s for an answer (spec §0); slower answers fail the step. */
   maxLatencyMs?: number;
   /** queryInstance polling after a 000004 answer. */
@@ -29,6 +50,8 @@ export interface ScenarioStep {
   step: string;
   status: number;
   resultCode?: string;
+  /** Ops API calls: the supervision node the answer reports. */
+  node?: string;
   latencyMs: number;
 }
 
@@ -50,6 +73,33 @@ const NOT_FOUND = '000003';
 const PRODUCT_ID = 'OFFI000000000000000001';
 const SKU_BASIC = '7f141bf1aec848598323fb3a8ad50721';
 const SKU_PRO = 'a13c54d2be8c4e5bb5e0d9f1c6a7b802';
+
+/** Supervised products of the simulator stack: a hardware gateway (HARDWARE flow) and an implementation service (GENERAL flow). */
+export const SIM_HARDWARE_PRODUCT_ID = 'OFFI0000000000000000HW';
+export const SIM_SERVICE_PRODUCT_ID = 'OFFI0000000000000000SV';
+/** The `SUPERVISED_PRODUCTS` a stack needs for the supervision scenarios (`npm start` sets it with the simulator). */
+export const SIM_SUPERVISED_PRODUCTS = `${SIM_HARDWARE_PRODUCT_ID}=HARDWARE,${SIM_SERVICE_PRODUCT_ID}=GENERAL`;
+const SKU_HARDWARE = 'b5d3f0a2c4e64f1f9a8e7d6c5b4a3921';
+const SKU_SERVICE = 'd8e2a6c1f3b94e07a5c2d9e8f1b6a704';
+
+/** How long a supervision may take to start after the purchase (provisioning, then the child workflow). */
+const SUPERVISION_START_TIMEOUT_MS = 20_000;
+
+/** An ops API answer. */
+interface OpsAnswer {
+  status: number;
+  body: Record<string, unknown> | undefined;
+  rawBody: string;
+  latencyMs: number;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The node an ops answer reports: the state's (GET, applied action) or the refusal's (409). */
+function nodeOf(body: Record<string, unknown> | undefined): string | undefined {
+  const node = isRecord(body?.state) ? body.state.node : body?.node;
+  return typeof node === 'string' ? node : undefined;
+}
 
 /** A fresh buyer per run so "already purchased" / "no repeat trial" rules never link runs together. */
 function newCustomer(): { customerId: string; customerName: string } {
@@ -82,7 +132,7 @@ class ScenarioRun {
     return this.ctx.client;
   }
 
-  fail(step: string, problem: string, answer?: ProductionAnswer): Error {
+  fail(step: string, problem: string, answer?: { status: number; rawBody: string }): Error {
     const got = answer ? ` — got HTTP ${answer.status}: ${answer.rawBody.slice(0, 500)}` : '';
     return new Error(`[${this.name}] ${step}: ${problem}${got}`);
   }
@@ -208,6 +258,74 @@ class ScenarioRun {
     return answer;
   }
 
+  /** The ops API, or a clear failure when the scenario was run without it. */
+  requireOps(): ScenarioOpsApi {
+    if (this.ctx.ops) return this.ctx.ops;
+    throw new Error(
+      `[${this.name}] needs the service's ops API (ScenarioContext.ops: its URL and OPS_API_TOKEN); ` +
+        'npm run sim derives it from --url (origin + /ops) and takes the token from --ops-token or OPS_API_TOKEN',
+    );
+  }
+
+  /** The order source's addSupervisionEvents, or a clear failure when it has none. */
+  requireSupervisionEvents(): NonNullable<ScenarioOrderSource['addSupervisionEvents']> {
+    const source = this.ctx.orderBook;
+    if (source.addSupervisionEvents) return source.addSupervisionEvents.bind(source);
+    throw new Error(`[${this.name}] needs an order source that can add supervision events (an OrderBook or the simulator's admin client)`);
+  }
+
+  /** One ops API call, unchecked (see expectOps). */
+  async opsCall(step: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<OpsAnswer> {
+    const ops = this.requireOps();
+    const started = Date.now();
+    try {
+      const res = await fetch(ops.baseUrl.replace(/\/+$/, '') + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${ops.token}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const rawBody = await res.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(rawBody);
+      } catch {
+        json = undefined;
+      }
+      return { status: res.status, body: isRecord(json) ? json : undefined, rawBody, latencyMs: Date.now() - started };
+    } catch (err) {
+      throw this.fail(step, `ops API ${method} ${ops.baseUrl}${path} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Records an ops answer and checks its HTTP status and the supervision node it reports; returns the body. */
+  expectOps(step: string, answer: OpsAnswer, status: number, node: string): Record<string, unknown> {
+    const got = nodeOf(answer.body);
+    this.steps.push({ step, status: answer.status, ...(got !== undefined ? { node: got } : {}), latencyMs: answer.latencyMs });
+    this.ctx.log(`${step}: HTTP ${answer.status} node ${got ?? '(none)'} in ${answer.latencyMs} ms`);
+    if (answer.status === 401) {
+      throw this.fail(step, "the ops API refused the token: give the service's OPS_API_TOKEN (npm run sim: --ops-token or OPS_API_TOKEN)", answer);
+    }
+    if (answer.status !== status) throw this.fail(step, `expected HTTP ${status}`, answer);
+    if (!answer.body) throw this.fail(step, 'answer is not a JSON object', answer);
+    if (got !== node) throw this.fail(step, `expected supervision node ${node}, got ${got ?? 'none'}`, answer);
+    return answer.body;
+  }
+
+  /** Checks fields of a JSON object for equality (dates as ISO strings); names every mismatch. */
+  expectFields(step: string, what: string, actual: unknown, expected: Record<string, unknown>): Record<string, unknown> {
+    if (!isRecord(actual)) throw this.fail(step, `${what} missing`);
+    const wrong = Object.entries(expected)
+      .filter(([k, v]) => actual[k] !== v)
+      .map(([k, v]) => `${what}.${k} is ${JSON.stringify(actual[k])}, expected ${JSON.stringify(v)}`);
+    if (wrong.length > 0) throw this.fail(step, wrong.join('; '));
+    return actual;
+  }
+
   report(): ScenarioReport {
     return { scenario: this.name, steps: this.steps, instanceIds: this.instanceIds, durationMs: Date.now() - this.#started };
   }
@@ -284,6 +402,111 @@ function v1PurchaseParams(buyer: { customerId: string; customerName: string }, e
     expireTime: fromNow('year', 1),
     ...extra,
   };
+}
+
+/** A supervised order line, as the ops API and the order notification name it. */
+interface SupervisedLine {
+  orderId: string;
+  orderLineId: string;
+}
+
+const supervisionPath = (line: SupervisedLine, suffix = ''): string =>
+  `/supervision/${encodeURIComponent(line.orderId)}${suffix}?orderLineId=${encodeURIComponent(line.orderLineId)}`;
+
+/**
+ * A yearly V2 purchase of a supervised product, then waits (GET /ops/supervision) until its supervision has started
+ * at `node`; returns the line and the supervision state.
+ */
+async function purchaseSupervised(
+  run: ScenarioRun,
+  product: { productId: string; skuCode: string; productName: string; kind: 'HARDWARE' | 'GENERAL' },
+  node: string,
+  overrides: Partial<CreateOrderInput> = {},
+): Promise<{ line: SupervisedLine; state: Record<string, unknown> }> {
+  run.requireOps();
+  run.requireSupervisionEvents();
+  const { order, orderLineId } = await run.createOrder({
+    orderType: 'NEW',
+    chargingMode: 'PERIOD',
+    periodType: 'year',
+    periodNumber: 1,
+    orderAmount: '3600.000',
+    productId: product.productId,
+    skuCode: product.skuCode,
+    productName: product.productName,
+    ...newCustomer(),
+    ...overrides,
+  });
+  await run.newInstanceV2(order, orderLineId);
+  const line = { orderId: order.orderId, orderLineId };
+  const step = 'ops GET supervision (started)';
+  const deadline = Date.now() + SUPERVISION_START_TIMEOUT_MS;
+  for (;;) {
+    const answer = await run.opsCall(step, 'GET', supervisionPath(line));
+    // 404 (not yet known) and 200 without a state (not yet started) are waited out; anything else is checked now.
+    const started = answer.status === 200 && nodeOf(answer.body) !== undefined;
+    if (started || (answer.status !== 200 && answer.status !== 404)) {
+      const body = run.expectOps(step, answer, 200, node);
+      return { line, state: run.expectFields(step, 'state', body.state, { kind: product.kind, status: 'PROCESSING' }) };
+    }
+    if (Date.now() > deadline) {
+      throw run.fail(
+        step,
+        `no supervision started within ${SUPERVISION_START_TIMEOUT_MS} ms: is ${product.productId}=${product.kind} in the service's ` +
+          `SUPERVISED_PRODUCTS? (npm start sets ${SIM_SUPERVISED_PRODUCTS} with the simulator unless SUPERVISED_PRODUCTS is set)`,
+        answer,
+      );
+    }
+    await new Promise((r) => setTimeout(r, run.ctx.pollIntervalMs ?? 200));
+  }
+}
+
+/** A merchant action through the ops API: expects it applied and the supervision at `node`; returns the state. */
+async function merchantAction(run: ScenarioRun, line: SupervisedLine, action: Record<string, unknown> & { type: string }, node: string): Promise<Record<string, unknown>> {
+  const step = `ops ${action.type}`;
+  const body = run.expectOps(step, await run.opsCall(step, 'POST', supervisionPath(line, '/actions'), action), 200, node);
+  run.expectFields(step, 'answer', body, { applied: true });
+  return run.expectFields(step, 'state', body.state, {});
+}
+
+/** A merchant action the current node does not take: expects 409 CONFLICT with the node unchanged. */
+async function refusedAction(run: ScenarioRun, line: SupervisedLine, action: Record<string, unknown> & { type: string }, node: string): Promise<void> {
+  const step = `ops ${action.type} (refused at ${node})`;
+  const body = run.expectOps(step, await run.opsCall(step, 'POST', supervisionPath(line, '/actions'), action), 409, node);
+  run.expectFields(step, 'answer', body, { error: 'CONFLICT' });
+  run.ctx.log(`${step}: ${String(body.message)}`);
+}
+
+/**
+ * A user-side event as the marketplace reports it: added to the order (Query Order serves it), then announced with
+ * a signed order notification (000000 expected); then the supervision must be at `node`. Returns the state.
+ */
+async function userEvent(run: ScenarioRun, line: SupervisedLine, event: SimSupervisionEventInput & { eventId: string }, node: string): Promise<Record<string, unknown>> {
+  const step = `order notification ${event.eventType}`;
+  const added = await run.requireSupervisionEvents()(line.orderId, { events: [{ ...event, orderLineId: line.orderLineId }] });
+  if (!added) throw run.fail(step, `the order source does not know order ${line.orderId}`);
+  let answer: ProductionAnswer;
+  try {
+    answer = await run.client.orderNotification({ orderId: line.orderId, orderLineId: line.orderLineId });
+  } catch (err) {
+    throw run.fail(step, `request failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  run.expect(step, answer, [OK]);
+  // The notification answers 000000 even when an action is refused (a retry would not help): the node tells.
+  const check = `ops GET supervision after ${event.eventType}`;
+  const body = run.expectOps(check, await run.opsCall(check, 'GET', supervisionPath(line)), 200, node);
+  return run.expectFields(check, 'state', body.state, {});
+}
+
+/** The period validity a yearly order gets when it starts at `start` (ISO). */
+function yearlyValidity(start: string, startedFrom: 'ACTUAL_START_TIME' | 'ACCEPTANCE'): Record<string, unknown> {
+  return { start, end: addPeriod(new Date(start), 'year', 1).toISOString(), startedFrom };
+}
+
+/** The current time to the second, as an ISO string and as a Query Order event time. */
+function wholeSecond(offsetMs = 0): { iso: string; compact: string } {
+  const d = new Date(Math.floor((Date.now() + offsetMs) / 1000) * 1000);
+  return { iso: d.toISOString(), compact: formatCompactUtc(d) };
 }
 
 /** Every scenario by name. */
@@ -449,6 +672,64 @@ export const SCENARIOS: Record<string, Scenario> = {
       orderAmount: '-1200.000',
     });
   }),
+
+  'v2-hardware-supervision': scenario('v2-hardware-supervision', async (run) => {
+    const phone = '13800001234';
+    const { line } = await purchaseSupervised(
+      run,
+      { productId: SIM_HARDWARE_PRODUCT_ID, skuCode: SKU_HARDWARE, productName: 'Simulated Edge Gateway', kind: 'HARDWARE' },
+      'IMPLEMENTATION',
+      { mobilePhone: phone },
+    );
+    const shipped = await merchantAction(
+      run,
+      line,
+      { type: 'RECORD_SHIPMENT', carrier: 'SF Express', trackingNumber: `SF${line.orderId.slice(2)}`, remark: 'simulated', deliveryDocuments: ['delivery-note.pdf'] },
+      'USER_ACCEPTANCE',
+    );
+    run.expectFields('ops RECORD_SHIPMENT', 'state.shipment', shipped.shipment, { carrier: 'SF Express', trackingNumber: `SF${line.orderId.slice(2)}` });
+    // Shipped once: a second shipment is refused while the order waits for the user.
+    await refusedAction(run, line, { type: 'RECORD_SHIPMENT', carrier: 'EMS', trackingNumber: 'E0' }, 'USER_ACCEPTANCE');
+    const signed = await userEvent(run, line, { eventId: `${line.orderId}-signed-for`, eventType: 'SIGNED_FOR', consigneePhone: phone }, 'USER_ACCEPTANCE');
+    // Matching phones: the 10-day automatic acceptance would apply.
+    run.expectFields('order notification SIGNED_FOR', 'state.signFor', signed.signFor, { phoneMismatch: false });
+    const acceptedAt = wholeSecond();
+    const done = await userEvent(run, line, { eventId: `${line.orderId}-accepted`, eventType: 'ACCEPTED', eventTime: acceptedAt.compact }, 'COMPLETED');
+    run.expectFields('order notification ACCEPTED', 'state', done, { status: 'COMPLETED', outcome: 'ACCEPTED', acceptedAt: acceptedAt.iso });
+    run.expectFields('order notification ACCEPTED', 'state.validity', done.validity, yearlyValidity(acceptedAt.iso, 'ACCEPTANCE'));
+  }),
+
+  'v2-service-supervision': scenario('v2-service-supervision', async (run) => {
+    const { line } = await purchaseSupervised(
+      run,
+      { productId: SIM_SERVICE_PRODUCT_ID, skuCode: SKU_SERVICE, productName: 'Simulated Implementation Service', kind: 'GENERAL' },
+      'REQUIREMENT_SUBMISSION',
+    );
+    await userEvent(run, line, { eventId: `${line.orderId}-requirement-1`, eventType: 'REQUIREMENT_SUBMITTED', note: 'first draft', attachments: ['requirement-v1.docx'] }, 'REQUIREMENT_CONFIRMATION');
+    await merchantAction(run, line, { type: 'REJECT_REQUIREMENT', reason: 'the interface list is missing' }, 'REQUIREMENT_SUBMISSION');
+    await refusedAction(run, line, { type: 'CONFIRM_REQUIREMENT' }, 'REQUIREMENT_SUBMISSION');
+    const resubmitted = await userEvent(
+      run,
+      line,
+      { eventId: `${line.orderId}-requirement-2`, eventType: 'REQUIREMENT_SUBMITTED', note: 'with the interface list', attachments: ['requirement-v2.docx'] },
+      'REQUIREMENT_CONFIRMATION',
+    );
+    run.expectFields('order notification REQUIREMENT_SUBMITTED', 'state', resubmitted, { requirementRejections: 1 });
+    await merchantAction(run, line, { type: 'CONFIRM_REQUIREMENT' }, 'IMPLEMENTATION');
+    // Purchase, implementation and acceptance take seconds here: an actual start a day back keeps the two validity
+    // rules (from the actual start time, from acceptance) visibly apart.
+    const actualStart = wholeSecond(-86_400_000).iso;
+    const implemented = { type: 'COMPLETE_IMPLEMENTATION', acceptanceReport: 'acceptance-report-v1.pdf', actualServiceStartTime: actualStart };
+    await merchantAction(run, line, implemented, 'USER_ACCEPTANCE');
+    const rejected = await userEvent(run, line, { eventId: `${line.orderId}-acceptance-rejected`, eventType: 'ACCEPTANCE_REJECTED', reason: 'training not done' }, 'IMPLEMENTATION');
+    run.expectFields('order notification ACCEPTANCE_REJECTED', 'state', rejected, { acceptanceRejections: 1, lastRejectionReason: 'training not done' });
+    const again = await merchantAction(run, line, { ...implemented, acceptanceReport: 'acceptance-report-v2.pdf' }, 'USER_ACCEPTANCE');
+    run.expectFields('ops COMPLETE_IMPLEMENTATION', 'state.implementation', again.implementation, { acceptanceReport: 'acceptance-report-v2.pdf', actualServiceStartTime: actualStart });
+    const acceptedAt = wholeSecond();
+    const done = await userEvent(run, line, { eventId: `${line.orderId}-accepted`, eventType: 'ACCEPTED', eventTime: acceptedAt.compact }, 'COMPLETED');
+    run.expectFields('order notification ACCEPTED', 'state', done, { status: 'COMPLETED', outcome: 'ACCEPTED', acceptedAt: acceptedAt.iso });
+    run.expectFields('order notification ACCEPTED', 'state.validity', done.validity, yearlyValidity(actualStart, 'ACTUAL_START_TIME'));
+  }),
 };
 
 /** One line per scenario for `npm run sim -- list`. */
@@ -461,5 +742,9 @@ export const SCENARIO_DESCRIPTIONS: Record<string, string> = {
   'v1-upgrade': 'V1 monthly newInstance → upgrade to another SKU',
   'v1-trial-to-formal': 'V1 newInstance with trialFlag=1 → refreshInstance trialToFormal=1',
   'v1-renewal-refund': 'V1 yearly newInstance → renewal → renewal refund with a negative orderAmount',
+  'v2-hardware-supervision':
+    'V2 purchase of supervised hardware → ops RECORD_SHIPMENT → a 2nd shipment refused (409) → SIGNED_FOR, ACCEPTED notifications → COMPLETED (needs ops API)',
+  'v2-service-supervision':
+    'V2 purchase of a supervised service → requirement → ops reject (409 confirm) → resubmit → ops confirm → ops complete with actual start → acceptance rejected → complete → accepted, validity from actual start (needs ops API)',
 };
 

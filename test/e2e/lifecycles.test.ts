@@ -1,25 +1,66 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCENARIOS } from '../../src/simulator/scenarios.js';
+import { SCENARIOS, SIM_SUPERVISED_PRODUCTS, type ScenarioContext } from '../../src/simulator/scenarios.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
 
 // Whole lifecycles over HTTP, driven by the marketplace simulator, against the real Temporal and PostgreSQL:
-// every answer is checked by the simulator (result code, Body-Sign, decryptable appInfo, latency under 5 s).
+// every answer is checked by the simulator (result code, Body-Sign, decryptable appInfo, latency under 5 s; for the
+// supervision scenarios also the ops API's HTTP status and supervision node).
+const SUPERVISION_SCENARIOS = ['v2-hardware-supervision', 'v2-service-supervision'];
+
 describe('marketplace lifecycles over HTTP', () => {
   let h: ServiceHarness;
+  let ctx: (log: string[]) => ScenarioContext;
   beforeAll(async () => {
-    h = await startServiceHarness();
+    // The stack `npm start` runs with the simulator lists the same supervised products.
+    h = await startServiceHarness({ env: { SUPERVISED_PRODUCTS: SIM_SUPERVISED_PRODUCTS } });
+    const ops = { baseUrl: `${new URL(h.baseUrl).origin}/ops`, token: h.config.opsApiToken };
+    ctx = (log) => ({ client: h.market, orderBook: h.marketplace.orderBook, ops, log: (m) => log.push(m) });
   });
   afterAll(async () => {
     await h?.close();
   });
 
+  it('when the scenarios are listed, then both supervision scenarios are among them', () => {
+    expect(Object.keys(SCENARIOS)).toEqual(expect.arrayContaining(SUPERVISION_SCENARIOS));
+  });
+
   for (const name of Object.keys(SCENARIOS)) {
     it(`when the marketplace runs ${name}, then every answer is as the spec says`, async () => {
       const log: string[] = [];
-      const report = await SCENARIOS[name]!({ client: h.market, orderBook: h.marketplace.orderBook, log: (m) => log.push(m) });
+      const report = await SCENARIOS[name]!(ctx(log));
       expect(report.steps.length).toBeGreaterThanOrEqual(2);
       expect(report.instanceIds.length).toBeGreaterThan(0);
       for (const step of report.steps) expect(step.latencyMs).toBeLessThan(5000);
+      if (SUPERVISION_SCENARIOS.includes(name)) {
+        // The merchant's refused action and the completion are part of what was checked.
+        expect(report.steps.some((s) => s.status === 409)).toBe(true);
+        expect(report.steps.at(-1)).toMatchObject({ status: 200, node: 'COMPLETED' });
+      }
+    });
+  }
+
+  for (const name of SUPERVISION_SCENARIOS) {
+    it(`when ${name} runs without the ops API, then it fails at once saying so`, async () => {
+      const log: string[] = [];
+      const { ops: _ops, ...withoutOps } = ctx(log);
+      await expect(SCENARIOS[name]!(withoutOps)).rejects.toThrow(`[${name}] needs the service's ops API`);
+      expect(log.filter((l) => l.includes('created'))).toEqual([]);
+    });
+
+    it(`when ${name} runs with an order source that cannot add supervision events, then it fails at once saying so`, async () => {
+      const log: string[] = [];
+      const orderBook = h.marketplace.orderBook;
+      const { orderBook: _book, ...rest } = ctx(log);
+      await expect(SCENARIOS[name]!({ ...rest, orderBook: { createOrder: (input) => orderBook.createOrder(input) } })).rejects.toThrow(
+        `[${name}] needs an order source that can add supervision events`,
+      );
+      expect(log.filter((l) => l.includes('created'))).toEqual([]);
+    });
+
+    it(`when ${name} runs with a wrong ops token, then it fails naming the token`, async () => {
+      const log: string[] = [];
+      const base = ctx(log);
+      await expect(SCENARIOS[name]!({ ...base, ops: { ...base.ops!, token: 'not-the-token' } })).rejects.toThrow(/ops API refused the token/);
     });
   }
 });

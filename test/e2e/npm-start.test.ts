@@ -9,7 +9,8 @@ import { portOpen } from '../../scripts/infra/proc.js';
 import { testInfra } from '../setup/infra.js';
 
 // `npm start` as a user runs it (through scripts/run.mjs), on spare ports, reusing this test run's Temporal
-// and PostgreSQL: it must come up ready, serve the Temporal UI, carry a lifecycle, and stop cleanly on Ctrl-C.
+// and PostgreSQL: it must come up ready, serve the Temporal UI, carry a lifecycle and a supervised hardware order
+// (its default SUPERVISED_PRODUCTS), and stop cleanly on Ctrl-C.
 const PORTS = { api: 18080, sim: 17090, workerMetrics: 19464 };
 
 describe('npm start', () => {
@@ -20,7 +21,7 @@ describe('npm start', () => {
     if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
   });
 
-  it('when started, then the API is ready, the UI answers, a lifecycle passes, and Ctrl-C stops everything it started', async () => {
+  it('when started, then the API is ready, the UI answers, a lifecycle and a hardware supervision pass, and Ctrl-C stops everything it started', async () => {
     const infra = testInfra();
     const temporalPort = infra.temporalAddress.split(':')[1]!;
     const uiPort = new URL(infra.temporalUiUrl).port;
@@ -38,6 +39,9 @@ describe('npm start', () => {
         TEMPORAL_UI_PORT: uiPort,
         TEMPORAL_TASK_QUEUE: `npm-start-${Date.now()}`,
         LOG_LEVEL: 'warn',
+        // As a user who set neither: npm start picks the simulator's supervised products and the dev ops token.
+        SUPERVISED_PRODUCTS: undefined,
+        OPS_API_TOKEN: undefined,
       },
     });
     child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
@@ -53,12 +57,16 @@ describe('npm start', () => {
     const ready = await fetch(`http://127.0.0.1:${PORTS.api}/readyz`);
     expect(ready.status).toBe(200);
     expect((await fetch(infra.temporalUiUrl)).status).toBe(200);
-    const report = await SCENARIOS['v2-yearly-lifecycle']!({
+    const scenarioCtx = {
       client: createProductionClient({ baseUrl: `http://127.0.0.1:${PORTS.api}/koogallery/saas`, accessKey: DEV_DEFAULTS.accessKey }),
       orderBook: createSimAdminClient(`http://127.0.0.1:${PORTS.sim}`),
+      ops: { baseUrl: `http://127.0.0.1:${PORTS.api}/ops`, token: DEV_DEFAULTS.opsApiToken },
       log: () => undefined,
-    });
+    };
+    const report = await SCENARIOS['v2-yearly-lifecycle']!(scenarioCtx);
     expect(report.steps.length).toBeGreaterThan(5);
+    const supervised = await SCENARIOS['v2-hardware-supervision']!(scenarioCtx);
+    expect(supervised.steps.at(-1)).toMatchObject({ status: 200, node: 'COMPLETED' });
 
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     process.kill(-child.pid!, 'SIGINT');
