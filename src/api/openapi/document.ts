@@ -1,13 +1,17 @@
 import { z } from 'zod';
 import { BODY_SIGN_HEADER, ResultCode, V1_ACTIVITIES, V2_ACTIVITIES, defaultResultMessage, v1RequestSchemas, v2RequestSchemas } from '../../koogallery/index.js';
 import { DRIFT_KINDS } from '../../shared/reconciliation-contract.js';
+import type { SupervisionActionType } from '../../shared/supervision-contract.js';
+import { ORDER_NOTIFICATION_PATH } from '../order-notification.js';
 import { OpsErrorCode } from '../ops/errors.js';
-import { ORDER_PHASES, PAGE_LIMIT } from '../ops/params.js';
+import { ORDER_PHASES, PAGE_LIMIT, listSupervisionParams, supervisionActionBody, supervisionLineParams, supervisionPathParams } from '../ops/params.js';
+import { supervisionKindSchema, supervisionNodeSchema, supervisionOutcomeSchema, supervisionStateSchema, supervisionStatusSchema } from './supervision-state.js';
 
-// The service's OpenAPI 3.1 document, served at GET /openapi.json. Request schemas of the production interface are
-// generated from the zod schemas that validate the requests (src/koogallery/requests.ts), so the document cannot
-// drift from what the code accepts; response schemas are written here and checked against real answers by
-// test/integration/ops/openapi.test.ts.
+// The service's OpenAPI 3.1 document, served at GET /openapi.json. Request schemas of the production interface and
+// of the supervision actions, and the supervision endpoints' parameters, are generated from the zod schemas that
+// validate them (src/koogallery/requests.ts, src/api/ops/params.ts), so the document cannot drift from what the code
+// accepts; response schemas are written here (the supervision state in ./supervision-state.ts, type-checked against
+// SupervisionState) and checked against real answers by test/integration/ops/openapi.test.ts.
 
 type Json = Record<string, unknown>;
 
@@ -16,9 +20,15 @@ const responseRef = (name: string): Json => ({ $ref: `#/components/responses/${n
 const json = (schema: Json): Json => ({ 'application/json': { schema } });
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
-/** JSON Schema of what a zod request schema accepts (its input side), without the `$schema` header. */
+/** JSON Schema of a zod schema's input or output side, without the `$schema` header. */
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+  return rest;
+}
+
+/** JSON Schema of what a zod request schema accepts (its input side). */
 function requestSchema(schema: z.ZodType, description: string): Json {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+  const rest = jsonSchemaOf(schema, 'input');
   const properties = rest['properties'] as Record<string, Json> | undefined;
   // The refinements zod cannot express: compact UTC times.
   for (const name of ['expireTime'] as const) {
@@ -26,6 +36,16 @@ function requestSchema(schema: z.ZodType, description: string): Json {
     if (p) properties![name] = { ...p, pattern: '^\\d{14}(\\d{3})?$', description: 'UTC time yyyyMMddHHmmss (17 digits with milliseconds accepted)' };
   }
   return { ...rest, description };
+}
+
+/** JSON Schema of what a zod response schema describes (its output side). */
+function responseSchema(schema: z.ZodType, description: string): Json {
+  return { ...jsonSchemaOf(schema, 'output'), description };
+}
+
+/** A query or path parameter documented from the zod schema that validates it (its input side: a string). */
+function zodParameter(name: string, where: 'query' | 'path', schema: z.ZodType, description: string): Json {
+  return { name, in: where, required: !schema.safeParse(undefined).success, description, schema: jsonSchemaOf(schema, 'input') };
 }
 
 const RESULT_CODE_TABLE = Object.values(ResultCode)
@@ -51,6 +71,41 @@ const V2_DESCRIPTIONS: Record<(typeof V2_ACTIVITIES)[number], string> = {
   upgradeInstance: 'Paid spec change; the change order is pulled with Query Order.',
   changeInstanceCheck: 'May this instance be renewed with a change?',
 };
+
+const SUPERVISION_ACTION_DESCRIPTIONS: Record<SupervisionActionType, string> = {
+  CONFIRM_REQUIREMENT: 'Merchant: confirm the submitted requirement (REQUIREMENT_CONFIRMATION → IMPLEMENTATION).',
+  REJECT_REQUIREMENT: 'Merchant: reject the submitted requirement with a reason (REQUIREMENT_CONFIRMATION → REQUIREMENT_SUBMISSION).',
+  COMPLETE_IMPLEMENTATION: 'Merchant, GENERAL orders: the service is implemented (IMPLEMENTATION → USER_ACCEPTANCE); `actualServiceStartTime` starts a period order\'s validity.',
+  RECORD_SHIPMENT: 'Merchant, HARDWARE orders: the hardware is shipped (IMPLEMENTATION → USER_ACCEPTANCE).',
+  SUBMIT_REQUIREMENT: 'User side, entered by ops: the requirement was submitted (REQUIREMENT_SUBMISSION → REQUIREMENT_CONFIRMATION).',
+  ACCEPT: 'User side, entered by ops: accepted (USER_ACCEPTANCE → COMPLETED).',
+  REJECT_ACCEPTANCE: 'User side, entered by ops: acceptance rejected with a reason (USER_ACCEPTANCE → IMPLEMENTATION).',
+  SIGN_FOR: "User side, entered by ops, HARDWARE orders: the courier's sign-for at USER_ACCEPTANCE (starts the automatic-acceptance clock unless the phones differ).",
+  ACTIVATE_LICENSE: 'User side, entered by ops: the license was activated (→ COMPLETED from any open node).',
+  OPEN_APPEAL: 'Either side: an appeal freezes the flow until it is decided (openedBy MERCHANT is the merchant\'s own action).',
+  DECIDE_APPEAL: "The marketplace's decision on the open appeal, entered by ops: RESUME the flow, ACCEPT (→ COMPLETED) or CLOSE (→ CLOSED).",
+};
+
+const SUPERVISION_LIST_DESCRIPTIONS: Record<Exclude<keyof typeof listSupervisionParams.shape, 'limit' | 'cursor'>, string> = {
+  node: 'Only supervisions at this node.',
+  status: 'Only supervisions with this status.',
+  kind: 'Only GENERAL or only HARDWARE supervisions.',
+  orderId: 'Purchase order id.',
+  appealOpen: 'Only supervisions with (true) or without (false) an open appeal.',
+  unacceptedForDays:
+    'Only supervisions still PROCESSING that started more than this many days ago (e.g. 180: the ones the reminders are about). With `status` other than PROCESSING it is refused (400).',
+};
+
+/** One component per supervision action, named SupervisionAction<Type> (CONFIRM_REQUIREMENT → ConfirmRequirement). */
+function supervisionActionComponents() {
+  const components: Record<string, Json> = {};
+  for (const option of supervisionActionBody.options) {
+    const type = option.shape.type.value;
+    const name = `SupervisionAction${type.split('_').map((w) => pascal(w.toLowerCase())).join('')}`;
+    components[name] = requestSchema(option, `${type}: ${SUPERVISION_ACTION_DESCRIPTIONS[type]}`);
+  }
+  return components;
+}
 
 function activityComponents(prefix: 'V1' | 'V2', activities: readonly string[], schemas: Record<string, z.ZodType>, descriptions: Record<string, string>) {
   const components: Record<string, Json> = {};
@@ -96,6 +151,7 @@ export function buildOpenApiDocument(): Json {
   const v2 = activityComponents('V2', V2_ACTIVITIES, v2RequestSchemas, V2_DESCRIPTIONS);
   const v1Names = Object.keys(v1);
   const v2Names = Object.keys(v2);
+  const actions = supervisionActionComponents();
 
   const schemas: Record<string, Json> = {
     ResultCode: {
@@ -324,9 +380,144 @@ export function buildOpenApiDocument(): Json {
         nextCursor: nullableString,
       },
     },
+    OrderNotification: {
+      type: 'object',
+      description:
+        'Read tolerantly (the marketplace documents only that it POSTs the orderId): `orderId` (string or integer) at the top level, or else inside `orderInfo` or `data`; `orderLineId` from the same place, optional (without it every line of the order is considered); `testFlag` recorded when present; every other field is ignored. The order itself, with its supervision events, is then read with Query Order.',
+      anyOf: [
+        ref('NotificationOrderRef'),
+        { required: ['orderInfo'], properties: { orderInfo: ref('NotificationOrderRef') } },
+        { required: ['data'], properties: { data: ref('NotificationOrderRef') } },
+      ],
+      properties: { testFlag: { description: "'1' or 1: a marketplace test order; '0' or 0: not. Any other value is ignored." } },
+    },
+    NotificationOrderRef: {
+      type: 'object',
+      description: 'Printable ASCII ids up to 64 characters (surrounding spaces trimmed), or integers.',
+      required: ['orderId'],
+      properties: { orderId: notificationId('Purchase order id.'), orderLineId: notificationId('Order line id.') },
+    },
+    NotificationAnswer: {
+      type: 'object',
+      description: `The order notification's answer: ${ResultCode.Success} once every supervision event was handed over (events the supervision refuses are logged, not retried), ${ResultCode.AuthFailed} for a bad signature or a replayed nonce, ${ResultCode.InvalidParameter} for an unreadable body or an order Query Order does not know, ${ResultCode.InternalError} (retry) when Query Order or Temporal failed.`,
+      required: ['resultCode', 'resultMsg'],
+      additionalProperties: false,
+      properties: {
+        resultCode: { type: 'string', enum: [ResultCode.Success, ResultCode.AuthFailed, ResultCode.InvalidParameter, ResultCode.InternalError] },
+        resultMsg: { type: 'string' },
+      },
+    },
+    SupervisionKind: responseSchema(supervisionKindSchema, 'GENERAL: requirement → confirmation → implementation → acceptance. HARDWARE: starts at implementation (shipment).'),
+    SupervisionNode: responseSchema(supervisionNodeSchema, 'Where the supervision stands, in flow order; COMPLETED and CLOSED are final.'),
+    SupervisionStatus: responseSchema(supervisionStatusSchema, 'What the marketplace shows: PROCESSING until acceptance, then COMPLETED; or CLOSED.'),
+    SupervisionOutcome: responseSchema(supervisionOutcomeSchema, 'How a supervision ended.'),
+    SupervisionState: responseSchema(supervisionStateSchema, "The supervision workflow's state (the live getSupervision query, or the state last written to the read model)."),
+    SupervisionSummary: {
+      type: 'object',
+      description: 'One supervised order line in the supervision read model.',
+      required: [
+        'workflowId', 'orderWorkflowId', 'instanceId', 'orderId', 'orderLineId', 'customerId', 'productId', 'kind', 'node', 'status', 'appealOpen',
+        'testOrder', 'startedAt', 'acceptedAt', 'outcome', 'validity', 'remindersSent', 'lastReminderAt', 'updatedAt',
+      ],
+      additionalProperties: false,
+      properties: {
+        workflowId: { type: 'string', description: 'The supervision workflow (supervision-<order workflow id>).' },
+        orderWorkflowId: { type: 'string' },
+        instanceId: { type: 'string' },
+        orderId: { type: 'string' },
+        orderLineId: nullableString,
+        customerId: nullableString,
+        productId: nullableString,
+        kind: ref('SupervisionKind'),
+        node: ref('SupervisionNode'),
+        status: ref('SupervisionStatus'),
+        appealOpen: { type: 'boolean' },
+        testOrder: { type: 'boolean' },
+        startedAt: timestamp,
+        acceptedAt: nullable(timestamp),
+        outcome: nullable(ref('SupervisionOutcome')),
+        validity: nullable({ type: 'object', required: ['start', 'end'], additionalProperties: false, properties: { start: timestamp, end: timestamp } }),
+        remindersSent: { type: 'integer', minimum: 0 },
+        lastReminderAt: nullable(timestamp),
+        updatedAt: timestamp,
+      },
+    },
+    SupervisionList: {
+      type: 'object',
+      required: ['items', 'nextCursor'],
+      additionalProperties: false,
+      properties: { items: { type: 'array', items: ref('SupervisionSummary') }, nextCursor: nullableString },
+    },
+    SupervisionEvent: {
+      type: 'object',
+      required: ['seq', 'node', 'event', 'detail', 'at'],
+      additionalProperties: false,
+      properties: {
+        seq: { type: 'integer' },
+        node: ref('SupervisionNode'),
+        event: { type: 'string', description: 'SUPERVISION_STARTED, or the action type that made the transition.' },
+        detail: { type: 'object', description: 'status, and the appeal and outcome when there are.' },
+        at: timestamp,
+      },
+    },
+    SupervisionDetail: {
+      type: 'object',
+      description:
+        'One supervision. `state` is the live workflow state when the workflow answered (`live` true), else the state last written to the read model; `supervision` is null while a just-started supervision has written nothing yet (its state is then the live one).',
+      required: ['workflowId', 'supervision', 'state', 'live', 'events'],
+      additionalProperties: false,
+      properties: {
+        workflowId: { type: 'string' },
+        supervision: nullable(ref('SupervisionSummary')),
+        state: ref('SupervisionState'),
+        live: { type: 'boolean' },
+        events: { type: 'array', items: ref('SupervisionEvent'), description: 'The transitions, oldest first.' },
+      },
+    },
+    ...actions,
+    SupervisionAction: {
+      type: 'object',
+      description: 'One action, by `type`. Who performed it is set by the server (MERCHANT for the merchant\'s own actions, OPS for another side\'s entered by ops). Text fields are trimmed, and a blank required one is refused. An `eventId` already applied is answered with `applied: false` and the state as it is, so a retry with the same eventId is safe.',
+      oneOf: Object.keys(actions).map(ref),
+      discriminator: { propertyName: 'type' },
+    },
+    SupervisionActionResult: {
+      type: 'object',
+      required: ['applied', 'workflowId', 'state'],
+      additionalProperties: false,
+      properties: {
+        applied: { type: 'boolean', description: 'false when the eventId had been applied before (nothing changed).' },
+        workflowId: { type: 'string' },
+        state: ref('SupervisionState'),
+      },
+    },
+    SupervisionConflict: {
+      type: 'object',
+      description: 'The action does not fit the supervision now; nothing changed. `node` and `status` are its unchanged state when it could be read.',
+      required: ['error', 'message', 'workflowId'],
+      additionalProperties: false,
+      properties: {
+        error: { const: OpsErrorCode.Conflict },
+        message: { type: 'string', description: 'Why: the current node and what it waits for, a frozen appeal, or an ended supervision.' },
+        workflowId: { type: 'string' },
+        node: ref('SupervisionNode'),
+        status: ref('SupervisionStatus'),
+      },
+    },
+    SupervisionLineRequired: {
+      type: 'object',
+      description: 'The order has several supervised lines: name one with `orderLineId`.',
+      required: ['error', 'message', 'orderLineIds'],
+      additionalProperties: false,
+      properties: { error: { const: OpsErrorCode.InvalidRequest }, message: { type: 'string' }, orderLineIds: { type: 'array', items: { type: 'string' } } },
+    },
   };
 
   const saasAnswer = responseRef('SaasAnswer');
+  const supervisionParameters = [
+    zodParameter('orderId', 'path', supervisionPathParams.shape.orderId, 'Purchase order id.'),
+    zodParameter('orderLineId', 'query', supervisionLineParams.shape.orderLineId, 'The order line; needed when the order has several supervised lines.'),
+  ];
   const v2CredentialParams = ['signature', 'timestamp', 'nonce'].map((name) => ({
     name,
     in: 'query',
@@ -355,8 +546,7 @@ export function buildOpenApiDocument(): Json {
     tags: [
       {
         name: 'production interface',
-        description:
-          'Called by KooGallery (SaaS production interface V1 and V2). Any other method on /koogallery/saas is answered like bad input: HTTP 200, Body-Signed, resultCode 000002.',
+        description: `Called by KooGallery: the SaaS production interface (V1 and V2) and the order notification. Any other method on /koogallery/saas or ${ORDER_NOTIFICATION_PATH} is answered like bad input: HTTP 200, Body-Signed, resultCode 000002.`,
       },
       { name: 'operations', description: 'Merchant operations API.' },
       { name: 'platform', description: 'Health, readiness, metrics, this document.' },
@@ -391,6 +581,19 @@ export function buildOpenApiDocument(): Json {
           parameters: [...v2CredentialParams, ...v2CredentialHeaders],
           requestBody: { required: true, content: json(ref('V2Request')) },
           responses: { '200': saasAnswer },
+        },
+      },
+      [ORDER_NOTIFICATION_PATH]: {
+        post: {
+          tags: ['production interface'],
+          operationId: 'orderNotification',
+          summary: "Order notification: an order's data changed (POST, JSON body, signed like V2)",
+          description:
+            "The marketplace names an order; we read it with Query Order and apply its service-supervision events (requirement submitted, sign-for, acceptance, rejection, license activation, appeals) to the order line's supervision. A repeated notification is harmless: each event is applied once. A nonce is accepted once within the signature window.",
+          security: [{ v2Signature: [] }, { v2SignatureHeader: [] }],
+          parameters: [...v2CredentialParams, ...v2CredentialHeaders],
+          requestBody: { required: true, content: json(ref('OrderNotification')) },
+          responses: { '200': responseRef('NotificationAnswer') },
         },
       },
       '/healthz': {
@@ -484,6 +687,58 @@ export function buildOpenApiDocument(): Json {
           responses: { '200': { description: 'One page of findings', content: json(ref('DriftList')) }, ...opsErrorResponses },
         },
       },
+      '/ops/supervision': {
+        get: {
+          tags: ['operations'],
+          operationId: 'listSupervisions',
+          summary: 'Search supervised orders (service supervision)',
+          description: 'Oldest start first (the longest-waiting orders are the ones to chase); keyset pagination by (startedAt, workflowId) with `cursor`. Unknown parameters are refused.',
+          security: [{ opsBearer: [] }],
+          parameters: [
+            ...Object.entries(SUPERVISION_LIST_DESCRIPTIONS).map(([name, description]) =>
+              zodParameter(name, 'query', listSupervisionParams.shape[name as keyof typeof SUPERVISION_LIST_DESCRIPTIONS], description),
+            ),
+            opsLimit,
+            opsCursor,
+          ],
+          responses: { '200': { description: 'One page of supervisions', content: json(ref('SupervisionList')) }, ...opsErrorResponses },
+        },
+      },
+      '/ops/supervision/{orderId}': {
+        get: {
+          tags: ['operations'],
+          operationId: 'getSupervision',
+          summary: "One order line's supervision: the read-model row, the live state and its transitions",
+          security: [{ opsBearer: [] }],
+          parameters: supervisionParameters,
+          responses: {
+            '200': { description: 'The supervision', content: json(ref('SupervisionDetail')) },
+            ...opsErrorResponses,
+            '400': responseRef('SupervisionInvalidRequest'),
+            '404': responseRef('OpsNoSupervision'),
+          },
+        },
+      },
+      '/ops/supervision/{orderId}/actions': {
+        post: {
+          tags: ['operations'],
+          operationId: 'actOnSupervision',
+          summary: "Apply one action to an order line's supervision (the merchant's own, or another side's entered by ops)",
+          description:
+            "Applied by the supervision workflow's validated update: an action that does not fit the current node is refused with 409 and changes nothing. Unknown query parameters and body fields are refused.",
+          security: [{ opsBearer: [] }],
+          parameters: supervisionParameters,
+          requestBody: { required: true, content: json(ref('SupervisionAction')) },
+          responses: {
+            '200': { description: 'Applied (or an eventId applied before: `applied` false); the state after it', content: json(ref('SupervisionActionResult')) },
+            ...opsErrorResponses,
+            '400': responseRef('SupervisionInvalidRequest'),
+            '404': responseRef('OpsNoSupervision'),
+            '409': responseRef('OpsConflict'),
+            '503': responseRef('OpsUnavailable'),
+          },
+        },
+      },
     },
     components: {
       schemas,
@@ -500,6 +755,11 @@ export function buildOpenApiDocument(): Json {
           headers: { [BODY_SIGN_HEADER]: { $ref: '#/components/headers/BodySign' } },
           content: json(ref('SaasAnswer')),
         },
+        NotificationAnswer: {
+          description: 'The answer (HTTP 200 whatever the outcome; the result code tells).',
+          headers: { [BODY_SIGN_HEADER]: { $ref: '#/components/headers/BodySign' } },
+          content: json(ref('NotificationAnswer')),
+        },
         OpsInvalidRequest: { description: 'A parameter is invalid or unknown; the message names it.', content: json(ref('OpsError')) },
         OpsUnauthorized: {
           description: 'No or a wrong bearer token.',
@@ -507,6 +767,19 @@ export function buildOpenApiDocument(): Json {
           content: json(ref('OpsError')),
         },
         OpsNotFound: { description: 'No such instance.', content: json(ref('OpsError')) },
+        OpsNoSupervision: {
+          description: 'No supervised order (line) with this id: unknown, not a supervised product, or its supervision not started yet.',
+          content: json(ref('OpsError')),
+        },
+        SupervisionInvalidRequest: {
+          description: 'A parameter or the body is invalid or unknown (the message names it), or the order has several supervised lines and no `orderLineId`.',
+          content: json({ oneOf: [ref('OpsError'), ref('SupervisionLineRequired')] }),
+        },
+        OpsConflict: { description: 'The action does not fit the supervision now; nothing changed.', content: json(ref('SupervisionConflict')) },
+        OpsUnavailable: {
+          description: 'The supervision workflow did not answer in time (Temporal or its worker unavailable); the action may or may not have been applied. Retry it (with an eventId, a retry is applied once).',
+          content: json(ref('OpsError')),
+        },
         OpsInternal: { description: 'Unexpected failure (details are logged, not returned).', content: json(ref('OpsError')) },
       },
       securitySchemes: {
@@ -533,6 +806,17 @@ export function buildOpenApiDocument(): Json {
         opsBearer: { type: 'http', scheme: 'bearer', description: 'OPS_API_TOKEN, compared in constant time.' },
       },
     },
+  };
+}
+
+/** An id in an order notification: printable ASCII up to 64 characters (surrounding spaces trimmed), or an integer. */
+function notificationId(description: string): Json {
+  return {
+    description,
+    oneOf: [
+      { type: 'string', pattern: '^\\s*[\\x21-\\x7e]{1,64}\\s*$' },
+      { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
+    ],
   };
 }
 

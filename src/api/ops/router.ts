@@ -145,6 +145,10 @@ export function opsRouter(deps: OpsDeps): Router {
 
   router.get('/supervision', async (req: Request, res: Response) => {
     const p = parseParams(listSupervisionParams, req.query);
+    if (p.unacceptedForDays !== undefined && p.status !== undefined && p.status !== 'PROCESSING') {
+      // "Unaccepted for N days" is about PROCESSING orders; combined with another status it would silently override it.
+      throw new OpsError(OpsErrorCode.InvalidRequest, 'invalid query parameters: unacceptedForDays lists unaccepted (PROCESSING) orders; status must be PROCESSING or absent');
+    }
     const limit = p.limit ?? PAGE_LIMIT.default;
     const rows = await listSupervisions(pool, {
       ...(p.node ? { node: p.node } : {}),

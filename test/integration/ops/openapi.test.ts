@@ -4,24 +4,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.js';
 import { buildOpenApiDocument } from '../../../src/api/openapi/document.js';
 import { formatCompactUtc } from '../../../src/koogallery/index.js';
-import { generateOrderId } from '../../../src/simulator/order-book.js';
+import { firstLineId, generateOrderId } from '../../../src/simulator/order-book.js';
 import type { ProductionAnswer } from '../../../src/simulator/production-client.js';
 import { uniqueId } from '../../setup/infra.js';
 import { deref, openApiAjv } from '../../support/ops/openapi-ajv.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
 
 // The OpenAPI document against the running service: every route Express serves is documented (and nothing else
-// is), and real answers — marketplace calls, refusals, health, ops pages and errors — match the documented status,
-// headers and body schema.
+// is), and real answers — marketplace calls, refusals, health, ops pages and errors, service supervision and the
+// order notification — match the documented status, headers and body schema.
 
 type Json = Record<string, any>;
+/** A product sold with hardware service supervision in this file's harness. */
+const HW_PRODUCT = 'SIM-HW-DOC';
 let h: ServiceHarness;
 let origin: string;
 let doc: Json;
 let validator: ReturnType<typeof openApiAjv>['validator'];
 
 beforeAll(async () => {
-  h = await startServiceHarness();
+  h = await startServiceHarness({ env: { SUPERVISED_PRODUCTS: `${HW_PRODUCT}=HARDWARE` } });
   origin = new URL(h.baseUrl).origin;
   const res = await fetch(`${origin}/openapi.json`);
   expect(res.status).toBe(200);
@@ -85,6 +87,13 @@ async function expectDocumented(method: string, template: string, res: Response)
 
 const opsGet = (path: string, token: string | null = h.config.opsApiToken) =>
   fetch(`${origin}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+/** POSTs `body` (serialised unless it is already a string) to the ops API. */
+const opsPost = (path: string, body: unknown, token: string | null = h.config.opsApiToken) =>
+  fetch(`${origin}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 /**
  * A production-interface answer as a Response. The simulator's client reads the raw socket (the exact bytes and
@@ -186,5 +195,122 @@ describe('real answers match the documented responses', () => {
     await expectDocumented('GET', '/ops/orders', await opsGet('/ops/orders', null));
     await expectDocumented('GET', '/ops/drift', await opsGet('/ops/drift', 'wrong'));
     await expectDocumented('GET', '/ops/orders/{instanceId}', await opsGet(`/ops/orders/${uniqueId('none')}`));
+  });
+});
+
+/** Buys a hardware order over V2 and waits for its supervision row; every answer on the way is checked against the document. */
+async function buySupervised(): Promise<{ orderId: string; orderLineId: string; detail: Json }> {
+  const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: HW_PRODUCT, skuCode: 'hw-doc', customerId: uniqueId('c-hw') });
+  const orderId = order.orderId;
+  const orderLineId = firstLineId(orderId);
+  const bought = await expectDocumented('POST', '/koogallery/saas', await v2({ activity: 'newInstance', orderId, orderLineId, businessId: randomUUID() }));
+  expect(['000000', '000004']).toContain((bought as Json).resultCode);
+  for (let i = 0; i < 100; i++) {
+    const res = await opsGet(`/ops/supervision/${orderId}`);
+    // 404 until the supervision workflow answers; `supervision` null until its first read-model write.
+    const detail = (await expectDocumented('GET', '/ops/supervision/{orderId}', res)) as Json;
+    if (res.status === 200 && detail.supervision) return { orderId, orderLineId, detail };
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`supervision of ${orderId} did not start`);
+}
+
+describe('service supervision and the order notification match the documented responses', () => {
+  it('when supervised orders are listed, read, acted on (applied, repeated, refused, invalid, unknown), then every answer matches its documented schema', async () => {
+    const a = await buySupervised();
+    const b = await buySupervised();
+    expect(a.detail).toMatchObject({ live: true, state: { kind: 'HARDWARE', node: 'IMPLEMENTATION', status: 'PROCESSING' }, supervision: { orderId: a.orderId, orderLineId: a.orderLineId } });
+    expect(a.detail.events.map((e: Json) => e.event)).toEqual(['SUPERVISION_STARTED']);
+
+    // The list: by order, and a filtered page walked with its cursor.
+    const byOrder = (await expectDocumented('GET', '/ops/supervision', await opsGet(`/ops/supervision?orderId=${a.orderId}`))) as Json;
+    expect(byOrder.items).toHaveLength(1);
+    expect(byOrder.items[0]).toMatchObject({ orderId: a.orderId, kind: 'HARDWARE', node: 'IMPLEMENTATION', status: 'PROCESSING', appealOpen: false, acceptedAt: null, validity: null });
+    const filters = 'kind=HARDWARE&status=PROCESSING&node=IMPLEMENTATION&appealOpen=false&unacceptedForDays=0';
+    const first = (await expectDocumented('GET', '/ops/supervision', await opsGet(`/ops/supervision?${filters}&limit=1`))) as Json;
+    expect(first.items).toHaveLength(1);
+    expect(first.nextCursor).toEqual(expect.any(String));
+    await expectDocumented('GET', '/ops/supervision', await opsGet(`/ops/supervision?${filters}&limit=200&cursor=${first.nextCursor}`));
+
+    // The detail, naming the line.
+    const detail = (await expectDocumented('GET', '/ops/supervision/{orderId}', await opsGet(`/ops/supervision/${a.orderId}?orderLineId=${a.orderLineId}`))) as Json;
+    expect(detail.workflowId).toBe(a.detail.workflowId);
+
+    // 409: the action does not fit the node; nothing changes.
+    const refused = (await expectDocumented('POST', '/ops/supervision/{orderId}/actions', await opsPost(`/ops/supervision/${a.orderId}/actions`, { type: 'COMPLETE_IMPLEMENTATION', acceptanceReport: 'r-1' }))) as Json;
+    expect(refused).toMatchObject({ error: 'CONFLICT', workflowId: a.detail.workflowId, node: 'IMPLEMENTATION', status: 'PROCESSING' });
+
+    // 400: a missing field, a body that is not JSON, an unknown query parameter.
+    const invalid = (await expectDocumented('POST', '/ops/supervision/{orderId}/actions', await opsPost(`/ops/supervision/${a.orderId}/actions`, { type: 'RECORD_SHIPMENT', carrier: 'SF Express' }))) as Json;
+    expect(invalid).toMatchObject({ error: 'INVALID_REQUEST', message: expect.stringMatching(/trackingNumber/) });
+    expect(((await expectDocumented('POST', '/ops/supervision/{orderId}/actions', await opsPost(`/ops/supervision/${a.orderId}/actions`, '{"type":'))) as Json).error).toBe('INVALID_REQUEST');
+    const unknownParam = (await expectDocumented('GET', '/ops/supervision/{orderId}', await opsGet(`/ops/supervision/${a.orderId}?line=1`))) as Json;
+    expect(unknownParam.message).toMatch(/unknown query parameter line/);
+
+    // 200: applied, then the same eventId again (applied false, state unchanged).
+    const shipment = { type: 'RECORD_SHIPMENT', carrier: 'SF Express', trackingNumber: 'SF-DOC-1', deliveryDocuments: ['note.pdf'], eventId: `${a.orderId}-shipped` };
+    const shipped = (await expectDocumented('POST', '/ops/supervision/{orderId}/actions', await opsPost(`/ops/supervision/${a.orderId}/actions?orderLineId=${a.orderLineId}`, shipment))) as Json;
+    expect(shipped).toMatchObject({ applied: true, workflowId: a.detail.workflowId, state: { node: 'USER_ACCEPTANCE', shipment: { trackingNumber: 'SF-DOC-1' } } });
+    const again = (await expectDocumented('POST', '/ops/supervision/{orderId}/actions', await opsPost(`/ops/supervision/${a.orderId}/actions`, shipment))) as Json;
+    expect(again).toMatchObject({ applied: false, state: { node: 'USER_ACCEPTANCE', seq: shipped.state.seq } });
+
+    // 404 and 401.
+    const none = uniqueId('CS-none');
+    expect(((await expectDocumented('GET', '/ops/supervision/{orderId}', await opsGet(`/ops/supervision/${none}`))) as Json).error).toBe('NOT_FOUND');
+    expect(((await expectDocumented('POST', '/ops/supervision/{orderId}/actions', await opsPost(`/ops/supervision/${none}/actions`, { type: 'ACCEPT' }))) as Json).error).toBe('NOT_FOUND');
+    await expectDocumented('GET', '/ops/supervision', await opsGet('/ops/supervision', null));
+    await expectDocumented('POST', '/ops/supervision/{orderId}/actions', await opsPost(`/ops/supervision/${b.orderId}/actions`, { type: 'ACCEPT' }, 'wrong'));
+  });
+
+  it('when an order has two supervised lines and no orderLineId is named, then the 400 listing the lines matches the document', async () => {
+    const orderId = uniqueId('CS-two-lines');
+    const lines = ['L1', 'L2'];
+    const state = { kind: 'HARDWARE', node: 'IMPLEMENTATION', status: 'PROCESSING', startedAt: new Date().toISOString(), requirementRejections: 0, acceptanceRejections: 0, remindersSent: 0, appliedEventIds: [], seq: 1 };
+    for (const line of lines) {
+      await h.pool.query(
+        `INSERT INTO supervisions (workflow_id, order_workflow_id, instance_id, order_id, order_line_id, kind, node, status, started_at, state, seq)
+         VALUES ($1, $2, $3, $4, $5, 'HARDWARE', 'IMPLEMENTATION', 'PROCESSING', now(), $6, 1)`,
+        [`supervision-order-${orderId}-${line}`, `order-${orderId}-${line}`, uniqueId('i-two'), orderId, line, JSON.stringify(state)],
+      );
+    }
+    try {
+      const read = (await expectDocumented('GET', '/ops/supervision/{orderId}', await opsGet(`/ops/supervision/${orderId}`))) as Json;
+      expect(read).toMatchObject({ error: 'INVALID_REQUEST', orderLineIds: lines });
+      const act = (await expectDocumented('POST', '/ops/supervision/{orderId}/actions', await opsPost(`/ops/supervision/${orderId}/actions`, { type: 'ACCEPT' }))) as Json;
+      expect(act.orderLineIds).toEqual(lines);
+    } finally {
+      await h.pool.query('DELETE FROM supervisions WHERE order_id = $1', [orderId]);
+    }
+  });
+
+  it('when the marketplace sends order notifications (applied, badly signed, unknown order), then every answer matches NotificationAnswer with a valid Body-Sign header', async () => {
+    const { orderId, orderLineId } = await buySupervised();
+    await expectDocumented('POST', '/ops/supervision/{orderId}/actions', await opsPost(`/ops/supervision/${orderId}/actions`, { type: 'RECORD_SHIPMENT', carrier: 'EMS', trackingNumber: 'E-DOC' }));
+    h.marketplace.orderBook.addSupervisionEvents(orderId, { events: [{ eventId: `${orderId}-signed`, eventType: 'SIGNED_FOR', orderLineId, consigneePhone: '138****1234' }] });
+    const signed = (await expectDocumented('POST', '/koogallery/order-notification', asResponse(await h.market.orderNotification({ orderId, orderLineId })))) as Json;
+    expect(signed).toEqual({ resultCode: '000000', resultMsg: 'success.' });
+    // The sign-for reached the state, and the state with it still matches SupervisionState.
+    const detail = (await expectDocumented('GET', '/ops/supervision/{orderId}', await opsGet(`/ops/supervision/${orderId}`))) as Json;
+    expect(detail.state.signFor).toMatchObject({ at: expect.any(String), phoneMismatch: false });
+    expect(detail.events.map((e: Json) => e.event)).toEqual(['SUPERVISION_STARTED', 'RECORD_SHIPMENT', 'SIGN_FOR']);
+
+    const forged = (await expectDocumented('POST', '/koogallery/order-notification', asResponse(await h.market.orderNotification({ orderId }, { signature: 'F'.repeat(64) })))) as Json;
+    expect(forged.resultCode).toBe('000001');
+    const unknown = (await expectDocumented('POST', '/koogallery/order-notification', asResponse(await h.market.orderNotification({ orderId: generateOrderId() })))) as Json;
+    expect(unknown.resultCode).toBe('000002');
+  });
+
+  it('when no worker serves the supervision, then the action answers the documented 503 and the detail falls back to the read model', async () => {
+    const { orderId } = await buySupervised();
+    await h.stopWorker();
+    try {
+      // Refused whenever the worker comes back, so the update left pending here can never change the order.
+      const unavailable = (await expectDocumented('POST', '/ops/supervision/{orderId}/actions', await opsPost(`/ops/supervision/${orderId}/actions`, { type: 'CONFIRM_REQUIREMENT' }))) as Json;
+      expect(unavailable.error).toBe('UNAVAILABLE');
+      const detail = (await expectDocumented('GET', '/ops/supervision/{orderId}', await opsGet(`/ops/supervision/${orderId}`))) as Json;
+      expect(detail).toMatchObject({ live: false, state: { node: 'IMPLEMENTATION' } });
+    } finally {
+      await h.startWorker();
+    }
   });
 });

@@ -1,16 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { firstLineId } from '../../../src/simulator/order-book.js';
 import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
 
 // The ops API in-process against the real PostgreSQL and Temporal: search with keyset pages, one order's story
 // (read model, transitions, marketplace calls, live workflow), and the graceful answers when the workflow cannot
-// be read. Orders are bought through the production interface, as the marketplace would.
+// be read; the supervision routes' door (token, unknown parameters, unknown orders). Orders are bought through the
+// production interface, as the marketplace would.
 
+/** A product sold with hardware service supervision in this file's harness. */
+const HW_PRODUCT = 'SIM-HW-OPS';
 let h: ServiceHarness;
 let origin: string;
 
 beforeAll(async () => {
-  h = await startServiceHarness();
+  h = await startServiceHarness({ env: { SUPERVISED_PRODUCTS: `${HW_PRODUCT}=HARDWARE` } });
   origin = new URL(h.baseUrl).origin;
 });
 afterAll(async () => {
@@ -21,6 +26,16 @@ async function ops(path: string, token: string | null = h.config.opsApiToken): P
   const res = await fetch(`${origin}/ops${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
+}
+
+async function opsPost(path: string, body: unknown, token: string | null = h.config.opsApiToken): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${origin}/ops${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
 }
 
 async function buy(customerId: string) {
@@ -152,5 +167,86 @@ describe('GET /ops/orders/:instanceId', () => {
     const r = await ops(`/orders/${uniqueId('nope')}`);
     expect(r.status).toBe(404);
     expect(r.body.error).toBe('NOT_FOUND');
+  });
+});
+
+/** Buys a hardware order and waits until its supervision is recorded (node IMPLEMENTATION). */
+async function buySupervised(): Promise<{ orderId: string; orderLineId: string }> {
+  const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'ONE_TIME', productId: HW_PRODUCT, skuCode: 'hw-ops', customerId: uniqueId('cust-hw') });
+  const orderLineId = firstLineId(order.orderId);
+  const bought = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId, businessId: randomUUID() });
+  expect(['000000', '000004']).toContain(bought.body?.resultCode);
+  await expect.poll(async () => (await ops(`/supervision/${order.orderId}`)).body?.supervision?.node, { timeout: 15_000, interval: 150 }).toBe('IMPLEMENTATION');
+  return { orderId: order.orderId, orderLineId };
+}
+
+/** What the supervision shows: its node and the events recorded so far. */
+async function supervisionNow(orderId: string): Promise<{ node: string; events: string[] }> {
+  const r = await ops(`/supervision/${orderId}`);
+  expect(r.status).toBe(200);
+  return { node: r.body.state.node, events: r.body.events.map((e: { event: string }) => e.event) };
+}
+
+const SHIPMENT = { type: 'RECORD_SHIPMENT', carrier: 'SF Express', trackingNumber: 'SF-OPS-1' };
+
+describe('the supervision routes', () => {
+  it('when called without the token or with a wrong one, then every route answers 401 with a Bearer challenge, and the action is not applied', async () => {
+    const { orderId } = await buySupervised();
+    for (const token of [null, 'not-the-token']) {
+      const answers = [
+        ['GET /supervision', await fetch(`${origin}/ops/supervision`, { headers: token ? { authorization: `Bearer ${token}` } : {} })],
+        ['GET /supervision/:orderId', await fetch(`${origin}/ops/supervision/${orderId}`, { headers: token ? { authorization: `Bearer ${token}` } : {} })],
+        ['POST /supervision/:orderId/actions', await fetch(`${origin}/ops/supervision/${orderId}/actions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify(SHIPMENT),
+        })],
+      ] as const;
+      for (const [route, res] of answers) {
+        expect(res.status, `${route} with token ${token}`).toBe(401);
+        expect(res.headers.get('www-authenticate'), route).toBe('Bearer realm="ops"');
+        expect(await res.json(), route).toEqual({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required' });
+      }
+    }
+    expect(await supervisionNow(orderId)).toEqual({ node: 'IMPLEMENTATION', events: ['SUPERVISION_STARTED'] });
+  });
+
+  it('when a query parameter is unknown or repeated, then every route answers 400 INVALID_REQUEST naming it, and the action is not applied', async () => {
+    const { orderId, orderLineId } = await buySupervised();
+    const list = await ops(`/supervision?nodes=IMPLEMENTATION`);
+    expect(list.status).toBe(400);
+    expect(list.body).toEqual({ error: 'INVALID_REQUEST', message: 'invalid query parameters: unknown query parameter nodes' });
+    const contradictory = await ops(`/supervision?status=COMPLETED&unacceptedForDays=0`);
+    expect(contradictory.status).toBe(400);
+    expect(contradictory.body.message).toMatch(/status must be PROCESSING or absent/);
+    const read = await ops(`/supervision/${orderId}?orderLine=${orderLineId}`);
+    expect(read.status).toBe(400);
+    expect(read.body).toEqual({ error: 'INVALID_REQUEST', message: 'invalid query parameters: unknown query parameter orderLine' });
+    const act = await opsPost(`/supervision/${orderId}/actions?dryRun=1`, SHIPMENT);
+    expect(act.status).toBe(400);
+    expect(act.body).toEqual({ error: 'INVALID_REQUEST', message: 'invalid query parameters: unknown query parameter dryRun' });
+    const repeated = await opsPost(`/supervision/${orderId}/actions?orderLineId=${orderLineId}&orderLineId=${orderLineId}`, SHIPMENT);
+    expect(repeated.status).toBe(400);
+    expect(repeated.body.message).toBe('invalid query parameters: orderLineId must be given once');
+    expect(await supervisionNow(orderId)).toEqual({ node: 'IMPLEMENTATION', events: ['SUPERVISION_STARTED'] });
+    // The same action without the stray parameter is applied: the 400s above were about the parameter alone.
+    const applied = await opsPost(`/supervision/${orderId}/actions?orderLineId=${orderLineId}`, SHIPMENT);
+    expect(applied.status).toBe(200);
+    expect(applied.body.state.node).toBe('USER_ACCEPTANCE');
+  });
+
+  it('when the order is unknown, or bought but not supervised, then reading its supervision and acting on it answer 404 NOT_FOUND', async () => {
+    const unknown = uniqueId('CS-none');
+    const { orderId: unsupervised } = await buy(uniqueId('cust'));
+    for (const orderId of [unknown, unsupervised]) {
+      const read = await ops(`/supervision/${orderId}`);
+      expect(read.status, orderId).toBe(404);
+      expect(read.body).toEqual({ error: 'NOT_FOUND', message: `no supervised order ${orderId}` });
+      const act = await opsPost(`/supervision/${orderId}/actions`, SHIPMENT);
+      expect(act.status, orderId).toBe(404);
+      expect(act.body).toEqual({ error: 'NOT_FOUND', message: `no supervised order ${orderId}` });
+    }
+    const line = await opsPost(`/supervision/${unknown}/actions?orderLineId=L1`, SHIPMENT);
+    expect(line.body).toEqual({ error: 'NOT_FOUND', message: `no supervised order ${unknown} line L1` });
   });
 });
