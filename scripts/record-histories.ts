@@ -1,58 +1,150 @@
-// Records the replay fixtures: runs each lifecycle path on the real Temporal dev server with the real worker,
-// activities, PostgreSQL and the marketplace simulator, driven through the signed production interface, and
-// exports the resulting histories into test/replay/histories/<workflow-type>/.
+// Records the replay fixtures: runs each lifecycle path with the real workflow code and exports the resulting
+// histories into test/replay/histories/<workflow-type>/. Two kinds of recorder, by what the path needs:
 //
-//   npx tsx scripts/record-histories.ts [--only <scenario>[,<scenario>...]] [--tag <label>] [--list]
+// - service recorders (ServiceKit) run on the real Temporal dev server with the real worker, activities,
+//   PostgreSQL and the marketplace simulator, driven through the signed production interface, the order
+//   notification and the ops API: every path that happens in seconds.
+// - time-skipping recorders (TimeSkippingKit) run on Temporal's Java time-skipping test server with the real
+//   workflow bundle and in-memory activities: paths measured in days (hardware auto-acceptance 10 days after the
+//   sign-for, 180-day reminders, an appeal that freezes the clock, continue-as-new after years of reminders),
+//   which cannot be recorded in real time. Time moves only in the recorder's own `sleepDays`.
+//
+//   npx tsx scripts/record-histories.ts [--only <scenario>[,<scenario>...]] [--tag [<workflow-type>:]<label>]... [--list]
 //
 // Each fixture is written as <scenario>[.<part>][.<tag>].json; rerunning overwrites the files of the same tag.
 // Before a workflow change, the untagged fixtures are the record of the old code: keep them, and record the new
-// code with `--tag after-<patch-id>` (docs/workflow-versioning.md). TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and
-// DATABASE_URL override the defaults (local dev server, the migrated test database).
+// code with `--tag after-<patch-id>` (docs/workflow-versioning.md). A patch belongs to one workflow type, and a
+// scenario may export runs of several (an order and its supervision child): `--tag orderWorkflow:after-<patch-id>`
+// tags that type's fixtures only, a tag without a type tags every fixture written. TEMPORAL_ADDRESS,
+// TEMPORAL_NAMESPACE and DATABASE_URL override the service recorders' defaults (local dev server, the migrated test
+// database); TEMPORAL_TEST_SERVER the time-skipping server (scripts/infra/test-server.ts resolves it otherwise).
+// Only the kinds of server the selected scenarios need are started.
 //
-// Adding a workflow type (supervision, settlement, reconciliation): append recorders to RECORDERS whose
-// `workflowType` names it; each returns the runs to export, and the driver waits for them and writes the files.
+// Adding a workflow type (settlement, ...): append recorders to RECORDERS whose `workflowType` names it; each
+// returns the runs to export (a run of another type, such as a child, names its own `workflowType`), and the
+// driver waits for them and writes the files.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client, type WorkflowExecutionStatusName } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import {
+  WithStartWorkflowOperation,
+  WorkflowUpdateStage,
+  type Client,
+  type WorkflowExecutionStatusName,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { OrderActivities } from '../src/activities/order-activities.js';
+import type { SupervisionActivities } from '../src/activities/supervision-activities.js';
 import { findInstance } from '../src/db/read-model.js';
 import { formatCompactUtc } from '../src/koogallery/index.js';
-import { ORDER_WORKFLOW_TYPE, orderWorkflowId, purchaseUpdate, type OrderKey, type OrderWorkflowInput } from '../src/shared/order-contract.js';
+import {
+  getOrderQuery,
+  ORDER_WORKFLOW_TYPE,
+  orderWorkflowId,
+  purchaseUpdate,
+  type OrderDetails,
+  type OrderKey,
+  type OrderState,
+  type OrderWorkflowInput,
+} from '../src/shared/order-contract.js';
 import { InstanceIdKey, InterfaceVersionKey, OrderIdKey, OrderPhaseKey, TestOrderKey } from '../src/shared/search-attributes.js';
-import type { CreateOrderInput, SimOrderInfo } from '../src/simulator/order-book.js';
+import {
+  getSupervisionQuery,
+  SUPERVISION_WORKFLOW_TYPE,
+  supervisionActionUpdate,
+  supervisionWorkflowId,
+  type NotificationRequest,
+  type ServicePeriod,
+  type SupervisionAction,
+  type SupervisionInput,
+  type SupervisionNode,
+  type SupervisionState,
+  type SupervisionTerms,
+} from '../src/shared/supervision-contract.js';
+import type { CreateOrderInput, SimOrderInfo, SimSupervisionEventInput } from '../src/simulator/order-book.js';
 import type { ProductionAnswer } from '../src/simulator/production-client.js';
 import { patchIds } from '../test/replay/history-json.js';
+import { quietBundlerLogger } from '../test/support/quiet-logger.js';
 import { startServiceHarness, type ServiceHarness } from '../test/support/service-harness.js';
 import { RECONCILIATION_WORKFLOW_TYPE, type ReconciliationInput } from '../src/shared/reconciliation-contract.js';
 import { fetchFixture, repoRelative, writeFixture, type ExportedHistory, type FetchedHistory } from './export-history.js';
+import { addMissingSearchAttributes } from './infra/dev-server.js';
+import { ensureTimeSkippingServer } from './infra/test-server.js';
 
 /** One run to export, and the state it must be in when exported. */
 interface RunToExport {
   readonly workflowId: string;
   /** Without it, the latest run (once no continue-as-new is under way). */
   readonly runId?: string;
-  /** Appended to the scenario name when a scenario exports several runs. */
+  /** Appended to the scenario name when a scenario exports several runs of one workflow type. */
   readonly part?: string;
+  /** A run of another type than the recorder's (e.g. the supervision child of an order): filed under that type. */
+  readonly workflowType?: string;
   /** COMPLETED / CONTINUED_AS_NEW: wait until closed so; RUNNING: wait until idle (no task, no activity pending). */
   readonly status: Extract<WorkflowExecutionStatusName, 'COMPLETED' | 'CONTINUED_AS_NEW' | 'RUNNING'>;
 }
 
-/** A named lifecycle path that produces the runs it wants exported. */
-interface Recorder {
+/** How a run was found once it had settled. */
+interface Settled {
+  readonly status: WorkflowExecutionStatusName;
+  readonly runId: string;
+  readonly events: number;
+}
+
+/** What the driver needs from either kind of kit: a client on the kit's server and a way to wait for a run. */
+interface RecordingKit {
+  readonly client: Client;
+  settle(workflowId: string, runId?: string, timeoutMs?: number): Promise<Settled>;
+}
+
+/** A named lifecycle path that produces the runs it wants exported, driven with kit K. */
+interface Recorder<K extends RecordingKit> {
   readonly workflowType: string;
   readonly scenario: string;
   readonly description: string;
-  record(kit: Kit): Promise<RunToExport[]>;
+  record(kit: K): Promise<RunToExport[]>;
 }
+
+/** A recorder and the kind of kit (hence server) it runs on. */
+type AnyRecorder = (Recorder<ServiceKit> & { readonly kit: 'service' }) | (Recorder<TimeSkippingKit> & { readonly kit: 'time-skipping' });
 
 const DAY_MS = 86_400_000;
 const inDays = (d: number) => formatCompactUtc(new Date(Date.now() + d * DAY_MS));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const freshId = (prefix: string) => `${prefix}${Date.now().toString(36).toUpperCase()}${randomUUID().slice(0, 6).toUpperCase()}`;
 
-/** What recorders drive the service with: the harness, plus checked marketplace calls. */
-class Kit {
+/** Products the service recorders' configuration supervises (SUPERVISED_PRODUCTS); every other product is not. */
+const HARDWARE_PRODUCT = 'prod-replay-hw';
+const GENERAL_PRODUCT = 'prod-replay-svc';
+
+/** Polls until `probe` answers something; a recorded path that stalls must stop the recorder, not hang it. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(150);
+  }
+}
+
+/** Fails the recording unless the supervision's state has these fields (shallow). */
+function expectSupervision(step: string, s: SupervisionState | undefined, want: Partial<SupervisionState>): SupervisionState {
+  const wrong = Object.entries(want).filter(([k, v]) => s?.[k as keyof SupervisionState] !== v);
+  if (!s || wrong.length > 0) {
+    throw new Error(`${step}: expected ${JSON.stringify(want)}, got ${s ? JSON.stringify(Object.fromEntries(wrong.map(([k]) => [k, s[k as keyof SupervisionState]]))) : 'no supervision'}`);
+  }
+  return s;
+}
+
+type SupervisionHandle = WorkflowHandle<(input: SupervisionInput) => Promise<SupervisionState>>;
+
+/** What service recorders drive the service with: the harness, plus checked marketplace and ops calls. */
+class ServiceKit implements RecordingKit {
   constructor(readonly h: ServiceHarness) {}
 
   get client(): Client {
@@ -144,11 +236,62 @@ class Kit {
     return (await this.client.workflow.getHandle(workflowId).describe()).runId;
   }
 
+  /** A V2 purchase of a supervised product, once its supervision child is up (at `node`). */
+  async buySupervisedV2(productId: string, node: SupervisionNode, extra: Partial<CreateOrderInput> = {}) {
+    const bought = await this.buyV2({ productId, skuCode: `${productId}-sku`, ...extra });
+    const supervisionId = supervisionWorkflowId(bought.workflowId);
+    await until(`supervision ${supervisionId} to start`, async () => {
+      const s = await this.supervisionState(supervisionId).catch(() => undefined);
+      return s?.seq ? s : undefined;
+    });
+    expectSupervision('supervision started', await this.supervisionState(supervisionId), { node });
+    return { ...bought, orderId: bought.order.orderId, supervisionId };
+  }
+
+  /** The supervision's state: live while it runs, its result once it has ended. */
+  async supervisionState(supervisionId: string): Promise<SupervisionState> {
+    const h = this.client.workflow.getHandle(supervisionId) as SupervisionHandle;
+    const { status } = await h.describe();
+    return status.name === 'RUNNING' ? h.query(getSupervisionQuery) : h.result();
+  }
+
+  orderState(workflowId: string): Promise<OrderState> {
+    return this.client.workflow.getHandle(workflowId).query(getOrderQuery);
+  }
+
+  /**
+   * A merchant action through the ops API (`POST /ops/supervision/:orderId/actions`, bearer token), which must be
+   * answered `status`; on 200 the supervision must then be at `node`.
+   */
+  async merchant(step: string, orderId: string, action: Record<string, unknown>, expect: { status?: number; node?: SupervisionNode } = {}): Promise<Record<string, any>> {
+    const res = await fetch(`${new URL(this.h.baseUrl).origin}/ops/supervision/${encodeURIComponent(orderId)}/actions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.h.config.opsApiToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(action),
+    });
+    const json = (await res.json()) as Record<string, any>;
+    const status = expect.status ?? 200;
+    if (res.status !== status) throw new Error(`${step}: expected HTTP ${status}, got ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
+    if (status === 200 && expect.node && json.state?.node !== expect.node) throw new Error(`${step}: expected node ${expect.node}, got ${json.state?.node}`);
+    return json;
+  }
+
+  /**
+   * User-side events as the marketplace reports them: added to the order's supervision block, then the signed
+   * order notification (which reads the order back with Query Order). The notification answers 000000 even when
+   * an event is refused, so the supervision's node is what proves the step happened.
+   */
+  async userEvents(step: string, o: { orderId: string; line: string; supervisionId: string }, events: SimSupervisionEventInput[], node: SupervisionNode): Promise<SupervisionState> {
+    this.h.marketplace.orderBook.addSupervisionEvents(o.orderId, { events: events.map((e) => ({ orderLineId: o.line, ...e })) });
+    this.expectCode(await this.h.market.orderNotification({ orderId: o.orderId, orderLineId: o.line }), '000000', step);
+    return expectSupervision(step, await this.supervisionState(o.supervisionId), { node });
+  }
+
   /**
    * Waits until a run is closed, or open and idle: no workflow task or activity pending and the history length
    * unchanged across polls. Without a runId a continued-as-new run is not the end: its successor is waited for.
    */
-  async settle(workflowId: string, runId?: string, timeoutMs = 60_000): Promise<{ status: WorkflowExecutionStatusName; runId: string; events: number }> {
+  async settle(workflowId: string, runId?: string, timeoutMs = 60_000): Promise<Settled> {
     const handle = this.client.workflow.getHandle(workflowId, runId);
     const deadline = Date.now() + timeoutMs;
     let last: { runId: string; events: number } | undefined;
@@ -165,8 +308,151 @@ class Kit {
   }
 }
 
+/** Supervision terms as configured by default (the 2024-03-05 notice: reminders from day 180, every 30 days). */
+const TERMS = { reminderAfterDays: 180, reminderIntervalDays: 30, autoAcceptDays: 10 } as const;
+const HARDWARE_TERMS: SupervisionTerms = { kind: 'HARDWARE', ...TERMS };
+const GENERAL_TERMS: SupervisionTerms = { kind: 'GENERAL', ...TERMS };
+
+/**
+ * What time-skipping recorders drive supervision with: the Java time-skipping test server, one worker on the real
+ * workflow bundle, and in-memory activities (the supervision's record and notifications, and just enough of the
+ * order's for a V1 order to provision and start its supervision as a child, as in production).
+ */
+class TimeSkippingKit implements RecordingKit {
+  /** Every notification the supervisions asked for, to check a recorded path did what it claims. */
+  readonly notifications: NotificationRequest[] = [];
+  private worker?: Worker;
+  private running?: Promise<void>;
+
+  private constructor(
+    readonly env: TestWorkflowEnvironment,
+    readonly taskQueue: string,
+  ) {}
+
+  static async start(): Promise<TimeSkippingKit> {
+    const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: ensureTimeSkippingServer() } } });
+    const kit = new TimeSkippingKit(env, `replay-recorder-${randomUUID()}`);
+    try {
+      // The Java test server knows no custom search attributes until told; both workflows upsert ours.
+      await addMissingSearchAttributes(env.connection, env.namespace ?? 'default');
+      const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_ENTRY, logger: quietBundlerLogger });
+      const supervision: SupervisionActivities = {
+        recordSupervision: async () => undefined,
+        enqueueNotifications: async (requests) => {
+          kit.notifications.push(...requests);
+          return requests.length;
+        },
+      };
+      const order: Partial<OrderActivities> = {
+        provisionTenant: async (i) => ({ frontEndUrl: `https://${i.instanceId}.tenants.test`, credentialsSealed: 'sealed' }),
+        removeTenant: async () => undefined,
+        recordTransition: async () => undefined,
+      };
+      kit.worker = await Worker.create({
+        connection: env.nativeConnection,
+        namespace: env.namespace ?? 'default',
+        taskQueue: kit.taskQueue,
+        workflowBundle: { code },
+        activities: { ...order, ...supervision },
+      });
+      kit.running = kit.worker.run();
+      return kit;
+    } catch (err) {
+      await kit.close();
+      throw err;
+    }
+  }
+
+  get client(): Client {
+    return this.env.client;
+  }
+
+  async close(): Promise<void> {
+    if (this.worker?.getState() === 'RUNNING') this.worker.shutdown();
+    await this.running?.catch(() => undefined);
+    await this.env.teardown();
+  }
+
+  /** Lets `days` pass on the server's clock; every timer due meanwhile fires and its workflow task completes. */
+  async sleepDays(days: number): Promise<void> {
+    await this.env.sleep(days * DAY_MS);
+  }
+
+  /**
+   * A V1 order of a supervised product (details inline, as V1 sends them), started as the API would; resolves once
+   * its supervision child has started.
+   */
+  async supervisedOrder(terms: SupervisionTerms, period?: ServicePeriod): Promise<{ orderWorkflowId: string; supervision: SupervisionHandle }> {
+    const orderId = freshId('CSTS');
+    const details: OrderDetails = {
+      customerId: freshId('cust-'),
+      productId: terms.kind === 'HARDWARE' ? HARDWARE_PRODUCT : GENERAL_PRODUCT,
+      chargingMode: period ? 'PERIOD' : 'ONE_TIME',
+      ...(period ? { periodType: period.periodType, periodNumber: period.periodNumber, expireTime: new Date(Date.now() + 400 * DAY_MS).toISOString() } : {}),
+      trial: false,
+      spec: {},
+      supervision: terms,
+    };
+    const key: OrderKey = { kind: 'v1-order', orderId };
+    const input: OrderWorkflowInput = { key, interfaceVersion: 'V1', instanceId: randomUUID(), testOrder: false, details };
+    const orderWorkflow = orderWorkflowId(key);
+    await this.client.workflow.start(ORDER_WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId: orderWorkflow, args: [input] });
+    const supervision = this.client.workflow.getHandle(supervisionWorkflowId(orderWorkflow)) as SupervisionHandle;
+    await until(`supervision of ${orderWorkflow} to start`, async () => ((await supervision.query(getSupervisionQuery).catch(() => undefined))?.seq ? true : undefined));
+    return { orderWorkflowId: orderWorkflow, supervision };
+  }
+
+  /** A supervision started on its own (for input an order does not pass, such as a small historyEventLimit). */
+  async supervisionAlone(terms: SupervisionTerms, extra: Partial<SupervisionInput> = {}): Promise<SupervisionHandle> {
+    const orderId = freshId('CSTS');
+    const key: OrderKey = { kind: 'v2-line', orderId, orderLineId: `${orderId}-000001` };
+    const input: SupervisionInput = { orderWorkflowId: orderWorkflowId(key), instanceId: randomUUID(), key, terms, testOrder: false, customerId: freshId('cust-'), productId: GENERAL_PRODUCT, ...extra };
+    return this.client.workflow.start(SUPERVISION_WORKFLOW_TYPE, { taskQueue: this.taskQueue, workflowId: supervisionWorkflowId(input.orderWorkflowId), args: [input] }) as Promise<SupervisionHandle>;
+  }
+
+  /** An action that must be applied (as the ops API and the order notification send it: the validated update). */
+  async act(step: string, h: SupervisionHandle, action: SupervisionAction, want: Partial<SupervisionState> = {}): Promise<SupervisionState> {
+    const r = await h.executeUpdate(supervisionActionUpdate, { args: [action] });
+    if (!r.applied) throw new Error(`${step}: not applied (a duplicate?)`);
+    return expectSupervision(step, r.state, want);
+  }
+
+  async state(step: string, h: SupervisionHandle, want: Partial<SupervisionState>): Promise<SupervisionState> {
+    return expectSupervision(step, await h.query(getSupervisionQuery), want);
+  }
+
+  notesOf(h: { workflowId: string }, kind: string): NotificationRequest[] {
+    return this.notifications.filter((n) => n.kind === kind && n.dedupeKey.startsWith(`${h.workflowId}:`));
+  }
+
+  /**
+   * Waits until a run is closed, or open and idle: no workflow task or activity pending and its history unchanged
+   * across polls. Whether a workflow task is pending is read from the history's last event, so the wait does not
+   * depend on which describe fields the test server fills. Time never moves here: only sleepDays moves it.
+   */
+  async settle(workflowId: string, runId?: string, timeoutMs = 60_000): Promise<Settled> {
+    const deadline = Date.now() + timeoutMs;
+    let last: { runId: string; events: number } | undefined;
+    for (;;) {
+      const d = await this.client.workflow.getHandle(workflowId, runId).describe();
+      const status = d.status.name;
+      const events = (await this.client.workflow.getHandle(workflowId, d.runId).fetchHistory()).events ?? [];
+      if (status !== 'RUNNING' && !(status === 'CONTINUED_AS_NEW' && runId === undefined)) return { status, runId: d.runId, events: events.length };
+      const tail = events.at(-1);
+      const taskPending = !!(tail?.workflowTaskScheduledEventAttributes || tail?.workflowTaskStartedEventAttributes);
+      const idle = status === 'RUNNING' && !taskPending && (d.raw.pendingActivities?.length ?? 0) === 0;
+      if (idle && last && last.runId === d.runId && last.events === events.length) return { status, runId: d.runId, events: events.length };
+      last = idle ? { runId: d.runId, events: events.length } : undefined;
+      if (Date.now() > deadline) throw new Error(`${workflowId} did not settle within ${timeoutMs} ms (status ${status}, ${events.length} events)`);
+      await sleep(300);
+    }
+  }
+}
+
+const WORKFLOWS_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'workflows', 'index.ts');
+
 /** The order workflow's lifecycle paths (one fixture each, named by scenario). */
-const orderRecorders: Recorder[] = [
+const orderRecorders: Recorder<ServiceKit>[] = [
   {
     workflowType: ORDER_WORKFLOW_TYPE,
     scenario: 'v2-period-purchase-to-release',
@@ -408,6 +694,45 @@ const orderRecorders: Recorder[] = [
       ];
     },
   },
+  {
+    workflowType: ORDER_WORKFLOW_TYPE,
+    scenario: 'v2-hardware-supervised-to-release',
+    description:
+      'V2 purchase of a HARDWARE-supervised product → supervision child → shipment (ops API) → sign-for and acceptance (order notifications) → supervisionEnded → releaseInstance; exports the order and its supervision',
+    async record(k) {
+      const o = await k.buySupervisedV2(HARDWARE_PRODUCT, 'IMPLEMENTATION', { mobilePhone: '13800001234' });
+      await k.merchant('ops RECORD_SHIPMENT', o.orderId, { type: 'RECORD_SHIPMENT', carrier: 'SF Express', trackingNumber: freshId('SF'), deliveryDocuments: ['delivery-note.pdf'] }, { node: 'USER_ACCEPTANCE' });
+      const signed = await k.userEvents('notification SIGNED_FOR', o, [{ eventId: `${o.orderId}-signed`, eventType: 'SIGNED_FOR', consigneePhone: '138****1234' }], 'USER_ACCEPTANCE');
+      if (!signed.signFor || signed.signFor.phoneMismatch) throw new Error(`sign-for not recorded as a match: ${JSON.stringify(signed.signFor)}`);
+      await k.userEvents('notification ACCEPTED', o, [{ eventId: `${o.orderId}-accepted`, eventType: 'ACCEPTED' }], 'COMPLETED');
+      // The order learns the outcome (and the validity that now decides its expiry) by the supervisionEnded signal.
+      await until('the order to record its supervision outcome', async () => ((await k.orderState(o.workflowId)).supervision?.outcome === 'ACCEPTED' ? true : undefined));
+      await k.v2('V2 releaseInstance', { activity: 'releaseInstance', instanceId: o.instanceId });
+      return [
+        { workflowId: o.workflowId, status: 'COMPLETED' },
+        { workflowId: o.supervisionId, workflowType: SUPERVISION_WORKFLOW_TYPE, status: 'COMPLETED' },
+      ];
+    },
+  },
+  {
+    workflowType: ORDER_WORKFLOW_TYPE,
+    scenario: 'v2-general-supervised-released',
+    description:
+      'V2 purchase of a GENERAL-supervised product → requirement submitted and confirmed → releaseInstance before acceptance: the order signals closeSupervision, the child closes RELEASED; exports both',
+    async record(k) {
+      const o = await k.buySupervisedV2(GENERAL_PRODUCT, 'REQUIREMENT_SUBMISSION', { periodType: 'month' });
+      await k.userEvents('notification REQUIREMENT_SUBMITTED', o, [{ eventId: `${o.orderId}-req`, eventType: 'REQUIREMENT_SUBMITTED', attachments: ['requirement.docx'] }], 'REQUIREMENT_CONFIRMATION');
+      await k.merchant('ops CONFIRM_REQUIREMENT', o.orderId, { type: 'CONFIRM_REQUIREMENT' }, { node: 'IMPLEMENTATION' });
+      await k.v2('V2 releaseInstance', { activity: 'releaseInstance', instanceId: o.instanceId });
+      const closed = await k.settle(o.supervisionId);
+      if (closed.status !== 'COMPLETED') throw new Error(`supervision ${o.supervisionId} is ${closed.status} after the release`);
+      expectSupervision('supervision closed by the release', await k.supervisionState(o.supervisionId), { node: 'CLOSED', outcome: 'RELEASED' });
+      return [
+        { workflowId: o.workflowId, status: 'COMPLETED' },
+        { workflowId: o.supervisionId, workflowType: SUPERVISION_WORKFLOW_TYPE, status: 'COMPLETED' },
+      ];
+    },
+  },
 ];
 
 /**
@@ -424,8 +749,8 @@ function refuseToReplaceOlderShape(f: FetchedHistory): void {
   }
 }
 
-/** Every recorder, in recording order. Other workflow types append theirs here. */
-const reconciliationRecorders: Recorder[] = [
+/** The reconciliation workflow's paths. */
+const reconciliationRecorders: Recorder<ServiceKit>[] = [
   {
     workflowType: RECONCILIATION_WORKFLOW_TYPE,
     scenario: 'one-run-with-drift',
@@ -443,53 +768,194 @@ const reconciliationRecorders: Recorder[] = [
   },
 ];
 
-const RECORDERS: readonly Recorder[] = [...orderRecorders, ...reconciliationRecorders];
+/** Supervision paths that happen in seconds, on the dev server through HTTP. */
+const supervisionServiceRecorders: Recorder<ServiceKit>[] = [
+  {
+    workflowType: SUPERVISION_WORKFLOW_TYPE,
+    scenario: 'general-rejections-then-accepted',
+    description:
+      'GENERAL supervision over HTTP: requirement submitted → rejected (ops) → an invalid confirmation refused (409, no trace) → submitted again → confirmed → implemented → acceptance rejected → implemented again → accepted',
+    async record(k) {
+      const o = await k.buySupervisedV2(GENERAL_PRODUCT, 'REQUIREMENT_SUBMISSION', { periodType: 'month' });
+      const id = o.orderId;
+      await k.userEvents('notification REQUIREMENT_SUBMITTED', o, [{ eventId: `${id}-req-1`, eventType: 'REQUIREMENT_SUBMITTED', attachments: ['requirement-v1.docx'] }], 'REQUIREMENT_CONFIRMATION');
+      await k.merchant('ops REJECT_REQUIREMENT', id, { type: 'REJECT_REQUIREMENT', reason: 'the requirement names no delivery site' }, { node: 'REQUIREMENT_SUBMISSION' });
+      // Refused by the update's validator: 409 with the reason, and nothing about it reaches the history.
+      const before = await k.settle(o.supervisionId);
+      const refused = await k.merchant('ops CONFIRM_REQUIREMENT (nothing submitted)', id, { type: 'CONFIRM_REQUIREMENT' }, { status: 409 });
+      if (!/REQUIREMENT_SUBMISSION/.test(String(refused.message))) throw new Error(`unexpected refusal: ${JSON.stringify(refused)}`);
+      const after = await k.settle(o.supervisionId);
+      if (after.events !== before.events) throw new Error(`a refused action left ${after.events - before.events} event(s) in the history`);
+      await k.userEvents('notification REQUIREMENT_SUBMITTED (again)', o, [{ eventId: `${id}-req-2`, eventType: 'REQUIREMENT_SUBMITTED', attachments: ['requirement-v2.docx'] }], 'REQUIREMENT_CONFIRMATION');
+      await k.merchant('ops CONFIRM_REQUIREMENT', id, { type: 'CONFIRM_REQUIREMENT' }, { node: 'IMPLEMENTATION' });
+      await k.merchant('ops COMPLETE_IMPLEMENTATION', id, { type: 'COMPLETE_IMPLEMENTATION', acceptanceReport: 'acceptance-report-1' }, { node: 'USER_ACCEPTANCE' });
+      await k.userEvents('notification ACCEPTANCE_REJECTED', o, [{ eventId: `${id}-rej`, eventType: 'ACCEPTANCE_REJECTED', reason: 'the report misses the training' }], 'IMPLEMENTATION');
+      await k.merchant('ops COMPLETE_IMPLEMENTATION (again)', id, { type: 'COMPLETE_IMPLEMENTATION', acceptanceReport: 'acceptance-report-2' }, { node: 'USER_ACCEPTANCE' });
+      await k.userEvents('notification ACCEPTED', o, [{ eventId: `${id}-acc`, eventType: 'ACCEPTED' }], 'COMPLETED');
+      await until('the supervision to end', async () => ((await k.settle(o.supervisionId)).status === 'COMPLETED' ? true : undefined));
+      expectSupervision('the path recorded', await k.supervisionState(o.supervisionId), { requirementRejections: 1, acceptanceRejections: 1, outcome: 'ACCEPTED' });
+      return [{ workflowId: o.supervisionId, status: 'COMPLETED' }];
+    },
+  },
+];
 
-async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { only: { type: 'string' }, tag: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
-  if (values.help) {
-    console.log('usage: npx tsx scripts/record-histories.ts [--only <scenario>[,<scenario>...]] [--tag <label>] [--list]');
-    return;
-  }
-  if (values.list) {
-    for (const r of RECORDERS) console.log(`${r.workflowType}/${r.scenario}: ${r.description}`);
-    return;
-  }
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = only?.filter((s) => !RECORDERS.some((r) => r.scenario === s)) ?? [];
-  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')} (see --list)`);
-  if (values.tag !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(values.tag)) throw new Error('--tag must be kebab-case, e.g. after-<patch-id>');
-  const selected = RECORDERS.filter((r) => !only || only.includes(r.scenario));
+/** Supervision paths measured in days, on the time-skipping server. */
+const supervisionTimeSkippingRecorders: Recorder<TimeSkippingKit>[] = [
+  {
+    workflowType: SUPERVISION_WORKFLOW_TYPE,
+    scenario: 'hardware-auto-accepted',
+    description: 'HARDWARE supervision (child of a yearly order): shipped, signed for, still waiting on day 9, accepted automatically on day 10; the order gets supervisionEnded',
+    async record(k) {
+      const { orderWorkflowId: orderId, supervision: h } = await k.supervisedOrder(HARDWARE_TERMS, { periodType: 'year', periodNumber: 1 });
+      await k.act('RECORD_SHIPMENT', h, { type: 'RECORD_SHIPMENT', source: 'MERCHANT', carrier: 'SF Express', trackingNumber: freshId('SF'), deliveryDocuments: ['delivery-note.pdf'] }, { node: 'USER_ACCEPTANCE' });
+      await k.act('SIGN_FOR', h, { type: 'SIGN_FOR', source: 'MARKETPLACE', eventId: freshId('ev-'), consigneePhone: '138****1234', userPhone: '13800001234' });
+      await k.sleepDays(9);
+      await k.state('day 9', h, { node: 'USER_ACCEPTANCE' });
+      await k.sleepDays(2);
+      await k.state('day 11', h, { node: 'COMPLETED', outcome: 'AUTO_ACCEPTED' });
+      if (k.notesOf(h, 'SUPERVISION_AUTO_ACCEPTED').length !== 2) throw new Error('expected the two auto-acceptance notices');
+      await until('the order to record the auto-acceptance', async () =>
+        ((await k.client.workflow.getHandle(orderId).query(getOrderQuery)).supervision?.outcome === 'AUTO_ACCEPTED' ? true : undefined),
+      );
+      return [{ workflowId: h.workflowId, status: 'COMPLETED' }];
+    },
+  },
+  {
+    workflowType: SUPERVISION_WORKFLOW_TYPE,
+    scenario: 'general-reminders-then-accepted',
+    description: 'GENERAL supervision (child of a monthly order) implemented but unaccepted: reminders on day 180 and 210, then accepted; validity from acceptance',
+    async record(k) {
+      const { supervision: h } = await k.supervisedOrder(GENERAL_TERMS, { periodType: 'month', periodNumber: 1 });
+      await k.act('SUBMIT_REQUIREMENT', h, { type: 'SUBMIT_REQUIREMENT', source: 'MARKETPLACE', eventId: freshId('ev-'), attachments: ['requirement.docx'] });
+      await k.act('CONFIRM_REQUIREMENT', h, { type: 'CONFIRM_REQUIREMENT', source: 'MERCHANT' });
+      await k.act('COMPLETE_IMPLEMENTATION', h, { type: 'COMPLETE_IMPLEMENTATION', source: 'MERCHANT', acceptanceReport: 'acceptance-report-1' }, { node: 'USER_ACCEPTANCE' });
+      await k.sleepDays(179);
+      await k.state('day 179', h, { remindersSent: 0 });
+      await k.sleepDays(2);
+      await k.state('day 181', h, { remindersSent: 1 });
+      await k.sleepDays(30);
+      await k.state('day 211', h, { remindersSent: 2, node: 'USER_ACCEPTANCE' });
+      if (k.notesOf(h, 'SUPERVISION_REMINDER').length !== 4) throw new Error('expected two reminders, each to the merchant and the account manager');
+      const done = await k.act('ACCEPT', h, { type: 'ACCEPT', source: 'MARKETPLACE', eventId: freshId('ev-') }, { node: 'COMPLETED', outcome: 'ACCEPTED' });
+      if (!done.validity) throw new Error('a period order must get its validity at acceptance');
+      return [{ workflowId: h.workflowId, status: 'COMPLETED' }];
+    },
+  },
+  {
+    workflowType: SUPERVISION_WORKFLOW_TYPE,
+    scenario: 'hardware-appeal-frozen-then-resumed',
+    description: 'HARDWARE supervision signed for, appeal opened on day 5 freezes it (no auto-acceptance), resumed on day 25: the 10 days restart, accepted automatically',
+    async record(k) {
+      const { supervision: h } = await k.supervisedOrder(HARDWARE_TERMS);
+      await k.act('RECORD_SHIPMENT', h, { type: 'RECORD_SHIPMENT', source: 'MERCHANT', carrier: 'EMS', trackingNumber: freshId('EMS') }, { node: 'USER_ACCEPTANCE' });
+      await k.act('SIGN_FOR', h, { type: 'SIGN_FOR', source: 'MARKETPLACE', eventId: freshId('ev-') });
+      await k.sleepDays(5);
+      await k.act('OPEN_APPEAL', h, { type: 'OPEN_APPEAL', source: 'MARKETPLACE', eventId: freshId('ev-'), openedBy: 'USER', reason: 'device damaged in transit', evidence: ['photo.jpg'] });
+      await k.sleepDays(20);
+      const frozen = await k.state('day 25, frozen', h, { node: 'USER_ACCEPTANCE' });
+      if (!frozen.appeal) throw new Error('day 25: the appeal is not open');
+      // No refused action here: the Java test server keeps the empty workflow task of an update its validator
+      // rejected, which a real server drops, so refusals are recorded on the dev server (general-rejections-then-accepted).
+      await k.act('DECIDE_APPEAL RESUME', h, { type: 'DECIDE_APPEAL', source: 'OPS', decision: 'RESUME', note: 'replacement shipped' });
+      await k.sleepDays(9);
+      await k.state('9 days after the resume', h, { node: 'USER_ACCEPTANCE' });
+      await k.sleepDays(2);
+      await k.state('11 days after the resume', h, { node: 'COMPLETED', outcome: 'AUTO_ACCEPTED' });
+      return [{ workflowId: h.workflowId, status: 'COMPLETED' }];
+    },
+  },
+  {
+    workflowType: SUPERVISION_WORKFLOW_TYPE,
+    scenario: 'general-continue-as-new',
+    description: 'GENERAL supervision with historyEventLimit 30, requirement submitted, then years of reminders until it has continued as new twice and its last run sent a reminder itself',
+    async record(k) {
+      const h = await k.supervisionAlone(GENERAL_TERMS, { historyEventLimit: 30 });
+      const { runId: firstRunId } = await h.describe();
+      await k.act('SUBMIT_REQUIREMENT', h, { type: 'SUBMIT_REQUIREMENT', source: 'MARKETPLACE', eventId: freshId('ev-') }, { node: 'REQUIREMENT_CONFIRMATION' });
+      await k.sleepDays(181);
+      const runs = new Set([firstRunId]);
+      let lastRunId = firstRunId;
+      // Like the order's continue-as-new recorder: stop once a run that is not the first two has itself sent a
+      // reminder on the carried state (a reminder that only triggers a continue-as-new leaves an empty run).
+      for (let i = 0; ; i++) {
+        if (i > 60) throw new Error(`still ${runs.size} run(s) after ${i} reminder intervals`);
+        const before = (await k.state('reminders so far', h, {})).remindersSent;
+        await k.sleepDays(30);
+        const s = await k.state('a reminder per interval', h, { node: 'REQUIREMENT_CONFIRMATION' });
+        if (s.remindersSent !== before + 1) throw new Error(`expected reminder ${before + 1}, state says ${s.remindersSent}`);
+        lastRunId = (await k.settle(h.workflowId)).runId;
+        const freshRun = !runs.has(lastRunId);
+        runs.add(lastRunId);
+        if (runs.size >= 3 && !freshRun) break;
+      }
+      return [
+        { workflowId: h.workflowId, runId: firstRunId, part: 'first-run', status: 'CONTINUED_AS_NEW' },
+        { workflowId: h.workflowId, runId: lastRunId, part: 'last-run', status: 'RUNNING' },
+      ];
+    },
+  },
+];
 
-  // Worker state changes at INFO would drown the list of files written.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+/** Every recorder, in recording order, with the kind of kit it runs on. Other workflow types append theirs here. */
+const RECORDERS: readonly AnyRecorder[] = [
+  ...[...orderRecorders, ...reconciliationRecorders, ...supervisionServiceRecorders].map((r) => ({ ...r, kit: 'service' as const })),
+  ...supervisionTimeSkippingRecorders.map((r) => ({ ...r, kit: 'time-skipping' as const })),
+];
+
+/** `--tag` values: `<label>` tags every fixture, `<workflow-type>:<label>` that type's only (wins over the former). */
+function parseTags(values: readonly string[], knownTypes: ReadonlySet<string>): (workflowType: string) => string | undefined {
+  const scoped = new Map<string, string>();
+  let everywhere: string | undefined;
+  for (const value of values) {
+    const [type, label] = value.includes(':') ? (value.split(':', 2) as [string, string]) : [undefined, value];
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(label)) throw new Error(`--tag ${value}: the label must be kebab-case, e.g. after-<patch-id>`);
+    if (type === undefined) {
+      if (everywhere !== undefined) throw new Error('--tag: more than one tag for every type');
+      everywhere = label;
+    } else {
+      if (!knownTypes.has(type)) throw new Error(`--tag ${value}: no recorder exports ${type} (known: ${[...knownTypes].join(', ')})`);
+      if (scoped.has(type)) throw new Error(`--tag: more than one tag for ${type}`);
+      scoped.set(type, label);
+    }
+  }
+  return (workflowType) => scoped.get(workflowType) ?? everywhere;
+}
+
+/** Runs one recorder, waits for its runs, and writes them; a run that is not as the recorder says stops it. */
+async function recordAndExport<K extends RecordingKit>(kit: K, r: Recorder<K>, tagOf: (workflowType: string) => string | undefined): Promise<ExportedHistory[]> {
+  const written: ExportedHistory[] = [];
+  const runs = await r.record(kit);
+  for (const run of runs) {
+    const settled = await kit.settle(run.workflowId, run.runId);
+    if (settled.status !== run.status) throw new Error(`${r.scenario}: ${run.workflowId} is ${settled.status}, expected ${run.status}`);
+    const workflowType = run.workflowType ?? r.workflowType;
+    const name = [r.scenario, run.part, tagOf(workflowType)].filter(Boolean).join('.');
+    const fetched = await fetchFixture(kit.client, { workflowId: run.workflowId, runId: settled.runId, name });
+    if (fetched.workflowType !== workflowType) throw new Error(`${r.scenario}: recorded a ${fetched.workflowType}, expected ${workflowType}`);
+    if (written.some((w) => w.path === fetched.path)) throw new Error(`${r.scenario}: two runs would be written to ${repoRelative(fetched.path)}; give them parts`);
+    refuseToReplaceOlderShape(fetched);
+    const out = writeFixture(fetched);
+    written.push(out);
+    console.log(`wrote ${repoRelative(out.path)}  ${out.events} events  ${settled.status}${settled.status === 'RUNNING' ? ' (idle)' : ''}`);
+  }
+  return written;
+}
+
+/** The service recorders, on one harness against the dev server. */
+async function recordOnService(recorders: readonly Recorder<ServiceKit>[], tagOf: (workflowType: string) => string | undefined): Promise<ExportedHistory[]> {
   const h = await startServiceHarness({
     infra: {
       databaseUrl: process.env.DATABASE_URL ?? 'postgres://koogallery:koogallery@127.0.0.1:5432/koogallery_orders_test',
       temporalAddress: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
       temporalNamespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     },
+    // Only these products are supervised: the other recorders' products (prod-replay, ...) record as before.
+    env: { SUPERVISED_PRODUCTS: `${HARDWARE_PRODUCT}=HARDWARE,${GENERAL_PRODUCT}=GENERAL` },
   });
-  const kit = new Kit(h);
+  const kit = new ServiceKit(h);
   const written: ExportedHistory[] = [];
   try {
-    for (const r of selected) {
-      const runs = await r.record(kit);
-      for (const run of runs) {
-        const settled = await kit.settle(run.workflowId, run.runId);
-        if (settled.status !== run.status) throw new Error(`${r.scenario}: ${run.workflowId} is ${settled.status}, expected ${run.status}`);
-        const name = [r.scenario, run.part, values.tag].filter(Boolean).join('.');
-        const fetched = await fetchFixture(kit.client, { workflowId: run.workflowId, runId: settled.runId, name });
-        if (fetched.workflowType !== r.workflowType) throw new Error(`${r.scenario}: recorded a ${fetched.workflowType}, expected ${r.workflowType}`);
-        refuseToReplaceOlderShape(fetched);
-        const out = writeFixture(fetched);
-        written.push(out);
-        console.log(`wrote ${repoRelative(out.path)}  ${out.events} events  ${settled.status}${settled.status === 'RUNNING' ? ' (idle)' : ''}`);
-      }
-    }
+    for (const r of recorders) written.push(...(await recordAndExport(kit, r, tagOf)));
   } finally {
     // Recorded runs have no worker once the harness closes: end every run still open on this harness's own task
     // queue (also after a failed recorder), so the shared dev server's open-order count is not polluted. The
@@ -501,8 +967,52 @@ async function main(argv: string[]): Promise<void> {
     console.log(`ended ${ended} recorded run(s) still open on task queue ${h.config.temporal.taskQueue}`);
     await h.close();
   }
+  return written;
+}
+
+/** The time-skipping recorders, on one Java test server (torn down with everything on it). */
+async function recordTimeSkipping(recorders: readonly Recorder<TimeSkippingKit>[], tagOf: (workflowType: string) => string | undefined): Promise<ExportedHistory[]> {
+  const kit = await TimeSkippingKit.start();
+  const written: ExportedHistory[] = [];
+  try {
+    for (const r of recorders) written.push(...(await recordAndExport(kit, r, tagOf)));
+  } finally {
+    await kit.close();
+  }
+  return written;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const usage = 'usage: npx tsx scripts/record-histories.ts [--only <scenario>[,<scenario>...]] [--tag [<workflow-type>:]<label>]... [--list]';
+  const { values } = parseArgs({
+    args: argv,
+    options: { only: { type: 'string' }, tag: { type: 'string', multiple: true }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  if (values.list) {
+    for (const r of RECORDERS) console.log(`${r.workflowType}/${r.scenario} [${r.kit}]: ${r.description}`);
+    return;
+  }
+  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = only?.filter((s) => !RECORDERS.some((r) => r.scenario === s)) ?? [];
+  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')} (see --list)`);
+  const tagOf = parseTags(values.tag ?? [], new Set([...RECORDERS.map((r) => r.workflowType), SUPERVISION_WORKFLOW_TYPE]));
+  const selected = RECORDERS.filter((r) => !only || only.includes(r.scenario));
+  const onService = selected.flatMap((r) => (r.kit === 'service' ? [r] : []));
+  const timeSkipping = selected.flatMap((r) => (r.kit === 'time-skipping' ? [r] : []));
+
+  // Worker state changes at INFO would drown the list of files written.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const written: ExportedHistory[] = [];
+  // Only the servers the selection needs: the dev server (and PostgreSQL) for service recorders, Java for the rest.
+  if (onService.length > 0) written.push(...(await recordOnService(onService, tagOf)));
+  if (timeSkipping.length > 0) written.push(...(await recordTimeSkipping(timeSkipping, tagOf)));
   const events = written.reduce((n, w) => n + w.events, 0);
-  console.log(`${written.length} fixture(s), ${events} events, from ${selected.length} scenario(s)${values.tag ? ` tagged ${values.tag}` : ''}`);
+  const tags = values.tag?.length ? ` tagged ${values.tag.join(', ')}` : '';
+  console.log(`${written.length} fixture(s), ${events} events, from ${selected.length} scenario(s)${tags}`);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -6,7 +6,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as registeredWorkflows from '../../src/workflows/index.js';
 import { historyFromJSON, patchIds, type History } from './history-json.js';
-import { swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, writeVariant } from './workflow-variants.js';
+import { reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, writeVariant } from './workflow-variants.js';
 import { quietBundlerLogger } from '../support/quiet-logger.js';
 
 // Replays every recorded history (test/replay/histories/<workflow-type>/*.json, written by
@@ -29,6 +29,8 @@ interface JsonAttributes {
   readonly activityType?: { readonly name?: string };
   readonly scheduledEventId?: string;
   readonly continuedExecutionRunId?: string;
+  readonly markerName?: string;
+  readonly details?: Record<string, { readonly payloads?: ReadonlyArray<{ readonly data?: string }> }>;
 }
 
 const attrs = (e: JsonEvent, kind: string) => e[`${kind}EventAttributes`] as JsonAttributes | undefined;
@@ -122,17 +124,44 @@ const recordedAfterPatch = (f: Fixture) => f.name.includes(AFTER_PATCH);
 
 const failuresOf = (outcomes: readonly ReplayOutcome[]) => outcomes.filter((o) => o.error).map((o) => `${o.fixture.name}: ${o.error!.name}: ${o.error!.message}`);
 
+/** The activity type of a local-activity marker (core writes it in the marker's `data`), else undefined. */
+function localActivityOf(e: JsonEvent): string | undefined {
+  const marker = attrs(e, 'markerRecorded');
+  if (marker?.markerName !== 'core_local_activity') return undefined;
+  const data = marker.details?.['data']?.payloads?.[0]?.data;
+  return data ? (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { activity_type?: string }).activity_type : undefined;
+}
+
+/**
+ * True if the supervision sent a reminder in this run: its notifications enqueued, then (in the same workflow
+ * task) the reminder recorded. The auto-acceptance's notices come after its record, so they do not count.
+ */
+function sendsReminder(f: Fixture): boolean {
+  if (f.workflowType !== 'supervisionWorkflow') return false;
+  const events = f.json.events;
+  return events.some((e, i) => {
+    if (localActivityOf(e) !== 'enqueueNotifications') return false;
+    for (const next of events.slice(i + 1)) {
+      if (attrs(next, 'workflowTaskCompleted')) return false;
+      if (localActivityOf(next) === 'recordSupervision') return true;
+    }
+    return false;
+  });
+}
+
 let current: ReplayWorkerOptions;
 let swappedQueryOrder: ReplayWorkerOptions;
 let unguardedPatch: ReplayWorkerOptions;
+let reminderSwapped: ReplayWorkerOptions;
 let outcomes: ReplayOutcome[];
 
 beforeAll(async () => {
-  // Bundled once each, from the sources as they are now: the current code and the two negative controls.
-  [current, swappedQueryOrder, unguardedPatch] = await Promise.all([
+  // Bundled once each, from the sources as they are now: the current code and the three negative controls.
+  [current, swappedQueryOrder, unguardedPatch, reminderSwapped] = await Promise.all([
     bundle(WORKFLOWS_ENTRY),
     bundle(writeVariant(swappedQueryOrderVariant)),
     bundle(writeVariant(unguardedDetailsUpsert)),
+    bundle(writeVariant(reminderRecordedBeforeNotified)),
   ]);
   outcomes = await replayAll(current, fixtures, 'replay-all-fixtures');
 });
@@ -173,6 +202,19 @@ describe('negative control: an incompatible change is caught', () => {
   it('when the same incompatible variant replays a V1 purchase (no Query Order), then it passes, so the failure above is the change and not a broken copy', async () => {
     const f = fixture('orderWorkflow/v1-period-purchase-to-release.json');
     await expect(Worker.runReplayHistory({ ...swappedQueryOrder, replayName: 'swapped-query-order-v1' }, f.history, f.workflowId)).resolves.toBeUndefined();
+  });
+});
+
+describe('negative control for supervisionWorkflow: a reordered reminder is caught', () => {
+  it('when a reminder is recorded before its notifications are enqueued, then every history that sent a reminder fails with DeterminismViolationError, and no other', async () => {
+    const supervision = fixtures.filter((f) => f.workflowType === 'supervisionWorkflow');
+    const reminding = supervision.filter(sendsReminder).map((f) => f.name);
+    // Both kinds must be there: the failures show the suite catches the change, the passes that the copy is faithful.
+    expect(reminding.length, 'supervision fixtures that sent a reminder').toBeGreaterThan(0);
+    expect(reminding.length, 'supervision fixtures that sent no reminder').toBeLessThan(supervision.length);
+    const replayed = await replayAll(reminderSwapped, supervision, 'reminder-recorded-before-notified');
+    for (const o of replayed.filter((x) => x.error)) expect(o.error, o.fixture.name).toBeInstanceOf(DeterminismViolationError);
+    expect(replayed.filter((o) => o.error).map((o) => o.fixture.name).sort()).toEqual([...reminding].sort());
   });
 });
 

@@ -2,32 +2,45 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// Negative controls for the replay suite: deliberately incompatible versions of the order workflow, generated from
-// its CURRENT source by one marked edit each, so they never drift from the real workflow (hand-kept copies did: a
+// Negative controls for the replay suite: deliberately incompatible versions of a workflow, generated from its
+// CURRENT source by one marked edit each, so they never drift from the real workflow (hand-kept copies did: a
 // later fix to the real code made the copies fail for reasons other than the edit they were meant to show).
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SOURCE = join(here, '..', '..', 'src', 'workflows', 'order-workflow.ts');
+const SRC = join(here, '..', '..', 'src');
 const OUT = join(here, '..', '..', '.data', 'replay-variants');
 
-/** One variant: a name and an edit that must change the source (else the variant would test nothing). */
+/** Which workflow a variant edits: its module in src/workflows/ and the function the module exports. */
+export interface VariantTarget {
+  readonly file: string;
+  readonly workflow: string;
+}
+
+export const ORDER_WORKFLOW: VariantTarget = { file: 'order-workflow.ts', workflow: 'orderWorkflow' };
+export const SUPERVISION_WORKFLOW: VariantTarget = { file: 'supervision-workflow.ts', workflow: 'supervisionWorkflow' };
+
+/** One variant: a name, the workflow it edits (the order workflow unless said), and an edit that must change it. */
 export interface WorkflowVariant {
   readonly name: string;
+  readonly target?: VariantTarget;
   readonly edit: (source: string) => string;
 }
 
-/** Writes the variant next to nothing it could be confused with and returns a workflows entry to bundle. */
+/**
+ * Writes the variant next to nothing it could be confused with and returns a workflows entry to bundle. The entry
+ * registers the edited workflow only: replay a variant against histories of that workflow type.
+ */
 export function writeVariant(v: WorkflowVariant): string {
-  const source = readFileSync(SOURCE, 'utf8');
+  const target = v.target ?? ORDER_WORKFLOW;
+  const source = readFileSync(join(SRC, 'workflows', target.file), 'utf8');
   const edited = v.edit(source);
-  if (edited === source) throw new Error(`variant ${v.name}: its edit no longer applies to order-workflow.ts; update it`);
-  const srcDir = join(here, '..', '..', 'src');
+  if (edited === source) throw new Error(`variant ${v.name}: its edit no longer applies to ${target.file}; update it`);
   // Relative imports are re-pointed at the real modules, so only the edited workflow differs.
-  const rebased = edited.replace(/from '\.\.\//g, `from '${srcDir}/`).replace(/from '\.\//g, `from '${srcDir}/workflows/`);
+  const rebased = edited.replace(/from '\.\.\//g, `from '${SRC}/`).replace(/from '\.\//g, `from '${SRC}/workflows/`);
   const dir = join(OUT, v.name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'order-workflow.ts'), rebased);
-  writeFileSync(join(dir, 'index.ts'), `export { orderWorkflow } from './order-workflow.js';\n`);
+  writeFileSync(join(dir, target.file), rebased);
+  writeFileSync(join(dir, 'index.ts'), `export { ${target.workflow} } from './${target.file.replace(/\.ts$/, '.js')}';\n`);
   return join(dir, 'index.ts');
 }
 
@@ -58,4 +71,27 @@ export const swappedQueryOrder: WorkflowVariant = {
 export const unguardedDetailsUpsert: WorkflowVariant = {
   name: 'unguarded-details-upsert',
   edit: (s) => replaceOnce(s, `if (patched('upsert-details-after-query-order')) {`, `if (true) {`),
+};
+
+const REMINDER_NOTIFIED_THEN_RECORDED = `        await notify(reminderNotifications(workflowId, input, state, now));
+        await commit(reminderSent(state, nowIso()), 'REMINDER_SENT');
+`;
+
+/**
+ * The supervision's reminder recorded before its notifications are enqueued (the same notices, computed first):
+ * the two local activities swap places, so every history that sent a reminder breaks, and no other (the
+ * auto-acceptance records first and notifies after, and is not edited).
+ */
+export const reminderRecordedBeforeNotified: WorkflowVariant = {
+  name: 'reminder-recorded-before-notified',
+  target: SUPERVISION_WORKFLOW,
+  edit: (s) =>
+    replaceOnce(
+      s,
+      REMINDER_NOTIFIED_THEN_RECORDED,
+      `        const notices = reminderNotifications(workflowId, input, state, now);
+        await commit(reminderSent(state, nowIso()), 'REMINDER_SENT');
+        await notify(notices);
+`,
+    ),
 };
