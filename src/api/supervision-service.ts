@@ -114,9 +114,17 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
   /** Applies marketplace actions in order (the order-notification port). */
   async function applyMarketplaceActions(ref: SupervisionRef, actions: readonly SupervisionAction[]) {
     const results: Array<{ type: string; eventId?: string; outcome: 'applied' | 'duplicate' | 'refused' | 'no-supervision'; reason?: string }> = [];
+    // Every notification carries the order's whole event list: skip the events already applied (one query instead
+    // of an update each, which would cost workflow history). The workflow dedupes again, for races.
+    const known = actions.some((a) => a.eventId) ? await current(ref).catch(() => undefined) : undefined;
+    const seen = new Set(known && 'workflowId' in known ? ((known.live ?? known.row?.state)?.appliedEventIds ?? []) : []);
     for (const action of actions) {
-      const r = await act(ref, action);
       const base = { type: action.type, ...(action.eventId ? { eventId: action.eventId } : {}) };
+      if (action.eventId && seen.has(action.eventId)) {
+        results.push({ ...base, outcome: 'duplicate' });
+        continue;
+      }
+      const r = await act(ref, action);
       if (r.outcome === 'applied' || r.outcome === 'duplicate') results.push({ ...base, outcome: r.outcome });
       else if (r.outcome === 'refused') results.push({ ...base, outcome: 'refused', reason: r.reason });
       else if (r.outcome === 'no-supervision' || r.outcome === 'ambiguous') results.push({ ...base, outcome: 'no-supervision', reason: r.reason });

@@ -75,9 +75,14 @@ export async function supervisionWorkflow(input: SupervisionInput): Promise<Supe
   const serial = new Serial();
   const terms = input.terms;
 
+  let indexedNode: string | undefined;
   async function commit(next: SupervisionState, event: string): Promise<void> {
     state = { ...next, seq: next.seq + 1 };
-    upsertSearchAttributes([{ key: SupervisionNodeKey, value: state.node }]);
+    // Only a node change is worth a command: a reminder, sign-for or appeal leaves the node where it is.
+    if (state.node !== indexedNode) {
+      upsertSearchAttributes([{ key: SupervisionNodeKey, value: state.node }]);
+      indexedNode = state.node;
+    }
     setCurrentDetails(describeSupervision(state, input.key.orderId));
     await local.recordSupervision({
       workflowId,
@@ -139,6 +144,7 @@ export async function supervisionWorkflow(input: SupervisionInput): Promise<Supe
     { key: TestOrderKey, value: input.testOrder },
     { key: SupervisionNodeKey, value: state.node },
   ]);
+  indexedNode = state.node;
   if (state.seq === 0) await commit(state, 'SUPERVISION_STARTED');
   else setCurrentDetails(describeSupervision(state, input.key.orderId));
 
@@ -174,12 +180,15 @@ export async function supervisionWorkflow(input: SupervisionInput): Promise<Supe
     });
     if (!isEnded(state) && historyTooLong()) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof supervisionWorkflow>({ ...input, carried: state });
+      // A release that arrived while handlers finished is handled by this run (the next loop turn), not lost.
+      if (!closeRequested) await continueAsNew<typeof supervisionWorkflow>({ ...input, carried: state });
     }
   }
 
-  // Let queued actions finish (each is refused now), then tell the order how its supervision ended.
+  // Let queued actions finish (each is refused now), then tell the order how its supervision ended — unless the
+  // order itself ended it by its release (it knows, and has closed).
   await condition(allHandlersFinished);
+  if (state.outcome === 'RELEASED') return state;
   try {
     await getExternalWorkflowHandle(input.orderWorkflowId).signal(supervisionEndedSignal, {
       supervisionWorkflowId: workflowId,

@@ -101,6 +101,14 @@ describe('hardware order with service supervision, over HTTP', () => {
     expect(signedFor.body?.resultCode).toBe('000000');
     const afterSign = await ops('GET', `/supervision/${orderId}`);
     expect(afterSign.json.state.signFor).toMatchObject({ phoneMismatch: false });
+    // The same notification again: its event id is known, so it is skipped before any update and costs the
+    // workflow no history.
+    const supervisionHandle = h.client.workflow.getHandle(started.workflowId as string);
+    await new Promise((r) => setTimeout(r, 300));
+    const lengthAfterSign = (await supervisionHandle.describe()).historyLength;
+    expect((await h.market.orderNotification({ orderId, orderLineId })).body?.resultCode).toBe('000000');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await supervisionHandle.describe()).historyLength).toBe(lengthAfterSign);
 
     // 6. The user accepts; the same notification delivered twice changes nothing the second time.
     const acceptedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
