@@ -35,7 +35,11 @@ function loadFixtures(): Named[] {
       if (statSync(p).isDirectory()) walk(p);
       else if (name.endsWith('.json')) {
         try {
-          out.push({ workflowId: `fixture-${name}`, history: historyFromJSON(JSON.parse(readFileSync(p, 'utf8'))) });
+          const history = historyFromJSON(JSON.parse(readFileSync(p, 'utf8')));
+          // The recorded workflow id, as the replay suite uses: workflow code may derive ids from it (a supervised
+          // order's child id is `supervision-<its id>`), so another id would replay as nondeterministic.
+          const recorded = history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowId;
+          out.push({ workflowId: recorded || `fixture-${name}`, history });
         } catch (err) {
           console.warn(`  B6 skipping ${p}: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -81,7 +85,8 @@ async function replayAll(bundlePath: string, histories: readonly Named[], copies
     for (let c = 0; c < copies; c++) {
       for (const h of histories) {
         events += h.history.events?.length ?? 0;
-        yield { workflowId: `${h.workflowId}#${c}`, history: h.history };
+        // Copies keep the recorded id (see loadFixtures); they replay one after another, so ids need not differ.
+        yield { workflowId: h.workflowId, history: h.history };
       }
     }
   }
