@@ -101,6 +101,17 @@ async function start(terms: SupervisionTerms, extra: Partial<SupervisionInput> =
   }) as Promise<Handle>;
 }
 
+/** Polls `probe` in real time (a loaded machine may take seconds to start a child) until it yields a value. */
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const act = (h: Handle, action: SupervisionAction) => h.executeUpdate(supervisionActionUpdate, { args: [action] });
 const stateOf = (h: Handle) => h.query(getSupervisionQuery);
 const notesFor = (h: Handle) => notifications.filter((n) => n.dedupeKey.startsWith(`${h.workflowId}:`));
@@ -241,13 +252,14 @@ describe('supervision workflow (time-skipping)', () => {
     const input: OrderWorkflowInput = { key: { kind: 'v1-order', orderId }, interfaceVersion: 'V1', instanceId: `i-${orderId}`, testOrder: false, details };
     const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId: `order-${orderId}`, args: [input] });
     const child = env.client.workflow.getHandle(supervisionWorkflowId(`order-${orderId}`)) as Handle;
-    let started: SupervisionState | undefined;
-    for (let i = 0; i < 50 && !started; i++) started = await stateOf(child).catch(() => undefined);
-    expect(started?.node).toBe('IMPLEMENTATION');
+    const started = await eventually('the supervision child', () => stateOf(child));
+    expect(started.node).toBe('IMPLEMENTATION');
     await act(child, { type: 'RECORD_SHIPMENT', source: 'MERCHANT', carrier: 'SF', trackingNumber: 'T1' });
     await act(child, { type: 'ACCEPT', source: 'MARKETPLACE', at: '2026-05-01T00:00:00.000Z' });
-    let o = await order.query(getOrderQuery);
-    for (let i = 0; i < 50 && !o.supervision?.outcome; i++) o = await order.query(getOrderQuery);
+    const o = await eventually('the order to learn the outcome', async () => {
+      const q = await order.query(getOrderQuery);
+      return q.supervision?.outcome ? q : undefined;
+    });
     expect(o.supervision).toMatchObject({ outcome: 'ACCEPTED', acceptedAt: '2026-05-01T00:00:00.000Z' });
     expect(o.details?.expireTime).toBe('2027-05-01T00:00:00.000Z');
     const last = orderTransitions.filter((t) => t.key.orderId === orderId).at(-1);
@@ -261,9 +273,8 @@ describe('supervision workflow (time-skipping)', () => {
     const input: OrderWorkflowInput = { key: { kind: 'v1-order', orderId }, interfaceVersion: 'V1', instanceId: `i-${orderId}`, testOrder: false, details };
     const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId: `order-${orderId}`, args: [input] });
     const child = env.client.workflow.getHandle(supervisionWorkflowId(`order-${orderId}`)) as Handle;
-    let started: SupervisionState | undefined;
-    for (let i = 0; i < 50 && !started; i++) started = await stateOf(child).catch(() => undefined);
-    expect(started?.node).toBe('REQUIREMENT_SUBMISSION');
+    const started = await eventually('the supervision child', () => stateOf(child));
+    expect(started.node).toBe('REQUIREMENT_SUBMISSION');
     await order.executeUpdate(releaseUpdate, { args: [{ orderId: `${orderId}-unsub`, testOrder: false }] });
     await expect(child.result()).resolves.toMatchObject({ node: 'CLOSED', outcome: 'RELEASED' });
   });
