@@ -232,7 +232,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     };
     try {
       // Abandoned, not terminated, when this run closes: the order continues as new while supervision waits on.
-      await startChild(SUPERVISION_WORKFLOW_TYPE, { workflowId: id, args: [supervisionInput], parentClosePolicy: ParentClosePolicy.ABANDON });
+      await startChild(SUPERVISION_WORKFLOW_TYPE, {
+        workflowId: id,
+        args: [supervisionInput],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `${terms.kind === 'HARDWARE' ? 'Hardware' : 'Service'} supervision of order ${state.key.orderId}${state.key.kind === 'v2-line' ? ` line ${state.key.orderLineId}` : ''}`,
+        staticDetails: `instance \`${state.instanceId}\` · order workflow \`${workflowId}\``,
+      });
     } catch (err) {
       // Matched by name: workflow code may import only @temporalio/workflow, which does not export the class.
       if ((err as Error | undefined)?.name !== 'WorkflowExecutionAlreadyStartedError') throw err;

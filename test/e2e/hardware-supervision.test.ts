@@ -71,6 +71,9 @@ describe('hardware order with service supervision, over HTTP', () => {
     });
     expect(started.workflowId).toBe(supervisionWorkflowId(orderWorkflowId({ kind: 'v2-line', orderId, orderLineId })));
     expect(started.state).toMatchObject({ kind: 'HARDWARE', node: 'IMPLEMENTATION', status: 'PROCESSING' });
+    // In the Temporal UI the child says what it is.
+    const childDescription = await h.client.workflow.getHandle(started.workflowId as string).describe();
+    expect(await childDescription.staticSummary()).toBe(`Hardware supervision of order ${orderId} line ${orderLineId}`);
 
     // 3. An action that does not fit the node: 409 with the reason, node unchanged.
     const early = await ops('POST', `/supervision/${orderId}/actions`, { type: 'COMPLETE_IMPLEMENTATION', acceptanceReport: 'r-1' });
