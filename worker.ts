@@ -61,7 +61,12 @@ if (config.env === 'test') {
 // Notifications (supervision reminders, auto-acceptance notices): the outbox in PostgreSQL is delivered by this
 // loop, at least once, through the configured channels. Not under APP_ENV=test, for the same reason as the schedule:
 // test workers share one database and must not deliver (or fail) each other's rows.
-const dispatcher = createNotificationDispatcher({ pool, channels: channelsFromConfig(config.notifications, logger.child({ component: 'notifications' })), logger });
+const dispatcher = createNotificationDispatcher({
+  pool,
+  channels: channelsFromConfig(config.notifications, logger.child({ component: 'notifications' })),
+  logger,
+  retentionDays: config.notifications.retentionDays,
+});
 if (config.env !== 'test') dispatcher.start();
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

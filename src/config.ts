@@ -85,6 +85,7 @@ const EnvSchema = z.object({
   NOTIFICATION_ROUTING: z.string().default(''),
   NOTIFICATION_WEBHOOKS: z.string().default(''),
   NOTIFICATION_WEBHOOK_TOKEN: optionalString,
+  NOTIFICATION_RETENTION_DAYS: intFrom(90, 0, 3650),
 });
 
 /** Parses `NOTIFICATION_WEBHOOKS` (`channel=https://url,...`). */
@@ -165,6 +166,8 @@ export interface AppConfig {
     /** channel → webhook URL (the built-in `log` channel needs none). */
     readonly webhooks: Readonly<Record<string, string>>;
     readonly webhookToken?: string;
+    /** Delivered notifications are deleted after this many days (0: kept). */
+    readonly retentionDays: number;
   };
   /** Names of settings that fell back to development defaults (warned about at startup). */
   readonly devDefaultsUsed: readonly string[];
@@ -288,7 +291,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reminderIntervalDays: e.SUPERVISION_REMINDER_INTERVAL_DAYS,
       autoAcceptDays: e.HARDWARE_AUTO_ACCEPT_DAYS,
     },
-    notifications: { routing, webhooks: hooks.webhooks, ...(e.NOTIFICATION_WEBHOOK_TOKEN ? { webhookToken: e.NOTIFICATION_WEBHOOK_TOKEN } : {}) },
+    notifications: {
+      routing,
+      webhooks: hooks.webhooks,
+      ...(e.NOTIFICATION_WEBHOOK_TOKEN ? { webhookToken: e.NOTIFICATION_WEBHOOK_TOKEN } : {}),
+      retentionDays: e.NOTIFICATION_RETENTION_DAYS,
+    },
     devDefaultsUsed,
   };
   return deepFreeze(config);

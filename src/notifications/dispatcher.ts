@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { checkRetryPolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from './backoff.js';
 import { createChannelRegistry, isPermanentDeliveryError, type ChannelRegistry, type NotificationChannel } from './channels.js';
-import { claimDue, markFailed, markSent, type FailureOutcome, type OutboxNotification } from './outbox.js';
+import { claimDue, markFailed, markSent, purgeSentNotifications, type FailureOutcome, type OutboxNotification } from './outbox.js';
 
 // The dispatcher: claims due outbox rows, sends each on its channel, records the outcome. Runs in the worker
 // process beside the Temporal worker (the activity only enqueues, so a slow gateway never holds a workflow task).
@@ -54,6 +54,8 @@ export interface NotificationDispatcherOptions {
   readonly metricsRegistry?: Registry;
   /** Called for every claimed notification once its outcome is known. Must not throw (it is caught and logged). */
   readonly onOutcome?: (outcome: DispatchOutcome) => void;
+  /** SENT rows older than this many days are deleted by the loop, about once an hour. Default 90; 0 keeps them. */
+  readonly retentionDays?: number;
 }
 
 /** A running (or stopped) dispatcher. */
@@ -188,9 +190,24 @@ export function createNotificationDispatcher(options: NotificationDispatcherOpti
   // schedule a second loop beside it.
   let generation = 0;
 
+  const retentionDays = options.retentionDays ?? 90;
+  let lastPurgeAt = 0;
+  /** Keeps the outbox from growing forever: delivered rows go after the retention period (at most hourly). */
+  async function purgeIfDue(): Promise<void> {
+    if (retentionDays <= 0 || Date.now() - lastPurgeAt < 3_600_000) return;
+    lastPurgeAt = Date.now();
+    try {
+      const purged = await purgeSentNotifications(pool, { olderThan: new Date(Date.now() - retentionDays * 86_400_000), ...(onlyOrderIds ? { onlyOrderIds } : {}) });
+      if (purged > 0) log.info({ purged, retentionDays }, 'delivered notifications purged');
+    } catch (err) {
+      log.warn({ err: messageOf(err) }, 'notification purge failed; retrying in an hour');
+    }
+  }
+
   async function tick(loop: number): Promise<void> {
     timer = undefined;
     let full = false;
+    await purgeIfDue();
     try {
       const r = await dispatchOnce();
       full = r.claimed === batchSize;

@@ -31,6 +31,7 @@ export {
   markSent,
   NOTIFICATION_STATUSES,
   outboxDedupeKey,
+  purgeSentNotifications,
   requeueFailedNotifications,
   type ClaimOptions,
   type FailedAttempt,

@@ -236,3 +236,19 @@ export async function countNotificationsByStatus(pool: Pool, filter: { readonly 
   for (const row of r.rows) counts[row.status] = row.n;
   return counts;
 }
+
+/**
+ * Deletes SENT rows sent before `olderThan`, at most `limit` per call (a bounded statement, so a first purge of a
+ * long history does not hold locks for long). Dead letters (FAILED) and pending rows are never purged: they are
+ * for ops to look at. Returns how many rows were deleted.
+ */
+export async function purgeSentNotifications(pool: Pool, o: { olderThan: Date; limit?: number; onlyOrderIds?: readonly string[] }): Promise<number> {
+  const r = await pool.query(
+    `DELETE FROM notification_outbox WHERE id IN (
+       SELECT id FROM notification_outbox
+       WHERE status = 'SENT' AND sent_at < $1 AND ($3::text[] IS NULL OR order_id = ANY($3::text[]))
+       ORDER BY id LIMIT $2)`,
+    [o.olderThan, o.limit ?? 1000, o.onlyOrderIds ? [...o.onlyOrderIds] : null],
+  );
+  return r.rowCount ?? 0;
+}

@@ -57,3 +57,20 @@ describe('supervision reminders through the outbox', () => {
     expect(String(logged[0]!.subject)).toMatch(/unaccepted for 180 days/);
   });
 });
+
+describe('outbox retention', () => {
+  it('when delivered notifications are older than the retention, then the purge deletes them and keeps dead letters and recent ones', async () => {
+    const orderId = uniqueId('RT');
+    const req = (n: number) => ({ dedupeKey: `rt-${orderId}-${n}`, kind: 'SUPERVISION_REMINDER', recipient: 'MERCHANT' as const, orderId, subject: 's', body: 'b' });
+    const { enqueueNotifications, purgeSentNotifications } = await import('../../../src/notifications/outbox.js');
+    await enqueueNotifications(pool, [req(1), req(2), req(3), req(4)]);
+    // 1: sent long ago; 2: sent recently; 3: dead letter long ago; 4: still pending.
+    await pool.query(`UPDATE notification_outbox SET status = 'SENT', sent_at = now() - interval '100 days' WHERE dedupe_key = $1`, [`rt-${orderId}-1#log`]);
+    await pool.query(`UPDATE notification_outbox SET status = 'SENT', sent_at = now() - interval '1 day' WHERE dedupe_key = $1`, [`rt-${orderId}-2#log`]);
+    await pool.query(`UPDATE notification_outbox SET status = 'FAILED', created_at = now() - interval '100 days' WHERE dedupe_key = $1`, [`rt-${orderId}-3#log`]);
+    const purged = await purgeSentNotifications(pool, { olderThan: new Date(Date.now() - 90 * 86_400_000), onlyOrderIds: [orderId] });
+    expect(purged).toBe(1);
+    const left = await listNotifications(pool, { orderId });
+    expect(left.map((r) => `${r.dedupeKey}:${r.status}`).sort()).toEqual([`rt-${orderId}-2#log:SENT`, `rt-${orderId}-3#log:FAILED`, `rt-${orderId}-4#log:PENDING`]);
+  });
+});
