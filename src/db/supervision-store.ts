@@ -137,6 +137,12 @@ export async function findSupervisionsByOrder(pool: Pool, orderId: string): Prom
   return r.rows;
 }
 
+/** The supervision of one instance (its order line), if it is supervised. */
+export async function findSupervisionByInstance(pool: Pool, instanceId: string): Promise<SupervisionRow | undefined> {
+  const r = await pool.query<SupervisionRow>(`SELECT ${COLUMNS} FROM supervisions WHERE instance_id = $1 ORDER BY started_at DESC LIMIT 1`, [instanceId]);
+  return r.rows[0];
+}
+
 /** One supervision's timeline. */
 export async function listSupervisionEvents(pool: Pool, workflowId: string): Promise<Array<{ seq: number; node: string; event: string; detail: unknown; at: Date }>> {
   const r = await pool.query(`SELECT seq, node, event, detail, at FROM supervision_events WHERE workflow_id = $1 ORDER BY seq`, [workflowId]);

@@ -136,6 +136,8 @@ describe('hardware order with service supervision, over HTTP', () => {
       return r?.expireTime?.toISOString() === done.json.state.validity.end && sup.rows[0]?.supervision_status === 'COMPLETED' ? r : undefined;
     });
     expect(row.phase).toBe('ACTIVE');
+    const story = await ops('GET', `/orders/${instanceId}`);
+    expect(story.json.supervision).toMatchObject({ status: 'COMPLETED', node: 'COMPLETED', kind: 'HARDWARE', outcome: 'ACCEPTED' });
 
     // 8. Listed among completed supervisions; a further action is refused.
     const list = await ops('GET', `/supervision?orderId=${orderId}&status=COMPLETED`);
@@ -157,6 +159,8 @@ describe('hardware order with service supervision, over HTTP', () => {
     expect(bought.body?.resultCode).toBe('000000');
     const read = await ops('GET', `/supervision/${order.orderId}`);
     expect(read.status).toBe(404);
+    const [instance] = (await h.pool.query<{ instance_id: string }>('SELECT instance_id FROM instances WHERE order_id = $1', [order.orderId])).rows;
+    expect((await ops('GET', `/orders/${instance!.instance_id}`)).json.supervision).toBeNull();
     const act = await ops('POST', `/supervision/${order.orderId}/actions`, { type: 'CONFIRM_REQUIREMENT' });
     expect(act.status).toBe(404);
     expect(act.json.message).toMatch(/no supervised order/);

@@ -340,7 +340,7 @@ export function buildOpenApiDocument(): Json {
     },
     OrderStory: {
       type: 'object',
-      required: ['instance', 'timeline', 'workflow', 'drift'],
+      required: ['instance', 'timeline', 'workflow', 'drift', 'supervision'],
       additionalProperties: false,
       properties: {
         instance: ref('OrderDetail'),
@@ -352,6 +352,7 @@ export function buildOpenApiDocument(): Json {
         },
         workflow: ref('WorkflowSection'),
         drift: { type: 'array', items: ref('DriftFinding'), description: 'Open reconciliation findings of this instance.' },
+        supervision: { ...nullable(ref('SupervisionSummary')), description: 'For a supervised order: where its supervision stands; null otherwise.' },
       },
     },
     ReconciliationRun: {

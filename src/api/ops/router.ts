@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { latestRun, listFindings, type StoredFinding, type StoredRun } from '../../reconciliation/findings-store.js';
 import { viewOrderWorkflow } from '../../reconciliation/workflow-view.js';
-import { listSupervisionEvents, listSupervisions, type SupervisionRow } from '../../db/supervision-store.js';
+import { findSupervisionByInstance, listSupervisionEvents, listSupervisions, type SupervisionRow } from '../../db/supervision-store.js';
 import type { SupervisionService } from '../supervision-service.js';
 import { requireOpsToken } from './auth.js';
 import { OpsError, OpsErrorCode, opsErrorHandler } from './errors.js';
@@ -112,13 +112,21 @@ export function opsRouter(deps: OpsDeps): Router {
     const { instanceId } = parseParams(orderPathParams, req.params, 'path');
     const instance = await findOrderDetail(pool, instanceId);
     if (!instance) throw new OpsError(OpsErrorCode.NotFound, `no instance ${instanceId}`);
-    const [transitions, marketplaceCalls, workflow, drift] = await Promise.all([
+    const [transitions, marketplaceCalls, workflow, drift, supervision] = await Promise.all([
       listTimelineTransitions(pool, instanceId),
       listMarketplaceCalls(pool, instanceId, instance.orderId),
       workflowSection(instance.workflowId),
       listFindings(pool, { status: 'open', instanceId, limit: 50 }),
+      findSupervisionByInstance(pool, instanceId),
     ]);
-    res.json({ instance, timeline: { transitions, marketplaceCalls }, workflow, drift: drift.map(findingBody) });
+    res.json({
+      instance,
+      timeline: { transitions, marketplaceCalls },
+      workflow,
+      drift: drift.map(findingBody),
+      // Supervised orders: where the supervision stands (its own story: GET /ops/supervision/:orderId).
+      supervision: supervision ? supervisionBody(supervision) : null,
+    });
   });
 
   router.get('/drift', async (req: Request, res: Response) => {
