@@ -4,11 +4,8 @@ import type { Logger } from 'pino';
 import type { InboxEntry } from '../db/inbox.js';
 import type { NonceStore } from '../db/nonce-store.js';
 import {
-  BODY_SIGN_HEADER,
   ResultCode,
-  bodySignHeaderValue,
   extractV2Credentials,
-  serializeResponse,
   simpleResponse,
   verifyV2Signature,
 } from '../koogallery/index.js';
@@ -16,6 +13,7 @@ import { MarketplaceApiError, MarketplaceErrorCode, type MarketplaceOrder } from
 import { mapSupervisionEvents, type IgnoredSupervisionEvent } from '../marketplace/supervision-events.js';
 import type { SupervisionAction } from '../shared/supervision-contract.js';
 import type { ApiMetrics } from './metrics.js';
+import { createSignedAnswerSender } from './signed-answer.js';
 
 // The marketplace's order notification (spec §4.8): a V2-signed POST naming an order whose data changed. The
 // user side of service supervision (§9: requirement submitted, acceptance, rejection, sign-for, license
@@ -114,6 +112,7 @@ export function parseOrderNotification(json: unknown): { ok: true; body: OrderNo
 export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
   const now = deps.now ?? Date.now;
   const router = express.Router();
+  const sendSignedAnswer = createSignedAnswerSender({ ...deps, now });
 
   /** Sends a signed answer, counts it, logs one line and records it in the inbox. */
   function send(
@@ -123,35 +122,16 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
     msg: string,
     log: { level: 'info' | 'warn' | 'error'; text: string; fields?: Record<string, unknown>; refusal?: string },
   ): void {
-    const bytes = serializeResponse(simpleResponse(code, msg));
-    res.status(200);
-    res.setHeader('Content-Type', 'application/json;charset=UTF-8');
-    res.setHeader(BODY_SIGN_HEADER, bodySignHeaderValue(deps.accessKey, bytes));
-    res.end(bytes);
-    const latencyMs = now() - ctx.started;
-    if (deps.metrics) {
-      deps.metrics.requests.inc({ interface: 'V2', activity: ORDER_NOTIFICATION_ACTIVITY, result_code: code });
-      deps.metrics.latency.observe({ interface: 'V2', activity: ORDER_NOTIFICATION_ACTIVITY }, latencyMs / 1000);
-      if (code === ResultCode.AuthFailed && log.refusal) deps.metrics.signatureFailures.inc({ interface: 'V2', reason: log.refusal });
-    }
+    const latencyMs = sendSignedAnswer(
+      res,
+      { version: 'V2', started: ctx.started, bodySha256: ctx.bodySha256, activity: ORDER_NOTIFICATION_ACTIVITY, metricActivity: ORDER_NOTIFICATION_ACTIVITY, ids: ctx.ids },
+      simpleResponse(code, msg),
+      log.refusal,
+    );
+    if (code === ResultCode.AuthFailed && log.refusal) deps.metrics?.signatureFailures.inc({ interface: 'V2', reason: log.refusal });
     deps.logger[log.level](
       { activity: ORDER_NOTIFICATION_ACTIVITY, ...ctx.ids, code, latencyMs, ...(log.refusal ? { reason: log.refusal } : {}), ...log.fields },
       log.text,
-    );
-    const entry: InboxEntry = {
-      receivedAt: new Date(ctx.started),
-      interfaceVersion: 'V2',
-      activity: ORDER_NOTIFICATION_ACTIVITY,
-      ...ctx.ids,
-      bodySha256: ctx.bodySha256,
-      resultCode: code,
-      httpStatus: 200,
-      latencyMs,
-      ...(log.refusal ? { refusal: log.refusal } : {}),
-    };
-    // After the answer is sent: the audit row must not cost the marketplace latency. A failed write is logged.
-    deps.recordInbox(entry).catch((err: unknown) =>
-      deps.logger.error({ err: (err as Error).message, activity: ORDER_NOTIFICATION_ACTIVITY, orderId: ctx.ids.orderId }, 'inbox write failed'),
     );
   }
 

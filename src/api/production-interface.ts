@@ -4,9 +4,7 @@ import type { Logger } from 'pino';
 import type { InboxEntry } from '../db/inbox.js';
 import type { NonceStore } from '../db/nonce-store.js';
 import {
-  BODY_SIGN_HEADER,
   ResultCode,
-  bodySignHeaderValue,
   defaultResultMessage,
   extractV2Credentials,
   newInstanceResponse,
@@ -15,7 +13,6 @@ import {
   parseV1Request,
   parseV2Request,
   queryInstanceResponse,
-  serializeResponse,
   simpleResponse,
   verifyV1AuthToken,
   verifyV2Signature,
@@ -27,6 +24,7 @@ import {
 import type { ChargingMode, InterfaceVersion, OrderDetails, OrderKey } from '../shared/order-contract.js';
 import type { SupervisionCatalogue } from '../supervision/catalogue.js';
 import type { ApiMetrics } from './metrics.js';
+import { createSignedAnswerSender } from './signed-answer.js';
 import type { OrderService, ServiceAnswer } from './order-service.js';
 
 // The marketplace's production interface: GET (V1, query string, authToken) and POST (V2, JSON, signature) on one
@@ -85,31 +83,12 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
   const now = deps.now ?? Date.now;
   const router = express.Router();
 
+  const sendSignedAnswer = createSignedAnswerSender({ ...deps, now });
+
   function send(res: Response, ctx: CallContext, body: Record<string, unknown>, refusal?: string): void {
-    const bytes = serializeResponse(body);
-    const code = String(body.resultCode);
-    res.status(200);
-    res.setHeader('Content-Type', 'application/json;charset=UTF-8');
-    res.setHeader(BODY_SIGN_HEADER, bodySignHeaderValue(deps.accessKey, bytes));
-    res.end(bytes);
-    const latencyMs = now() - ctx.started;
     // Only known activity names become metric labels: a caller must not be able to mint time series.
-    const activity = ctx.activity && KNOWN_ACTIVITIES.has(ctx.activity) ? ctx.activity : 'unknown';
-    deps.metrics.requests.inc({ interface: ctx.version, activity, result_code: code });
-    deps.metrics.latency.observe({ interface: ctx.version, activity }, latencyMs / 1000);
-    const entry: InboxEntry = {
-      receivedAt: new Date(ctx.started),
-      interfaceVersion: ctx.version,
-      ...(ctx.activity ? { activity: ctx.activity } : {}),
-      ...ctx.ids,
-      bodySha256: ctx.bodySha256,
-      resultCode: code,
-      httpStatus: 200,
-      latencyMs,
-      ...(refusal ? { refusal } : {}),
-    } as InboxEntry;
-    // After the answer is sent: the audit row must not cost the marketplace latency. A failed write is logged.
-    deps.recordInbox(entry).catch((err: unknown) => deps.logger.error({ err: (err as Error).message, activity }, 'inbox write failed'));
+    const metricActivity = ctx.activity && KNOWN_ACTIVITIES.has(ctx.activity) ? ctx.activity : 'unknown';
+    sendSignedAnswer(res, { ...ctx, ...(ctx.activity ? { activity: ctx.activity } : {}), metricActivity }, body, refusal);
   }
 
   function refuse(res: Response, ctx: CallContext, code: ResultCode, reason: string): void {

@@ -58,6 +58,7 @@ import {
   rememberOrder,
   type TenantEffect,
 } from './order-state.js';
+import { OperationLock } from './operation-lock.js';
 
 // One order line, from purchase to release, as one durable workflow. Every marketplace operation arrives as an
 // update (with a validator) so the API can answer the marketplace definitely; operations run one at a time.
@@ -75,19 +76,6 @@ const local = proxyLocalActivities<OrderActivities>({ startToCloseTimeout: '5 s'
 
 /** How long a failed purchase waits for a marketplace retry or a release before the order closes. */
 const FAILED_ORDER_RETENTION = '30 days';
-
-/**
- * Serialises state-changing handlers, first come first served. A promise chain, not `condition(() => !held)`:
- * the SDK resolves every condition that is true in one pass, so a flag would let all waiters in at once.
- */
-class OperationLock {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
 
 function reject(code: WorkflowResultCode, message: string): never {
   throw ApplicationFailure.create({ type: ORDER_REJECTION_TYPE, message, details: [code], nonRetryable: true });

@@ -39,6 +39,7 @@ import {
   reminderSent,
   shapeProblem,
 } from './supervision-state.js';
+import { OperationLock } from './operation-lock.js';
 
 // Service supervision of one supervised order line (spec §9), as a durable workflow of its own, started by the
 // order workflow after provisioning. It waits — for months or years — for the merchant, the user, or an appeal
@@ -52,16 +53,6 @@ const local = proxyLocalActivities<SupervisionActivities>({
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '30 s' },
 });
 
-/** Serialises state changes, first come first served (see OperationLock in order-workflow.ts for why a chain). */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
-
 function refuse(reason: string): never {
   throw ApplicationFailure.create({ type: SUPERVISION_REJECTION_TYPE, message: reason, nonRetryable: true });
 }
@@ -72,7 +63,7 @@ export async function supervisionWorkflow(input: SupervisionInput): Promise<Supe
   const nowIso = () => new Date().toISOString();
   let state: SupervisionState = input.carried ?? initialSupervisionState(input, nowIso());
   let closeRequested = false;
-  const serial = new Serial();
+  const serial = new OperationLock();
   const terms = input.terms;
 
   let indexedNode: string | undefined;
