@@ -67,7 +67,7 @@ const dispatcher = createNotificationDispatcher({
   logger,
   retentionDays: config.notifications.retentionDays,
 });
-if (config.env !== 'test') dispatcher.start();
+if (config.env !== 'test' && config.notifications.dispatch) dispatcher.start();
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
@@ -79,7 +79,8 @@ logger.info({ taskQueue: config.temporal.taskQueue, metrics: `:${config.workerMe
 try {
   await worker.run();
 } finally {
-  await dispatcher.stop();
+  // A batch still sending gets 5 s; whatever it did not mark is claimed again after its lease (at least once).
+  await Promise.race([dispatcher.stop(), new Promise((r) => setTimeout(r, 5000).unref())]);
   await connection.close();
   await pool.end();
   logger.info('worker stopped');

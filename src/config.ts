@@ -86,6 +86,8 @@ const EnvSchema = z.object({
   NOTIFICATION_WEBHOOKS: z.string().default(''),
   NOTIFICATION_WEBHOOK_TOKEN: optionalString,
   NOTIFICATION_RETENTION_DAYS: intFrom(90, 0, 3650),
+  // Whether this worker process runs the outbox dispatcher (any number may: claims are leased).
+  NOTIFICATION_DISPATCHER: z.enum(['on', 'off']).default('on'),
 });
 
 /** Parses `NOTIFICATION_WEBHOOKS` (`channel=https://url,...`). */
@@ -168,6 +170,8 @@ export interface AppConfig {
     readonly webhookToken?: string;
     /** Delivered notifications are deleted after this many days (0: kept). */
     readonly retentionDays: number;
+    /** Whether this worker runs the dispatcher. */
+    readonly dispatch: boolean;
   };
   /** Names of settings that fell back to development defaults (warned about at startup). */
   readonly devDefaultsUsed: readonly string[];
@@ -296,6 +300,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhooks: hooks.webhooks,
       ...(e.NOTIFICATION_WEBHOOK_TOKEN ? { webhookToken: e.NOTIFICATION_WEBHOOK_TOKEN } : {}),
       retentionDays: e.NOTIFICATION_RETENTION_DAYS,
+      dispatch: e.NOTIFICATION_DISPATCHER === 'on',
     },
     devDefaultsUsed,
   };

@@ -44,11 +44,14 @@ describe('supervision terms on orders', () => {
     expect(details.supervision).toBeUndefined();
   });
 
-  it('when SUPERVISED_PRODUCTS is malformed, then configuration names the entry', () => {
+  it('when the supervision and notification settings are given, then configuration reads them and names a malformed entry', () => {
     expect(parseSupervisedProducts('A=HARDWARE, B, C=SOFTWARE').problems).toEqual(['SUPERVISED_PRODUCTS: "C=SOFTWARE" is not productId=GENERAL|HARDWARE']);
     expect(parseSupervisedProducts('A=HARDWARE, B').products).toEqual({ A: 'HARDWARE', B: 'GENERAL' });
     expect(() => loadConfig({ SUPERVISED_PRODUCTS: 'X=Y' })).toThrow(/SUPERVISED_PRODUCTS/);
     expect(() => loadConfig({ NOTIFICATION_ROUTING: 'MERCHANT=sms' })).toThrow(/channel "sms" has no NOTIFICATION_WEBHOOKS entry/);
     expect(loadConfig({ NOTIFICATION_ROUTING: 'MERCHANT=log+sms', NOTIFICATION_WEBHOOKS: 'sms=https://gw.example/sms' }).notifications.routing.MERCHANT).toEqual(['log', 'sms']);
+    expect(loadConfig({}).notifications).toMatchObject({ dispatch: true, retentionDays: 90 });
+    expect(loadConfig({ NOTIFICATION_DISPATCHER: 'off', NOTIFICATION_RETENTION_DAYS: '0' }).notifications).toMatchObject({ dispatch: false, retentionDays: 0 });
+    expect(() => loadConfig({ NOTIFICATION_DISPATCHER: 'maybe' })).toThrow(/NOTIFICATION_DISPATCHER/);
   });
 });
