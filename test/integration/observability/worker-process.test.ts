@@ -77,6 +77,8 @@ beforeAll(async () => {
       // The run's prebuilt bundle: what production runs, and no webpack in the test.
       TEMPORAL_WORKFLOW_BUNDLE: infra.workflowBundlePath,
       WORKER_METRICS_PORT: String(port),
+      // The test database is shared with the notification tests: this worker must not deliver their outbox rows.
+      NOTIFICATION_DISPATCHER: 'off',
       ...SECRETS,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
