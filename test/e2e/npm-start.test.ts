@@ -74,7 +74,13 @@ describe('npm start', () => {
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     process.kill(-child.pid!, 'SIGINT');
     expect(await exited).toBe(0);
-    for (const port of Object.values(PORTS)) expect(await portOpen(port), `port ${port} still open`).toBe(false);
+    // The worker's metrics listener can outlive the exit event by a moment on a loaded machine (seen in full runs
+    // only, never alone): allow a few seconds, then it must be closed.
+    for (const port of Object.values(PORTS)) {
+      const deadline = Date.now() + 10_000;
+      while ((await portOpen(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(await portOpen(port), `port ${port} still open 10 s after npm start exited`).toBe(false);
+    }
     // The servers it reused (this test run's) are still up.
     expect(await portOpen(Number(temporalPort))).toBe(true);
   }, 240_000);
