@@ -1,5 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { withDeadline } from '../deadline.js';
 import type { ApiMetrics } from './metrics.js';
 import { openApiJson } from './openapi/document.js';
 import { opsRouter, type OpsDeps } from './ops/router.js';
@@ -70,11 +71,5 @@ export function createApp(deps: AppDeps): Express {
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e: unknown) => (clearTimeout(t), reject(e as Error)),
-    );
-  });
+  return withDeadline(p, ms, () => new Error(`timed out after ${ms} ms`));
 }

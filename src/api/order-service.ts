@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
+import { withDeadline } from '../deadline.js';
 import { findInstanceAccess, findInstanceByWorkflowId, findInstances, type InstanceAccessRow, type InstanceRow } from '../db/read-model.js';
 import { ResultCode, encryptField, type AppInfo, type InstanceInfo } from '../koogallery/index.js';
 import type { SealedBox } from '../security/sealed-box.js';
@@ -75,13 +76,7 @@ export interface PurchaseInput {
 class BudgetExceeded extends Error {}
 
 function withinBudget<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BudgetExceeded(`no answer within ${ms} ms`)), ms);
-  });
-  // The abandoned promise may still settle later; it must not become an unhandled rejection.
-  p.catch(() => undefined);
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return withDeadline(p, ms, () => new BudgetExceeded(`no answer within ${ms} ms`));
 }
 
 /** instanceId = the first businessId (§3.1), unless it is longer than the 64 characters an instanceId may have. */

@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
+import { withDeadline } from '../deadline.js';
 import { findSupervisionsByOrder, type SupervisionRow } from '../db/supervision-store.js';
 import {
   SUPERVISION_REJECTION_TYPE,
@@ -63,16 +64,8 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
     return { outcome: 'no-supervision', reason: `no supervised order ${ref.orderId}${ref.orderLineId ? ` line ${ref.orderLineId}` : ''}` };
   }
 
-  async function withTimeout<T>(p: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    p.catch(() => undefined);
-    return Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`supervision workflow did not answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
-  }
+  const withTimeout = <T>(p: Promise<T>): Promise<T> =>
+    withDeadline(p, timeoutMs, () => new Error(`supervision workflow did not answer within ${timeoutMs} ms`));
 
   /** Applies one action; a refusal carries the workflow's reason and the unchanged state. */
   async function act(ref: SupervisionRef, action: SupervisionAction): Promise<ActionOutcome> {

@@ -1,3 +1,4 @@
+import { withDeadline } from '../deadline.js';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -88,13 +89,8 @@ class SendTimeoutError extends Error {
   }
 }
 
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new SendTimeoutError(ms)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  return withDeadline(work, ms, () => new SendTimeoutError(ms));
 }
 
 /** Creates a dispatcher; call start() to poll, stop() on shutdown. Throws RangeError on inconsistent options. */

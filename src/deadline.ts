@@ -1,0 +1,14 @@
+// One way to bound a wait, for every caller that answers someone on a clock (the marketplace's 5 s, a readiness
+// probe, a notification gateway): race the work against a timer, clear the timer either way, and keep the
+// abandoned work from surfacing later as an unhandled rejection.
+
+/** Settles as `work` does, or rejects with `onTimeout()` once `ms` have passed, whichever comes first. */
+export function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  // The work may still settle after the deadline; nobody awaits it then.
+  work.catch(() => undefined);
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
