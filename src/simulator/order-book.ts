@@ -1,3 +1,4 @@
+import { addCalendarPeriod } from '../shared/period.js';
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { formatCompactUtc } from '../koogallery/index.js';
@@ -139,18 +140,7 @@ export const firstLineId = (orderId: string): string => `${orderId}-000001`;
 
 /** Adds whole periods in UTC (months clamp to the month's last day, e.g. Jan 31 + 1 month = Feb 28/29). */
 export function addPeriod(from: Date, periodType: 'year' | 'month' | 'day' | 'hour', periodNumber: number): Date {
-  const d = new Date(from.getTime());
-  if (periodType === 'hour') d.setUTCHours(d.getUTCHours() + periodNumber);
-  else if (periodType === 'day') d.setUTCDate(d.getUTCDate() + periodNumber);
-  else {
-    const months = periodType === 'year' ? 12 * periodNumber : periodNumber;
-    const day = d.getUTCDate();
-    d.setUTCDate(1);
-    d.setUTCMonth(d.getUTCMonth() + months);
-    const lastDay = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
-    d.setUTCDate(Math.min(day, lastDay));
-  }
-  return d;
+  return addCalendarPeriod(from, periodType, periodNumber)!;
 }
 
 // Plausible-looking fixed identities for the seeded debug orders.

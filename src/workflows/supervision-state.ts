@@ -9,6 +9,7 @@ import type {
   SupervisionTerms,
   Validity,
 } from '../shared/supervision-contract.js';
+import { addCalendarPeriod } from '../shared/period.js';
 
 // Pure rules of service supervision (spec §9): which action is allowed at which node, what it changes, when the
 // next reminder or automatic acceptance is due, and a period order's validity. No Temporal, no I/O: every rule is
@@ -286,33 +287,11 @@ export function computeValidity(period: ServicePeriod, acceptedAt: string, actua
   return { start: new Date(start).toISOString(), end, startedFrom: actualServiceStartTime ? 'ACTUAL_START_TIME' : 'ACCEPTANCE' };
 }
 
-/** `startIso` plus `n` periods (calendar months clamp to the month's last day: 31 Jan + 1 month = 28/29 Feb). */
+/** `startIso` plus `n` periods, as ISO text (calendar months clamp to the month's last day; see addCalendarPeriod). */
 export function addPeriod(startIso: string, periodType: string, n: number): string | undefined {
   const start = new Date(startIso);
   if (Number.isNaN(start.getTime()) || !Number.isFinite(n) || n < 0) return undefined;
-  const type = periodType.trim().toLowerCase();
-  const plusMs = (ms: number) => new Date(start.getTime() + ms).toISOString();
-  switch (type) {
-    case 'year':
-    case 'month': {
-      const months = type === 'year' ? 12 * n : n;
-      const y = start.getUTCFullYear();
-      const m = start.getUTCMonth() + months;
-      const lastDay = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
-      const d = new Date(start);
-      d.setUTCDate(1);
-      d.setUTCFullYear(y, m, Math.min(start.getUTCDate(), lastDay));
-      return d.toISOString();
-    }
-    case 'week':
-      return plusMs(7 * n * DAY_MS);
-    case 'day':
-      return plusMs(n * DAY_MS);
-    case 'hour':
-      return plusMs(n * 3_600_000);
-    default:
-      return undefined;
-  }
+  return addCalendarPeriod(start, periodType, n)?.toISOString();
 }
 
 /**
