@@ -1,19 +1,17 @@
-import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { InboxEntry } from '../db/inbox.js';
 import type { NonceStore } from '../db/nonce-store.js';
 import {
   ResultCode,
-  extractV2Credentials,
   simpleResponse,
-  verifyV2Signature,
 } from '../koogallery/index.js';
 import { MarketplaceApiError, MarketplaceErrorCode, type MarketplaceOrder } from '../marketplace/query-order-client.js';
 import { mapSupervisionEvents, type IgnoredSupervisionEvent } from '../marketplace/supervision-events.js';
 import type { SupervisionAction } from '../shared/supervision-contract.js';
 import type { ApiMetrics } from './metrics.js';
 import { createSignedAnswerSender } from './signed-answer.js';
+import { admitV2Call, sha256Hex } from './v2-admission.js';
 
 // The marketplace's order notification (spec §4.8): a V2-signed POST naming an order whose data changed. The
 // user side of service supervision (§9: requirement submitted, acceptance, rejection, sign-for, license
@@ -217,28 +215,13 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
 
   router.post('/', express.raw({ type: () => true, limit: deps.maxBodyBytes }), (req: Request, res: Response) => {
     const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const ctx: CallContext = { started: now(), bodySha256: sha256(body), ids: {} };
-    // The same V2 signature as the SaaS production interface (spec §2.2, §4.8).
-    const creds = extractV2Credentials(req.query as Record<string, unknown>, req.headers);
-    if (!creds) return refuse(res, ctx, ResultCode.AuthFailed, 'signature missing');
-    const verified = verifyV2Signature(deps.accessKey, creds, body, { nowMs: now(), toleranceMs: deps.v2ToleranceMs });
-    if (!verified.ok) return refuse(res, ctx, ResultCode.AuthFailed, `signature ${verified.reason}`);
+    const ctx: CallContext = { started: now(), bodySha256: sha256Hex(body), ids: {} };
     void (async () => {
-      // Claim the nonce only once the signature is good, so nobody can burn nonces with forged requests.
-      let fresh: boolean;
-      try {
-        fresh = await deps.nonces.claim(creds.nonce, deps.v2ToleranceMs);
-      } catch (err) {
-        return fail(res, ctx, 'nonce store unavailable', { err: (err as Error).message });
-      }
-      if (!fresh) return refuse(res, ctx, ResultCode.AuthFailed, 'nonce replayed');
-      let json: unknown;
-      try {
-        json = JSON.parse(body.toString('utf8'));
-      } catch {
-        return refuse(res, ctx, ResultCode.InvalidParameter, 'body is not JSON');
-      }
-      const parsed = parseOrderNotification(json);
+      // The same V2 admission as the SaaS production interface (spec §2.2, §4.8).
+      const admitted = await admitV2Call(deps, req, body, ctx.started);
+      if (!admitted.ok && admitted.code === ResultCode.InternalError) return fail(res, ctx, admitted.reason, { err: admitted.err });
+      if (!admitted.ok) return refuse(res, ctx, admitted.code, admitted.reason);
+      const parsed = parseOrderNotification(admitted.json);
       if (!parsed.ok) return refuse(res, ctx, ResultCode.InvalidParameter, parsed.reason);
       ctx.ids = { ...parsed.body };
       await handleNotification(res, ctx, parsed.body);
@@ -250,18 +233,14 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
 
   // The marketplace only POSTs; anything else is bad input and is answered like it.
   router.all('/', (req: Request, res: Response) => {
-    refuse(res, { started: now(), bodySha256: sha256(''), ids: {} }, ResultCode.InvalidParameter, `method ${req.method.slice(0, 16)} not supported`);
+    refuse(res, { started: now(), bodySha256: sha256Hex(''), ids: {} }, ResultCode.InvalidParameter, `method ${req.method.slice(0, 16)} not supported`);
   });
 
   // Body too large, aborted upload, bad encoding: still a marketplace answer, signed, with no stack trace.
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const type = (err as { type?: string }).type;
-    refuse(res, { started: now(), bodySha256: sha256(''), ids: {} }, ResultCode.InvalidParameter, type === 'entity.too.large' ? 'body too large' : 'unreadable body');
+    refuse(res, { started: now(), bodySha256: sha256Hex(''), ids: {} }, ResultCode.InvalidParameter, type === 'entity.too.large' ? 'body too large' : 'unreadable body');
   });
 
   return router;
-}
-
-function sha256(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { InboxEntry } from '../db/inbox.js';
@@ -6,7 +5,6 @@ import type { NonceStore } from '../db/nonce-store.js';
 import {
   ResultCode,
   defaultResultMessage,
-  extractV2Credentials,
   newInstanceResponse,
   parseCompactUtc,
   parseRawQuery,
@@ -15,7 +13,6 @@ import {
   queryInstanceResponse,
   simpleResponse,
   verifyV1AuthToken,
-  verifyV2Signature,
   V1_ACTIVITIES,
   V2_ACTIVITIES,
   type V1Request,
@@ -25,6 +22,7 @@ import type { ChargingMode, InterfaceVersion, OrderDetails, OrderKey } from '../
 import type { SupervisionCatalogue } from '../supervision/catalogue.js';
 import type { ApiMetrics } from './metrics.js';
 import { createSignedAnswerSender } from './signed-answer.js';
+import { admitV2Call, sha256Hex } from './v2-admission.js';
 import type { OrderService, ServiceAnswer } from './order-service.js';
 
 // The marketplace's production interface: GET (V1, query string, authToken) and POST (V2, JSON, signature) on one
@@ -140,7 +138,7 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
   // ---- V1: GET with every parameter in the query string ------------------------------------------------------
   router.get('/', (req: Request, res: Response) => {
     const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
-    const ctx: CallContext = { version: 'V1', started: now(), bodySha256: sha256(rawQuery), ids: {} };
+    const ctx: CallContext = { version: 'V1', started: now(), bodySha256: sha256Hex(rawQuery), ids: {} };
     const parsed = parseRawQuery(rawQuery);
     if (!parsed) return refuse(res, ctx, ResultCode.InvalidParameter, 'malformed query string');
     ctx.activity = clipActivity(parsed.params.activity);
@@ -155,27 +153,15 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
   // ---- V2: POST with a JSON body, signature in the query (or x-sign headers) ---------------------------------
   router.post('/', express.raw({ type: () => true, limit: deps.maxBodyBytes }), (req: Request, res: Response) => {
     const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const ctx: CallContext = { version: 'V2', started: now(), bodySha256: sha256(body), ids: {} };
-    const creds = extractV2Credentials(req.query as Record<string, unknown>, req.headers);
-    if (!creds) return refuse(res, ctx, ResultCode.AuthFailed, 'signature missing');
-    const verified = verifyV2Signature(deps.accessKey, creds, body, { nowMs: now(), toleranceMs: deps.v2ToleranceMs });
-    if (!verified.ok) return refuse(res, ctx, ResultCode.AuthFailed, `signature ${verified.reason}`);
+    const ctx: CallContext = { version: 'V2', started: now(), bodySha256: sha256Hex(body), ids: {} };
     void (async () => {
-      // Claim the nonce only once the signature is good, so nobody can burn nonces with forged requests.
-      let fresh: boolean;
-      try {
-        fresh = await deps.nonces.claim(creds.nonce, deps.v2ToleranceMs);
-      } catch (err) {
-        deps.logger.error({ err: (err as Error).message }, 'nonce store unavailable');
+      const admitted = await admitV2Call(deps, req, body, ctx.started);
+      if (!admitted.ok && admitted.code === ResultCode.InternalError) {
+        deps.logger.error({ err: admitted.err }, admitted.reason);
         return send(res, ctx, simpleResponse(ResultCode.InternalError, 'internal error; please retry.'));
       }
-      if (!fresh) return refuse(res, ctx, ResultCode.AuthFailed, 'nonce replayed');
-      let json: unknown;
-      try {
-        json = JSON.parse(body.toString('utf8'));
-      } catch {
-        return refuse(res, ctx, ResultCode.InvalidParameter, 'body is not JSON');
-      }
+      if (!admitted.ok) return refuse(res, ctx, admitted.code, admitted.reason);
+      const json = admitted.json;
       ctx.activity = clipActivity((json as { activity?: unknown } | null)?.activity);
       const request = parseV2Request(json);
       if (!request.ok) return refuse(res, ctx, ResultCode.InvalidParameter, `${request.field} ${request.reason}`);
@@ -185,13 +171,13 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
 
   // The marketplace only GETs (V1) and POSTs (V2); any other method is bad input and is answered like it.
   router.all('/', (req: Request, res: Response) => {
-    const ctx: CallContext = { version: 'V2', started: now(), bodySha256: sha256(''), ids: {} };
+    const ctx: CallContext = { version: 'V2', started: now(), bodySha256: sha256Hex(''), ids: {} };
     refuse(res, ctx, ResultCode.InvalidParameter, `method ${req.method.slice(0, 16)} not supported`);
   });
 
   // Body too large, aborted upload, bad encoding: still a marketplace answer, signed, with no stack trace.
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const ctx: CallContext = { version: req.method === 'GET' ? 'V1' : 'V2', started: now(), bodySha256: sha256(''), ids: {} };
+    const ctx: CallContext = { version: req.method === 'GET' ? 'V1' : 'V2', started: now(), bodySha256: sha256Hex(''), ids: {} };
     const type = (err as { type?: string }).type;
     refuse(res, ctx, ResultCode.InvalidParameter, type === 'entity.too.large' ? 'body too large' : 'unreadable body');
   });
@@ -319,9 +305,6 @@ function singleInstanceId(r: V1Request | V2Request): { instanceId?: string } {
   return { instanceId: r.instanceId };
 }
 
-function sha256(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 function clipActivity(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v.slice(0, 32) : undefined;
