@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_NOTIFICATION_ROUTING, NotificationRoutingError, parseNotificationRouting, type NotificationRouting } from './notifications/routing.js';
+import { CHANNEL_NAME_PATTERN, DEFAULT_NOTIFICATION_ROUTING, LOG_CHANNEL_NAME, NotificationRoutingError, parseNotificationRouting, type NotificationRouting } from './notifications/routing.js';
 import type { SupervisionKind } from './shared/supervision-contract.js';
 
 // The only reader of process.env. Parsed once, validated, frozen; fails fast with every problem listed.
@@ -98,7 +98,7 @@ export function parseNotificationWebhooks(text: string): { webhooks: Record<stri
     const eq = item.indexOf('=');
     const name = eq > 0 ? item.slice(0, eq).trim().toLowerCase() : '';
     const url = eq > 0 ? item.slice(eq + 1).trim() : '';
-    let ok = /^[a-z][a-z0-9_-]{0,39}$/.test(name) && name !== 'log';
+    let ok = CHANNEL_NAME_PATTERN.test(name) && name !== LOG_CHANNEL_NAME;
     try {
       ok = ok && ['http:', 'https:'].includes(new URL(url).protocol);
     } catch {
@@ -245,7 +245,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   problems.push(...hooks.problems);
   const routedChannels = new Set(Object.values(routing).flat());
   for (const channel of routedChannels) {
-    if (channel !== 'log' && hooks.webhooks[channel] === undefined) problems.push(`NOTIFICATION_ROUTING: channel "${channel}" has no NOTIFICATION_WEBHOOKS entry`);
+    if (channel !== LOG_CHANNEL_NAME && hooks.webhooks[channel] === undefined) problems.push(`NOTIFICATION_ROUTING: channel "${channel}" has no NOTIFICATION_WEBHOOKS entry`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

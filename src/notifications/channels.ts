@@ -67,21 +67,14 @@ export interface WebhookChannelOptions {
 }
 
 /** The JSON body the webhook channel POSTs. */
-export interface WebhookPayload {
-  readonly id: string;
-  readonly dedupeKey: string;
-  readonly kind: string;
-  readonly recipient: string;
-  readonly channel: string;
-  readonly orderId: string;
-  readonly instanceId: string | null;
-  readonly subject: string;
-  readonly body: string;
-  readonly data: Readonly<Record<string, string | number | boolean>>;
+export type WebhookPayload = Pick<
+  OutboxNotification,
+  'id' | 'dedupeKey' | 'kind' | 'recipient' | 'channel' | 'orderId' | 'instanceId' | 'subject' | 'body' | 'data'
+> & {
   /** 1 on the first attempt. */
   readonly attempt: number;
   readonly createdAt: string;
-}
+};
 
 const MAX_REASON_CHARS = 200;
 // The gateway refused this notification itself (malformed, too large, unprocessable): sending it again cannot help.
