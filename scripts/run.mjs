@@ -26,15 +26,12 @@ if (dependenciesStale()) {
   console.log('[run] installing npm dependencies (npm ci)…');
   const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (ci.status !== 0) {
-    // npm 11.19 here writes lock files without other platforms' optional packages (@swc/core-darwin-*, …) and then
-    // refuses them in `npm ci`, even a lock file it has just written itself. `npm install` installs the versions
-    // the lock file pins all the same; it is the fallback, not the rule.
-    console.warn('[run] npm ci refused the lock file; installing the locked versions with npm install');
-    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-    if (install.status !== 0) {
-      console.error('[run] npm install failed');
-      process.exit(install.status ?? 1);
-    }
+    // No silent fallback to `npm install`: it would rewrite package-lock.json in the user's checkout and hide a
+    // lock file that CI and the Dockerfile (which run `npm ci`) refuse.
+    console.error('[run] npm ci failed. If it says the lock file is out of sync, regenerate it with');
+    console.error('[run]   rm package-lock.json && npm install --package-lock-only && npm ci');
+    console.error('[run] and commit package-lock.json.');
+    process.exit(ci.status ?? 1);
   }
 }
 
