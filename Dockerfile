@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 #
 # One image for the api, the worker and the migration job (docker-compose.yml picks the command):
-#   node dist/src/api/server.js     the Express API (PORT, default 8080)
+#   node dist/src/main/api-server.js     the Express API (PORT, default 8080)
 #   node dist/worker.js             the Temporal worker (metrics on WORKER_METRICS_PORT, default 9464)
-#   node dist/src/db/migrate-cli.js applies migrations/*.sql and exits
+#   node dist/src/platform/db/migrate-cli.js applies migrations/*.sql and exits
 #
 # Debian (glibc) on purpose, not alpine: @temporalio/worker loads a native core-bridge built for glibc.
 # The build context is an allow-list (.dockerignore): no .git, no .env files, no node_modules, no test data.
@@ -23,8 +23,8 @@ COPY . .
 # The checks fail the build early if the output layout the compose file relies on ever changes.
 RUN npm run build \
  && test -f dist/worker.js \
- && test -f dist/src/api/server.js \
- && test -f dist/src/db/migrate-cli.js \
+ && test -f dist/src/main/api-server.js \
+ && test -f dist/src/platform/db/migrate-cli.js \
  && test -f dist/workflow-bundle.js
 
 ############################
@@ -67,4 +67,4 @@ COPY migrations ./migrations
 USER node
 
 EXPOSE 8080 9464
-CMD ["node", "dist/src/api/server.js"]
+CMD ["node", "dist/src/main/api-server.js"]

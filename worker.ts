@@ -2,15 +2,15 @@
 // activities factory, and the Worker. Drains on SIGTERM/SIGINT.
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
-import { createActivities } from './src/activities/index.js';
-import { describeConfig, loadConfig } from './src/config.js';
-import { createPool } from './src/db/pool.js';
-import { createLogger } from './src/logger.js';
+import { createActivities } from './src/main/worker-activities.js';
+import { describeConfig, loadConfig } from './src/platform/config.js';
+import { createPool } from './src/platform/db/pool.js';
+import { createLogger } from './src/platform/logger.js';
 import { createNotificationDispatcher } from './src/notifications/dispatcher.js';
 import { channelsFromConfig } from './src/notifications/from-config.js';
 import { ensureReconciliationSchedule } from './src/reconciliation/schedule.js';
-import { connectWorker } from './src/temporal/native-connection.js';
-import { createOrderWorker } from './src/worker/order-worker.js';
+import { connectWorker } from './src/platform/temporal/native-connection.js';
+import { createOrderWorker } from './src/platform/temporal/worker.js';
 
 const config = loadConfig();
 const logger = createLogger({ level: config.logLevel, name: 'koogallery-worker' });

@@ -1,8 +1,8 @@
 import autocannon from 'autocannon';
-import { findInstances } from '../src/db/read-model.js';
-import { createOrderService } from '../src/api/order-service.js';
+import { findInstances } from '../src/orders/store.js';
+import { createOrderService } from '../src/orders/service.js';
 import { bodySignHeaderValue, queryInstanceResponse, serializeResponse, verifyBodySignHeader } from '../src/koogallery/index.js';
-import { createSealedBox } from '../src/security/sealed-box.js';
+import { createSealedBox } from '../src/platform/sealed-box.js';
 import { b0Step } from './b0-baseline.js';
 import { PROC, awaitQuiet, type BenchContext } from './lib/context.js';
 import { cpuLine } from './lib/limits.js';

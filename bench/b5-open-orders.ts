@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import proto from '@temporalio/proto';
 import { formatCompactUtc } from '../src/koogallery/index.js';
-import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type OrderDetails, type OrderKey, type OrderState, type OrderWorkflowInput } from '../src/shared/order-contract.js';
-import { InstanceIdKey, InterfaceVersionKey, OrderIdKey, OrderPhaseKey, TestOrderKey } from '../src/shared/search-attributes.js';
-import { createProductionClient } from '../src/simulator/production-client.js';
+import { ORDER_WORKFLOW_TYPE, orderWorkflowId, type OrderDetails, type OrderKey, type OrderState, type OrderWorkflowInput } from '../src/orders/contract.js';
+import { InstanceIdKey, InterfaceVersionKey, OrderIdKey, OrderPhaseKey, TestOrderKey } from '../src/kernel/search-attributes.js';
+import { createProductionClient } from '../tools/simulator/production-client.js';
 import type { B2Summary } from './b2-purchase-latency.js';
 import type { BenchContext } from './lib/context.js';
 import { PRODUCT_WORKER_POOL_MAX } from './lib/context.js';

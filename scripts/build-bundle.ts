@@ -5,7 +5,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { repoRoot } from './infra/paths.js';
 
 const out = join(repoRoot, 'dist', 'workflow-bundle.js');
-const { code } = await bundleWorkflowCode({ workflowsPath: join(repoRoot, 'src', 'workflows', 'index.ts') });
+const { code } = await bundleWorkflowCode({ workflowsPath: join(repoRoot, 'src', 'workflows.ts') });
 mkdirSync(join(repoRoot, 'dist'), { recursive: true });
 writeFileSync(out, code);
 console.log(`[build] workflow bundle: ${out} (${(code.length / 1024).toFixed(0)} KiB)`);

@@ -4,10 +4,10 @@
 // KOOGALLERY_API_BASE is configured), the worker and the API. Ctrl-C stops everything it started, newest first.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { DEV_DEFAULTS } from '../src/config.js';
-import { migrate } from '../src/db/migrate.js';
-import { createPool } from '../src/db/pool.js';
-import { SIM_SUPERVISED_PRODUCTS } from '../src/simulator/scenarios.js';
+import { DEV_DEFAULTS } from '../src/platform/config.js';
+import { migrate } from '../src/platform/db/migrate.js';
+import { createPool } from '../src/platform/db/pool.js';
+import { SIM_SUPERVISED_PRODUCTS } from '../tools/simulator/scenarios.js';
 import { ensureDevServer } from './infra/dev-server.js';
 import { dataDir, logDir, repoRoot } from './infra/paths.js';
 import { ensurePostgres } from './infra/postgres.js';
@@ -84,7 +84,7 @@ try {
     env.KOOGALLERY_API_BASE = `http://127.0.0.1:${SIM_PORT}`;
     // The simulator's supervision scenarios buy these products; a list the user set (even an empty one) wins.
     if (process.env.SUPERVISED_PRODUCTS === undefined) env.SUPERVISED_PRODUCTS = SIM_SUPERVISED_PRODUCTS;
-    background('simulator', ['--import', 'tsx', join(repoRoot, 'src/simulator/cli.ts'), 'serve', '--port', String(SIM_PORT)], {
+    background('simulator', ['--import', 'tsx', join(repoRoot, 'tools/simulator/cli.ts'), 'serve', '--port', String(SIM_PORT)], {
       ...env,
       HUAWEI_CLOUD_AK: env.HUAWEI_CLOUD_AK ?? DEV_DEFAULTS.huaweiAk,
       HUAWEI_CLOUD_SK: env.HUAWEI_CLOUD_SK ?? DEV_DEFAULTS.huaweiSk,

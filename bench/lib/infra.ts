@@ -123,7 +123,7 @@ export async function startBenchTemporal(o: { label: string; pragmas?: readonly 
 export async function bundleOrderWorkflow(): Promise<{ path: string; seconds: number }> {
   const t0 = performance.now();
   const bundle = await bundleWorkflowCode({
-    workflowsPath: join(repoRoot, 'src', 'workflows', 'index.ts'),
+    workflowsPath: join(repoRoot, 'src', 'workflows.ts'),
     logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m) => console.error(m) },
   });
   mkdirSync(BENCH_DATA_DIR, { recursive: true });

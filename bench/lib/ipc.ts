@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { logDir, repoRoot } from '../../scripts/infra/paths.js';
-import type { createOrderWorker } from '../../src/worker/order-worker.js';
+import type { createOrderWorker } from '../../src/platform/temporal/worker.js';
 
 // The bench's child processes (bench/procs/service-process.ts) and the messages they take. A child per role keeps
 // the load generator's CPU out of the service's and lets /proc tell each process's CPU and RSS apart.

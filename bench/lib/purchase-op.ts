@@ -1,6 +1,6 @@
 import { WorkflowUpdateStage, type Client } from '@temporalio/client';
-import { instanceIdFor, purchaseStartOperation } from '../../src/api/order-service.js';
-import { purchaseUpdate, type InterfaceVersion, type OperationResult, type OrderDetails, type OrderKey } from '../../src/shared/order-contract.js';
+import { instanceIdFor, purchaseStartOperation } from '../../src/orders/service.js';
+import { purchaseUpdate, type InterfaceVersion, type OperationResult, type OrderDetails, type OrderKey } from '../../src/orders/contract.js';
 
 // The purchase as src/api/order-service.ts `purchase()` sends it to Temporal: the product's own start operation
 // (purchaseStartOperation) and update, minus the budget timer and the read-model lookups only test orders make.

@@ -4,10 +4,10 @@
 // harness fixes both). Role `worker`: one order worker only (B5 measures its RSS). Commands arrive over IPC.
 import { randomUUID } from 'node:crypto';
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
-import { createActivities } from '../../src/activities/index.js';
-import { loadConfig } from '../../src/config.js';
-import { createPool } from '../../src/db/pool.js';
-import { createOrderWorker } from '../../src/worker/order-worker.js';
+import { createActivities } from '../../src/main/worker-activities.js';
+import { loadConfig } from '../../src/platform/config.js';
+import { createPool } from '../../src/platform/db/pool.js';
+import { createOrderWorker } from '../../src/platform/temporal/worker.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../../test/support/service-harness.js';
 import type { B0StepReply, ChildCommand, ChildConfig, ChildReady } from '../lib/ipc.js';
 import { purchaseViaClient } from '../lib/purchase-op.js';

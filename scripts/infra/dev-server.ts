@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { ALL_SEARCH_ATTRIBUTE_KEYS, searchAttributeCliSpecs } from '../../src/shared/search-attributes.js';
+import { ALL_SEARCH_ATTRIBUTE_KEYS, searchAttributeCliSpecs } from '../../src/kernel/search-attributes.js';
 import { logDir } from './paths.js';
 
 // @temporalio/proto is CommonJS; Node's ESM loader cannot see its named exports, so take them from the default.

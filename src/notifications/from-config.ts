@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AppConfig } from '../config.js';
+import type { AppConfig } from '../platform/config.js';
 import { createChannelRegistry, createLogChannel, createWebhookChannel, type ChannelRegistry } from './channels.js';
 
 /** The channels configuration asks for: the built-in log channel, plus one webhook per NOTIFICATION_WEBHOOKS entry. */

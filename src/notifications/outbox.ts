@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { NotificationRecipient, NotificationRequest } from '../shared/supervision-contract.js';
+import type { NotificationRecipient, NotificationRequest } from '../supervision/contract.js';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, type RetryPolicy } from './backoff.js';
 import { DEFAULT_NOTIFICATION_ROUTING, NOTIFICATION_RECIPIENTS, type NotificationRouting } from './routing.js';
 

@@ -1,4 +1,4 @@
-import type { NotificationRecipient } from '../shared/supervision-contract.js';
+import type { NotificationRecipient } from '../supervision/contract.js';
 
 // Which channels each recipient's notifications go out on. Parsed from one setting, e.g.
 //   MERCHANT=log+email,ACCOUNT_MANAGER=log,CUSTOMER=log+in-site

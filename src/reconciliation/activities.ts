@@ -9,9 +9,9 @@ import {
   type ReconcilePageResult,
   type ReconciliationActivities,
   type ReconciliationResult,
-} from '../shared/reconciliation-contract.js';
+} from './contract.js';
 import { compareWithMarketplace, compareWithWorkflow, marketplaceCheckApplies, type MarketplaceView, type ReconciledInstance } from './compare.js';
-import { beginRun, finishRun, keepOpenFindings, pageReconciledInstances, readReconciledInstances, upsertFindings } from './findings-store.js';
+import { beginRun, finishRun, keepOpenFindings, pageReconciledInstances, readReconciledInstances, upsertFindings } from './store.js';
 import { viewOrderWorkflow } from './workflow-view.js';
 
 // The reconciliation workflow's side effects: read a page of the read model, ask each order workflow (and, where

@@ -1,5 +1,5 @@
-import type { OrderPhase, OrderState } from '../shared/order-contract.js';
-import { DriftKind, type DriftFinding } from '../shared/reconciliation-contract.js';
+import type { OrderPhase, OrderState } from '../orders/contract.js';
+import { DriftKind, type DriftFinding } from './contract.js';
 
 // The comparison itself, free of I/O: one read-model row against what its workflow (and the marketplace) said.
 

@@ -5,7 +5,7 @@ import {
   RECONCILIATION_WORKFLOW_TYPE,
   reconciliationScheduleId,
   type ReconciliationInput,
-} from '../shared/reconciliation-contract.js';
+} from './contract.js';
 
 // The Temporal Schedule that runs reconciliation. Created at worker start, or brought up to date when it exists,
 // so every deploy converges the schedule on what the code says (interval, input, task queue).

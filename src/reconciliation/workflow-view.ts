@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
-import { getOrderQuery, type OrderState } from '../shared/order-contract.js';
+import { getOrderQuery, type OrderState } from '../orders/contract.js';
 import type { WorkflowView } from './compare.js';
 
 // Asks Temporal about one order workflow within a deadline: describe (no worker needed), then the live state by

@@ -1,5 +1,5 @@
-import type { AppConfig } from '../config.js';
-import type { SupervisionTerms } from '../shared/supervision-contract.js';
+import type { AppConfig } from '../platform/config.js';
+import type { SupervisionTerms } from './contract.js';
 
 // Which products are supervised is a listing property (是否涉及服务监管, fixed once listed) that the production
 // interface does not carry (UNCONFIRMED whether Query Order does): the merchant declares it in configuration.

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findInstance } from '../../src/db/read-model.js';
+import { findInstance } from '../../src/orders/store.js';
 import { formatCompactUtc } from '../../src/koogallery/index.js';
-import { firstLineId } from '../../src/simulator/order-book.js';
-import { supervisionWorkflowId } from '../../src/shared/supervision-contract.js';
-import { orderWorkflowId } from '../../src/shared/order-contract.js';
+import { firstLineId } from '../../tools/simulator/order-book.js';
+import { supervisionWorkflowId } from '../../src/supervision/contract.js';
+import { orderWorkflowId } from '../../src/orders/contract.js';
 import { uniqueId } from '../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
 

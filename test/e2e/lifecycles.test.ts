@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCENARIOS, SIM_SUPERVISED_PRODUCTS, type ScenarioContext } from '../../src/simulator/scenarios.js';
+import { SCENARIOS, SIM_SUPERVISED_PRODUCTS, type ScenarioContext } from '../../tools/simulator/scenarios.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
 
 // Whole lifecycles over HTTP, driven by the marketplace simulator, against the real Temporal and PostgreSQL:

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEV_DEFAULTS } from '../../src/config.js';
-import { SCENARIOS } from '../../src/simulator/scenarios.js';
-import { createProductionClient } from '../../src/simulator/production-client.js';
-import { createSimAdminClient } from '../../src/simulator/sim-admin-client.js';
+import { DEV_DEFAULTS } from '../../src/platform/config.js';
+import { SCENARIOS } from '../../tools/simulator/scenarios.js';
+import { createProductionClient } from '../../tools/simulator/production-client.js';
+import { createSimAdminClient } from '../../tools/simulator/sim-admin-client.js';
 import { portOpen } from '../../scripts/infra/proc.js';
 import { testInfra } from '../setup/infra.js';
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { findInstance } from '../../src/db/read-model.js';
+import { findInstance } from '../../src/orders/store.js';
 import { computeV2Signature, formatCompactUtc } from '../../src/koogallery/index.js';
-import type { CreateOrderInput } from '../../src/simulator/order-book.js';
-import type { ProductionAnswer } from '../../src/simulator/production-client.js';
-import { getOrderQuery, orderWorkflowId } from '../../src/shared/order-contract.js';
+import type { CreateOrderInput } from '../../tools/simulator/order-book.js';
+import type { ProductionAnswer } from '../../tools/simulator/production-client.js';
+import { getOrderQuery, orderWorkflowId } from '../../src/orders/contract.js';
 import { uniqueId } from '../setup/infra.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../support/service-harness.js';
 

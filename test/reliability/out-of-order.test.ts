@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCompactUtc } from '../../src/koogallery/index.js';
-import type { ProductionAnswer } from '../../src/simulator/production-client.js';
+import type { ProductionAnswer } from '../../tools/simulator/production-client.js';
 import { uniqueId } from '../setup/infra.js';
 import { AnswerTally, readModel, timeline, withMarketplaceRetries } from '../support/fault-checks.js';
 import { eventually, reportFigures, startFakeMerchantApi, type FakeMerchantApi } from '../support/fault-harness.js';

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeV1AuthToken, computeV2Signature, formatCompactUtc } from '../../src/koogallery/index.js';
-import { createProductionClient, encodeQuery, formatV1TimeStamp, type ProductionAnswer, type ProductionClient } from '../../src/simulator/production-client.js';
+import { createProductionClient, encodeQuery, formatV1TimeStamp, type ProductionAnswer, type ProductionClient } from '../../tools/simulator/production-client.js';
 import { testInfra, uniqueId } from '../setup/infra.js';
 import { AnswerTally, isWellFormed } from '../support/fault-checks.js';
 import { apiProcess, freePort, mapPool, reportFigures, testSecrets, type ServiceWiring } from '../support/fault-harness.js';

@@ -4,19 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as registeredWorkflows from '../../src/workflows/index.js';
+import * as registeredWorkflows from '../../src/workflows.js';
 import { historyFromJSON, patchIds, type History } from './history-json.js';
 import { reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, writeVariant } from './workflow-variants.js';
 import { quietBundlerLogger } from '../support/quiet-logger.js';
 
 // Replays every recorded history (test/replay/histories/<workflow-type>/*.json, written by
-// scripts/record-histories.ts and `npm run history:export`) against the workflow code as it is now. No server:
+// tools/history-recorder/record-histories.ts and `npm run history:export`) against the workflow code as it is now. No server:
 // the workflow code is bundled here and replayed by a replay worker. A workflow change that would break a running
 // order fails here, naming the fixture. Versioning policy: docs/workflow-versioning.md.
 
 const here = dirname(fileURLToPath(import.meta.url));
 const HISTORIES = join(here, 'histories');
-const WORKFLOWS_ENTRY = join(here, '..', '..', 'src', 'workflows', 'index.ts');
+const WORKFLOWS_ENTRY = join(here, '..', '..', 'src', 'workflows.ts');
 
 /** A history event as fixture JSON: its id and one `<kind>EventAttributes` object. */
 interface JsonEvent {
@@ -65,7 +65,7 @@ function loadFixtures(): Fixture[] {
 const fixtures = loadFixtures();
 const fixture = (name: string): Fixture => {
   const f = fixtures.find((x) => x.name === name);
-  if (!f) throw new Error(`fixture ${name} is missing (record it with scripts/record-histories.ts)`);
+  if (!f) throw new Error(`fixture ${name} is missing (record it with tools/history-recorder/record-histories.ts)`);
   return f;
 };
 

@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Negative controls for the replay suite: deliberately incompatible versions of a workflow, generated from its
@@ -10,14 +10,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const SRC = join(here, '..', '..', 'src');
 const OUT = join(here, '..', '..', '.data', 'replay-variants');
 
-/** Which workflow a variant edits: its module in src/workflows/ and the function the module exports. */
+/** Which workflow a variant edits: its module under src/ and the function the module exports. */
 export interface VariantTarget {
   readonly file: string;
   readonly workflow: string;
 }
 
-export const ORDER_WORKFLOW: VariantTarget = { file: 'order-workflow.ts', workflow: 'orderWorkflow' };
-export const SUPERVISION_WORKFLOW: VariantTarget = { file: 'supervision-workflow.ts', workflow: 'supervisionWorkflow' };
+export const ORDER_WORKFLOW: VariantTarget = { file: 'orders/workflow.ts', workflow: 'orderWorkflow' };
+export const SUPERVISION_WORKFLOW: VariantTarget = { file: 'supervision/workflow.ts', workflow: 'supervisionWorkflow' };
 
 /** One variant: a name, the workflow it edits (the order workflow unless said), and an edit that must change it. */
 export interface WorkflowVariant {
@@ -32,15 +32,15 @@ export interface WorkflowVariant {
  */
 export function writeVariant(v: WorkflowVariant): string {
   const target = v.target ?? ORDER_WORKFLOW;
-  const source = readFileSync(join(SRC, 'workflows', target.file), 'utf8');
+  const source = readFileSync(join(SRC, target.file), 'utf8');
   const edited = v.edit(source);
   if (edited === source) throw new Error(`variant ${v.name}: its edit no longer applies to ${target.file}; update it`);
   // Relative imports are re-pointed at the real modules, so only the edited workflow differs.
-  const rebased = edited.replace(/from '\.\.\//g, `from '${SRC}/`).replace(/from '\.\//g, `from '${SRC}/workflows/`);
+  const rebased = edited.replace(/from '\.\.\//g, `from '${SRC}/`).replace(/from '\.\//g, `from '${join(SRC, dirname(target.file))}/`);
   const dir = join(OUT, v.name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, target.file), rebased);
-  writeFileSync(join(dir, 'index.ts'), `export { ${target.workflow} } from './${target.file.replace(/\.ts$/, '.js')}';\n`);
+  writeFileSync(join(dir, basename(target.file)), rebased);
+  writeFileSync(join(dir, 'index.ts'), `export { ${target.workflow} } from './${basename(target.file).replace(/\.ts$/, '.js')}';\n`);
   return join(dir, 'index.ts');
 }
 

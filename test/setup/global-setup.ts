@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { migrate } from '../../src/db/migrate.js';
-import { createPool } from '../../src/db/pool.js';
+import { migrate } from '../../src/platform/db/migrate.js';
+import { createPool } from '../../src/platform/db/pool.js';
 import { ensureDevServer } from '../../scripts/infra/dev-server.js';
 import { dataDir } from '../../scripts/infra/paths.js';
 import { ensurePostgres } from '../../scripts/infra/postgres.js';
@@ -50,7 +50,7 @@ async function finishSetup(
   stopAll: () => Promise<void>,
 ) {
   // One workflow bundle for every test file: webpack takes seconds, and the bundle is what production runs.
-  const bundle = await bundleWorkflowCode({ workflowsPath: join(process.cwd(), 'src/workflows/index.ts'), logger: quietBundlerLogger });
+  const bundle = await bundleWorkflowCode({ workflowsPath: join(process.cwd(), 'src/workflows.ts'), logger: quietBundlerLogger });
   const bundlePath = join(runDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
   const fixtureBundle = await bundleWorkflowCode({ workflowsPath: join(process.cwd(), 'test/fixtures/workflows.ts'), logger: quietBundlerLogger });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import type { ProductionAnswer, ProductionClient } from '../../src/simulator/production-client.js';
+import type { ProductionAnswer, ProductionClient } from '../../tools/simulator/production-client.js';
 
 // Checks shared by the reliability tests (issue #7): what counts as a well-formed marketplace answer, a tally of
 // every answer a scenario received, and the marketplace's own retry behaviour for operations.

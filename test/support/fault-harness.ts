@@ -11,8 +11,8 @@ import pg from 'pg';
 import { devServerArgs } from '../../scripts/infra/dev-server.js';
 import { repoRoot } from '../../scripts/infra/paths.js';
 import { ensureTemporalCli } from '../../scripts/infra/temporal-cli.js';
-import { migrate } from '../../src/db/migrate.js';
-import { createSimAdminClient, type SimAdminClient } from '../../src/simulator/sim-admin-client.js';
+import { migrate } from '../../src/platform/db/migrate.js';
+import { createSimAdminClient, type SimAdminClient } from '../../tools/simulator/sim-admin-client.js';
 
 // Fault injection for the reliability suite (issue #7): every process of the service as a real child process
 // (worker, API, marketplace simulator, a private Temporal dev server with file persistence, a private PostgreSQL
@@ -439,14 +439,14 @@ export function workerProcess(w: ServiceWiring, name = 'worker', o: ProcessOptio
   });
 }
 
-/** The API (`src/api/server.ts`) as a child process on 127.0.0.1:`port`; ready once /healthz answers. */
+/** The API (`src/main/api-server.ts`) as a child process on 127.0.0.1:`port`; ready once /healthz answers. */
 export function apiProcess(w: ServiceWiring, port: number, name = 'api', o: ProcessOptions = {}): ManagedProcess & { readonly baseUrl: string; readonly origin: string } {
   const origin = `http://127.0.0.1:${port}`;
   const p = managedProcess({
     ...o,
     name,
     command: process.execPath,
-    args: tsxArgs('src/api/server.ts'),
+    args: tsxArgs('src/main/api-server.ts'),
     env: { ...serviceEnv(w), HOST: '127.0.0.1', PORT: String(port) },
     ready: async () => (await fetch(`${origin}/healthz`, { signal: AbortSignal.timeout(1000) })).ok,
     readyTimeoutMs: 60_000,
@@ -454,14 +454,14 @@ export function apiProcess(w: ServiceWiring, port: number, name = 'api', o: Proc
   return Object.assign(p, { baseUrl: `${origin}/koogallery/saas`, origin });
 }
 
-/** The marketplace simulator's open API (`src/simulator/cli.ts serve`) as a child process, with its admin client. */
+/** The marketplace simulator's open API (`tools/simulator/cli.ts serve`) as a child process, with its admin client. */
 export function simulatorProcess(o: { port: number; ak: string; sk: string }, name = 'simulator'): ManagedProcess & { readonly url: string; readonly admin: SimAdminClient } {
   const url = `http://127.0.0.1:${o.port}`;
   const admin = createSimAdminClient(url);
   const p = managedProcess({
     name,
     command: process.execPath,
-    args: tsxArgs('src/simulator/cli.ts', 'serve', '--port', String(o.port), '--host', '127.0.0.1'),
+    args: tsxArgs('tools/simulator/cli.ts', 'serve', '--port', String(o.port), '--host', '127.0.0.1'),
     env: { ...baseEnv(), HUAWEI_CLOUD_AK: o.ak, HUAWEI_CLOUD_SK: o.sk, LOG_LEVEL: 'warn' },
     ready: async () => (await fetch(`${url}/_sim/calls`, { signal: AbortSignal.timeout(1000) })).ok,
     readyTimeoutMs: 60_000,
@@ -688,7 +688,7 @@ function childPids(parent: number): number[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// A fake merchant product API (the HTTP provisioner's counterpart, contract in src/activities/provisioning/http-provisioner.ts)
+// A fake merchant product API (the HTTP provisioner's counterpart, contract in src/orders/provisioning/http-provisioner.ts)
 // ---------------------------------------------------------------------------------------------------------------
 
 /** One tenant as the fake merchant API holds it. */

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { formatCompactUtc } from '../../src/koogallery/index.js';
-import type { ProductionAnswer, ProductionClient } from '../../src/simulator/production-client.js';
-import { ProductionCallError } from '../../src/simulator/production-client.js';
+import type { ProductionAnswer, ProductionClient } from '../../tools/simulator/production-client.js';
+import { ProductionCallError } from '../../tools/simulator/production-client.js';
 import { AnswerTally, RETRYABLE_CODES, withMarketplaceRetries } from './fault-checks.js';
 import { mapPool } from './fault-harness.js';
 

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
-import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../src/shared/search-attributes.js';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../src/kernel/search-attributes.js';
+import { ConfigError, loadConfig } from '../../src/platform/config.js';
 
 // The deployment files are parsed, not run (no Docker engine in CI). Every assertion reads the files, so a
-// change to docker-compose.yml, Dockerfile, .dockerignore, src/config.ts or src/shared/search-attributes.ts
+// change to docker-compose.yml, Dockerfile, .dockerignore, src/config.ts or src/kernel/search-attributes.ts
 // that breaks the stack's wiring fails here.
 
 const repoFile = (rel: string): URL => new URL(`../../${rel}`, import.meta.url);
@@ -354,9 +354,9 @@ describe('docker-compose.yml', () => {
     const build = typeof api!.build === 'string' ? { context: api!.build } : api!.build!;
     expect(build.context).toBe('.');
     expect(build.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
-    expect(asList(api!.command)).toEqual(['node', 'dist/src/api/server.js']);
+    expect(asList(api!.command)).toEqual(['node', 'dist/src/main/api-server.js']);
     expect(asList(worker!.command)).toEqual(['node', 'dist/worker.js']);
-    expect(asList(migrate!.command)).toEqual(['node', 'dist/src/db/migrate-cli.js']);
+    expect(asList(migrate!.command)).toEqual(['node', 'dist/src/platform/db/migrate-cli.js']);
   });
 
   it('shares one environment between api, worker and migrate', () => {
@@ -487,7 +487,7 @@ describe('docker-compose.yml', () => {
     expect(existsSync(repoFile(`${dynamic!.source!.replace(/^\.\//, '')}/${file}`))).toBe(true);
   });
 
-  it('registers every search attribute of src/shared/search-attributes.ts, with its type, and nothing else', () => {
+  it('registers every search attribute of src/kernel/search-attributes.ts, with its type, and nothing else', () => {
     const expected = new Map(ALL_SEARCH_ATTRIBUTE_KEYS.map((k) => [k.name, CLI_TYPE[k.type]]));
     expect(expected.size).toBe(ALL_SEARCH_ATTRIBUTE_KEYS.length);
     expect(Object.fromEntries(registeredSearchAttributes())).toEqual(Object.fromEntries(expected));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, loadConfig } from '../../src/config.js';
+import { ConfigError, describeConfig, loadConfig } from '../../src/platform/config.js';
 
 const PRODUCTION_SECRETS = {
   KOOGALLERY_ACCESS_KEY: 'prod-access-key',

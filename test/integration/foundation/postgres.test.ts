@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations, migrate, pendingMigrations } from '../../../src/db/migrate.js';
-import { findInstance, recordTransition } from '../../../src/db/read-model.js';
-import { createNonceStore } from '../../../src/db/nonce-store.js';
+import { loadMigrations, migrate, pendingMigrations } from '../../../src/platform/db/migrate.js';
+import { findInstance, recordTransition } from '../../../src/orders/store.js';
+import { createNonceStore } from '../../../src/production-interface/nonce-store.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
 describe('PostgreSQL (real server)', () => {

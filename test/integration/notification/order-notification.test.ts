@@ -4,19 +4,19 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApiMetrics } from '../../../src/api/metrics.js';
+import { createApiMetrics } from '../../../src/platform/http/metrics.js';
 import {
   ORDER_NOTIFICATION_PATH,
   orderNotificationRouter,
   parseOrderNotification,
   type SupervisionPort,
-} from '../../../src/api/order-notification.js';
-import { recordInboxEntry, type InboxEntry } from '../../../src/db/inbox.js';
-import { createNonceStore } from '../../../src/db/nonce-store.js';
-import { createPool, type Pool } from '../../../src/db/pool.js';
+} from '../../../src/supervision/notification-routes.js';
+import { recordInboxEntry, type InboxEntry } from '../../../src/production-interface/inbox-store.js';
+import { createNonceStore } from '../../../src/production-interface/nonce-store.js';
+import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { computeV2Signature } from '../../../src/koogallery/index.js';
-import { createQueryOrderClient, type MarketplaceOrder } from '../../../src/marketplace/index.js';
-import type { SupervisionAction } from '../../../src/shared/supervision-contract.js';
+import { createQueryOrderClient, type MarketplaceOrder } from '../../../src/marketplace-api/index.js';
+import type { SupervisionAction } from '../../../src/supervision/contract.js';
 import {
   OrderBook,
   createOpenApiServer,
@@ -25,7 +25,7 @@ import {
   encodeQuery,
   type OpenApiServer,
   type ProductionClient,
-} from '../../../src/simulator/index.js';
+} from '../../../tools/simulator/index.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
 // The order-notification endpoint in-process: a real V2 signature from the marketplace stand-in, the real nonce

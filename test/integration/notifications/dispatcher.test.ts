@@ -1,12 +1,12 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool } from '../../../src/db/pool.js';
-import { createLogger } from '../../../src/logger.js';
+import { createPool, type Pool } from '../../../src/platform/db/pool.js';
+import { createLogger } from '../../../src/platform/logger.js';
 import { createLogChannel, NotificationDeliveryError, type NotificationChannel } from '../../../src/notifications/channels.js';
 import { createNotificationDispatcher, type DispatchOutcome } from '../../../src/notifications/dispatcher.js';
 import { claimDue, enqueueNotifications, listNotifications, type OutboxNotification } from '../../../src/notifications/outbox.js';
 import { parseNotificationRouting } from '../../../src/notifications/routing.js';
-import type { NotificationRecipient, NotificationRequest } from '../../../src/shared/supervision-contract.js';
+import type { NotificationRecipient, NotificationRequest } from '../../../src/supervision/contract.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
 // The dispatcher against the real PostgreSQL, with recording channels. Every dispatcher here claims only its test's

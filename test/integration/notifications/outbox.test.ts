@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool } from '../../../src/db/pool.js';
+import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import {
   claimDue,
   countNotificationsByStatus,
@@ -10,7 +10,7 @@ import {
   requeueFailedNotifications,
 } from '../../../src/notifications/outbox.js';
 import { parseNotificationRouting } from '../../../src/notifications/routing.js';
-import type { NotificationRecipient, NotificationRequest } from '../../../src/shared/supervision-contract.js';
+import type { NotificationRecipient, NotificationRequest } from '../../../src/supervision/contract.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
 // The outbox table against the real PostgreSQL. Other files share the database: every test works on its own order

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../../src/activities/index.js';
-import { loadConfig } from '../../../src/config.js';
-import { createPool, type Pool } from '../../../src/db/pool.js';
-import { createLogger } from '../../../src/logger.js';
+import { createActivities } from '../../../src/main/worker-activities.js';
+import { loadConfig } from '../../../src/platform/config.js';
+import { createPool, type Pool } from '../../../src/platform/db/pool.js';
+import { createLogger } from '../../../src/platform/logger.js';
 import { createNotificationDispatcher } from '../../../src/notifications/dispatcher.js';
 import { channelsFromConfig } from '../../../src/notifications/from-config.js';
 import { listNotifications } from '../../../src/notifications/outbox.js';
-import type { SupervisionInput } from '../../../src/shared/supervision-contract.js';
-import { initialSupervisionState, reminderNotifications } from '../../../src/workflows/supervision-state.js';
+import type { SupervisionInput } from '../../../src/supervision/contract.js';
+import { initialSupervisionState, reminderNotifications } from '../../../src/supervision/state.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
 // The whole notification path the supervision workflow uses, minus Temporal: the worker's real activity (as

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCompactUtc } from '../../../src/koogallery/index.js';
-import { generateOrderId } from '../../../src/simulator/order-book.js';
+import { generateOrderId } from '../../../tools/simulator/order-book.js';
 import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../../support/service-harness.js';
 

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../../src/api/app.js';
-import { buildOpenApiDocument } from '../../../src/api/openapi/document.js';
+import { createApp } from '../../../src/main/app.js';
+import { buildOpenApiDocument } from '../../../src/main/openapi.js';
 import { formatCompactUtc } from '../../../src/koogallery/index.js';
-import { firstLineId, generateOrderId } from '../../../src/simulator/order-book.js';
-import type { ProductionAnswer } from '../../../src/simulator/production-client.js';
+import { firstLineId, generateOrderId } from '../../../tools/simulator/order-book.js';
+import type { ProductionAnswer } from '../../../tools/simulator/production-client.js';
 import { uniqueId } from '../../setup/infra.js';
 import { deref, openApiAjv } from '../../support/ops/openapi-ajv.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';

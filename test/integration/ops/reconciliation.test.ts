@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReconciliationActivities, type ReconciliationLogger } from '../../../src/reconciliation/activities.js';
 import { ensureReconciliationSchedule } from '../../../src/reconciliation/schedule.js';
-import { RECONCILIATION_WORKFLOW_TYPE, type ReconciliationInput, type ReconciliationResult } from '../../../src/shared/reconciliation-contract.js';
+import { RECONCILIATION_WORKFLOW_TYPE, type ReconciliationInput, type ReconciliationResult } from '../../../src/reconciliation/contract.js';
 import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
 

@@ -3,11 +3,11 @@ import {
   countTenants,
   createBuiltinTenantRegistry,
   deriveTenantKey,
-} from '../../../src/activities/provisioning/builtin-tenant-registry.js';
-import { withFaults } from '../../../src/activities/provisioning/fault-injecting-provisioner.js';
-import { ProvisionerError, type Provisioner, type TenantSpec } from '../../../src/activities/provisioning/provisioner.js';
-import { createPool, type Pool } from '../../../src/db/pool.js';
-import { createSealedBox } from '../../../src/security/sealed-box.js';
+} from '../../../src/orders/provisioning/builtin-tenant-registry.js';
+import { withFaults } from '../../../src/orders/provisioning/fault-injecting-provisioner.js';
+import { ProvisionerError, type Provisioner, type TenantSpec } from '../../../src/orders/provisioning/provisioner.js';
+import { createPool, type Pool } from '../../../src/platform/db/pool.js';
+import { createSealedBox } from '../../../src/platform/sealed-box.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
 const sealedBox = createSealedBox('integration-test-data-encryption-key');

@@ -15,7 +15,7 @@ import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrderActivities } from '../../../src/activities/order-activities.js';
+import type { OrderActivities } from '../../../src/orders/activities.js';
 import {
   getOrderQuery,
   ORDER_REJECTION_TYPE,
@@ -33,9 +33,9 @@ import {
   type ProvisionedAccess,
   type RefreshRequest,
   type StatusRequest,
-} from '../../../src/shared/order-contract.js';
-import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../../src/shared/search-attributes.js';
-import type { orderWorkflow } from '../../../src/workflows/order-workflow.js';
+} from '../../../src/orders/contract.js';
+import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../../src/kernel/search-attributes.js';
+import type { orderWorkflow } from '../../../src/orders/workflow.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
 // The real order workflow (the prebuilt bundle production runs) on the shared dev server, with its activities

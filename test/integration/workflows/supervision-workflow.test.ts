@@ -3,9 +3,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrderActivities } from '../../../src/activities/order-activities.js';
-import type { SupervisionActivities } from '../../../src/activities/supervision-activities.js';
-import { getOrderQuery, releaseUpdate, type OrderDetails, type OrderWorkflowInput, type TransitionRecord } from '../../../src/shared/order-contract.js';
+import type { OrderActivities } from '../../../src/orders/activities.js';
+import type { SupervisionActivities } from '../../../src/supervision/activities.js';
+import { getOrderQuery, releaseUpdate, type OrderDetails, type OrderWorkflowInput, type TransitionRecord } from '../../../src/orders/contract.js';
 import {
   SUPERVISION_REJECTION_TYPE,
   getSupervisionQuery,
@@ -17,7 +17,7 @@ import {
   type SupervisionRecord,
   type SupervisionState,
   type SupervisionTerms,
-} from '../../../src/shared/supervision-contract.js';
+} from '../../../src/supervision/contract.js';
 import { addMissingSearchAttributes } from '../../../scripts/infra/dev-server.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 

@@ -1,11 +1,11 @@
 import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
-import { createOrderActivities } from '../../../src/activities/order-activities.js';
-import { loadConfig, parseSupervisedProducts } from '../../../src/config.js';
-import type { MarketplaceOrder } from '../../../src/marketplace/order-schema.js';
-import type { SealedBox } from '../../../src/security/sealed-box.js';
+import { createOrderActivities } from '../../../src/orders/activities.js';
+import { loadConfig, parseSupervisedProducts } from '../../../src/platform/config.js';
+import type { MarketplaceOrder } from '../../../src/marketplace-api/order-schema.js';
+import type { SealedBox } from '../../../src/platform/sealed-box.js';
 import { createSupervisionCatalogue } from '../../../src/supervision/catalogue.js';
-import type { Provisioner } from '../../../src/activities/provisioning/provisioner.js';
+import type { Provisioner } from '../../../src/orders/provisioning/provisioner.js';
 
 // Which orders carry supervision terms: products the merchant declared supervised, on purchases only (§9 [S73]:
 // renewal orders of a supervised product do not go through supervision).

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AKSKSigner } from '@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner.js';
-import { formatSdkDate, signRequest, verifyApigSignature } from '../../../src/marketplace/huawei-signer.js';
+import { formatSdkDate, signRequest, verifyApigSignature } from '../../../src/marketplace-api/huawei-signer.js';
 
 const AK = 'TESTAK0123456789ABCD';
 const SK = 'test-secret-key-0123456789';

@@ -5,7 +5,7 @@ import {
   readSupervisionBlock,
   toMarketplaceOrder,
   type MarketplaceOrder,
-} from '../../../src/marketplace/order-schema.js';
+} from '../../../src/marketplace-api/order-schema.js';
 
 // Query Order's supervision block is our assumption (UNCONFIRMED): these tests pin the tolerant reading, and that a
 // bad block or event never fails the order parse.

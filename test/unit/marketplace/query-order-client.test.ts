@@ -1,13 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { verifyApigSignature } from '../../../src/marketplace/huawei-signer.js';
+import { verifyApigSignature } from '../../../src/marketplace-api/huawei-signer.js';
 import {
   MarketplaceApiError,
   MarketplaceErrorCode,
   QUERY_ORDER_PATH,
   createQueryOrderClient,
-} from '../../../src/marketplace/query-order-client.js';
+} from '../../../src/marketplace-api/query-order-client.js';
 
 const AK = 'TESTAK0123456789ABCD';
 const SK = 'test-secret-key-0123456789';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { MarketplaceOrder, MarketplaceSupervisionEvent } from '../../../src/marketplace/order-schema.js';
+import type { MarketplaceOrder, MarketplaceSupervisionEvent } from '../../../src/marketplace-api/order-schema.js';
 import {
   NO_REASON_GIVEN,
   derivedSupervisionEventId,
   mapSupervisionEvents,
   supervisionActionsFrom,
-} from '../../../src/marketplace/supervision-events.js';
+} from '../../../src/marketplace-api/supervision-events.js';
 
 const LINE_1 = 'CSMAP0000000001-000001';
 const LINE_2 = 'CSMAP0000000001-000002';

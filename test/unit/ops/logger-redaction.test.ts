@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/logger.js';
+import { createLogger } from '../../../src/platform/logger.js';
 
 // The process logger's last line of defence: if code ever logs a request's headers or a configuration object
 // whole, the secrets in them are replaced by *** (top level and one level down).

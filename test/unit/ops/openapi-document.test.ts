@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { buildOpenApiDocument } from '../../../src/api/openapi/document.js';
-import { OpsError } from '../../../src/api/ops/errors.js';
-import { listDriftParams, listOrdersParams, listSupervisionParams, parseSupervisionAction, supervisionLineParams, supervisionPathParams } from '../../../src/api/ops/params.js';
-import { ORDER_NOTIFICATION_PATH, parseOrderNotification } from '../../../src/api/order-notification.js';
+import { buildOpenApiDocument } from '../../../src/main/openapi.js';
+import { OpsError } from '../../../src/ops-api/errors.js';
+import { listDriftParams, listOrdersParams, listSupervisionParams, parseSupervisionAction, supervisionLineParams, supervisionPathParams } from '../../../src/ops-api/params.js';
+import { ORDER_NOTIFICATION_PATH, parseOrderNotification } from '../../../src/supervision/notification-routes.js';
 import { parseV1Request, parseV2Request } from '../../../src/koogallery/index.js';
-import { SUPERVISION_ACTION_TYPES, type SupervisionState } from '../../../src/shared/supervision-contract.js';
+import { SUPERVISION_ACTION_TYPES, type SupervisionState } from '../../../src/supervision/contract.js';
 import { allRefs, deref, openApiAjv } from '../../support/ops/openapi-ajv.js';
 
 // The document's own consistency, without a server: every reference resolves, every schema compiles under strict

@@ -5,9 +5,9 @@ import express from 'express';
 import type { Pool } from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearerToken, tokenMatches } from '../../../src/api/ops/auth.js';
-import { opsRouter } from '../../../src/api/ops/router.js';
-import type { SupervisionService } from '../../../src/api/supervision-service.js';
+import { bearerToken, tokenMatches } from '../../../src/ops-api/auth.js';
+import { opsRouter } from '../../../src/ops-api/router.js';
+import type { SupervisionService } from '../../../src/supervision/service.js';
 
 // The ops API's door: no database and no Temporal behind it (a pool or client that is touched fails the test),
 // because authentication and parameter validation must both answer before anything is read.

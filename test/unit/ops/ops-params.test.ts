@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OpsError } from '../../../src/api/ops/errors.js';
-import { encodeCursor, listDriftParams, listOrdersParams, parseParams } from '../../../src/api/ops/params.js';
+import { OpsError } from '../../../src/ops-api/errors.js';
+import { encodeCursor, listDriftParams, listOrdersParams, parseParams } from '../../../src/ops-api/params.js';
 
 // Query parameters of the ops API: what is accepted, what it becomes, and the message a refusal carries.
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareWithMarketplace, compareWithWorkflow, marketplaceCheckApplies, type ReconciledInstance, type WorkflowView } from '../../../src/reconciliation/compare.js';
-import type { OrderState } from '../../../src/shared/order-contract.js';
+import type { OrderState } from '../../../src/orders/contract.js';
 
 // The comparison rules of reconciliation, one per branch: the workflow's seq is the truth about how far the
 // order went, the read model's seq about how far it was written.

@@ -1,7 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { ensureReconciliationSchedule } from '../../../src/reconciliation/schedule.js';
-import { RECONCILIATION_SCHEDULE_ID, RECONCILIATION_WORKFLOW_TYPE, reconciliationScheduleId } from '../../../src/shared/reconciliation-contract.js';
+import { RECONCILIATION_SCHEDULE_ID, RECONCILIATION_WORKFLOW_TYPE, reconciliationScheduleId } from '../../../src/reconciliation/contract.js';
 
 // Creating the schedule at every worker start must converge, not fail: create when absent, update in place when
 // present, and never undo an operator's pause. (The real server is exercised by the worker-process test.)

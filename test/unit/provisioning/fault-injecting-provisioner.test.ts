@@ -7,9 +7,9 @@ import {
   withFaults,
   type Provisioner,
   type TenantAccess,
-} from '../../../src/activities/provisioning/index.js';
-import type { Pool } from '../../../src/db/pool.js';
-import { createSealedBox } from '../../../src/security/sealed-box.js';
+} from '../../../src/orders/provisioning/index.js';
+import type { Pool } from '../../../src/platform/db/pool.js';
+import { createSealedBox } from '../../../src/platform/sealed-box.js';
 
 /** An in-memory provisioner that counts its own calls. */
 function fakeInner(): Provisioner & { calls: string[] } {

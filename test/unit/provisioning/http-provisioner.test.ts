@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createHttpProvisioner } from '../../../src/activities/provisioning/http-provisioner.js';
-import { ProvisionerError, type ProvisionerErrorCode, type TenantSpec } from '../../../src/activities/provisioning/provisioner.js';
+import { createHttpProvisioner } from '../../../src/orders/provisioning/http-provisioner.js';
+import { ProvisionerError, type ProvisionerErrorCode, type TenantSpec } from '../../../src/orders/provisioning/provisioner.js';
 
 // A local server plays the merchant's product API: it records every request and answers what the test scripted.
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { createSealedBox, SealedBoxError } from '../../../src/security/sealed-box.js';
+import { createSealedBox, SealedBoxError } from '../../../src/platform/sealed-box.js';
 
 const box = createSealedBox('unit-test-data-encryption-key-0001');
 

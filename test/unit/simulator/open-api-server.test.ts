@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createQueryOrderClient, MarketplaceErrorCode, QUERY_ORDER_PATH, signRequest } from '../../../src/marketplace/index.js';
+import { createQueryOrderClient, MarketplaceErrorCode, QUERY_ORDER_PATH, signRequest } from '../../../src/marketplace-api/index.js';
 import {
   MOCK_ORDER_IDS,
   OrderBook,
   createOpenApiServer,
   createSimAdminClient,
   type OpenApiServer,
-} from '../../../src/simulator/index.js';
+} from '../../../tools/simulator/index.js';
 
 const AK = 'SIMTESTAK00000000000';
 const SK = 'sim-test-secret';

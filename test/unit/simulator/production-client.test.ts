@@ -10,7 +10,7 @@ import {
   verifyV1AuthToken,
   verifyV2Signature,
 } from '../../../src/koogallery/index.js';
-import { createProductionClient, formatV1TimeStamp, ProductionCallError } from '../../../src/simulator/index.js';
+import { createProductionClient, formatV1TimeStamp, ProductionCallError } from '../../../tools/simulator/index.js';
 
 const ACCESS_KEY = 'TestAccessKey-0123456789';
 const NOW = Date.UTC(2024, 0, 2, 3, 4, 5, 67);

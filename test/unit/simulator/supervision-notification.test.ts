@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BODY_SIGN_HEADER, bodySignHeaderValue, extractV2Credentials, verifyV2Signature } from '../../../src/koogallery/index.js';
-import { createQueryOrderClient } from '../../../src/marketplace/index.js';
+import { createQueryOrderClient } from '../../../src/marketplace-api/index.js';
 import {
   ORDER_NOTIFICATION_PATH,
   OrderBook,
@@ -10,7 +10,7 @@ import {
   createProductionClient,
   createSimAdminClient,
   type OpenApiServer,
-} from '../../../src/simulator/index.js';
+} from '../../../tools/simulator/index.js';
 
 // The simulator's side of service supervision: supervision events stored through the admin API are served by Query
 // Order in our assumed shape, and the marketplace stand-in sends signed order notifications.

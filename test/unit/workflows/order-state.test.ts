@@ -8,7 +8,7 @@ import type {
   OrderWorkflowInput,
   RefreshRequest,
   StatusRequest,
-} from '../../../src/shared/order-contract.js';
+} from '../../../src/orders/contract.js';
 import {
   APPLIED_ORDER_MEMORY,
   answer,
@@ -21,7 +21,7 @@ import {
   phaseFromFreezeReasons,
   purchaseAnswer,
   rememberOrder,
-} from '../../../src/workflows/order-state.js';
+} from '../../../src/orders/state.js';
 
 // The order's pure transitions, without Temporal: every rule the workflow relies on, plus a property over
 // arbitrary sequences of marketplace operations.

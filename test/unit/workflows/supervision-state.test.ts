@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SupervisionAction, SupervisionInput, SupervisionState, SupervisionTerms } from '../../../src/shared/supervision-contract.js';
+import type { SupervisionAction, SupervisionInput, SupervisionState, SupervisionTerms } from '../../../src/supervision/contract.js';
 import {
   addPeriod,
   applyAction,
@@ -13,7 +13,7 @@ import {
   reminderNotifications,
   reminderSent,
   shapeProblem,
-} from '../../../src/workflows/supervision-state.js';
+} from '../../../src/supervision/state.js';
 
 const DAY = 86_400_000;
 const T0 = '2026-01-01T00:00:00.000Z';

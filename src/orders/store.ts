@@ -1,0 +1,139 @@
+import type { Pool } from 'pg';
+import type { OrderPhase, TransitionRecord } from './contract.js';
+import { withTransaction } from '../platform/db/transaction.js';
+
+/** One instance as the read model holds it. */
+export interface InstanceRow {
+  instanceId: string;
+  workflowId: string;
+  interfaceVersion: 'V1' | 'V2';
+  orderId: string;
+  orderLineId: string | null;
+  customerId: string | null;
+  productId: string | null;
+  skuCode: string | null;
+  chargingMode: string | null;
+  phase: OrderPhase;
+  resultCode: string | null;
+  trial: boolean;
+  testOrder: boolean;
+  expireTime: Date | null;
+  spec: Record<string, unknown>;
+  frontEndUrl: string | null;
+  adminUrl: string | null;
+  memo: string | null;
+  credentialsSealed: string | null;
+  seq: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const COLUMNS = `instance_id AS "instanceId", workflow_id AS "workflowId", interface_version AS "interfaceVersion",
+  order_id AS "orderId", order_line_id AS "orderLineId", customer_id AS "customerId", product_id AS "productId",
+  sku_code AS "skuCode", charging_mode AS "chargingMode", phase, result_code AS "resultCode", trial,
+  test_order AS "testOrder", expire_time AS "expireTime", spec, front_end_url AS "frontEndUrl", admin_url AS "adminUrl",
+  memo, credentials_sealed AS "credentialsSealed", seq, created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/**
+ * Writes one transition: upserts the instance (only when `seq` is newer than what is stored, so a retried or
+ * late write can never move the read model backwards) and appends to the timeline (idempotent on seq).
+ */
+export async function recordTransition(pool: Pool, r: TransitionRecord): Promise<void> {
+  const d = r.details;
+  const key = r.key;
+  const productId = d?.productId ?? (key.kind === 'v1-on-demand' ? key.productId : null);
+  await withTransaction(pool, async (client) => {
+    await client.query(
+      `INSERT INTO instances (instance_id, workflow_id, interface_version, order_id, order_line_id, customer_id, product_id,
+         sku_code, charging_mode, phase, result_code, trial, test_order, expire_time, spec, front_end_url, admin_url, memo,
+         credentials_sealed, seq)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
+       ON CONFLICT (instance_id) DO UPDATE SET
+         customer_id = COALESCE(EXCLUDED.customer_id, instances.customer_id),
+         product_id = COALESCE(EXCLUDED.product_id, instances.product_id),
+         sku_code = COALESCE(EXCLUDED.sku_code, instances.sku_code),
+         charging_mode = COALESCE(EXCLUDED.charging_mode, instances.charging_mode),
+         phase = EXCLUDED.phase,
+         result_code = EXCLUDED.result_code,
+         trial = EXCLUDED.trial,
+         expire_time = EXCLUDED.expire_time,
+         spec = EXCLUDED.spec,
+         front_end_url = COALESCE(EXCLUDED.front_end_url, instances.front_end_url),
+         admin_url = COALESCE(EXCLUDED.admin_url, instances.admin_url),
+         memo = COALESCE(EXCLUDED.memo, instances.memo),
+         credentials_sealed = COALESCE(EXCLUDED.credentials_sealed, instances.credentials_sealed),
+         seq = EXCLUDED.seq,
+         updated_at = now()
+       WHERE instances.seq < EXCLUDED.seq`,
+      [
+        r.instanceId,
+        r.workflowId,
+        r.interfaceVersion,
+        key.orderId,
+        key.kind === 'v2-line' ? key.orderLineId : null,
+        d?.customerId ?? null,
+        productId,
+        d?.skuCode ?? null,
+        d?.chargingMode ?? null,
+        r.phase,
+        r.resultCode ?? null,
+        d?.trial ?? false,
+        r.testOrder,
+        d?.expireTime ?? null,
+        JSON.stringify(d?.spec ?? {}),
+        r.access?.frontEndUrl ?? null,
+        r.access?.adminUrl ?? null,
+        r.access?.memo ?? null,
+        r.access?.credentialsSealed ?? null,
+        r.seq,
+      ],
+    );
+    await client.query(
+      `INSERT INTO instance_transitions (instance_id, seq, phase, event, detail) VALUES ($1,$2,$3,$4,$5)
+       ON CONFLICT (instance_id, seq) DO NOTHING`,
+      [r.instanceId, r.seq, r.phase, r.event, JSON.stringify(r.detail ?? {})],
+    );
+  });
+}
+
+/** The instances with these ids (any order; unknown ids are absent). */
+export async function findInstances(pool: Pool, instanceIds: readonly string[]): Promise<InstanceRow[]> {
+  if (instanceIds.length === 0) return [];
+  const r = await pool.query<InstanceRow>(`SELECT ${COLUMNS} FROM instances WHERE instance_id = ANY($1::text[])`, [instanceIds]);
+  return r.rows;
+}
+
+/** The columns queryInstance needs: how the buyer reaches a live instance. */
+export type InstanceAccessRow = Pick<InstanceRow, 'instanceId' | 'workflowId' | 'orderId' | 'phase' | 'frontEndUrl' | 'adminUrl' | 'memo' | 'credentialsSealed'>;
+
+/**
+ * Instances for queryInstance, reading only what its answer needs: it is polled with up to 100 ids per call, and
+ * parsing the other columns (timestamps, spec) was a measurable share of its CPU (bench B3).
+ */
+export async function findInstanceAccess(pool: Pool, instanceIds: readonly string[]): Promise<InstanceAccessRow[]> {
+  if (instanceIds.length === 0) return [];
+  const r = await pool.query<InstanceAccessRow>(
+    `SELECT instance_id AS "instanceId", workflow_id AS "workflowId", order_id AS "orderId", phase, front_end_url AS "frontEndUrl",
+       admin_url AS "adminUrl", memo, credentials_sealed AS "credentialsSealed"
+     FROM instances WHERE instance_id = ANY($1::text[])`,
+    [instanceIds],
+  );
+  return r.rows;
+}
+
+/** One instance, or undefined. */
+export async function findInstance(pool: Pool, instanceId: string): Promise<InstanceRow | undefined> {
+  return (await findInstances(pool, [instanceId]))[0];
+}
+
+/** The instance of an order workflow, or undefined. */
+export async function findInstanceByWorkflowId(pool: Pool, workflowId: string): Promise<InstanceRow | undefined> {
+  const r = await pool.query<InstanceRow>(`SELECT ${COLUMNS} FROM instances WHERE workflow_id = $1`, [workflowId]);
+  return r.rows[0];
+}
+
+/** The timeline of an instance, oldest first. */
+export async function listTransitions(pool: Pool, instanceId: string): Promise<Array<{ seq: number; phase: string; event: string; detail: unknown; at: Date }>> {
+  const r = await pool.query(`SELECT seq, phase, event, detail, at FROM instance_transitions WHERE instance_id = $1 ORDER BY seq`, [instanceId]);
+  return r.rows;
+}

@@ -1,0 +1,412 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { OrderActivities } from './activities.js';
+import {
+  getOrderQuery,
+  NON_RETRYABLE_FAILURE_TYPES,
+  ORDER_REJECTION_TYPE,
+  OrderFailureType,
+  purchaseUpdate,
+  refreshUpdate,
+  releaseUpdate,
+  setStatusUpdate,
+  supervisionEndedSignal,
+  upgradeUpdate,
+  type OperationResult,
+  type OrderDetails,
+  type OrderState,
+  type OrderWorkflowInput,
+  type ProvisionedAccess,
+  type WorkflowResultCode,
+} from './contract.js';
+import {
+  ChargingModeKey,
+  CustomerIdKey,
+  InstanceIdKey,
+  InterfaceVersionKey,
+  OrderIdKey,
+  OrderLineIdKey,
+  OrderPhaseKey,
+  ProductIdKey,
+  TestOrderKey,
+} from '../kernel/search-attributes.js';
+import { closeSupervisionSignal, SUPERVISION_WORKFLOW_TYPE, supervisionWorkflowId, type SupervisionInput } from '../supervision/contract.js';
+import {
+  answer,
+  applyRefresh,
+  applyStatus,
+  describeOrder,
+  goneAnswer,
+  initialOrderState,
+  isGone,
+  purchaseAnswer,
+  rememberOrder,
+  type TenantEffect,
+} from './state.js';
+import { OperationLock } from '../kernel/operation-lock.js';
+
+// One order line, from purchase to release, as one durable workflow. Every marketplace operation arrives as an
+// update (with a validator) so the API can answer the marketplace definitely; operations run one at a time.
+
+const RETRY = {
+  initialInterval: '200 ms',
+  backoffCoefficient: 2,
+  maximumInterval: '30 s',
+  // Transient failures (marketplace or provisioner down) are retried until they pass: the order must not be lost.
+  nonRetryableErrorTypes: NON_RETRYABLE_FAILURE_TYPES,
+} as const;
+
+const remote = proxyActivities<OrderActivities>({ startToCloseTimeout: '15 s', retry: RETRY });
+const local = proxyLocalActivities<OrderActivities>({ startToCloseTimeout: '5 s', retry: RETRY });
+
+/** How long a failed purchase waits for a marketplace retry or a release before the order closes. */
+const FAILED_ORDER_RETENTION = '30 days';
+
+function reject(code: WorkflowResultCode, message: string): never {
+  throw ApplicationFailure.create({ type: ORDER_REJECTION_TYPE, message, details: [code], nonRetryable: true });
+}
+
+function failureType(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+/** What went wrong, in the failing activity's own words ("Activity task failed" says nothing). */
+function failureMessage(err: unknown): string {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof Error && cause.message) return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The order workflow. */
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderState> {
+  let state: OrderState = input.carried ?? initialOrderState(input);
+  let access: ProvisionedAccess | undefined;
+  let retryPurchase = false;
+  // A continued run has recorded its purchase already; a first run (seq at its base) has not.
+  let purchaseRecorded = state.seq > (input.seqBase ?? 0);
+  const lock = new OperationLock();
+  const { workflowId } = workflowInfo();
+
+  async function transition(next: OrderState, event: string, detail?: Record<string, unknown>): Promise<void> {
+    state = { ...next, seq: next.seq + 1 };
+    const key = state.key;
+    upsertSearchAttributes([
+      { key: OrderPhaseKey, value: state.phase },
+      { key: InstanceIdKey, value: state.instanceId },
+      { key: OrderIdKey, value: key.orderId },
+      ...(key.kind === 'v2-line' ? [{ key: OrderLineIdKey, value: key.orderLineId }] : []),
+      ...(state.details?.customerId ? [{ key: CustomerIdKey, value: state.details.customerId }] : []),
+      ...(state.details?.productId ? [{ key: ProductIdKey, value: state.details.productId }] : []),
+      ...(state.details?.chargingMode ? [{ key: ChargingModeKey, value: state.details.chargingMode }] : []),
+      { key: TestOrderKey, value: state.testOrder },
+      { key: InterfaceVersionKey, value: state.interfaceVersion },
+    ]);
+    setCurrentDetails(describeOrder(state));
+    await local.recordTransition({
+      workflowId,
+      instanceId: state.instanceId,
+      interfaceVersion: state.interfaceVersion,
+      key: state.key,
+      phase: state.phase,
+      event,
+      seq: state.seq,
+      testOrder: state.testOrder,
+      ...(state.details ? { details: state.details } : {}),
+      ...(state.failureCode ? { resultCode: state.failureCode } : {}),
+      ...(access ? { access } : {}),
+      ...(detail ? { detail } : {}),
+    });
+    access = undefined; // written once; later transitions keep what the read model has
+  }
+
+  async function applyTenantEffect(effect: TenantEffect): Promise<void> {
+    if (effect === 'freeze') await remote.freezeTenant({ instanceId: state.instanceId });
+    if (effect === 'resume') await remote.resumeTenant({ instanceId: state.instanceId });
+  }
+
+  async function fail(code: WorkflowResultCode, reason: string, phase: 'FAILED' | 'REJECTED'): Promise<void> {
+    await transition({ ...state, phase, failureCode: code, failureReason: reason }, phase === 'REJECTED' ? 'PURCHASE_REJECTED' : 'PURCHASE_FAILED', { reason });
+  }
+
+  /** Purchase: pull the order (V2), claim a trial, create the tenant; a later failure undoes earlier steps (saga). */
+  async function provision(): Promise<void> {
+    const compensations: Array<() => Promise<void>> = [];
+    // The read model learns of the order at once, so an async purchase (000004) can be polled and operated on.
+    if (!purchaseRecorded) {
+      purchaseRecorded = true;
+      await transition(state, 'PURCHASE_RECEIVED');
+    }
+    try {
+      let details: OrderDetails | undefined = state.details;
+      if (!details) {
+        if (state.key.kind !== 'v2-line') throw ApplicationFailure.create({ type: OrderFailureType.InvalidOrder, message: 'V1 order without details' });
+        details = (await remote.fetchOrderDetails({ orderId: state.key.orderId, orderLineId: state.key.orderLineId })).details;
+        state = { ...state, details };
+        // Patch `upsert-details-after-query-order`: make a V2 order findable by customer, product and charging mode
+        // as soon as Query Order answers, not only once provisioning has settled (which can take hours while the
+        // provisioner is down) — the order ops look for is the stuck one. A new command, hence patched(): runs that
+        // passed this point without it replay without it. See docs/workflow-versioning.md.
+        if (patched('upsert-details-after-query-order')) {
+          const found = [
+            ...(details.customerId ? [{ key: CustomerIdKey, value: details.customerId }] : []),
+            ...(details.productId ? [{ key: ProductIdKey, value: details.productId }] : []),
+            ...(details.chargingMode ? [{ key: ChargingModeKey, value: details.chargingMode }] : []),
+          ];
+          if (found.length > 0) upsertSearchAttributes(found);
+        }
+      }
+      if (details.trial && details.customerId && details.productId) {
+        const claim = await remote.claimTrialBenefit({ customerId: details.customerId, productId: details.productId, instanceId: state.instanceId });
+        if (!claim.granted) {
+          await fail('000105', `customer already holds the trial benefit (instance ${claim.holderInstanceId})`, 'REJECTED');
+          return;
+        }
+        compensations.push(() => remote.releaseTrialBenefit({ customerId: details.customerId!, productId: details.productId!, instanceId: state.instanceId }));
+      }
+      access = await remote.provisionTenant({ instanceId: state.instanceId, details, testOrder: state.testOrder });
+      compensations.push(() => remote.removeTenant({ instanceId: state.instanceId }));
+      await transition({ ...state, phase: 'ACTIVE', failureCode: undefined, failureReason: undefined } as OrderState, 'PROVISIONED');
+    } catch (err) {
+      // Unwind in reverse; keep going past a failed compensation; the order records the original failure.
+      for (const undo of compensations.reverse()) {
+        try {
+          await undo();
+        } catch {
+          /* recorded by the activity's own failure in history; the original error decides the outcome */
+        }
+      }
+      access = undefined;
+      const type = failureType(err);
+      const code: WorkflowResultCode = type === OrderFailureType.ProvisioningRejected ? '000100' : '000005';
+      await fail(code, failureMessage(err), 'FAILED');
+    }
+  }
+
+  /**
+   * Starts the order's supervision (§9) once, after provisioning. Test orders are not supervised: dial tests replay
+   * them twice a day and nobody delivers or accepts anything for them. Renewals never get here (§9: renewal orders
+   * do not go through supervision); they are refresh updates on this workflow.
+   */
+  async function startSupervision(): Promise<void> {
+    const terms = state.details?.supervision;
+    if (!terms || state.testOrder || state.supervision || (state.phase !== 'ACTIVE' && state.phase !== 'FROZEN')) return;
+    const id = supervisionWorkflowId(workflowId);
+    const d = state.details!;
+    const supervisionInput: SupervisionInput = {
+      orderWorkflowId: workflowId,
+      instanceId: state.instanceId,
+      key: state.key,
+      terms,
+      testOrder: state.testOrder,
+      ...(d.customerId ? { customerId: d.customerId } : {}),
+      ...(d.productId ? { productId: d.productId } : {}),
+      ...(d.chargingMode === 'PERIOD' && d.periodType && d.periodNumber !== undefined ? { period: { periodType: d.periodType, periodNumber: d.periodNumber } } : {}),
+    };
+    try {
+      // Abandoned, not terminated, when this run closes: the order continues as new while supervision waits on.
+      await startChild(SUPERVISION_WORKFLOW_TYPE, {
+        workflowId: id,
+        args: [supervisionInput],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `${terms.kind === 'HARDWARE' ? 'Hardware' : 'Service'} supervision of order ${state.key.orderId}${state.key.kind === 'v2-line' ? ` line ${state.key.orderLineId}` : ''}`,
+        staticDetails: `instance \`${state.instanceId}\` · order workflow \`${workflowId}\``,
+      });
+    } catch (err) {
+      // Matched by name: workflow code may import only @temporalio/workflow, which does not export the class.
+      if ((err as Error | undefined)?.name !== 'WorkflowExecutionAlreadyStartedError') throw err;
+    }
+    await transition({ ...state, supervision: { workflowId: id } }, 'SUPERVISION_STARTED', { supervisionWorkflowId: id, kind: terms.kind });
+  }
+
+  setHandler(getOrderQuery, () => state);
+
+  setHandler(supervisionEndedSignal, (ended) =>
+    lock.run(async () => {
+      if (!state.supervision || state.supervision.outcome || ended.supervisionWorkflowId !== state.supervision.workflowId) return;
+      // A period order's validity starts at acceptance (or the recorded actual start): its expiry follows.
+      const details = ended.validity && state.details ? { ...state.details, expireTime: ended.validity.end } : state.details;
+      const supervision = {
+        ...state.supervision,
+        node: ended.node,
+        outcome: ended.outcome,
+        ...(ended.acceptedAt ? { acceptedAt: ended.acceptedAt } : {}),
+        ...(ended.validity ? { validity: ended.validity } : {}),
+      };
+      await transition({ ...state, ...(details ? { details } : {}), supervision }, `SUPERVISION_${ended.outcome}`, {
+        ...(ended.acceptedAt ? { acceptedAt: ended.acceptedAt } : {}),
+        ...(ended.validity ? { validityStart: ended.validity.start, validityEnd: ended.validity.end } : {}),
+      });
+    }),
+  );
+
+  setHandler(
+    purchaseUpdate,
+    async (): Promise<OperationResult> => {
+      // A marketplace retry of a failed purchase is a request to try again.
+      if (state.phase === 'FAILED') retryPurchase = true;
+      await condition(() => state.phase !== 'PROVISIONING' && !retryPurchase);
+      return purchaseAnswer(state);
+    },
+    {
+      validator: (req) => {
+        if (!req || typeof req.businessId !== 'string' || req.businessId.length === 0) reject('000005', 'purchase without businessId');
+      },
+    },
+  );
+
+  setHandler(
+    refreshUpdate,
+    (req) =>
+      lock.run(async () => {
+        // A renewal that overtakes its purchase waits for the purchase to settle.
+        await condition(() => state.phase !== 'PROVISIONING');
+        if (isGone(state.phase)) return goneAnswer(state, req.testOrder);
+        if (state.appliedOrderIds.includes(req.orderId)) return answer(state, '000000', 'already applied');
+        const { state: next, effect } = applyRefresh(state, req, Date.now());
+        let details = next.details;
+        if (req.scene === 'RENEWAL_CHANGE' && state.key.kind === 'v2-line') {
+          const changed = await remote.fetchOrderDetails({ orderId: req.orderId, ...(req.orderLineId ? { orderLineId: req.orderLineId } : {}) });
+          details = { ...details!, ...pickSpec(changed.details) };
+          await remote.changeTenantSpec({ instanceId: state.instanceId, details, testOrder: state.testOrder });
+        }
+        await applyTenantEffect(effect);
+        await transition({ ...next, details }, req.scene, { orderId: req.orderId, expireTime: req.expireTime, orderAmount: req.orderAmount });
+        return answer(state, '000000');
+      }),
+    {
+      validator: (req) => {
+        if (!req || typeof req.orderId !== 'string' || Number.isNaN(Date.parse(req.expireTime))) reject('000005', 'refresh without orderId or expireTime');
+      },
+    },
+  );
+
+  setHandler(
+    setStatusUpdate,
+    (req) =>
+      lock.run(async () => {
+        await condition(() => state.phase !== 'PROVISIONING');
+        if (isGone(state.phase)) return goneAnswer(state, req.testOrder);
+        const { state: next, effect } = applyStatus(state, req, Date.now());
+        await applyTenantEffect(effect);
+        if (next.phase !== state.phase || next.freezeReasons.length !== state.freezeReasons.length) {
+          await transition(next, req.action, { reason: req.reason });
+        }
+        return answer(state, '000000');
+      }),
+    {
+      validator: (req) => {
+        if (!req || (req.action !== 'FREEZE' && req.action !== 'UNFREEZE')) reject('000005', 'unknown status action');
+      },
+    },
+  );
+
+  setHandler(
+    upgradeUpdate,
+    (req) =>
+      lock.run(async () => {
+        await condition(() => state.phase !== 'PROVISIONING');
+        if (isGone(state.phase)) return goneAnswer(state, req.testOrder);
+        if (state.appliedOrderIds.includes(req.orderId)) return answer(state, '000000', 'already applied');
+        let details: OrderDetails = state.details ?? { trial: false, spec: {} };
+        if (state.interfaceVersion === 'V2') {
+          const changed = await remote.fetchOrderDetails({ orderId: req.orderId, ...(req.orderLineId ? { orderLineId: req.orderLineId } : {}) });
+          details = { ...details, ...pickSpec(changed.details) };
+        } else {
+          details = {
+            ...details,
+            ...(req.skuCode ? { skuCode: req.skuCode } : {}),
+            ...(req.productId ? { productId: req.productId } : {}),
+            spec: { ...details.spec, ...(req.spec ?? {}) },
+          };
+        }
+        await remote.changeTenantSpec({ instanceId: state.instanceId, details, testOrder: state.testOrder });
+        await transition(rememberOrder({ ...state, details }, req.orderId), 'UPGRADED', { orderId: req.orderId, skuCode: details.skuCode });
+        return answer(state, '000000');
+      }),
+    {
+      validator: (req) => {
+        if (!req || typeof req.orderId !== 'string' || req.orderId.length === 0) reject('000005', 'upgrade without orderId');
+      },
+    },
+  );
+
+  setHandler(releaseUpdate, (req) =>
+    lock.run(async () => {
+      // A release that overtakes its purchase waits for it: the tenant being created must not be orphaned.
+      await condition(() => state.phase !== 'PROVISIONING');
+      if (state.phase === 'RELEASED') return answer(state, '000000', 'already released');
+      if (state.phase === 'ACTIVE' || state.phase === 'FROZEN') {
+        // A trial's benefit stays claimed after release: §11 allows one trial per customer and product, ever.
+        await remote.removeTenant({ instanceId: state.instanceId });
+      }
+      if (state.supervision && !state.supervision.outcome) {
+        try {
+          await getExternalWorkflowHandle(state.supervision.workflowId).signal(closeSupervisionSignal, { reason: 'RELEASED', ...(req.orderId ? { orderId: req.orderId } : {}) });
+        } catch {
+          // Already ended on its own: its end signal is on the way or arrived; nothing to close.
+        }
+      }
+      await transition({ ...state, phase: 'RELEASED', freezeReasons: [] }, 'RELEASED', { orderId: req.orderId });
+      return answer(state, '000000');
+    }),
+  );
+
+  const historyTooLong = () => {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || (input.historyEventLimit !== undefined && info.historyLength >= input.historyEventLimit);
+  };
+
+  if (state.seq === 0) setCurrentDetails(describeOrder(state));
+
+  // Main loop: provision (again, when a failed purchase is retried), then wait for the end of the order.
+  for (;;) {
+    if (state.phase === 'PROVISIONING') await provision();
+    if (state.details?.supervision && !state.supervision) await lock.run(startSupervision);
+    if (state.phase === 'FAILED') {
+      const retried = await condition(() => retryPurchase || state.phase === 'RELEASED', FAILED_ORDER_RETENTION);
+      if (retried && retryPurchase && state.phase === 'FAILED') {
+        retryPurchase = false;
+        await transition({ ...state, phase: 'PROVISIONING' }, 'PURCHASE_RETRIED');
+        continue;
+      }
+      retryPurchase = false;
+      if (!retried) break;
+    }
+    if (state.phase === 'REJECTED') break;
+    await condition(() => state.phase === 'RELEASED' || state.phase === 'PROVISIONING' || historyTooLong());
+    if (state.phase === 'RELEASED') break;
+    if (state.phase !== 'PROVISIONING' && historyTooLong()) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof orderWorkflow>({ ...input, details: state.details, carried: state });
+    }
+  }
+  // Let in-flight updates (e.g. duplicate purchases waiting for their answer) finish before the run closes.
+  await condition(allHandlersFinished);
+  return state;
+}
+
+/** The spec-bearing fields of a change order. */
+function pickSpec(d: OrderDetails): Partial<OrderDetails> {
+  return {
+    ...(d.productId ? { productId: d.productId } : {}),
+    ...(d.skuCode ? { skuCode: d.skuCode } : {}),
+    ...(d.expireTime ? { expireTime: d.expireTime } : {}),
+    spec: d.spec,
+  };
+}

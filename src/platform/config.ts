@@ -1,0 +1,334 @@
+import { z } from 'zod';
+import { CHANNEL_NAME_PATTERN, DEFAULT_NOTIFICATION_ROUTING, LOG_CHANNEL_NAME, NotificationRoutingError, parseNotificationRouting, type NotificationRouting } from '../notifications/routing.js';
+import type { SupervisionKind } from '../supervision/contract.js';
+
+// The only reader of process.env. Parsed once, validated, frozen; fails fast with every problem listed.
+// Secrets are kept out of `describeConfig()` so the startup log can show the effective configuration.
+
+/** Development defaults: usable only when APP_ENV is not `production`, and announced with a warning. */
+export const DEV_DEFAULTS = Object.freeze({
+  accessKey: 'dev-access-key-change-me',
+  huaweiAk: 'DEVAKEXAMPLE0000000',
+  huaweiSk: 'dev-secret-key-change-me',
+  dataEncryptionKey: 'dev-data-encryption-key-change-me-32b',
+  opsApiToken: 'dev-ops-token',
+  apiBase: 'http://127.0.0.1:7090',
+});
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const intFrom = (def: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be an integer in [${min}, ${max}]` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const EnvSchema = z.object({
+  APP_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: intFrom(8080, 0, 65535),
+  WORKER_METRICS_PORT: intFrom(9464, 0, 65535),
+  MAX_BODY_BYTES: intFrom(64 * 1024, 1024, 10 * 1024 * 1024),
+
+  DATABASE_URL: z.string().default('postgres://koogallery:koogallery@127.0.0.1:5432/koogallery_orders'),
+  PG_POOL_MAX: intFrom(10, 1, 200),
+
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('koogallery-orders'),
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  TEMPORAL_TLS_CA_PATH: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_WORKFLOW_BUNDLE: optionalString,
+
+  KOOGALLERY_ACCESS_KEY: optionalString,
+  KOOGALLERY_API_BASE: optionalString,
+  KOOGALLERY_API_FALLBACK_BASE: optionalString,
+  HUAWEI_CLOUD_AK: optionalString,
+  HUAWEI_CLOUD_SK: optionalString,
+
+  PROVISION_BUDGET_MS: intFrom(3500, 100, 4500),
+  V1_TIMESTAMP_TOLERANCE_MS: intFrom(5 * 60_000, 1000, 24 * 3600_000),
+  V2_TIMESTAMP_TOLERANCE_MS: intFrom(60_000, 1000, 3600_000),
+
+  PROVISIONER: z.enum(['builtin', 'http']).default('builtin'),
+  PROVISIONER_HTTP_URL: optionalString,
+  PROVISIONER_HTTP_TOKEN: optionalString,
+  TENANT_URL_TEMPLATE: z.string().default('https://{tenant}.saas.example.com'),
+  TENANT_ADMIN_URL_TEMPLATE: z.string().default('https://{tenant}.saas.example.com/admin'),
+  DATA_ENCRYPTION_KEY: optionalString,
+
+  OPS_API_TOKEN: optionalString,
+
+  // Service supervision (§9): which products were listed with 是否涉及服务监管 = 是, and the waiting rules.
+  SUPERVISED_PRODUCTS: z.string().default(''),
+  SUPERVISION_REMINDER_AFTER_DAYS: intFrom(180, 1, 3650),
+  SUPERVISION_REMINDER_INTERVAL_DAYS: intFrom(30, 1, 365),
+  HARDWARE_AUTO_ACCEPT_DAYS: intFrom(10, 1, 365),
+
+  // Notifications: which channels each recipient gets (`MERCHANT=log+sms,ACCOUNT_MANAGER=email`), and webhook
+  // gateways for channels other than the built-in `log` (`sms=https://gw/sms,email=https://gw/mail`).
+  NOTIFICATION_ROUTING: z.string().default(''),
+  NOTIFICATION_WEBHOOKS: z.string().default(''),
+  NOTIFICATION_WEBHOOK_TOKEN: optionalString,
+  NOTIFICATION_RETENTION_DAYS: intFrom(90, 0, 3650),
+  // Whether this worker process runs the outbox dispatcher (any number may: claims are leased).
+  NOTIFICATION_DISPATCHER: z.enum(['on', 'off']).default('on'),
+});
+
+/** Parses `NOTIFICATION_WEBHOOKS` (`channel=https://url,...`). */
+export function parseNotificationWebhooks(text: string): { webhooks: Record<string, string>; problems: string[] } {
+  const webhooks: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    const name = eq > 0 ? item.slice(0, eq).trim().toLowerCase() : '';
+    const url = eq > 0 ? item.slice(eq + 1).trim() : '';
+    let ok = CHANNEL_NAME_PATTERN.test(name) && name !== LOG_CHANNEL_NAME;
+    try {
+      ok = ok && ['http:', 'https:'].includes(new URL(url).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push(`NOTIFICATION_WEBHOOKS: "${item.slice(0, 80)}" is not channel=http(s)://url (channel "log" is built in)`);
+    else webhooks[name] = url;
+  }
+  return { webhooks, problems };
+}
+
+/** Parses `SUPERVISED_PRODUCTS` (`productId=HARDWARE,productId=GENERAL`; a bare productId means GENERAL). */
+export function parseSupervisedProducts(text: string): { products: Record<string, SupervisionKind>; problems: string[] } {
+  const products: Record<string, SupervisionKind> = {};
+  const problems: string[] = [];
+  for (const item of text.split(/[,;\s]+/).filter(Boolean)) {
+    const [id, kindText, extra] = item.split('=');
+    const kind = (kindText ?? 'GENERAL').trim().toUpperCase();
+    if (!id || extra !== undefined || (kind !== 'GENERAL' && kind !== 'HARDWARE')) {
+      problems.push(`SUPERVISED_PRODUCTS: "${item.slice(0, 80)}" is not productId=GENERAL|HARDWARE`);
+      continue;
+    }
+    products[id.trim()] = kind;
+  }
+  return { products, problems };
+}
+
+/** The service's typed, frozen configuration. */
+export interface AppConfig {
+  readonly env: 'development' | 'test' | 'production';
+  readonly logLevel: string;
+  readonly http: { readonly host: string; readonly port: number; readonly maxBodyBytes: number };
+  readonly workerMetricsPort: number;
+  readonly database: { readonly url: string; readonly poolMax: number };
+  readonly temporal: {
+    readonly address: string;
+    readonly namespace: string;
+    readonly taskQueue: string;
+    readonly tls?: { readonly certPath?: string; readonly keyPath?: string; readonly caPath?: string; readonly serverName?: string };
+    readonly apiKey?: string;
+    readonly workflowBundlePath?: string;
+  };
+  readonly koogallery: {
+    readonly accessKey: string;
+    readonly apiBase: string;
+    readonly apiFallbackBase?: string;
+    readonly huaweiAk: string;
+    readonly huaweiSk: string;
+    readonly provisionBudgetMs: number;
+    readonly v1TimestampToleranceMs: number;
+    readonly v2TimestampToleranceMs: number;
+  };
+  readonly provisioner:
+    | { readonly kind: 'builtin'; readonly tenantUrlTemplate: string; readonly tenantAdminUrlTemplate: string }
+    | { readonly kind: 'http'; readonly url: string; readonly token?: string };
+  readonly dataEncryptionKey: string;
+  readonly opsApiToken: string;
+  readonly supervision: {
+    /** productId → supervision flow, for products listed with service supervision. */
+    readonly products: Readonly<Record<string, SupervisionKind>>;
+    readonly reminderAfterDays: number;
+    readonly reminderIntervalDays: number;
+    readonly autoAcceptDays: number;
+  };
+  readonly notifications: {
+    readonly routing: NotificationRouting;
+    /** channel → webhook URL (the built-in `log` channel needs none). */
+    readonly webhooks: Readonly<Record<string, string>>;
+    readonly webhookToken?: string;
+    /** Delivered notifications are deleted after this many days (0: kept). */
+    readonly retentionDays: number;
+    /** Whether this worker runs the dispatcher. */
+    readonly dispatch: boolean;
+  };
+  /** Names of settings that fell back to development defaults (warned about at startup). */
+  readonly devDefaultsUsed: readonly string[];
+}
+
+/** Thrown when the environment is invalid; `problems` lists every issue. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Parses an environment (default: process.env) into a frozen AppConfig, or throws ConfigError. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const production = e.APP_ENV === 'production';
+  const problems: string[] = [];
+  const devDefaultsUsed: string[] = [];
+
+  const secret = (name: string, value: string | undefined, devDefault: string): string => {
+    if (value !== undefined) return value;
+    if (production) {
+      problems.push(`${name}: required when APP_ENV=production`);
+      return '';
+    }
+    devDefaultsUsed.push(name);
+    return devDefault;
+  };
+
+  const accessKey = secret('KOOGALLERY_ACCESS_KEY', e.KOOGALLERY_ACCESS_KEY, DEV_DEFAULTS.accessKey);
+  const huaweiAk = secret('HUAWEI_CLOUD_AK', e.HUAWEI_CLOUD_AK, DEV_DEFAULTS.huaweiAk);
+  const huaweiSk = secret('HUAWEI_CLOUD_SK', e.HUAWEI_CLOUD_SK, DEV_DEFAULTS.huaweiSk);
+  const dataEncryptionKey = secret('DATA_ENCRYPTION_KEY', e.DATA_ENCRYPTION_KEY, DEV_DEFAULTS.dataEncryptionKey);
+  const opsApiToken = secret('OPS_API_TOKEN', e.OPS_API_TOKEN, DEV_DEFAULTS.opsApiToken);
+  // Outside production the marketplace is the bundled simulator; in production the real open API.
+  const apiBase = e.KOOGALLERY_API_BASE ?? (production ? 'https://mkt.myhuaweicloud.com' : DEV_DEFAULTS.apiBase);
+  const apiFallbackBase = e.KOOGALLERY_API_FALLBACK_BASE ?? (production ? 'https://mkt.myhuaweicloud.cn' : undefined);
+
+  if (e.TEMPORAL_TLS_CERT_PATH !== undefined && e.TEMPORAL_TLS_KEY_PATH === undefined) {
+    problems.push('TEMPORAL_TLS_KEY_PATH: required with TEMPORAL_TLS_CERT_PATH');
+  }
+  if (e.PROVISIONER === 'http' && e.PROVISIONER_HTTP_URL === undefined) {
+    problems.push('PROVISIONER_HTTP_URL: required when PROVISIONER=http');
+  }
+  if (dataEncryptionKey.length > 0 && dataEncryptionKey.length < 16) {
+    problems.push('DATA_ENCRYPTION_KEY: must be at least 16 characters');
+  }
+  const supervised = parseSupervisedProducts(e.SUPERVISED_PRODUCTS);
+  problems.push(...supervised.problems);
+  let routing: NotificationRouting = DEFAULT_NOTIFICATION_ROUTING;
+  try {
+    routing = parseNotificationRouting(e.NOTIFICATION_ROUTING);
+  } catch (err) {
+    if (!(err instanceof NotificationRoutingError)) throw err;
+    problems.push(...err.problems.map((p) => `NOTIFICATION_ROUTING: ${p}`));
+  }
+  const hooks = parseNotificationWebhooks(e.NOTIFICATION_WEBHOOKS);
+  problems.push(...hooks.problems);
+  const routedChannels = new Set(Object.values(routing).flat());
+  for (const channel of routedChannels) {
+    if (channel !== LOG_CHANNEL_NAME && hooks.webhooks[channel] === undefined) problems.push(`NOTIFICATION_ROUTING: channel "${channel}" has no NOTIFICATION_WEBHOOKS entry`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const useTls = e.TEMPORAL_TLS_CERT_PATH !== undefined || e.TEMPORAL_TLS_CA_PATH !== undefined || e.TEMPORAL_API_KEY !== undefined;
+  const config: AppConfig = {
+    env: e.APP_ENV,
+    logLevel: e.LOG_LEVEL,
+    http: { host: e.HOST, port: e.PORT, maxBodyBytes: e.MAX_BODY_BYTES },
+    workerMetricsPort: e.WORKER_METRICS_PORT,
+    database: { url: e.DATABASE_URL, poolMax: e.PG_POOL_MAX },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      ...(useTls
+        ? {
+            tls: {
+              ...(e.TEMPORAL_TLS_CERT_PATH ? { certPath: e.TEMPORAL_TLS_CERT_PATH } : {}),
+              ...(e.TEMPORAL_TLS_KEY_PATH ? { keyPath: e.TEMPORAL_TLS_KEY_PATH } : {}),
+              ...(e.TEMPORAL_TLS_CA_PATH ? { caPath: e.TEMPORAL_TLS_CA_PATH } : {}),
+              ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverName: e.TEMPORAL_TLS_SERVER_NAME } : {}),
+            },
+          }
+        : {}),
+      ...(e.TEMPORAL_API_KEY ? { apiKey: e.TEMPORAL_API_KEY } : {}),
+      ...(e.TEMPORAL_WORKFLOW_BUNDLE ? { workflowBundlePath: e.TEMPORAL_WORKFLOW_BUNDLE } : {}),
+    },
+    koogallery: {
+      accessKey,
+      apiBase,
+      ...(apiFallbackBase ? { apiFallbackBase } : {}),
+      huaweiAk,
+      huaweiSk,
+      provisionBudgetMs: e.PROVISION_BUDGET_MS,
+      v1TimestampToleranceMs: e.V1_TIMESTAMP_TOLERANCE_MS,
+      v2TimestampToleranceMs: e.V2_TIMESTAMP_TOLERANCE_MS,
+    },
+    provisioner:
+      e.PROVISIONER === 'http'
+        ? { kind: 'http', url: e.PROVISIONER_HTTP_URL!, ...(e.PROVISIONER_HTTP_TOKEN ? { token: e.PROVISIONER_HTTP_TOKEN } : {}) }
+        : { kind: 'builtin', tenantUrlTemplate: e.TENANT_URL_TEMPLATE, tenantAdminUrlTemplate: e.TENANT_ADMIN_URL_TEMPLATE },
+    dataEncryptionKey,
+    opsApiToken,
+    supervision: {
+      products: supervised.products,
+      reminderAfterDays: e.SUPERVISION_REMINDER_AFTER_DAYS,
+      reminderIntervalDays: e.SUPERVISION_REMINDER_INTERVAL_DAYS,
+      autoAcceptDays: e.HARDWARE_AUTO_ACCEPT_DAYS,
+    },
+    notifications: {
+      routing,
+      webhooks: hooks.webhooks,
+      ...(e.NOTIFICATION_WEBHOOK_TOKEN ? { webhookToken: e.NOTIFICATION_WEBHOOK_TOKEN } : {}),
+      retentionDays: e.NOTIFICATION_RETENTION_DAYS,
+      dispatch: e.NOTIFICATION_DISPATCHER === 'on',
+    },
+    devDefaultsUsed,
+  };
+  return deepFreeze(config);
+}
+
+/** The configuration with every secret replaced by `***`, for the startup log. */
+export function describeConfig(c: AppConfig): Record<string, unknown> {
+  return {
+    env: c.env,
+    http: c.http,
+    database: { url: redactUrl(c.database.url), poolMax: c.database.poolMax },
+    temporal: { address: c.temporal.address, namespace: c.temporal.namespace, taskQueue: c.temporal.taskQueue, tls: Boolean(c.temporal.tls), apiKey: c.temporal.apiKey ? '***' : undefined },
+    koogallery: { apiBase: c.koogallery.apiBase, accessKey: '***', huaweiAk: '***', huaweiSk: '***', provisionBudgetMs: c.koogallery.provisionBudgetMs },
+    provisioner: c.provisioner.kind === 'http' ? { kind: 'http', url: c.provisioner.url } : c.provisioner,
+    supervision: c.supervision,
+    notifications: { routing: c.notifications.routing, webhooks: Object.keys(c.notifications.webhooks), webhookToken: c.notifications.webhookToken ? '***' : undefined },
+    devDefaultsUsed: c.devDefaultsUsed,
+  };
+}
+
+/** A connection URL with its password replaced. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { OrderActivities } from '../../orders/activities.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Where the workflow code comes from: a prebuilt bundle in production (`npm run build` writes
+ * dist/workflow-bundle.js; TEMPORAL_WORKFLOW_BUNDLE overrides), else the sources, bundled at start (development).
+ */
+export function workflowSource(bundlePath?: string): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const candidates = [bundlePath, join(here, '..', '..', '..', 'workflow-bundle.js'), join(here, '..', '..', '..', '..', 'dist', 'workflow-bundle.js')];
+  const found = candidates.find((p): p is string => p !== undefined && existsSync(p));
+  if (found) return { workflowBundle: { codePath: found } };
+  const sources = [join(here, '..', '..', 'workflows.ts'), join(here, '..', '..', 'workflows.js')].find((p) => existsSync(p));
+  if (!sources) throw new Error('no workflow bundle and no workflow sources found');
+  return { workflowsPath: sources };
+}
+
+/** Creates the order worker: the one place its options are decided (tests, worker.ts and benchmarks share it). */
+export function createOrderWorker(o: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: OrderActivities;
+  workflowBundlePath?: string;
+  tuning?: Partial<Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions'>>;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    activities: o.activities,
+    ...workflowSource(o.workflowBundlePath),
+    // Orders wait for months between events: keep many cached, they are small (see bench B5).
+    maxCachedWorkflows: 2000,
+    maxConcurrentActivityTaskExecutions: 100,
+    maxConcurrentLocalActivityExecutions: 100,
+    ...o.tuning,
+    shutdownGraceTime: '10 s',
+  });
+}

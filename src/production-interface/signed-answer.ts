@@ -1,0 +1,62 @@
+import type { Response } from 'express';
+import type { Logger } from 'pino';
+import type { InboxEntry } from './inbox-store.js';
+import { BODY_SIGN_HEADER, bodySignHeaderValue, serializeResponse } from '../koogallery/index.js';
+import type { InterfaceVersion } from '../orders/contract.js';
+import type { ApiMetrics } from '../platform/http/metrics.js';
+
+// How every answer to the marketplace leaves: HTTP 200 JSON with a Body-Sign over the exact bytes sent (§2.3),
+// counted in the request metrics, and recorded in the inbox after it is sent. Shared by the production interface
+// and the order notification, so the two cannot drift apart on the parts the marketplace checks.
+
+/** One marketplace call being answered. */
+export interface AnsweredCall {
+  readonly version: InterfaceVersion;
+  readonly started: number;
+  readonly bodySha256: string;
+  /** The activity as received (for the inbox), if any. */
+  readonly activity?: string;
+  /** The metric label: only known names, so a caller cannot mint time series. */
+  readonly metricActivity: string;
+  readonly ids: Pick<InboxEntry, 'businessId' | 'orderId' | 'orderLineId' | 'instanceId' | 'testFlag'>;
+}
+
+/** What sending needs. */
+export interface SignedAnswerDeps {
+  readonly accessKey: string;
+  readonly metrics?: ApiMetrics;
+  readonly logger: Logger;
+  readonly recordInbox: (entry: InboxEntry) => Promise<void>;
+  readonly now: () => number;
+}
+
+/** Builds the sender; it returns the call's latency in ms. */
+export function createSignedAnswerSender(deps: SignedAnswerDeps) {
+  return function sendSignedAnswer(res: Response, call: AnsweredCall, body: Record<string, unknown>, refusal?: string): number {
+    const bytes = serializeResponse(body);
+    const code = String(body.resultCode);
+    res.status(200);
+    res.setHeader('Content-Type', 'application/json;charset=UTF-8');
+    res.setHeader(BODY_SIGN_HEADER, bodySignHeaderValue(deps.accessKey, bytes));
+    res.end(bytes);
+    const latencyMs = deps.now() - call.started;
+    deps.metrics?.requests.inc({ interface: call.version, activity: call.metricActivity, result_code: code });
+    deps.metrics?.latency.observe({ interface: call.version, activity: call.metricActivity }, latencyMs / 1000);
+    const entry: InboxEntry = {
+      receivedAt: new Date(call.started),
+      interfaceVersion: call.version,
+      ...(call.activity ? { activity: call.activity } : {}),
+      ...call.ids,
+      bodySha256: call.bodySha256,
+      resultCode: code,
+      httpStatus: 200,
+      latencyMs,
+      ...(refusal ? { refusal } : {}),
+    };
+    // After the answer is sent: the audit row must not cost the marketplace latency. A failed write is logged.
+    deps.recordInbox(entry).catch((err: unknown) =>
+      deps.logger.error({ err: (err as Error).message, activity: call.metricActivity, orderId: call.ids.orderId }, 'inbox write failed'),
+    );
+    return latencyMs;
+  };
+}

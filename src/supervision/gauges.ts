@@ -1,0 +1,61 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { Pool } from 'pg';
+import { SUPERVISION_NODES } from './contract.js';
+
+// Supervision and notification gauges on the API's /metrics, read from PostgreSQL at scrape time (see
+// drift-gauge.ts for why the table, not an activity, is the source): how many orders wait at each node, how many
+// have waited past the reminder threshold, and whether the notification outbox is draining.
+
+/** Registers the supervision and outbox gauges on `registry`. */
+export function registerSupervisionGauges(registry: Registry, pool: Pool, o: { reminderAfterDays: number }): void {
+  new Gauge({
+    name: 'koogallery_supervision_orders',
+    help: 'Supervised orders by node (test orders excluded); absent when the database cannot be read',
+    labelNames: ['node'] as const,
+    registers: [registry],
+    async collect() {
+      try {
+        const r = await pool.query<{ node: string; n: string }>(`SELECT node, count(*) AS n FROM supervisions WHERE NOT test_order GROUP BY node`);
+        const counts = new Map(r.rows.map((x) => [x.node, Number(x.n)]));
+        for (const node of SUPERVISION_NODES) this.set({ node }, counts.get(node) ?? 0);
+      } catch {
+        this.reset();
+      }
+    },
+  });
+  new Gauge({
+    name: 'koogallery_supervision_overdue_orders',
+    help: 'Supervised orders still unaccepted after the reminder threshold (SUPERVISION_REMINDER_AFTER_DAYS); nothing closes them',
+    registers: [registry],
+    async collect() {
+      try {
+        const r = await pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM supervisions WHERE status = 'PROCESSING' AND NOT test_order AND started_at < now() - make_interval(days => $1)`,
+          [o.reminderAfterDays],
+        );
+        this.set(Number(r.rows[0]?.n ?? 0));
+      } catch {
+        this.reset();
+      }
+    },
+  });
+  new Gauge({
+    name: 'koogallery_notification_outbox',
+    help: 'Notification outbox rows waiting (PENDING, should drain) and dead (FAILED, to look at); SENT rows are not counted',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      try {
+        // Only the two small states, each served by its partial index: the SENT history grows without bound.
+        const r = await pool.query<{ pending: number; failed: number }>(
+          `SELECT (SELECT count(*)::int FROM notification_outbox WHERE status = 'PENDING') AS pending,
+                  (SELECT count(*)::int FROM notification_outbox WHERE status = 'FAILED') AS failed`,
+        );
+        this.set({ status: 'PENDING' }, r.rows[0]?.pending ?? 0);
+        this.set({ status: 'FAILED' }, r.rows[0]?.failed ?? 0);
+      } catch {
+        this.reset();
+      }
+    },
+  });
+}

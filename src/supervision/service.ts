@@ -1,0 +1,132 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Pool } from 'pg';
+import { withDeadline } from '../platform/deadline.js';
+import { findSupervisionsByOrder, type SupervisionRow } from './store.js';
+import {
+  SUPERVISION_REJECTION_TYPE,
+  getSupervisionQuery,
+  supervisionActionUpdate,
+  supervisionWorkflowId,
+  type SupervisionAction,
+  type SupervisionState,
+} from './contract.js';
+
+// The supervision use cases behind the merchant operations API and the marketplace's order notification: find an
+// order line's supervision, apply an action through the workflow's validated update, read its live state.
+
+/** Which supervision: an order, and its line when the order has several. */
+export interface SupervisionRef {
+  readonly orderId: string;
+  readonly orderLineId?: string;
+}
+
+/** The outcome of one action. */
+export type ActionOutcome =
+  | { readonly outcome: 'applied' | 'duplicate'; readonly state: SupervisionState; readonly workflowId: string }
+  | { readonly outcome: 'refused'; readonly reason: string; readonly state?: SupervisionState; readonly workflowId: string }
+  | { readonly outcome: 'no-supervision'; readonly reason: string }
+  | { readonly outcome: 'ambiguous'; readonly reason: string; readonly orderLineIds: readonly string[] };
+
+/** What the supervision service needs. */
+export interface SupervisionServiceDeps {
+  readonly client: Client;
+  readonly pool: Pool;
+  /** Per Temporal call (an action is one update: a PostgreSQL write and a few workflow tasks). */
+  readonly timeoutMs?: number;
+}
+
+/** The reason of a refused action, when the failure is the workflow's refusal. */
+export function refusalReason(err: unknown): string | undefined {
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && cause.type === SUPERVISION_REJECTION_TYPE) return cause.message;
+  return undefined;
+}
+
+/** Creates the supervision service. */
+export function createSupervisionService(deps: SupervisionServiceDeps) {
+  const { client, pool } = deps;
+  const timeoutMs = deps.timeoutMs ?? 4000;
+
+  /** The supervision workflow id of an order line, from the supervision read model or, before its first write, the order's. */
+  async function resolve(ref: SupervisionRef): Promise<{ workflowId: string; row?: SupervisionRow } | Exclude<ActionOutcome, { workflowId: string }>> {
+    const rows = (await findSupervisionsByOrder(pool, ref.orderId)).filter((r) => ref.orderLineId === undefined || r.orderLineId === ref.orderLineId);
+    if (rows.length === 1) return { workflowId: rows[0]!.workflowId, row: rows[0]! };
+    if (rows.length > 1) {
+      return { outcome: 'ambiguous', reason: `order ${ref.orderId} has ${rows.length} supervised lines; name one with orderLineId`, orderLineIds: rows.map((r) => r.orderLineId ?? '') };
+    }
+    // Started a moment ago and not yet written: the order's read-model row names the order workflow.
+    const orders = await pool.query<{ workflow_id: string; order_line_id: string | null }>(
+      `SELECT workflow_id, order_line_id FROM instances WHERE order_id = $1 AND ($2::text IS NULL OR order_line_id = $2)`,
+      [ref.orderId, ref.orderLineId ?? null],
+    );
+    if (orders.rows.length === 1) return { workflowId: supervisionWorkflowId(orders.rows[0]!.workflow_id) };
+    return { outcome: 'no-supervision', reason: `no supervised order ${ref.orderId}${ref.orderLineId ? ` line ${ref.orderLineId}` : ''}` };
+  }
+
+  const withTimeout = <T>(p: Promise<T>): Promise<T> =>
+    withDeadline(p, timeoutMs, () => new Error(`supervision workflow did not answer within ${timeoutMs} ms`));
+
+  /** Applies one action; a refusal carries the workflow's reason and the unchanged state. */
+  async function act(ref: SupervisionRef, action: SupervisionAction): Promise<ActionOutcome> {
+    const found = await resolve(ref);
+    if (!('workflowId' in found)) return found;
+    const handle = client.workflow.getHandle(found.workflowId);
+    try {
+      const result = await withTimeout(handle.executeUpdate(supervisionActionUpdate, { args: [action] }));
+      return { outcome: result.applied ? 'applied' : 'duplicate', state: result.state, workflowId: found.workflowId };
+    } catch (err) {
+      const reason = refusalReason(err);
+      if (reason !== undefined) {
+        const state = await withTimeout(handle.query(getSupervisionQuery)).catch(() => found.row?.state);
+        return { outcome: 'refused', reason, workflowId: found.workflowId, ...(state ? { state } : {}) };
+      }
+      if (err instanceof WorkflowNotFoundError && !found.row) {
+        return { outcome: 'no-supervision', reason: `no supervised order ${ref.orderId}${ref.orderLineId ? ` line ${ref.orderLineId}` : ''}` };
+      }
+      if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message ?? '')) {
+        // An ended supervision's workflow has closed: refuse with what the read model knows.
+        const state = found.row?.state;
+        const ended = state?.node === 'COMPLETED' ? 'completed' : state?.node === 'CLOSED' ? 'closed' : 'ended';
+        return { outcome: 'refused', reason: `supervision already ${ended}${state?.outcome ? ` (${state.outcome})` : ''}`, workflowId: found.workflowId, ...(state ? { state } : {}) };
+      }
+      throw err;
+    }
+  }
+
+  /** The live state, or the read model's when the workflow has closed. */
+  async function current(ref: SupervisionRef): Promise<{ workflowId: string; row?: SupervisionRow; live?: SupervisionState } | Exclude<ActionOutcome, { workflowId: string }>> {
+    const found = await resolve(ref);
+    if (!('workflowId' in found)) return found;
+    const live = await withTimeout(client.workflow.getHandle(found.workflowId).query(getSupervisionQuery)).catch(() => undefined);
+    // Neither a row nor a workflow that answers: the order is not supervised (or its supervision has not started).
+    if (!found.row && !live) return { outcome: 'no-supervision', reason: `no supervised order ${ref.orderId}${ref.orderLineId ? ` line ${ref.orderLineId}` : ''}` };
+    return { ...found, ...(live ? { live } : {}) };
+  }
+
+  /** Applies marketplace actions in order (the order-notification port). */
+  async function applyMarketplaceActions(ref: SupervisionRef, actions: readonly SupervisionAction[]) {
+    const results: Array<{ type: string; eventId?: string; outcome: 'applied' | 'duplicate' | 'refused' | 'no-supervision'; reason?: string }> = [];
+    // Every notification carries the order's whole event list: skip the events already applied (one query instead
+    // of an update each, which would cost workflow history). The workflow dedupes again, for races.
+    const known = actions.some((a) => a.eventId) ? await current(ref).catch(() => undefined) : undefined;
+    const seen = new Set(known && 'workflowId' in known ? ((known.live ?? known.row?.state)?.appliedEventIds ?? []) : []);
+    for (const action of actions) {
+      const base = { type: action.type, ...(action.eventId ? { eventId: action.eventId } : {}) };
+      if (action.eventId && seen.has(action.eventId)) {
+        results.push({ ...base, outcome: 'duplicate' });
+        continue;
+      }
+      const r = await act(ref, action);
+      if (r.outcome === 'applied' || r.outcome === 'duplicate') results.push({ ...base, outcome: r.outcome });
+      else if (r.outcome === 'refused') results.push({ ...base, outcome: 'refused', reason: r.reason });
+      else if (r.outcome === 'no-supervision' || r.outcome === 'ambiguous') results.push({ ...base, outcome: 'no-supervision', reason: r.reason });
+    }
+    return results;
+  }
+
+  return { act, current, applyMarketplaceActions };
+}
+
+/** The supervision service. */
+export type SupervisionService = ReturnType<typeof createSupervisionService>;

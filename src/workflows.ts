@@ -1,0 +1,6 @@
+// The workflow bundle's entry: every workflow type the worker registers. Names exported here are wire contracts.
+export { orderWorkflow } from './orders/workflow.js';
+// Reconciliation (ops): started by the `koogallery-reconciliation` Schedule on the order task queue.
+export { reconciliationWorkflow } from './reconciliation/workflow.js';
+// Service supervision (§9): a child of a supervised order, started after provisioning.
+export { supervisionWorkflow } from './supervision/workflow.js';
