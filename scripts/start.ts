@@ -92,7 +92,7 @@ try {
   }
   if (await portOpen(API_PORT)) throw new Error(`port ${API_PORT} is taken; set PORT`);
   background('worker', [join(repoRoot, 'dist', 'worker.js')], env);
-  background('api', [join(repoRoot, 'dist', 'src', 'api', 'server.js')], env);
+  background('api', [join(repoRoot, 'dist', 'src', 'main', 'api-server.js')], env);
 
   await waitFor('the API to be ready', async () => {
     try {
