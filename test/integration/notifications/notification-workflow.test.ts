@@ -205,6 +205,29 @@ describe('dead letters', () => {
     expect(counted).toEqual(['failed flaky false', 'failed flaky false', 'failed flaky true']);
   });
 
+  it('when ops reset a dead letter to its first workflow task (the documented resend), then a new run under the same id delivers it', async () => {
+    const orderId = uniqueId('NS');
+    const req = request(orderId);
+    const key = `${req.dedupeKey}#flaky`;
+    flaky.failures.set(key, { times: 1, permanent: true });
+    await enqueuer('MERCHANT=flaky')([req]);
+    expect(((await failureOf(key)) as WorkflowFailedError).cause).toMatchObject({ type: 'NOTIFICATION_DEAD_LETTER' });
+    const handle = client.workflow.getHandle(notificationWorkflowId(key));
+    const events = (await handle.fetchHistory()).events ?? [];
+    const firstTask = events.find((e) => e.workflowTaskCompletedEventAttributes);
+    const { runId } = await client.workflowService.resetWorkflowExecution({
+      namespace: testInfra().temporalNamespace,
+      workflowExecution: { workflowId: handle.workflowId },
+      workflowTaskFinishEventId: firstTask!.eventId,
+      reason: 'gateway fixed',
+      requestId: uniqueId('reset'),
+    });
+    const result = (await client.workflow.getHandle(handle.workflowId, runId ?? undefined).result()) as NotificationResult;
+    // A fresh set of attempts: the reset run's first attempt is the channel's second call, and it succeeds.
+    expect(result).toMatchObject({ dedupeKey: key, attempt: 1 });
+    expect(flaky.attempts.get(key)).toHaveLength(2);
+  });
+
   it('when the gateway refuses the notification (422), then it is not retried, the run is a dead letter, and ops find it by query and gauge', async () => {
     const orderId = uniqueId('NX');
     const req = request(orderId);
