@@ -6,8 +6,6 @@ import { createActivities } from './src/main/worker-activities.js';
 import { describeConfig, loadConfig } from './src/platform/config.js';
 import { createPool } from './src/platform/db/pool.js';
 import { createLogger } from './src/platform/logger.js';
-import { createNotificationDispatcher } from './src/notifications/dispatcher.js';
-import { channelsFromConfig } from './src/notifications/from-config.js';
 import { ensureReconciliationSchedule } from './src/reconciliation/schedule.js';
 import { connectWorker } from './src/platform/temporal/native-connection.js';
 import { createOrderWorker } from './src/platform/temporal/worker.js';
@@ -39,7 +37,9 @@ const worker = await createOrderWorker({
   connection,
   namespace: config.temporal.namespace,
   taskQueue: config.temporal.taskQueue,
-  activities: createActivities(config, pool, { logger: logger.child({ component: 'reconciliation' }) }),
+  // Notifications are workflows on this task queue: this worker delivers them through the configured channels and
+  // counts them on its metrics endpoint (koogallery_notifications_*_total).
+  activities: createActivities(config, pool, { logger: logger.child({ component: 'reconciliation' }), notifications: { logger } }),
   ...(config.temporal.workflowBundlePath ? { workflowBundlePath: config.temporal.workflowBundlePath } : {}),
 });
 
@@ -58,17 +58,6 @@ if (config.env === 'test') {
   }
 }
 
-// Notifications (supervision reminders, auto-acceptance notices): the outbox in PostgreSQL is delivered by this
-// loop, at least once, through the configured channels. Not under APP_ENV=test, for the same reason as the schedule:
-// test workers share one database and must not deliver (or fail) each other's rows.
-const dispatcher = createNotificationDispatcher({
-  pool,
-  channels: channelsFromConfig(config.notifications, logger.child({ component: 'notifications' })),
-  logger,
-  retentionDays: config.notifications.retentionDays,
-});
-if (config.env !== 'test' && config.notifications.dispatch) dispatcher.start();
-
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     logger.info({ signal }, 'draining worker');
@@ -79,8 +68,6 @@ logger.info({ taskQueue: config.temporal.taskQueue, metrics: `:${config.workerMe
 try {
   await worker.run();
 } finally {
-  // A batch still sending gets 5 s; whatever it did not mark is claimed again after its lease (at least once).
-  await Promise.race([dispatcher.stop(), new Promise((r) => setTimeout(r, 5000).unref())]);
   await connection.close();
   await pool.end();
   logger.info('worker stopped');

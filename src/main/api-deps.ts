@@ -14,6 +14,7 @@ import { createOrderService } from '../orders/service.js';
 import { createSupervisionService } from '../supervision/service.js';
 import { registerDriftGauges } from '../reconciliation/gauges.js';
 import { registerSupervisionGauges } from '../supervision/gauges.js';
+import { registerNotificationGauges } from '../notifications/gauges.js';
 
 /** Wires the app's dependencies from configuration, the one pool and the one Temporal client. */
 export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, logger: Logger): AppDeps {
@@ -38,6 +39,7 @@ export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, lo
   const metrics = createApiMetrics();
   registerDriftGauges(metrics.registry, pool);
   registerSupervisionGauges(metrics.registry, pool, { reminderAfterDays: config.supervision.reminderAfterDays });
+  registerNotificationGauges(metrics.registry, client);
   return {
     accessKey: config.koogallery.accessKey,
     maxBodyBytes: config.http.maxBodyBytes,

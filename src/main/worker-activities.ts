@@ -1,21 +1,47 @@
+import { Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../platform/config.js';
+import { createLogger, type Logger } from '../platform/logger.js';
 import { createQueryOrderClient } from '../marketplace-api/query-order-client.js';
 import { createReconciliationActivities, type ReconciliationActivityImpl, type ReconciliationLogger } from '../reconciliation/activities.js';
 import { createSealedBox } from '../platform/sealed-box.js';
-import { enqueueNotifications } from '../notifications/outbox.js';
+import { createNotificationActivities, type NotificationActivities } from '../notifications/activities.js';
+import type { NotificationRetryPolicy } from '../notifications/contract.js';
+import { channelsFromConfig } from '../notifications/from-config.js';
+import { createNotificationMetrics, type NotificationMetrics } from '../notifications/metrics.js';
+import { createNotificationEnqueuer } from '../notifications/service.js';
 import { createSupervisionCatalogue } from '../supervision/catalogue.js';
 import { createOrderActivities, type OrderActivities } from '../orders/activities.js';
 import { createSupervisionActivities, type SupervisionActivities } from '../supervision/activities.js';
 import { createProvisioner } from '../orders/provisioning/index.js';
 import type { Provisioner } from '../orders/provisioning/provisioner.js';
 
+/** What tests (and worker.ts) may replace in the notification wiring. */
+export interface NotificationOverrides {
+  /** The log channel's and the delivery activity's logger; default: a JSON logger at the configured level. */
+  readonly logger?: Logger;
+  /** Default: counters on the Temporal runtime's meter (the worker's Prometheus endpoint). */
+  readonly metrics?: NotificationMetrics;
+  /** Put in every notification started; default DEFAULT_NOTIFICATION_RETRY (tests shorten it). */
+  readonly retry?: NotificationRetryPolicy;
+}
+
+/**
+ * Counters on the runtime's meter, created at first use: by then a Worker exists, so Runtime.instance() is the
+ * runtime the process installed (worker.ts, with its Prometheus exporter), not a default one made too early.
+ */
+function runtimeNotificationMetrics(): NotificationMetrics {
+  let metrics: NotificationMetrics | undefined;
+  const get = () => (metrics ??= createNotificationMetrics(Runtime.instance().metricMeter));
+  return { delivered: (channel) => get().delivered(channel), failed: (channel, final) => get().failed(channel, final) };
+}
+
 /** Builds every activity the worker registers, from configuration and the process's one pool. */
 export function createActivities(
   config: AppConfig,
   pool: Pool,
-  overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger } = {},
-): OrderActivities & SupervisionActivities & ReconciliationActivityImpl {
+  overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides } = {},
+): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities {
   const sealedBox = createSealedBox(config.dataEncryptionKey);
   const queryOrderClient = createQueryOrderClient({
     apiBase: config.koogallery.apiBase,
@@ -30,9 +56,18 @@ export function createActivities(
     queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
     supervisionTermsFor: createSupervisionCatalogue(config.supervision),
   });
+  // Notifications: the supervision's activity starts a notificationWorkflow per message and channel (through the
+  // worker's own client, on the task queue of the workflow asking); deliverNotification sends it.
+  const notifying = overrides.notifications ?? {};
+  const notificationLogger = notifying.logger ?? createLogger({ level: config.logLevel, name: 'koogallery-worker' });
   const supervisionActivities = createSupervisionActivities({
     pool,
-    enqueueNotifications: (requests) => enqueueNotifications(pool, requests, config.notifications.routing),
+    enqueueNotifications: createNotificationEnqueuer({ routing: config.notifications.routing, ...(notifying.retry ? { retry: notifying.retry } : {}) }),
+  });
+  const notificationActivities = createNotificationActivities({
+    channels: channelsFromConfig(config.notifications, notificationLogger),
+    logger: notificationLogger,
+    metrics: notifying.metrics ?? runtimeNotificationMetrics(),
   });
   // Reconciliation (ops): asks order workflows through the worker's own client (the activity context's).
   const reconciliationActivities = createReconciliationActivities({
@@ -40,7 +75,7 @@ export function createActivities(
     queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
     ...(overrides.logger ? { logger: overrides.logger } : {}),
   });
-  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities };
+  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities };
 }
 
 export { createOrderActivities, type OrderActivities } from '../orders/activities.js';

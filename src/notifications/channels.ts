@@ -1,23 +1,30 @@
 import type { Logger } from 'pino';
-import type { OutboxNotification } from './outbox.js';
+import { NOTIFICATION_DELIVERY_FAILED_TYPE, NOTIFICATION_REJECTED_TYPE, notificationWorkflowId, type Notification } from './contract.js';
 import { CHANNEL_NAME_PATTERN, LOG_CHANNEL_NAME } from './routing.js';
 
-// Channels deliver one outbox row each. A channel resolves when the notification went out and throws when it did
-// not; it may be called again for a notification it already delivered (delivery is at least once), so it should
-// pass `dedupeKey` on to whatever can deduplicate (the webhook sends it as Idempotency-Key).
+// Channels send one notification each, inside the deliverNotification activity. A channel resolves when the
+// notification went out and throws when it did not; it may be called again for a notification it already
+// delivered (an attempt that timed out after sending is retried: delivery is at least once), so it should pass
+// `dedupeKey` on to whatever can deduplicate (the webhook sends it as Idempotency-Key).
+
+/** Which attempt a send is (Temporal's activity attempt). */
+export interface Delivery {
+  /** 1 on the first attempt. */
+  readonly attempt: number;
+}
 
 /** Delivers notifications on one channel (SMS, e-mail, in-site message, log...). */
 export interface NotificationChannel {
   /** The name routing uses (`log`, `sms`, `email`, `in-site`...). */
   readonly name: string;
   /** Resolves once delivered; throws to have the attempt retried (or a NotificationDeliveryError with permanent). */
-  send(notification: OutboxNotification): Promise<void>;
+  send(notification: Notification, delivery: Delivery): Promise<void>;
 }
 
 /** Error codes a channel's failure carries (strings, because instanceof does not survive every boundary). */
-export type NotificationDeliveryErrorCode = 'NOTIFICATION_DELIVERY_FAILED' | 'NOTIFICATION_REJECTED';
+export type NotificationDeliveryErrorCode = typeof NOTIFICATION_DELIVERY_FAILED_TYPE | typeof NOTIFICATION_REJECTED_TYPE;
 
-/** A failed delivery. `permanent` (code NOTIFICATION_REJECTED): retrying cannot help, the dispatcher marks it dead now. */
+/** A failed delivery. `permanent` (code NOTIFICATION_REJECTED): retrying cannot help, the notification is dead now. */
 export class NotificationDeliveryError extends Error {
   readonly code: NotificationDeliveryErrorCode;
   constructor(
@@ -27,7 +34,7 @@ export class NotificationDeliveryError extends Error {
   ) {
     super(message, options);
     this.name = 'NotificationDeliveryError';
-    this.code = permanent ? 'NOTIFICATION_REJECTED' : 'NOTIFICATION_DELIVERY_FAILED';
+    this.code = permanent ? NOTIFICATION_REJECTED_TYPE : NOTIFICATION_DELIVERY_FAILED_TYPE;
   }
 }
 
@@ -37,16 +44,26 @@ export function isPermanentDeliveryError(err: unknown): boolean {
 }
 
 /**
- * The default channel: one info line per notification, with what ops need to find it (id, kind, recipient, order,
- * subject). Body and data are left out: they may carry the customer's details, and the outbox row keeps them.
+ * The default channel: one info line per notification, with what ops need to find it (workflow id, kind,
+ * recipient, order, subject). Body and data are left out: they may carry the customer's details, and the
+ * workflow's input in Temporal keeps them.
  */
 export function createLogChannel(logger: Logger, name: string = LOG_CHANNEL_NAME): NotificationChannel {
   const log = logger.child({ component: 'notifications', channel: name });
   return {
     name,
-    async send(n) {
+    async send(n, { attempt }) {
       log.info(
-        { notificationId: n.id, dedupeKey: n.dedupeKey, kind: n.kind, recipient: n.recipient, orderId: n.orderId, instanceId: n.instanceId, subject: n.subject },
+        {
+          notificationId: notificationWorkflowId(n.dedupeKey),
+          dedupeKey: n.dedupeKey,
+          kind: n.kind,
+          recipient: n.recipient,
+          orderId: n.orderId,
+          instanceId: n.instanceId,
+          subject: n.subject,
+          attempt,
+        },
         'notification',
       );
     },
@@ -59,7 +76,7 @@ export interface WebhookChannelOptions {
   readonly name: string;
   /** http(s) URL of the merchant's gateway; no credentials, which belong in `headers`. */
   readonly url: string;
-  /** Per call, headers and body included. Default 5 s; keep it well under the dispatcher's lease. */
+  /** Per call, headers and body included. Default 5 s; keep it well under DELIVERY_START_TO_CLOSE_MS. */
   readonly timeoutMs?: number;
   /** Extra headers, e.g. `Authorization`. Never logged nor put in errors. */
   readonly headers?: Readonly<Record<string, string>>;
@@ -67,12 +84,13 @@ export interface WebhookChannelOptions {
 }
 
 /** The JSON body the webhook channel POSTs. */
-export type WebhookPayload = Pick<
-  OutboxNotification,
-  'id' | 'dedupeKey' | 'kind' | 'recipient' | 'channel' | 'orderId' | 'instanceId' | 'subject' | 'body' | 'data'
-> & {
+export type WebhookPayload = Pick<Notification, 'dedupeKey' | 'kind' | 'recipient' | 'channel' | 'orderId' | 'subject' | 'body' | 'data'> & {
+  /** The notification's workflow id (`notification-<dedupeKey>`), for ops and the gateway's own logs. */
+  readonly id: string;
+  readonly instanceId: string | null;
   /** 1 on the first attempt. */
   readonly attempt: number;
+  /** When the notification was enqueued. */
   readonly createdAt: string;
 };
 
@@ -90,7 +108,7 @@ function reasonOf(text: string): string {
       if (typeof reason === 'string' && reason !== '') return ` (${reason.length > MAX_REASON_CHARS ? reason.slice(0, MAX_REASON_CHARS) + '…' : reason})`;
     }
   } catch {
-    // not JSON: an error page says nothing we want in last_error
+    // not JSON: an error page says nothing we want in the failure message
   }
   return '';
 }
@@ -127,20 +145,20 @@ export function createWebhookChannel(options: WebhookChannelOptions): Notificati
   const url = checkWebhookUrl(options.url, name);
   return {
     name,
-    async send(n) {
+    async send(n, { attempt }) {
       const payload: WebhookPayload = {
-        id: n.id,
+        id: notificationWorkflowId(n.dedupeKey),
         dedupeKey: n.dedupeKey,
         kind: n.kind,
         recipient: n.recipient,
         channel: n.channel,
         orderId: n.orderId,
-        instanceId: n.instanceId,
+        instanceId: n.instanceId ?? null,
         subject: n.subject,
         body: n.body,
         data: n.data,
-        attempt: n.attempts,
-        createdAt: n.createdAt.toISOString(),
+        attempt,
+        createdAt: n.enqueuedAt,
       };
       let response: Response;
       let text: string;
@@ -163,7 +181,7 @@ export function createWebhookChannel(options: WebhookChannelOptions): Notificati
   };
 }
 
-/** The channels a dispatcher delivers on, by name. */
+/** The channels a worker delivers on, by name. */
 export interface ChannelRegistry {
   get(name: string): NotificationChannel | undefined;
   /** Registered names, sorted. */

@@ -1,8 +1,10 @@
-import type { NotificationRecipient } from '../supervision/contract.js';
+import type { NotificationRecipient } from './contract.js';
 
 // Which channels each recipient's notifications go out on. Parsed from one setting, e.g.
 //   MERCHANT=log+email,ACCOUNT_MANAGER=log,CUSTOMER=log+in-site
 // Recipients not named keep the default (`log`), so a merchant can route one recipient without spelling out all.
+// A pure leaf (its only import is the contract's types): src/platform/config.ts, the one parser of the
+// environment, calls it, and nothing here imports configuration back.
 
 /** Channels per recipient (each list non-empty, no duplicates, lower-case names). */
 export type NotificationRouting = Readonly<Record<NotificationRecipient, readonly string[]>>;

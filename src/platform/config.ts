@@ -1,4 +1,6 @@
 import { z } from 'zod';
+// The routing parser is a pure leaf of the notification context (it imports only that context's contract types),
+// and nothing in notifications imports configuration: the dependency runs one way.
 import { CHANNEL_NAME_PATTERN, DEFAULT_NOTIFICATION_ROUTING, LOG_CHANNEL_NAME, NotificationRoutingError, parseNotificationRouting, type NotificationRouting } from '../notifications/routing.js';
 import type { SupervisionKind } from '../supervision/contract.js';
 
@@ -85,9 +87,8 @@ const EnvSchema = z.object({
   NOTIFICATION_ROUTING: z.string().default(''),
   NOTIFICATION_WEBHOOKS: z.string().default(''),
   NOTIFICATION_WEBHOOK_TOKEN: optionalString,
-  NOTIFICATION_RETENTION_DAYS: intFrom(90, 0, 3650),
-  // Whether this worker process runs the outbox dispatcher (any number may: claims are leased).
-  NOTIFICATION_DISPATCHER: z.enum(['on', 'off']).default('on'),
+  // No retention or dispatcher settings: notifications are Temporal workflows (README, "Notifications"), kept for
+  // the namespace's retention and delivered by every worker on the task queue.
 });
 
 /** Parses `NOTIFICATION_WEBHOOKS` (`channel=https://url,...`). */
@@ -168,10 +169,6 @@ export interface AppConfig {
     /** channel → webhook URL (the built-in `log` channel needs none). */
     readonly webhooks: Readonly<Record<string, string>>;
     readonly webhookToken?: string;
-    /** Delivered notifications are deleted after this many days (0: kept). */
-    readonly retentionDays: number;
-    /** Whether this worker runs the dispatcher. */
-    readonly dispatch: boolean;
   };
   /** Names of settings that fell back to development defaults (warned about at startup). */
   readonly devDefaultsUsed: readonly string[];
@@ -299,8 +296,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       routing,
       webhooks: hooks.webhooks,
       ...(e.NOTIFICATION_WEBHOOK_TOKEN ? { webhookToken: e.NOTIFICATION_WEBHOOK_TOKEN } : {}),
-      retentionDays: e.NOTIFICATION_RETENTION_DAYS,
-      dispatch: e.NOTIFICATION_DISPATCHER === 'on',
     },
     devDefaultsUsed,
   };

@@ -3,12 +3,12 @@ import { recordSupervision } from './store.js';
 import type { NotificationRequest, SupervisionRecord } from './contract.js';
 
 // The supervision workflow's side effects, built once per worker with their dependencies injected. Both are
-// idempotent: the record is seq-guarded, and notifications carry a dedupe key the outbox enforces.
+// idempotent: the record is seq-guarded, and a notification's dedupe key is its workflow's id (started once).
 
 /** What the supervision activities need. */
 export interface SupervisionActivityDeps {
   readonly pool: Pool;
-  /** Puts notifications in the PostgreSQL outbox (idempotent on dedupeKey); the dispatcher delivers them. */
+  /** Starts a notificationWorkflow per request and routed channel (idempotent on dedupeKey); returns how many were new. */
   readonly enqueueNotifications: (requests: readonly NotificationRequest[]) => Promise<number>;
 }
 

@@ -241,19 +241,5 @@ export interface SupervisionRecord {
   readonly state: SupervisionState;
 }
 
-/** Who a notification is for. */
-export type NotificationRecipient = 'MERCHANT' | 'ACCOUNT_MANAGER' | 'CUSTOMER';
-
-/** A notification the workflow asks to send (through the PostgreSQL outbox; delivered at least once). */
-export interface NotificationRequest {
-  /** Idempotency key: the same key is enqueued once, however often the activity runs. */
-  readonly dedupeKey: string;
-  /** e.g. `SUPERVISION_REMINDER`, `SUPERVISION_AUTO_ACCEPTED`. */
-  readonly kind: string;
-  readonly recipient: NotificationRecipient;
-  readonly orderId: string;
-  readonly instanceId?: string;
-  readonly subject: string;
-  readonly body: string;
-  readonly data?: Readonly<Record<string, string | number | boolean>>;
-}
+// What the supervision asks the notification context to send (a notificationWorkflow per message and channel).
+export type { NotificationRecipient, NotificationRequest } from '../notifications/contract.js';

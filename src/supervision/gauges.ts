@@ -2,11 +2,11 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Pool } from 'pg';
 import { SUPERVISION_NODES } from './contract.js';
 
-// Supervision and notification gauges on the API's /metrics, read from PostgreSQL at scrape time (see
-// drift-gauge.ts for why the table, not an activity, is the source): how many orders wait at each node, how many
-// have waited past the reminder threshold, and whether the notification outbox is draining.
+// Supervision gauges on the API's /metrics, read from PostgreSQL at scrape time (see drift-gauge.ts for why the
+// table, not an activity, is the source): how many orders wait at each node, and how many have waited past the
+// reminder threshold. Notifications have their own (src/notifications/gauges.ts, from Temporal's visibility).
 
-/** Registers the supervision and outbox gauges on `registry`. */
+/** Registers the supervision gauges on `registry`. */
 export function registerSupervisionGauges(registry: Registry, pool: Pool, o: { reminderAfterDays: number }): void {
   new Gauge({
     name: 'koogallery_supervision_orders',
@@ -34,25 +34,6 @@ export function registerSupervisionGauges(registry: Registry, pool: Pool, o: { r
           [o.reminderAfterDays],
         );
         this.set(Number(r.rows[0]?.n ?? 0));
-      } catch {
-        this.reset();
-      }
-    },
-  });
-  new Gauge({
-    name: 'koogallery_notification_outbox',
-    help: 'Notification outbox rows waiting (PENDING, should drain) and dead (FAILED, to look at); SENT rows are not counted',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        // Only the two small states, each served by its partial index: the SENT history grows without bound.
-        const r = await pool.query<{ pending: number; failed: number }>(
-          `SELECT (SELECT count(*)::int FROM notification_outbox WHERE status = 'PENDING') AS pending,
-                  (SELECT count(*)::int FROM notification_outbox WHERE status = 'FAILED') AS failed`,
-        );
-        this.set({ status: 'PENDING' }, r.rows[0]?.pending ?? 0);
-        this.set({ status: 'FAILED' }, r.rows[0]?.failed ?? 0);
       } catch {
         this.reset();
       }

@@ -146,11 +146,12 @@ describe('hardware order with service supervision, over HTTP', () => {
     expect(late.status).toBe(409);
     expect(late.json.message).toMatch(/already completed/);
 
-    // 9. The API's gauges count it (read from PostgreSQL at scrape time).
+    // 9. The API's gauges count it (read at scrape time).
     const metrics = await (await fetch(`${origin}/metrics`)).text();
     const completed = /^koogallery_supervision_orders\{node="COMPLETED"\} (\d+)$/m.exec(metrics);
     expect(Number(completed?.[1])).toBeGreaterThanOrEqual(1);
-    expect(metrics).toMatch(/^koogallery_notification_outbox\{status="PENDING"\} \d+$/m);
+    // Notifications are Temporal workflows: the API counts them from visibility (RUNNING, and FAILED dead letters).
+    expect(metrics).toMatch(/^koogallery_notification_workflows\{status="FAILED"\} \d+$/m);
   });
 
   it('when an order is not supervised, then its supervision is 404 for reading and for actions', async () => {

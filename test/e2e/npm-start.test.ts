@@ -42,9 +42,6 @@ describe('npm start', () => {
         // As a user who set neither: npm start picks the simulator's supervised products and the dev ops token.
         SUPERVISED_PRODUCTS: undefined,
         OPS_API_TOKEN: undefined,
-        // The test database is shared with the notification tests: this worker must not deliver (and retry) their
-        // outbox rows, whose channels only those tests register.
-        NOTIFICATION_DISPATCHER: 'off',
       },
     });
     child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));

@@ -6,11 +6,12 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as registeredWorkflows from '../../src/workflows.js';
 import { historyFromJSON, patchIds, type History } from './history-json.js';
-import { reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, writeVariant } from './workflow-variants.js';
+import { deliveryAsLocalActivity, reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, writeVariant } from './workflow-variants.js';
 import { quietBundlerLogger } from '../support/quiet-logger.js';
 
 // Replays every recorded history (test/replay/histories/<workflow-type>/*.json, written by
-// tools/history-recorder/record-histories.ts and `npm run history:export`) against the workflow code as it is now. No server:
+// tools/history-recorder/record-histories.ts, tools/history-recorder/notification-recorder.ts (notificationWorkflow)
+// and `npm run history:export`) against the workflow code as it is now. No server:
 // the workflow code is bundled here and replayed by a replay worker. A workflow change that would break a running
 // order fails here, naming the fixture. Versioning policy: docs/workflow-versioning.md.
 
@@ -153,15 +154,17 @@ let current: ReplayWorkerOptions;
 let swappedQueryOrder: ReplayWorkerOptions;
 let unguardedPatch: ReplayWorkerOptions;
 let reminderSwapped: ReplayWorkerOptions;
+let deliveryLocal: ReplayWorkerOptions;
 let outcomes: ReplayOutcome[];
 
 beforeAll(async () => {
-  // Bundled once each, from the sources as they are now: the current code and the three negative controls.
-  [current, swappedQueryOrder, unguardedPatch, reminderSwapped] = await Promise.all([
+  // Bundled once each, from the sources as they are now: the current code and the four negative controls.
+  [current, swappedQueryOrder, unguardedPatch, reminderSwapped, deliveryLocal] = await Promise.all([
     bundle(WORKFLOWS_ENTRY),
     bundle(writeVariant(swappedQueryOrderVariant)),
     bundle(writeVariant(unguardedDetailsUpsert)),
     bundle(writeVariant(reminderRecordedBeforeNotified)),
+    bundle(writeVariant(deliveryAsLocalActivity)),
   ]);
   outcomes = await replayAll(current, fixtures, 'replay-all-fixtures');
 });
@@ -215,6 +218,34 @@ describe('negative control for supervisionWorkflow: a reordered reminder is caug
     const replayed = await replayAll(reminderSwapped, supervision, 'reminder-recorded-before-notified');
     for (const o of replayed.filter((x) => x.error)) expect(o.error, o.fixture.name).toBeInstanceOf(DeterminismViolationError);
     expect(replayed.filter((o) => o.error).map((o) => o.fixture.name).sort()).toEqual([...reminding].sort());
+  });
+});
+
+describe('notificationWorkflow: the recorded delivery paths (tools/history-recorder/notification-recorder.ts)', () => {
+  /** How a recorded notification ended: its close event and the attempt its one activity last started. */
+  function outcomeOf(name: string): { closed: string | undefined; attempt: number | undefined; failureType: string | undefined } {
+    const events = fixture(`notificationWorkflow/${name}.json`).history.events ?? [];
+    const last = events.at(-1);
+    const started = events.filter((e) => e.activityTaskStartedEventAttributes);
+    return {
+      closed: last?.workflowExecutionCompletedEventAttributes ? 'completed' : last?.workflowExecutionFailedEventAttributes ? 'failed' : undefined,
+      attempt: started.length === 1 ? (started[0]!.activityTaskStartedEventAttributes!.attempt ?? undefined) : undefined,
+      failureType: last?.workflowExecutionFailedEventAttributes?.failure?.applicationFailureInfo?.type ?? undefined,
+    };
+  }
+
+  it('when the fixtures are read, then they hold a first-try delivery, a retried delivery and dead letters (retries exhausted, refused)', () => {
+    expect(outcomeOf('delivered-first-try')).toEqual({ closed: 'completed', attempt: 1, failureType: undefined });
+    expect(outcomeOf('retried-then-delivered')).toEqual({ closed: 'completed', attempt: 3, failureType: undefined });
+    expect(outcomeOf('dead-lettered-after-retries')).toEqual({ closed: 'failed', attempt: 3, failureType: 'NOTIFICATION_DEAD_LETTER' });
+    expect(outcomeOf('dead-lettered-rejected')).toEqual({ closed: 'failed', attempt: 1, failureType: 'NOTIFICATION_DEAD_LETTER' });
+  });
+
+  it('negative control: when delivery is made a local activity, then every notification history fails with DeterminismViolationError', async () => {
+    const notifications = fixtures.filter((f) => f.workflowType === 'notificationWorkflow');
+    expect(notifications.length).toBeGreaterThanOrEqual(4);
+    const replayed = await replayAll(deliveryLocal, notifications, 'delivery-as-local-activity');
+    for (const o of replayed) expect(o.error, o.fixture.name).toBeInstanceOf(DeterminismViolationError);
   });
 });
 

@@ -95,3 +95,19 @@ export const reminderRecordedBeforeNotified: WorkflowVariant = {
 `,
     ),
 };
+
+export const NOTIFICATION_WORKFLOW: VariantTarget = { file: 'notifications/workflow.ts', workflow: 'notificationWorkflow' };
+
+/**
+ * The notification's delivery made a local activity (a plausible "optimisation": a webhook is a short call): a
+ * different command where every recorded notification scheduled an activity, so every history breaks.
+ */
+export const deliveryAsLocalActivity: WorkflowVariant = {
+  name: 'delivery-as-local-activity',
+  target: NOTIFICATION_WORKFLOW,
+  edit: (s) => {
+    const imported = replaceOnce(s, `import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';`, `import { ActivityFailure, ApplicationFailure, proxyLocalActivities } from '@temporalio/workflow';`);
+    if (imported === s) return s;
+    return replaceOnce(imported, `proxyActivities<NotificationActivities>({`, `proxyLocalActivities<NotificationActivities>({`);
+  },
+};

@@ -480,6 +480,8 @@ describe('docker-compose.yml', () => {
     expect(env.POSTGRES_PWD).toBe(pgEnv.POSTGRES_PASSWORD);
     // Otherwise auto-setup adds CustomKeywordField & co. and takes one of the 10 Keyword slots.
     expect(String(env.SKIP_ADD_CUSTOM_SEARCH_ATTRIBUTES)).toBe('true');
+    // Notifications are workflows: a failed one (a dead letter) is kept this long for ops to find (README).
+    expect(env.DEFAULT_NAMESPACE_RETENTION).toBe('720h');
     // The dynamic config file it is told to load is mounted from deploy/.
     const dynamic = volumesOf('temporal').find((v) => v.target === '/etc/temporal/config/dynamicconfig');
     expect(dynamic?.source).toMatch(/^\.\/deploy\//);

@@ -1,31 +1,83 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../../src/main/worker-activities.js';
+import { notificationWorkflowId, type NotificationResult } from '../../../src/notifications/contract.js';
+import type { NotificationMetrics } from '../../../src/notifications/metrics.js';
 import { loadConfig } from '../../../src/platform/config.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { createLogger } from '../../../src/platform/logger.js';
-import { createNotificationDispatcher } from '../../../src/notifications/dispatcher.js';
-import { channelsFromConfig } from '../../../src/notifications/from-config.js';
-import { listNotifications } from '../../../src/notifications/outbox.js';
-import type { SupervisionInput } from '../../../src/supervision/contract.js';
-import { initialSupervisionState, reminderNotifications } from '../../../src/supervision/state.js';
+import { SUPERVISION_WORKFLOW_TYPE, supervisionWorkflowId, type SupervisionInput } from '../../../src/supervision/contract.js';
+import { addMissingSearchAttributes } from '../../../scripts/infra/dev-server.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
-// The whole notification path the supervision workflow uses, minus Temporal: the worker's real activity (as
-// createActivities wires it, with configured routing) enqueues a reminder, and the dispatcher built from the same
-// configuration delivers it on the default log channel.
+// The whole notification path, end to end through the worker: a supervision workflow (the production bundle)
+// waits 180 days on the time-skipping server, its enqueueNotifications local activity — as createActivities wires
+// it, with configured routing — starts notificationWorkflows through the worker's own client, and the same worker
+// delivers them on the log channel and on an SMS webhook to a local gateway.
 
+const DAY = 86_400_000;
+
+let env: TestWorkflowEnvironment;
 let pool: Pool;
-beforeAll(() => {
-  pool = createPool({ url: testInfra().databaseUrl, max: 4, applicationName: 'supervision-reminders-test' });
-});
+let worker: Worker;
+let running: Promise<void>;
+let taskQueue: string;
+let gateway: Server;
+const gatewayRequests: Array<{ headers: IncomingHttpHeaders; body: Record<string, unknown> }> = [];
+const logLines: Array<Record<string, unknown>> = [];
+const counted: string[] = [];
+
+beforeAll(async () => {
+  const infra = testInfra();
+  gateway = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      gatewayRequests.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+  const smsUrl = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/sms`;
+
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: infra.timeSkippingServerPath } } });
+  await addMissingSearchAttributes(env.connection, env.namespace ?? 'default');
+  pool = createPool({ url: infra.databaseUrl, max: 4, applicationName: 'supervision-reminders-test' });
+  const config = loadConfig({
+    APP_ENV: 'test',
+    DATABASE_URL: infra.databaseUrl,
+    NOTIFICATION_ROUTING: 'MERCHANT=log+sms,ACCOUNT_MANAGER=log',
+    NOTIFICATION_WEBHOOKS: `sms=${smsUrl}`,
+    NOTIFICATION_WEBHOOK_TOKEN: 'gw-token-reminders',
+  });
+  const logger = createLogger({ level: 'info', name: 'reminder-test', destination: { write: (l: string) => void logLines.push(JSON.parse(l) as Record<string, unknown>) } });
+  const metrics: NotificationMetrics = { delivered: (c) => counted.push(`delivered ${c}`), failed: (c, final) => counted.push(`failed ${c} ${final}`) };
+  taskQueue = uniqueId('tq-reminders');
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: { codePath: infra.workflowBundlePath },
+    activities: createActivities(config, pool, { notifications: { logger, metrics } }),
+  });
+  running = worker.run();
+}, 120_000);
+
 afterAll(async () => {
-  await pool.end();
+  worker?.shutdown();
+  await running?.catch(() => undefined);
+  await env?.teardown();
+  await pool?.end();
+  gateway?.closeAllConnections();
+  await new Promise((resolve) => gateway?.close(resolve));
 });
 
-describe('supervision reminders through the outbox', () => {
-  it('when the workflow enqueues a 180-day reminder twice, then one notice per recipient is delivered once, as a log line', async () => {
-    const config = loadConfig({ DATABASE_URL: testInfra().databaseUrl, NOTIFICATION_ROUTING: 'ACCOUNT_MANAGER=log' });
-    const activities = createActivities(config, pool);
+describe('supervision reminders through Temporal notifications', () => {
+  it('when a supervised order stays unaccepted for 180 days, then the reminder reaches the log and the SMS gateway once per channel', async () => {
     const orderId = uniqueId('RM');
     const input: SupervisionInput = {
       orderWorkflowId: `order-${orderId}`,
@@ -34,43 +86,28 @@ describe('supervision reminders through the outbox', () => {
       terms: { kind: 'GENERAL', reminderAfterDays: 180, reminderIntervalDays: 30, autoAcceptDays: 10 },
       testOrder: false,
     };
-    const state = initialSupervisionState(input, '2026-01-01T00:00:00.000Z');
-    const requests = reminderNotifications(`supervision-order-${orderId}`, input, state, Date.parse('2026-06-30T00:00:00.000Z'));
-    // A retried activity enqueues the same requests again: the dedupe keys keep one row each.
-    expect(await activities.enqueueNotifications(requests)).toBe(2);
-    expect(await activities.enqueueNotifications(requests)).toBe(0);
+    const supervision = await env.client.workflow.start(SUPERVISION_WORKFLOW_TYPE, { taskQueue, workflowId: supervisionWorkflowId(input.orderWorkflowId), args: [input] });
+    await env.sleep(181 * DAY);
 
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = createLogger({ level: 'info', name: 'reminder-test', destination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } });
-    const dispatcher = createNotificationDispatcher({ pool, channels: channelsFromConfig(config.notifications, logger), logger, onlyOrderIds: [orderId] });
-    const outcome = await dispatcher.dispatchOnce();
-    expect(outcome).toMatchObject({ sent: 2, failed: 0 });
-    expect(await dispatcher.dispatchOnce()).toMatchObject({ claimed: 0 });
+    const request = `${supervision.workflowId}:reminder:1`;
+    const keys = [`${request}:MERCHANT#log`, `${request}:MERCHANT#sms`, `${request}:ACCOUNT_MANAGER#log`];
+    // Read through a plain client: the environment's own would let the server skip time while it waits for a
+    // result, and skipped years time the supervision out (the test server's default 10-year execution timeout).
+    const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+    const results = await Promise.all(keys.map((k) => plain.workflow.getHandle(notificationWorkflowId(k)).result() as Promise<NotificationResult>));
+    expect(results.map((r) => [r.dedupeKey, r.attempt])).toEqual(keys.map((k) => [k, 1]));
 
-    const rows = await listNotifications(pool, { orderId });
-    expect(rows.map((r) => [r.recipient, r.channel, r.status]).sort()).toEqual([
-      ['ACCOUNT_MANAGER', 'log', 'SENT'],
-      ['MERCHANT', 'log', 'SENT'],
-    ]);
-    const logged = lines.filter((l) => l.msg === 'notification' && l.orderId === orderId);
+    const logged = logLines.filter((l) => l.msg === 'notification' && l.orderId === orderId);
     expect(logged.map((l) => l.recipient).sort()).toEqual(['ACCOUNT_MANAGER', 'MERCHANT']);
     expect(String(logged[0]!.subject)).toMatch(/unaccepted for 180 days/);
-  });
-});
-
-describe('outbox retention', () => {
-  it('when delivered notifications are older than the retention, then the purge deletes them and keeps dead letters and recent ones', async () => {
-    const orderId = uniqueId('RT');
-    const req = (n: number) => ({ dedupeKey: `rt-${orderId}-${n}`, kind: 'SUPERVISION_REMINDER', recipient: 'MERCHANT' as const, orderId, subject: 's', body: 'b' });
-    const { enqueueNotifications, purgeSentNotifications } = await import('../../../src/notifications/outbox.js');
-    await enqueueNotifications(pool, [req(1), req(2), req(3), req(4)]);
-    // 1: sent long ago; 2: sent recently; 3: dead letter long ago; 4: still pending.
-    await pool.query(`UPDATE notification_outbox SET status = 'SENT', sent_at = now() - interval '100 days' WHERE dedupe_key = $1`, [`rt-${orderId}-1#log`]);
-    await pool.query(`UPDATE notification_outbox SET status = 'SENT', sent_at = now() - interval '1 day' WHERE dedupe_key = $1`, [`rt-${orderId}-2#log`]);
-    await pool.query(`UPDATE notification_outbox SET status = 'FAILED', created_at = now() - interval '100 days' WHERE dedupe_key = $1`, [`rt-${orderId}-3#log`]);
-    const purged = await purgeSentNotifications(pool, { olderThan: new Date(Date.now() - 90 * 86_400_000), onlyOrderIds: [orderId] });
-    expect(purged).toBe(1);
-    const left = await listNotifications(pool, { orderId });
-    expect(left.map((r) => `${r.dedupeKey}:${r.status}`).sort()).toEqual([`rt-${orderId}-2#log:SENT`, `rt-${orderId}-3#log:FAILED`, `rt-${orderId}-4#log:PENDING`]);
+    const sms = gatewayRequests.filter((r) => r.body.orderId === orderId);
+    expect(sms).toHaveLength(1);
+    expect(sms[0]!.headers['idempotency-key']).toBe(keys[1]);
+    expect(sms[0]!.headers.authorization).toBe('Bearer gw-token-reminders');
+    expect(sms[0]!.body).toMatchObject({ kind: 'SUPERVISION_REMINDER', recipient: 'MERCHANT', channel: 'sms', instanceId: `i-${orderId}`, attempt: 1 });
+    expect(counted.sort()).toEqual(['delivered log', 'delivered log', 'delivered sms']);
+    // The supervision carries on, waiting for acceptance; the reminder is recorded in its state.
+    expect((await supervision.describe()).status.name).toBe('RUNNING');
+    await supervision.terminate('test over');
   });
 });

@@ -4,6 +4,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_NOTIFICATION_RETRY,
+  NOTIFICATION_WORKFLOW_TYPE,
+  notificationWorkflowId,
+  type NotificationInput,
+  type NotificationResult,
+} from '../../../src/notifications/contract.js';
 import { RECONCILIATION_WORKFLOW_TYPE, reconciliationScheduleId, type ReconciliationResult } from '../../../src/reconciliation/contract.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 import { parseSamples } from '../../support/ops/prometheus-text.js';
@@ -77,8 +84,6 @@ beforeAll(async () => {
       // The run's prebuilt bundle: what production runs, and no webpack in the test.
       TEMPORAL_WORKFLOW_BUNDLE: infra.workflowBundlePath,
       WORKER_METRICS_PORT: String(port),
-      // The test database is shared with the notification tests: this worker must not deliver their outbox rows.
-      NOTIFICATION_DISPATCHER: 'off',
       ...SECRETS,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -138,6 +143,47 @@ describe('worker process', () => {
     expect(samples.find((s) => s.name === 'temporal_workflow_completed' && s.labels['workflow_type'] === RECONCILIATION_WORKFLOW_TYPE)?.value).toBeGreaterThanOrEqual(1);
     mkdirSync(join(repoRoot, 'test-output', 'metrics'), { recursive: true });
     writeFileSync(join(repoRoot, 'test-output', 'metrics', 'worker-scrape.txt'), text);
+  });
+
+  it('when a notification runs on it, then it is delivered on the log channel and counted on the same /metrics endpoint', async () => {
+    const dedupeKey = `${uniqueId('worker-proc-note')}:reminder:1:MERCHANT#log`;
+    const input: NotificationInput = {
+      notification: {
+        dedupeKey,
+        requestKey: dedupeKey.replace(/#log$/, ''),
+        kind: 'SUPERVISION_REMINDER',
+        recipient: 'MERCHANT',
+        channel: 'log',
+        orderId: 'WORKER-PROC-1',
+        subject: 'worker process notification',
+        body: 'b',
+        data: {},
+        enqueuedAt: new Date().toISOString(),
+      },
+      retry: DEFAULT_NOTIFICATION_RETRY,
+    };
+    const result = (await client.workflow.execute(NOTIFICATION_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: notificationWorkflowId(dedupeKey),
+      args: [input],
+      workflowExecutionTimeout: '1 minute',
+    })) as NotificationResult;
+    expect(result).toMatchObject({ dedupeKey, channel: 'log', attempt: 1 });
+    expect(logLines().find((l) => l.msg === 'notification' && l.dedupeKey === dedupeKey)).toMatchObject({ channel: 'log', recipient: 'MERCHANT', level: 'info' });
+    const text = await waitFor(
+      'the notification counter',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+        const body = res?.ok ? await res.text() : '';
+        return /^koogallery_notifications_delivered_total\{/m.test(body) ? body : undefined;
+      },
+      30_000,
+    );
+    const delivered = parseSamples(text).find((x) => x.name === 'koogallery_notifications_delivered_total' && x.labels['channel'] === 'log');
+    expect(delivered?.value).toBe(1);
+    expect(text).toMatch(/^# TYPE koogallery_notifications_delivered_total counter$/m);
+    mkdirSync(join(repoRoot, 'test-output', 'metrics'), { recursive: true });
+    writeFileSync(join(repoRoot, 'test-output', 'metrics', 'worker-notification-scrape.txt'), text);
   });
 
   it('when SIGTERM is sent, then it drains and exits 0, and its log is JSON without any secret', async () => {

@@ -11,10 +11,9 @@ import {
   NotificationDeliveryError,
   type NotificationChannel,
 } from '../../../src/notifications/channels.js';
-import type { OutboxNotification } from '../../../src/notifications/outbox.js';
+import type { Notification } from '../../../src/notifications/contract.js';
 
-const notification: OutboxNotification = {
-  id: '42',
+const notification: Notification = {
   dedupeKey: 'supervision-order-CS1-L1:reminder:1#sms',
   requestKey: 'supervision-order-CS1-L1:reminder:1',
   kind: 'SUPERVISION_REMINDER',
@@ -25,13 +24,10 @@ const notification: OutboxNotification = {
   subject: 'Order CS1 not accepted for 180 days',
   body: 'Customer Zhang San (phone 13800000000) has not accepted order CS1.',
   data: { daysOpen: 180, hardware: false },
-  status: 'PENDING',
-  attempts: 2,
-  nextAttemptAt: new Date('2030-01-01T00:00:00Z'),
-  lastError: null,
-  createdAt: new Date('2029-12-31T23:00:00Z'),
-  sentAt: null,
+  enqueuedAt: '2029-12-31T23:00:00.000Z',
 };
+const NOTIFICATION_ID = 'notification-supervision-order-CS1-L1:reminder:1#sms';
+const secondAttempt = { attempt: 2 };
 
 describe('createLogChannel', () => {
   it('when a notification is sent, then one info line carries kind, recipient, order and subject, and not the body', async () => {
@@ -44,14 +40,15 @@ describe('createLogChannel', () => {
     });
     const channel = createLogChannel(createLogger({ level: 'info', name: 'notify-test', destination: memory }));
     expect(channel.name).toBe('log');
-    await channel.send(notification);
+    await channel.send(notification, secondAttempt);
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(line).toMatchObject({
       level: 'info',
       msg: 'notification',
       channel: 'log',
-      notificationId: '42',
+      notificationId: NOTIFICATION_ID,
+      attempt: 2,
       kind: 'SUPERVISION_REMINDER',
       recipient: 'ACCOUNT_MANAGER',
       orderId: 'CS1',
@@ -66,7 +63,7 @@ describe('createLogChannel', () => {
   it('when the level is above info, then nothing is written (the line is info, not warn)', async () => {
     const lines: string[] = [];
     const channel = createLogChannel(createLogger({ level: 'warn', name: 'notify-test', destination: { write: (l: string) => void lines.push(l) } }), 'audit-log');
-    await channel.send(notification);
+    await channel.send(notification, secondAttempt);
     expect(channel.name).toBe('audit-log');
     expect(lines).toEqual([]);
   });
@@ -111,7 +108,7 @@ describe('createWebhookChannel (local gateway)', () => {
 
   it('when the gateway answers 2xx, then the notification is POSTed as JSON with its dedupe key as Idempotency-Key', async () => {
     const channel = createWebhookChannel({ name: 'sms', url, headers: { authorization: 'Bearer gw-secret' } });
-    await channel.send(notification);
+    await channel.send(notification, secondAttempt);
     expect(requests).toHaveLength(1);
     const req = requests[0]!;
     expect(req.method).toBe('POST');
@@ -120,7 +117,7 @@ describe('createWebhookChannel (local gateway)', () => {
     expect(req.headers['idempotency-key']).toBe(notification.dedupeKey);
     expect(req.headers.authorization).toBe('Bearer gw-secret');
     expect(JSON.parse(req.body)).toEqual({
-      id: '42',
+      id: NOTIFICATION_ID,
       dedupeKey: notification.dedupeKey,
       kind: 'SUPERVISION_REMINDER',
       recipient: 'ACCOUNT_MANAGER',
@@ -135,10 +132,16 @@ describe('createWebhookChannel (local gateway)', () => {
     });
   });
 
+  it('when the notification has no instance, then the payload says instanceId null (the gateway sees the same shape)', async () => {
+    const { instanceId: _omitted, ...withoutInstance } = notification;
+    await createWebhookChannel({ name: 'sms', url }).send(withoutInstance, { attempt: 1 });
+    expect(JSON.parse(requests[0]!.body)).toMatchObject({ instanceId: null, attempt: 1 });
+  });
+
   it('when the gateway answers 503, then the failure is retryable and carries the status and reason, not the secret', async () => {
     answer = () => ({ status: 503, body: JSON.stringify({ message: 'sms quota exhausted' }) });
     const channel = createWebhookChannel({ name: 'sms', url, headers: { authorization: 'Bearer gw-secret' } });
-    const err = await channel.send(notification).then(() => undefined, (e: unknown) => e);
+    const err = await channel.send(notification, secondAttempt).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(NotificationDeliveryError);
     expect((err as NotificationDeliveryError).message).toBe('sms webhook: HTTP 503 (sms quota exhausted)');
     expect((err as NotificationDeliveryError).code).toBe('NOTIFICATION_DELIVERY_FAILED');
@@ -148,7 +151,7 @@ describe('createWebhookChannel (local gateway)', () => {
 
   it.each([400, 413, 422])('when the gateway answers %i, then the failure is permanent', async (status) => {
     answer = () => ({ status, body: '<html>nope</html>' });
-    const err = await createWebhookChannel({ name: 'email', url }).send(notification).then(() => undefined, (e: unknown) => e);
+    const err = await createWebhookChannel({ name: 'email', url }).send(notification, secondAttempt).then(() => undefined, (e: unknown) => e);
     expect(isPermanentDeliveryError(err)).toBe(true);
     expect((err as NotificationDeliveryError).code).toBe('NOTIFICATION_REJECTED');
     expect((err as Error).message).toBe(`email webhook: HTTP ${status}`);
@@ -156,14 +159,14 @@ describe('createWebhookChannel (local gateway)', () => {
 
   it.each([401, 404, 429])('when the gateway answers %i, then the failure is retried, not dead', async (status) => {
     answer = () => ({ status });
-    const err = await createWebhookChannel({ name: 'email', url }).send(notification).then(() => undefined, (e: unknown) => e);
+    const err = await createWebhookChannel({ name: 'email', url }).send(notification, secondAttempt).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(NotificationDeliveryError);
     expect(isPermanentDeliveryError(err)).toBe(false);
   });
 
   it('when the gateway does not answer in time, then the failure says it timed out and is retryable', async () => {
     answer = () => ({ status: 200, hang: true });
-    const err = await createWebhookChannel({ name: 'sms', url, timeoutMs: 150 }).send(notification).then(() => undefined, (e: unknown) => e);
+    const err = await createWebhookChannel({ name: 'sms', url, timeoutMs: 150 }).send(notification, secondAttempt).then(() => undefined, (e: unknown) => e);
     expect((err as Error).message).toBe('sms webhook: timed out after 150 ms');
     expect(isPermanentDeliveryError(err)).toBe(false);
   });
@@ -173,7 +176,7 @@ describe('createWebhookChannel (local gateway)', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const err = await createWebhookChannel({ name: 'sms', url: `http://127.0.0.1:${port}/x` }).send(notification).then(() => undefined, (e: unknown) => e);
+    const err = await createWebhookChannel({ name: 'sms', url: `http://127.0.0.1:${port}/x` }).send(notification, secondAttempt).then(() => undefined, (e: unknown) => e);
     expect((err as Error).message).toMatch(/^sms webhook: fetch failed: .*ECONNREFUSED/);
   });
 
