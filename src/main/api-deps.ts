@@ -11,7 +11,7 @@ import { OPS_PATH, createOpsRouter } from '../platform/http/ops/router.js';
 import { createReadiness, type Readiness } from '../platform/http/readiness.js';
 import { createSealedBox } from '../platform/sealed-box.js';
 import { createQueryOrderClient } from '../marketplace-api/query-order-client.js';
-import { recordInboxEntry } from '../production-interface/inbox-store.js';
+import { listInboxCalls, recordInboxEntry } from '../production-interface/inbox-store.js';
 import { createNonceStore, type NonceStore } from '../production-interface/nonce-store.js';
 import { SAAS_PATH } from '../production-interface/paths.js';
 import { orderOpsRoutes } from '../orders/ops-routes.js';
@@ -136,7 +136,11 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
           pool,
           client,
           // What the other contexts know about an order, each read through its own context.
-          related: { openDrift: (instanceId) => openDriftOf(pool, instanceId), supervision: (instanceId) => supervisionSummaryOf(pool, instanceId) },
+          related: {
+            marketplaceCalls: (instanceId, orderId) => listInboxCalls(pool, instanceId, orderId),
+            openDrift: (instanceId) => openDriftOf(pool, instanceId),
+            supervision: (instanceId) => supervisionSummaryOf(pool, instanceId),
+          },
         }),
       },
       { path: '/drift', handler: driftOpsRoutes({ pool }) },

@@ -1,19 +1,20 @@
 import type { Client } from '@temporalio/client';
 import express, { type Request, type Response, type Router } from 'express';
 import type { Pool } from 'pg';
-import { listInboxCalls } from '../production-interface/inbox-store.js';
 import { OpsError, OpsErrorCode } from '../platform/http/ops/errors.js';
 import { PAGE_LIMIT, encodeCursor, parseParams } from '../platform/http/ops/params.js';
 import { findOrderDetail, listTimelineTransitions, searchOrders } from './store.js';
-import { listOrdersParams, orderPathParams, type OrderList, type OrderStory, type WorkflowSection } from './ops-schemas.js';
+import { listOrdersParams, orderPathParams, type MarketplaceCall, type OrderList, type OrderStory, type WorkflowSection } from './ops-schemas.js';
 import { viewOrderWorkflow } from './workflow-view.js';
 
 // GET /ops/orders (search the read model) and GET /ops/orders/:instanceId (one order's story: the instance, its
 // transitions, the marketplace's calls, the live workflow state, and what other contexts know about it). Mounted
 // at /ops/orders behind the ops door (authentication, error mapping: src/platform/http/ops/router.ts).
 
-/** What other contexts add to an order's story, looked up by the composition root (this context reads no other's tables). */
+/** What others know about an order, looked up by the composition root (this context reads no other's tables). */
 export interface OrderStoryRelated<D, S> {
+  /** The marketplace's calls about the instance or its purchase order, in arrival order (the inbound edge's inbox). */
+  marketplaceCalls(instanceId: string, orderId: string): Promise<readonly MarketplaceCall[]>;
   /** Open reconciliation findings of the instance. */
   openDrift(instanceId: string): Promise<readonly D[]>;
   /** Where the instance's supervision stands, when it is supervised. */
@@ -63,7 +64,7 @@ export function orderOpsRoutes<D, S>(deps: OrderOpsDeps<D, S>): Router {
     if (!instance) throw new OpsError(OpsErrorCode.NotFound, `no instance ${instanceId}`);
     const [transitions, marketplaceCalls, workflow, drift, supervision] = await Promise.all([
       listTimelineTransitions(pool, instanceId),
-      listInboxCalls(pool, instanceId, instance.orderId),
+      deps.related.marketplaceCalls(instanceId, instance.orderId),
       workflowSection(instance.workflowId),
       deps.related.openDrift(instanceId),
       deps.related.supervision(instanceId),

@@ -42,7 +42,7 @@ beforeAll(async () => {
     operators: createOperatorDirectory(config.ops),
     logger,
     routes: [
-      { path: '/orders', handler: orderOpsRoutes({ pool, client: untouchable as Client, related: { openDrift: () => Promise.resolve([]), supervision: () => Promise.resolve(null) } }) },
+      { path: '/orders', handler: orderOpsRoutes({ pool, client: untouchable as Client, related: { marketplaceCalls: () => Promise.resolve([]), openDrift: () => Promise.resolve([]), supervision: () => Promise.resolve(null) } }) },
       { path: '/drift', handler: driftOpsRoutes({ pool }) },
       { path: '/supervision', handler: supervisionOpsRoutes({ pool, supervision: untouchable as SupervisionService, logger }) },
     ],
