@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 #
 # One image for the api, the worker and the migration job (docker-compose.yml picks the command):
-#   node dist/src/main/api-server.js     the Express API (PORT, default 8080)
+#   node dist/src/main/api-server.js     the Express API: PORT (8080) public, only /koogallery/* for the marketplace;
+#                                        INTERNAL_PORT (8081) health, readiness, metrics, /openapi.json, /ops (private)
 #   node dist/worker.js             the Temporal worker (metrics on WORKER_METRICS_PORT, default 9464)
 #   node dist/src/platform/db/migrate-cli.js applies migrations/*.sql and exits
 #
@@ -52,6 +53,7 @@ ENV NODE_ENV=production \
     APP_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
+    INTERNAL_PORT=8081 \
     WORKER_METRICS_PORT=9464 \
     TEMPORAL_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 
@@ -66,5 +68,5 @@ COPY migrations ./migrations
 # `node` (uid 1000) ships with the official image.
 USER node
 
-EXPOSE 8080 9464
+EXPOSE 8080 8081 9464
 CMD ["node", "dist/src/main/api-server.js"]

@@ -15,6 +15,7 @@ import { portOpen, say, startBackground, waitFor, type Background } from './infr
 import { ensureTemporalCli } from './infra/temporal-cli.js';
 
 const API_PORT = Number(process.env.PORT ?? 8080);
+const INTERNAL_PORT = Number(process.env.INTERNAL_PORT ?? 8081);
 const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? 7233);
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const SIM_PORT = Number(process.env.SIM_PORT ?? 7090);
@@ -77,6 +78,9 @@ try {
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_WORKFLOW_BUNDLE: join(repoRoot, 'dist', 'workflow-bundle.js'),
     PORT: String(API_PORT),
+    INTERNAL_PORT: String(INTERNAL_PORT),
+    // No load balancer in front of this stack: Ctrl-C need not keep the API answering while one notices.
+    DRAIN_DELAY_MS: process.env.DRAIN_DELAY_MS ?? '0',
     WORKER_METRICS_PORT: String(WORKER_METRICS_PORT),
   };
   if (!process.env.KOOGALLERY_API_BASE) {
@@ -91,12 +95,13 @@ try {
     });
   }
   if (await portOpen(API_PORT)) throw new Error(`port ${API_PORT} is taken; set PORT`);
+  if (await portOpen(INTERNAL_PORT)) throw new Error(`port ${INTERNAL_PORT} is taken; set INTERNAL_PORT`);
   background('worker', [join(repoRoot, 'dist', 'worker.js')], env);
   background('api', [join(repoRoot, 'dist', 'src', 'main', 'api-server.js')], env);
 
   await waitFor('the API to be ready', async () => {
     try {
-      return (await fetch(`http://127.0.0.1:${API_PORT}/readyz`)).ok;
+      return (await fetch(`http://127.0.0.1:${INTERNAL_PORT}/readyz`)).ok;
     } catch {
       return false;
     }
@@ -105,9 +110,10 @@ try {
   const lines = [
     '',
     'KooGallery order orchestration is up:',
-    `  production interface  http://127.0.0.1:${API_PORT}/koogallery/saas   (V1 GET / V2 POST)`,
-    `  health / readiness    http://127.0.0.1:${API_PORT}/healthz  http://127.0.0.1:${API_PORT}/readyz`,
-    `  API metrics           http://127.0.0.1:${API_PORT}/metrics   worker metrics http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`,
+    `  production interface  http://127.0.0.1:${API_PORT}/koogallery/saas   (V1 GET / V2 POST; the public port serves only /koogallery/*)`,
+    `  ops API               http://127.0.0.1:${INTERNAL_PORT}/ops/orders   (Authorization: Bearer <OPS_API_TOKEN>; document: http://127.0.0.1:${INTERNAL_PORT}/openapi.json)`,
+    `  health / readiness    http://127.0.0.1:${INTERNAL_PORT}/healthz  http://127.0.0.1:${INTERNAL_PORT}/readyz`,
+    `  API metrics           http://127.0.0.1:${INTERNAL_PORT}/metrics   worker metrics http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`,
     `  Temporal Web UI       ${temporal.uiUrl}`,
     ...(env.KOOGALLERY_API_BASE?.includes(String(SIM_PORT)) ? [`  marketplace simulator ${env.KOOGALLERY_API_BASE}   (try: npm run sim -- v2-yearly-lifecycle)`] : []),
     `  logs                  ${logDir}`,

@@ -1,23 +1,49 @@
 import type { Client } from '@temporalio/client';
+import type { Express } from 'express';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../platform/config.js';
-import { recordInboxEntry } from '../production-interface/inbox-store.js';
 import { pendingMigrations } from '../platform/db/migrate.js';
-import { createNonceStore } from '../production-interface/nonce-store.js';
-import { createQueryOrderClient } from '../marketplace-api/query-order-client.js';
+import { createApp } from '../platform/http/app.js';
+import { createApiMetrics, type ApiMetrics } from '../platform/http/metrics.js';
+import { createOperatorDirectory } from '../platform/http/ops/auth.js';
+import { OPS_PATH, createOpsRouter } from '../platform/http/ops/router.js';
+import { createReadiness, type Readiness } from '../platform/http/readiness.js';
 import { createSealedBox } from '../platform/sealed-box.js';
-import type { AppDeps } from './app.js';
-import { createApiMetrics } from '../platform/http/metrics.js';
-import { createSupervisionCatalogue } from '../supervision/catalogue.js';
+import { createQueryOrderClient } from '../marketplace-api/query-order-client.js';
+import { listInboxCalls, recordInboxEntry } from '../production-interface/inbox-store.js';
+import { createNonceStore, type NonceStore } from '../production-interface/nonce-store.js';
+import { SAAS_PATH } from '../production-interface/paths.js';
+import { orderOpsRoutes } from '../orders/ops-routes.js';
+import { productionInterfaceRouter } from '../orders/routes.js';
 import { createOrderService } from '../orders/service.js';
-import { createSupervisionService } from '../supervision/service.js';
 import { registerDriftGauges } from '../reconciliation/gauges.js';
+import { driftOpsRoutes, openDriftOf } from '../reconciliation/ops-routes.js';
+import { createSupervisionCatalogue } from '../supervision/catalogue.js';
 import { registerSupervisionGauges } from '../supervision/gauges.js';
 import { registerNotificationGauges } from '../notifications/gauges.js';
+import { ORDER_NOTIFICATION_PATH, orderNotificationRouter } from '../supervision/notification-routes.js';
+import { supervisionOpsRoutes, supervisionSummaryOf } from '../supervision/ops-routes.js';
+import { createSupervisionService } from '../supervision/service.js';
+import { openApiJson } from './openapi.js';
 
-/** Wires the app's dependencies from configuration, the one pool and the one Temporal client. */
-export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, logger: Logger): AppDeps {
+// The API process's composition root: every dependency wired once, and the two HTTP apps built from them. The
+// public app serves only what the marketplace calls (/koogallery/*); the internal app serves health, readiness,
+// metrics, the OpenAPI document and the ops API. Each context brings its own routes; the platform builds the apps.
+
+/** The API's two apps and what the server needs to run and drain them. */
+export interface ApiSurfaces {
+  /** PORT: the production interface and the order notification, nothing else. */
+  readonly public: Express;
+  /** INTERNAL_PORT: /healthz, /readyz, /metrics, /openapi.json, /ops. */
+  readonly internal: Express;
+  readonly readiness: Readiness;
+  readonly metrics: ApiMetrics;
+  readonly nonces: NonceStore;
+}
+
+/** Wires the API from configuration, the one pool and the one Temporal client. */
+export function composeApi(config: AppConfig, pool: Pool, client: Client, logger: Logger): ApiSurfaces {
   const orders = createOrderService({
     client,
     pool,
@@ -40,42 +66,97 @@ export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, lo
   registerDriftGauges(metrics.registry, pool);
   registerSupervisionGauges(metrics.registry, pool, { reminderAfterDays: config.supervision.reminderAfterDays });
   registerNotificationGauges(metrics.registry, client);
-  return {
-    accessKey: config.koogallery.accessKey,
-    maxBodyBytes: config.http.maxBodyBytes,
-    v1ToleranceMs: config.koogallery.v1TimestampToleranceMs,
-    v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
-    orders,
-    nonces,
-    metrics,
-    logger,
-    ops: { token: config.opsApiToken, pool, client, logger, supervision },
-    supervisionTermsFor: createSupervisionCatalogue(config.supervision),
-    orderNotification: {
-      accessKey: config.koogallery.accessKey,
-      maxBodyBytes: config.http.maxBodyBytes,
-      v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
-      nonces,
-      queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
-      supervision,
-      logger,
-      metrics,
-      recordInbox: (e) => recordInboxEntry(pool, e),
-    },
-    recordInbox: (e) => recordInboxEntry(pool, e),
-    readinessChecks: [
-      async () => {
+  const recordInbox = (e: Parameters<typeof recordInboxEntry>[1]) => recordInboxEntry(pool, e);
+
+  const readiness = createReadiness([
+    {
+      name: 'postgres',
+      probe: async () => {
         await pool.query('SELECT 1');
-        return { name: 'postgres', ok: true };
+        return { ok: true };
       },
-      async () => {
+    },
+    {
+      name: 'migrations',
+      probe: async () => {
         const pending = await pendingMigrations(pool);
-        return { name: 'migrations', ok: pending.length === 0, ...(pending.length ? { detail: `pending: ${pending.join(', ')}` } : {}) };
+        return { ok: pending.length === 0, ...(pending.length ? { detail: `pending: ${pending.join(', ')}` } : {}) };
       },
-      async () => {
+    },
+    {
+      name: 'temporal',
+      probe: async () => {
         await client.workflowService.getSystemInfo({});
-        return { name: 'temporal', ok: true };
+        return { ok: true };
+      },
+    },
+  ]);
+
+  const publicApp = createApp({
+    logger,
+    draining: () => readiness.draining,
+    mounts: [
+      {
+        path: SAAS_PATH,
+        handler: productionInterfaceRouter({
+          accessKey: config.koogallery.accessKey,
+          maxBodyBytes: config.http.maxBodyBytes,
+          v1ToleranceMs: config.koogallery.v1TimestampToleranceMs,
+          v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
+          orders,
+          nonces,
+          metrics,
+          logger,
+          recordInbox,
+          supervisionTermsFor: createSupervisionCatalogue(config.supervision),
+        }),
+      },
+      {
+        path: ORDER_NOTIFICATION_PATH,
+        handler: orderNotificationRouter({
+          accessKey: config.koogallery.accessKey,
+          maxBodyBytes: config.http.maxBodyBytes,
+          v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
+          nonces,
+          queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
+          supervision,
+          logger,
+          metrics,
+          recordInbox,
+        }),
       },
     ],
-  };
+  });
+
+  const ops = createOpsRouter({
+    operators: createOperatorDirectory(config.ops),
+    logger,
+    routes: [
+      {
+        path: '/orders',
+        handler: orderOpsRoutes({
+          pool,
+          client,
+          // What the other contexts know about an order, each read through its own context.
+          related: {
+            marketplaceCalls: (instanceId, orderId) => listInboxCalls(pool, instanceId, orderId),
+            openDrift: (instanceId) => openDriftOf(pool, instanceId),
+            supervision: (instanceId) => supervisionSummaryOf(pool, instanceId),
+          },
+        }),
+      },
+      { path: '/drift', handler: driftOpsRoutes({ pool }) },
+      { path: '/supervision', handler: supervisionOpsRoutes({ pool, supervision, logger }) },
+    ],
+  });
+  const internalApp = createApp({
+    logger,
+    health: true,
+    readiness,
+    metrics: metrics.registry,
+    documents: { '/openapi.json': openApiJson },
+    mounts: [{ path: OPS_PATH, handler: ops }],
+  });
+
+  return { public: publicApp, internal: internalApp, readiness, metrics, nonces };
 }

@@ -1,13 +1,16 @@
-// Composition root of the API process: configuration, the one pg pool, the one Temporal client, the app. Listens
-// on PORT and drains on SIGTERM/SIGINT: stops accepting, lets in-flight marketplace calls finish, then closes.
-import type { AddressInfo } from 'node:net';
+// Composition root of the API process: configuration, the one pg pool, the one Temporal client, the two apps. The
+// public listener (PORT) serves the marketplace; the internal one (INTERNAL_PORT) health, readiness, metrics, the
+// OpenAPI document and the ops API. On SIGTERM/SIGINT it drains: /readyz turns 503 at once while every call is
+// still answered for DRAIN_DELAY_MS (load balancers stop sending new ones), then both listeners stop accepting,
+// in-flight marketplace calls finish, and the process closes its connections and exits. A second signal skips
+// the rest of the delay.
 import { describeConfig, loadConfig } from '../platform/config.js';
-import { createNonceStore } from '../production-interface/nonce-store.js';
 import { createPool } from '../platform/db/pool.js';
+import { drain, listen, originOf } from '../platform/http/drain.js';
 import { createLogger } from '../platform/logger.js';
 import { connectTemporalClient } from '../platform/temporal/connection.js';
-import { createApp, SAAS_PATH } from './app.js';
-import { composeAppDeps } from './api-deps.js';
+import { SAAS_PATH } from '../production-interface/paths.js';
+import { composeApi } from './api-deps.js';
 
 const config = loadConfig();
 const logger = createLogger({ level: config.logLevel, name: 'koogallery-api' });
@@ -16,37 +19,48 @@ logger.info({ config: describeConfig(config) }, 'starting api');
 
 const pool = createPool({ url: config.database.url, max: config.database.poolMax, applicationName: 'koogallery-api' });
 const client = await connectTemporalClient(config.temporal);
-const app = createApp(composeAppDeps(config, pool, client, logger));
+const api = composeApi(config, pool, client, logger);
 
-const server = app.listen(config.http.port, config.http.host, () => {
-  const { port } = server.address() as AddressInfo;
-  logger.info({ url: `http://${config.http.host}:${port}${SAAS_PATH}` }, 'api listening');
-});
+const publicServer = await listen(api.public, config.http.port, config.http.host);
+const internalServer = await listen(api.internal, config.http.internalPort, config.http.internalHost);
 // The marketplace waits 5 s; a connection idle longer than that is not one of its calls.
-server.keepAliveTimeout = 6000;
-server.requestTimeout = 10_000;
+publicServer.keepAliveTimeout = 6000;
+publicServer.requestTimeout = 10_000;
+internalServer.requestTimeout = 10_000;
+logger.info(
+  { url: `${originOf(publicServer, config.http.host)}${SAAS_PATH}`, internal: originOf(internalServer, config.http.internalHost) },
+  'api listening',
+);
 
-const nonces = createNonceStore(pool);
-const purge = setInterval(() => void nonces.purgeExpired().catch(() => undefined), 60_000);
+const purge = setInterval(() => void api.nonces.purgeExpired().catch(() => undefined), 60_000);
 purge.unref();
 
-let stopping = false;
+// In-flight calls answer within the marketplace's 5 s budget; a stuck socket is cut after this.
+const CLOSE_TIMEOUT_MS = 8000;
+let hurry: (() => void) | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'draining api');
+  process.on(signal, () => {
+    if (hurry) {
+      logger.info({ signal }, 'second signal: closing now');
+      hurry();
+      return;
+    }
+    const hurried = new Promise<void>((resolve) => (hurry = resolve));
+    logger.info({ signal, drainDelayMs: config.http.drainDelayMs }, 'draining api: /readyz answers 503, calls are still served');
     clearInterval(purge);
-    server.close(() => {
-      void (async () => {
-        await client.connection.close().catch(() => undefined);
-        await pool.end().catch(() => undefined);
-        logger.info('api stopped');
-        process.exit(0);
-      })();
-    });
-    server.closeIdleConnections();
-    // In-flight calls answer within the 5 s budget; do not wait forever for a stuck socket.
-    setTimeout(() => process.exit(0), 8000).unref();
+    void (async () => {
+      const clean = await drain({
+        servers: [publicServer, internalServer],
+        readiness: api.readiness,
+        delayMs: config.http.drainDelayMs,
+        closeTimeoutMs: CLOSE_TIMEOUT_MS,
+        logger,
+        hurry: hurried,
+      });
+      await client.connection.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      logger.info({ clean }, 'api stopped');
+      process.exit(0);
+    })();
   });
 }

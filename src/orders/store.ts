@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { OrderPhase, TransitionRecord } from './contract.js';
+import type { OrderDetail, OrderSummary, TimelineTransition } from './ops-schemas.js';
 import { withTransaction } from '../platform/db/transaction.js';
 
 /** One instance as the read model holds it. */
@@ -135,5 +136,62 @@ export async function findInstanceByWorkflowId(pool: Pool, workflowId: string): 
 /** The timeline of an instance, oldest first. */
 export async function listTransitions(pool: Pool, instanceId: string): Promise<Array<{ seq: number; phase: string; event: string; detail: unknown; at: Date }>> {
   const r = await pool.query(`SELECT seq, phase, event, detail, at FROM instance_transitions WHERE instance_id = $1 ORDER BY seq`, [instanceId]);
+  return r.rows;
+}
+
+// The ops API's reads of the read model. Never selects credentials_sealed, only whether it is set.
+
+// Timestamps as ISO text with microseconds: the keyset cursor must carry updated_at exactly, and a JS Date has ms.
+const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+const SUMMARY_COLUMNS = `instance_id AS "instanceId", workflow_id AS "workflowId", interface_version AS "interfaceVersion",
+  order_id AS "orderId", order_line_id AS "orderLineId", customer_id AS "customerId", product_id AS "productId",
+  sku_code AS "skuCode", charging_mode AS "chargingMode", phase, result_code AS "resultCode", trial, test_order AS "testOrder",
+  ${iso('expire_time')} AS "expireTime", seq, ${iso('created_at')} AS "createdAt", ${iso('updated_at')} AS "updatedAt"`;
+
+/** What an ops search filters on; `after` is the last row of the previous page (keyset on updated_at, instance_id). */
+export interface OrderSearch {
+  readonly orderId?: string;
+  readonly customerId?: string;
+  readonly productId?: string;
+  readonly phase?: OrderPhase;
+  readonly testOrder?: boolean;
+  readonly after?: { readonly updatedAt: string; readonly instanceId: string };
+}
+
+/** Searches instances, newest change first, one page after the cursor. */
+export async function searchOrders(pool: Pool, q: OrderSearch, limit: number): Promise<OrderSummary[]> {
+  const r = await pool.query<OrderSummary>(
+    `SELECT ${SUMMARY_COLUMNS} FROM instances
+     WHERE ($1::text IS NULL OR order_id = $1)
+       AND ($2::text IS NULL OR customer_id = $2)
+       AND ($3::text IS NULL OR product_id = $3)
+       AND ($4::text IS NULL OR phase = $4)
+       AND ($5::boolean IS NULL OR test_order = $5)
+       AND ($6::timestamptz IS NULL OR (updated_at, instance_id) < ($6::timestamptz, $7::text))
+     ORDER BY updated_at DESC, instance_id DESC
+     LIMIT $8`,
+    [q.orderId ?? null, q.customerId ?? null, q.productId ?? null, q.phase ?? null, q.testOrder ?? null, q.after?.updatedAt ?? null, q.after?.instanceId ?? null, limit],
+  );
+  return r.rows;
+}
+
+/** One instance as ops see it, or undefined. */
+export async function findOrderDetail(pool: Pool, instanceId: string): Promise<OrderDetail | undefined> {
+  const r = await pool.query<OrderDetail>(
+    `SELECT ${SUMMARY_COLUMNS}, spec, front_end_url AS "frontEndUrl", admin_url AS "adminUrl", memo,
+       credentials_sealed IS NOT NULL AS "credentialsStored"
+     FROM instances WHERE instance_id = $1`,
+    [instanceId],
+  );
+  return r.rows[0];
+}
+
+/** The instance's transitions, oldest first, times as ISO text. */
+export async function listTimelineTransitions(pool: Pool, instanceId: string): Promise<TimelineTransition[]> {
+  const r = await pool.query<TimelineTransition>(
+    `SELECT seq, phase, event, detail, ${iso('at')} AS at FROM instance_transitions WHERE instance_id = $1 ORDER BY seq`,
+    [instanceId],
+  );
   return r.rows;
 }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 // The routing parser is a pure leaf of the notification context (it imports only that context's contract types),
 // and nothing in notifications imports configuration: the dependency runs one way.
@@ -41,6 +43,11 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('0.0.0.0'),
   PORT: intFrom(8080, 0, 65535),
+  // Health, readiness, metrics, the OpenAPI document and the ops API: never exposed to the marketplace.
+  INTERNAL_PORT: intFrom(8081, 0, 65535),
+  INTERNAL_HOST: optionalString,
+  // After SIGTERM: how long /readyz says "draining" while calls are still answered, before the listeners close.
+  DRAIN_DELAY_MS: intFrom(5000, 0, 60_000),
   WORKER_METRICS_PORT: intFrom(9464, 0, 65535),
   MAX_BODY_BYTES: intFrom(64 * 1024, 1024, 10 * 1024 * 1024),
 
@@ -74,7 +81,12 @@ const EnvSchema = z.object({
   TENANT_ADMIN_URL_TEMPLATE: z.string().default('https://{tenant}.saas.example.com/admin'),
   DATA_ENCRYPTION_KEY: optionalString,
 
+  // Ops operators: `name:sha256hex` entries (the SHA-256 of each operator's token, never the token), inline and/or
+  // in a file; revoked names or hashes; OPS_API_TOKEN is the token of the operator named `ops`.
   OPS_API_TOKEN: optionalString,
+  OPS_OPERATORS: optionalString,
+  OPS_OPERATORS_FILE: optionalString,
+  OPS_OPERATORS_REVOKED: optionalString,
 
   // Service supervision (§9): which products were listed with 是否涉及服务监管 = 是, and the waiting rules.
   SUPERVISED_PRODUCTS: z.string().default(''),
@@ -127,11 +139,91 @@ export function parseSupervisedProducts(text: string): { products: Record<string
   return { products, problems };
 }
 
+/** One ops operator: a name (recorded with each action) and the SHA-256 (lower-case hex) of its bearer token. */
+export interface OpsOperator {
+  readonly name: string;
+  readonly tokenSha256: string;
+}
+
+/** Who may call the ops API, and whom it refuses by name or by token hash. */
+export interface OpsOperators {
+  readonly operators: readonly OpsOperator[];
+  readonly revokedNames: readonly string[];
+  readonly revokedTokenSha256: readonly string[];
+}
+
+/** The operator name OPS_API_TOKEN authenticates as. */
+export const OPS_API_TOKEN_OPERATOR = 'ops';
+
+/** Operator names: what an audit row can show; at most 63 characters, so a name is never taken for a 64-hex hash. */
+const OPERATOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,62}$/;
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * Parses the ops operators: `name:sha256hex` entries from OPS_OPERATORS and from the file's text (separated by
+ * commas, spaces or new lines; `#` starts a comment in the file), OPS_API_TOKEN as the operator `ops`, and
+ * OPS_OPERATORS_REVOKED (names, or token hashes). Problems never quote an entry's hash part: it may be a token
+ * pasted by mistake.
+ */
+export function parseOpsOperators(o: { apiToken?: string; list?: string; fileText?: string; revoked?: string }): { ops: OpsOperators; problems: string[] } {
+  const problems: string[] = [];
+  const operators: OpsOperator[] = [];
+  const entries = (text: string | undefined, comments: boolean) =>
+    (text ?? '')
+      .split('\n')
+      .map((line) => (comments ? line.replace(/#.*$/, '') : line))
+      .flatMap((line) => line.split(/[,\s]+/))
+      .filter(Boolean);
+  const add = (where: string, name: string, tokenSha256: string) => {
+    if (operators.some((x) => x.name === name)) problems.push(`${where}: operator ${name} is listed twice`);
+    else if (operators.some((x) => x.tokenSha256 === tokenSha256)) problems.push(`${where}: operator ${name} has the same token as ${operators.find((x) => x.tokenSha256 === tokenSha256)!.name} (each operator needs a token of their own)`);
+    else operators.push({ name, tokenSha256 });
+  };
+  if (o.apiToken !== undefined) add('OPS_API_TOKEN', OPS_API_TOKEN_OPERATOR, createHash('sha256').update(o.apiToken, 'utf8').digest('hex'));
+  for (const [where, text, comments] of [
+    ['OPS_OPERATORS', o.list, false],
+    ['OPS_OPERATORS_FILE', o.fileText, true],
+  ] as const) {
+    for (const entry of entries(text, comments)) {
+      const colon = entry.indexOf(':');
+      const name = colon > 0 ? entry.slice(0, colon) : '';
+      const hash = colon > 0 ? entry.slice(colon + 1) : '';
+      if (!OPERATOR_NAME.test(name)) {
+        problems.push(`${where}: an entry is not name:sha256hex (a name of letters, digits and ._@+- before the colon)`);
+        continue;
+      }
+      if (!SHA256_HEX.test(hash)) {
+        problems.push(`${where}: operator ${name}: the part after the colon must be the SHA-256 of the token in hex (64 characters; printf %s "$TOKEN" | sha256sum), never the token itself`);
+        continue;
+      }
+      add(where, name, hash.toLowerCase());
+    }
+  }
+  const revokedNames: string[] = [];
+  const revokedTokenSha256: string[] = [];
+  for (const entry of entries(o.revoked, false)) {
+    if (SHA256_HEX.test(entry)) revokedTokenSha256.push(entry.toLowerCase());
+    else if (OPERATOR_NAME.test(entry)) revokedNames.push(entry);
+    else problems.push('OPS_OPERATORS_REVOKED: an entry is neither an operator name nor a 64-character SHA-256 hex');
+  }
+  return { ops: { operators, revokedNames, revokedTokenSha256 }, problems };
+}
+
 /** The service's typed, frozen configuration. */
 export interface AppConfig {
   readonly env: 'development' | 'test' | 'production';
   readonly logLevel: string;
-  readonly http: { readonly host: string; readonly port: number; readonly maxBodyBytes: number };
+  readonly http: {
+    /** The public listener: only what the marketplace calls (/koogallery/*). */
+    readonly host: string;
+    readonly port: number;
+    /** The internal listener: health, readiness, metrics, /openapi.json and the ops API. */
+    readonly internalHost: string;
+    readonly internalPort: number;
+    readonly maxBodyBytes: number;
+    /** After SIGTERM, how long /readyz answers 503 draining while calls are still served. */
+    readonly drainDelayMs: number;
+  };
   readonly workerMetricsPort: number;
   readonly database: { readonly url: string; readonly poolMax: number };
   readonly temporal: {
@@ -156,7 +248,8 @@ export interface AppConfig {
     | { readonly kind: 'builtin'; readonly tenantUrlTemplate: string; readonly tenantAdminUrlTemplate: string }
     | { readonly kind: 'http'; readonly url: string; readonly token?: string };
   readonly dataEncryptionKey: string;
-  readonly opsApiToken: string;
+  /** The ops API's operators (token hashes only: no token is kept in the configuration). */
+  readonly ops: OpsOperators;
   readonly supervision: {
     /** productId → supervision flow, for products listed with service supervision. */
     readonly products: Readonly<Record<string, SupervisionKind>>;
@@ -215,11 +308,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const huaweiAk = secret('HUAWEI_CLOUD_AK', e.HUAWEI_CLOUD_AK, DEV_DEFAULTS.huaweiAk);
   const huaweiSk = secret('HUAWEI_CLOUD_SK', e.HUAWEI_CLOUD_SK, DEV_DEFAULTS.huaweiSk);
   const dataEncryptionKey = secret('DATA_ENCRYPTION_KEY', e.DATA_ENCRYPTION_KEY, DEV_DEFAULTS.dataEncryptionKey);
-  const opsApiToken = secret('OPS_API_TOKEN', e.OPS_API_TOKEN, DEV_DEFAULTS.opsApiToken);
+  let operatorsFile: string | undefined;
+  if (e.OPS_OPERATORS_FILE !== undefined) {
+    try {
+      operatorsFile = readFileSync(e.OPS_OPERATORS_FILE, 'utf8');
+    } catch (err) {
+      problems.push(`OPS_OPERATORS_FILE: cannot read ${e.OPS_OPERATORS_FILE} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  const namedOperators = e.OPS_OPERATORS !== undefined || e.OPS_OPERATORS_FILE !== undefined;
+  // Without any operator the ops API would refuse everyone: the development default is the token of `ops`.
+  let opsApiToken = e.OPS_API_TOKEN;
+  if (opsApiToken === undefined && !namedOperators) {
+    if (production) problems.push('OPS_API_TOKEN: required when APP_ENV=production, unless operators are named (OPS_OPERATORS or OPS_OPERATORS_FILE)');
+    else opsApiToken = secret('OPS_API_TOKEN', undefined, DEV_DEFAULTS.opsApiToken);
+  }
+  const operators = parseOpsOperators({
+    ...(opsApiToken !== undefined ? { apiToken: opsApiToken } : {}),
+    ...(e.OPS_OPERATORS !== undefined ? { list: e.OPS_OPERATORS } : {}),
+    ...(operatorsFile !== undefined ? { fileText: operatorsFile } : {}),
+    ...(e.OPS_OPERATORS_REVOKED !== undefined ? { revoked: e.OPS_OPERATORS_REVOKED } : {}),
+  });
+  problems.push(...operators.problems);
+  if (namedOperators && operators.problems.length === 0 && operators.ops.operators.length === 0) {
+    problems.push('OPS_OPERATORS: no operator listed (and no OPS_API_TOKEN): nobody could use the ops API');
+  }
   // Outside production the marketplace is the bundled simulator; in production the real open API.
   const apiBase = e.KOOGALLERY_API_BASE ?? (production ? 'https://mkt.myhuaweicloud.com' : DEV_DEFAULTS.apiBase);
   const apiFallbackBase = e.KOOGALLERY_API_FALLBACK_BASE ?? (production ? 'https://mkt.myhuaweicloud.cn' : undefined);
 
+  const internalHost = e.INTERNAL_HOST ?? e.HOST;
+  if (e.PORT !== 0 && e.PORT === e.INTERNAL_PORT && internalHost === e.HOST) {
+    problems.push(`INTERNAL_PORT: must differ from PORT (${e.PORT}): the internal endpoints never share the marketplace's listener`);
+  }
   if (e.TEMPORAL_TLS_CERT_PATH !== undefined && e.TEMPORAL_TLS_KEY_PATH === undefined) {
     problems.push('TEMPORAL_TLS_KEY_PATH: required with TEMPORAL_TLS_CERT_PATH');
   }
@@ -250,7 +371,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config: AppConfig = {
     env: e.APP_ENV,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, maxBodyBytes: e.MAX_BODY_BYTES },
+    http: { host: e.HOST, port: e.PORT, internalHost, internalPort: e.INTERNAL_PORT, maxBodyBytes: e.MAX_BODY_BYTES, drainDelayMs: e.DRAIN_DELAY_MS },
     workerMetricsPort: e.WORKER_METRICS_PORT,
     database: { url: e.DATABASE_URL, poolMax: e.PG_POOL_MAX },
     temporal: {
@@ -285,7 +406,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? { kind: 'http', url: e.PROVISIONER_HTTP_URL!, ...(e.PROVISIONER_HTTP_TOKEN ? { token: e.PROVISIONER_HTTP_TOKEN } : {}) }
         : { kind: 'builtin', tenantUrlTemplate: e.TENANT_URL_TEMPLATE, tenantAdminUrlTemplate: e.TENANT_ADMIN_URL_TEMPLATE },
     dataEncryptionKey,
-    opsApiToken,
+    ops: operators.ops,
     supervision: {
       products: supervised.products,
       reminderAfterDays: e.SUPERVISION_REMINDER_AFTER_DAYS,
@@ -311,6 +432,8 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     temporal: { address: c.temporal.address, namespace: c.temporal.namespace, taskQueue: c.temporal.taskQueue, tls: Boolean(c.temporal.tls), apiKey: c.temporal.apiKey ? '***' : undefined },
     koogallery: { apiBase: c.koogallery.apiBase, accessKey: '***', huaweiAk: '***', huaweiSk: '***', provisionBudgetMs: c.koogallery.provisionBudgetMs },
     provisioner: c.provisioner.kind === 'http' ? { kind: 'http', url: c.provisioner.url } : c.provisioner,
+    // Operator names only: the token hashes stay out of the log.
+    ops: { operators: c.ops.operators.map((o) => o.name), revokedNames: c.ops.revokedNames, revokedTokens: c.ops.revokedTokenSha256.length },
     supervision: c.supervision,
     notifications: { routing: c.notifications.routing, webhooks: Object.keys(c.notifications.webhooks), webhookToken: c.notifications.webhookToken ? '***' : undefined },
     devDefaultsUsed: c.devDefaultsUsed,

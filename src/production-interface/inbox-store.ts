@@ -45,15 +45,35 @@ export async function recordInboxEntry(pool: Pool, e: InboxEntry): Promise<void>
   );
 }
 
-/** Inbox entries for an order or instance, newest first. */
-export async function listInboxEntries(pool: Pool, where: { orderId?: string; instanceId?: string }, limit = 200): Promise<unknown[]> {
-  const r = await pool.query(
-    `SELECT id, received_at AS "receivedAt", interface_version AS "interfaceVersion", activity, business_id AS "businessId",
-       order_id AS "orderId", order_line_id AS "orderLineId", instance_id AS "instanceId", test_flag AS "testFlag",
-       result_code AS "resultCode", http_status AS "httpStatus", latency_ms AS "latencyMs", refusal
-     FROM marketplace_inbox WHERE ($1::text IS NULL OR order_id = $1) AND ($2::text IS NULL OR instance_id = $2)
-     ORDER BY id DESC LIMIT $3`,
-    [where.orderId ?? null, where.instanceId ?? null, limit],
+/** One call as ops read it back. */
+export interface InboxCall {
+  id: number;
+  receivedAt: string;
+  interfaceVersion: 'V1' | 'V2' | null;
+  activity: string | null;
+  businessId: string | null;
+  orderId: string | null;
+  orderLineId: string | null;
+  instanceId: string | null;
+  testFlag: boolean | null;
+  resultCode: string;
+  httpStatus: number;
+  latencyMs: number;
+  refusal: string | null;
+}
+
+/** Calls about an instance or its purchase order (the most recent `limit`), in arrival order, times as ISO text. */
+export async function listInboxCalls(pool: Pool, instanceId: string, orderId: string, limit = 200): Promise<InboxCall[]> {
+  const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+  const r = await pool.query<Omit<InboxCall, 'id'> & { id: string; receivedAtRaw?: Date }>(
+    `SELECT * FROM (
+       SELECT id, received_at AS "receivedAtRaw", ${iso('received_at')} AS "receivedAt", interface_version AS "interfaceVersion", activity, business_id AS "businessId",
+         order_id AS "orderId", order_line_id AS "orderLineId", instance_id AS "instanceId", test_flag AS "testFlag",
+         result_code AS "resultCode", http_status AS "httpStatus", latency_ms AS "latencyMs", refusal
+       FROM marketplace_inbox WHERE instance_id = $1 OR order_id = $2 ORDER BY id DESC LIMIT $3
+     ) recent ORDER BY "receivedAtRaw", id`,
+    [instanceId, orderId, limit],
   );
-  return r.rows;
+  // bigserial arrives as a string; ids stay far below 2^53.
+  return r.rows.map(({ receivedAtRaw: _raw, ...row }) => ({ ...row, id: Number(row.id) }));
 }

@@ -1,5 +1,8 @@
 import type { OrderPhase, OrderState } from '../orders/contract.js';
+import type { WorkflowView } from '../orders/workflow-view.js';
 import { DriftKind, type DriftFinding } from './contract.js';
+
+export type { WorkflowView };
 
 // The comparison itself, free of I/O: one read-model row against what its workflow (and the marketplace) said.
 
@@ -14,17 +17,6 @@ export interface ReconciledInstance {
   readonly seq: number;
   readonly testOrder: boolean;
 }
-
-/** What Temporal says about an order's workflow. */
-export type WorkflowView =
-  /** Open and answering `getOrderQuery`, or completed with its final state as result (a closed order's last state). */
-  | { readonly kind: 'state'; readonly open: boolean; readonly status: string; readonly state: OrderState }
-  /** Closed without a state to compare (failed, terminated, cancelled, timed out). */
-  | { readonly kind: 'closed'; readonly status: string }
-  /** No execution with this workflow id. */
-  | { readonly kind: 'missing' }
-  /** Could not be asked now (no worker polling, timeout, server unreachable): not a finding. */
-  | { readonly kind: 'unavailable'; readonly reason: string };
 
 /** The outcome of comparing one instance with its workflow. */
 export type WorkflowComparison =

@@ -156,6 +156,11 @@ export interface SupervisionState {
 
 interface ActionBase {
   readonly source: ActionSource;
+  /**
+   * Who entered the action: the name of the ops operator whose token authenticated the call. Absent for the
+   * marketplace's events, and in histories recorded before operators were named (so they replay unchanged).
+   */
+  readonly actor?: string;
   /** Dedupe key of a marketplace event (notifications are delivered at least once). */
   readonly eventId?: string;
   /** ISO time the event happened at its source (e.g. the courier's sign-for); defaults to when it arrives. */
@@ -238,6 +243,8 @@ export interface SupervisionRecord {
   readonly customerId?: string;
   readonly productId?: string;
   readonly event: string;
+  /** The ops operator who entered the action that made this transition (see ActionBase.actor). */
+  readonly actor?: string;
   readonly state: SupervisionState;
 }
 

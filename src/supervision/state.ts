@@ -60,6 +60,7 @@ export function shapeProblem(action: unknown): string | undefined {
   if (a.source !== 'MERCHANT' && a.source !== 'MARKETPLACE' && a.source !== 'OPS') return 'source must be MERCHANT, MARKETPLACE or OPS';
   if (a.at !== undefined && !isIso(a.at)) return 'at must be an ISO-8601 time';
   if (a.eventId !== undefined && !text(a.eventId)) return 'eventId must be a non-empty string';
+  if (a.actor !== undefined && !text(a.actor)) return 'actor must be a non-empty string';
   switch (a.type) {
     case 'SUBMIT_REQUIREMENT':
     case 'ACCEPT':

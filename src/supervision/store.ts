@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { SupervisionRecord, SupervisionState } from './contract.js';
+import type { SupervisionNode, SupervisionOutcome, SupervisionRecord, SupervisionState } from './contract.js';
 import { withTransaction } from '../platform/db/transaction.js';
 
 // The supervision read model (migrations/003_supervision.sql): written by the supervision workflow's activity,
@@ -16,13 +16,13 @@ export interface SupervisionRow {
   customerId: string | null;
   productId: string | null;
   kind: 'GENERAL' | 'HARDWARE';
-  node: string;
+  node: SupervisionNode;
   status: 'PROCESSING' | 'COMPLETED' | 'CLOSED';
   appealOpen: boolean;
   testOrder: boolean;
   startedAt: Date;
   acceptedAt: Date | null;
-  outcome: string | null;
+  outcome: SupervisionOutcome | null;
   validityStart: Date | null;
   validityEnd: Date | null;
   remindersSent: number;
@@ -78,9 +78,16 @@ export async function recordSupervision(pool: Pool, r: SupervisionRecord): Promi
       ],
     );
     await client.query(
-      `INSERT INTO supervision_events (workflow_id, seq, node, event, detail) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO supervision_events (workflow_id, seq, node, event, detail, actor) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (workflow_id, seq) DO NOTHING`,
-      [r.workflowId, s.seq, s.node, r.event, JSON.stringify({ status: s.status, ...(s.appeal ? { appeal: s.appeal } : {}), ...(s.outcome ? { outcome: s.outcome } : {}) })],
+      [
+        r.workflowId,
+        s.seq,
+        s.node,
+        r.event,
+        JSON.stringify({ status: s.status, ...(s.appeal ? { appeal: s.appeal } : {}), ...(s.outcome ? { outcome: s.outcome } : {}) }),
+        r.actor ?? null,
+      ],
     );
     await client.query(
       `UPDATE instances SET supervision_node = $2, supervision_status = $3, supervision_seq = $4, updated_at = now()
@@ -143,8 +150,18 @@ export async function findSupervisionByInstance(pool: Pool, instanceId: string):
   return r.rows[0];
 }
 
+/** One transition of a supervision's timeline, with the operator who entered it (when one did). */
+export interface SupervisionEventRow {
+  seq: number;
+  node: SupervisionNode;
+  event: string;
+  detail: Record<string, unknown>;
+  actor: string | null;
+  at: Date;
+}
+
 /** One supervision's timeline. */
-export async function listSupervisionEvents(pool: Pool, workflowId: string): Promise<Array<{ seq: number; node: string; event: string; detail: unknown; at: Date }>> {
-  const r = await pool.query(`SELECT seq, node, event, detail, at FROM supervision_events WHERE workflow_id = $1 ORDER BY seq`, [workflowId]);
-  return r.rows as Array<{ seq: number; node: string; event: string; detail: unknown; at: Date }>;
+export async function listSupervisionEvents(pool: Pool, workflowId: string): Promise<SupervisionEventRow[]> {
+  const r = await pool.query<SupervisionEventRow>(`SELECT seq, node, event, detail, actor, at FROM supervision_events WHERE workflow_id = $1 ORDER BY seq`, [workflowId]);
+  return r.rows;
 }

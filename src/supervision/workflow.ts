@@ -67,7 +67,7 @@ export async function supervisionWorkflow(input: SupervisionInput): Promise<Supe
   const terms = input.terms;
 
   let indexedNode: string | undefined;
-  async function commit(next: SupervisionState, event: string): Promise<void> {
+  async function commit(next: SupervisionState, event: string, actor?: string): Promise<void> {
     state = { ...next, seq: next.seq + 1 };
     // Only a node change is worth a command: a reminder, sign-for or appeal leaves the node where it is.
     if (state.node !== indexedNode) {
@@ -84,6 +84,8 @@ export async function supervisionWorkflow(input: SupervisionInput): Promise<Supe
       ...(input.customerId ? { customerId: input.customerId } : {}),
       ...(input.productId ? { productId: input.productId } : {}),
       event,
+      // Only an operator's action carries an actor; without one the record is what older runs wrote (replay-safe).
+      ...(actor !== undefined ? { actor } : {}),
       state,
     });
   }
@@ -102,7 +104,7 @@ export async function supervisionWorkflow(input: SupervisionInput): Promise<Supe
         // Checked again here: an action admitted by the validator may have queued behind one that moved the node.
         const why = refusalOf(state, action);
         if (why) refuse(why);
-        await commit(applyAction(state, action, nowIso(), input.period), action.type);
+        await commit(applyAction(state, action, nowIso(), input.period), action.type, action.actor);
         return { applied: true, state };
       }),
     {

@@ -13,22 +13,19 @@ import { startServiceHarness, type ServiceHarness } from '../support/service-har
 // notifications followed by Query Order; the order completes and its validity reaches the read model.
 
 const HW_PRODUCT = 'SIM-HW-GATEWAY';
-const OPS_TOKEN = 'test-ops-token';
 let h: ServiceHarness;
-let origin: string;
 
 beforeAll(async () => {
   h = await startServiceHarness({ env: { SUPERVISED_PRODUCTS: `${HW_PRODUCT}=HARDWARE` } });
-  origin = new URL(h.baseUrl).origin;
 });
 afterAll(async () => {
   await h?.close();
 });
 
 async function ops(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> {
-  const res = await fetch(`${origin}/ops${path}`, {
+  const res = await fetch(`${h.internalOrigin}/ops${path}`, {
     method,
-    headers: { authorization: `Bearer ${OPS_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: { authorization: `Bearer ${h.opsToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, json: (await res.json()) as Record<string, any> };
@@ -147,7 +144,7 @@ describe('hardware order with service supervision, over HTTP', () => {
     expect(late.json.message).toMatch(/already completed/);
 
     // 9. The API's gauges count it (read at scrape time).
-    const metrics = await (await fetch(`${origin}/metrics`)).text();
+    const metrics = await (await fetch(`${h.internalOrigin}/metrics`)).text();
     const completed = /^koogallery_supervision_orders\{node="COMPLETED"\} (\d+)$/m.exec(metrics);
     expect(Number(completed?.[1])).toBeGreaterThanOrEqual(1);
     // Notifications are Temporal workflows: the API counts them from visibility (RUNNING, and FAILED dead letters).

@@ -13,7 +13,7 @@ describe('marketplace lifecycles over HTTP', () => {
   beforeAll(async () => {
     // The stack `npm start` runs with the simulator lists the same supervised products.
     h = await startServiceHarness({ env: { SUPERVISED_PRODUCTS: SIM_SUPERVISED_PRODUCTS } });
-    const ops = { baseUrl: `${new URL(h.baseUrl).origin}/ops`, token: h.config.opsApiToken };
+    const ops = { baseUrl: `${h.internalOrigin}/ops`, token: h.opsToken };
     ctx = (log) => ({ client: h.market, orderBook: h.marketplace.orderBook, ops, log: (m) => log.push(m) });
   });
   afterAll(async () => {

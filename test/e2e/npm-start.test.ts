@@ -11,7 +11,7 @@ import { testInfra } from '../setup/infra.js';
 // `npm start` as a user runs it (through scripts/run.mjs), on spare ports, reusing this test run's Temporal
 // and PostgreSQL: it must come up ready, serve the Temporal UI, carry a lifecycle and a supervised hardware order
 // (its default SUPERVISED_PRODUCTS), and stop cleanly on Ctrl-C.
-const PORTS = { api: 18080, sim: 17090, workerMetrics: 19464 };
+const PORTS = { api: 18080, internal: 18081, sim: 17090, workerMetrics: 19464 };
 
 describe('npm start', () => {
   let child: ChildProcess | undefined;
@@ -33,6 +33,7 @@ describe('npm start', () => {
         ...process.env,
         DATABASE_URL: infra.databaseUrl,
         PORT: String(PORTS.api),
+        INTERNAL_PORT: String(PORTS.internal),
         SIM_PORT: String(PORTS.sim),
         WORKER_METRICS_PORT: String(PORTS.workerMetrics),
         TEMPORAL_PORT: temporalPort,
@@ -54,13 +55,15 @@ describe('npm start', () => {
     });
     expect(up, output.join('').slice(-3000)).toBe(true);
 
-    const ready = await fetch(`http://127.0.0.1:${PORTS.api}/readyz`);
+    const ready = await fetch(`http://127.0.0.1:${PORTS.internal}/readyz`);
     expect(ready.status).toBe(200);
+    // The public port serves the marketplace only.
+    expect((await fetch(`http://127.0.0.1:${PORTS.api}/readyz`)).status).toBe(404);
     expect((await fetch(infra.temporalUiUrl)).status).toBe(200);
     const scenarioCtx = {
       client: createProductionClient({ baseUrl: `http://127.0.0.1:${PORTS.api}/koogallery/saas`, accessKey: DEV_DEFAULTS.accessKey }),
       orderBook: createSimAdminClient(`http://127.0.0.1:${PORTS.sim}`),
-      ops: { baseUrl: `http://127.0.0.1:${PORTS.api}/ops`, token: DEV_DEFAULTS.opsApiToken },
+      ops: { baseUrl: `http://127.0.0.1:${PORTS.internal}/ops`, token: DEV_DEFAULTS.opsApiToken },
       log: () => undefined,
     };
     const report = await SCENARIOS['v2-yearly-lifecycle']!(scenarioCtx);

@@ -3,7 +3,6 @@ import { gzipSync, deflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SAAS_PATH } from '../../src/main/app.js';
 import { computeV1AuthToken, computeV2Signature, formatCompactUtc } from '../../src/koogallery/index.js';
 import { formatV1TimeStamp, type ProductionAnswer } from '../../tools/simulator/production-client.js';
 import { testInfra } from '../setup/infra.js';
@@ -16,7 +15,7 @@ import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../su
 // types and encodings, invalid UTF-8, empty bodies, GET with a body — most of them CORRECTLY SIGNED so they get past
 // authentication and exercise validation. Properties, per batch of requests sent concurrently:
 //   * every GET/POST answer of the production interface is HTTP 200 JSON with a valid Body-Sign and a spec §6 code;
-//   * no 5xx, no hang, and the app still answers /healthz;
+//   * no 5xx, no hang, and the process still answers /healthz (on its internal listener);
 //   * no state change from a refused request: rows in instances/tenants/trial_benefits may only appear for a
 //     purchase the service actually processed (answered anything but 000001/000002), never for a refused one.
 // The service runs in-process (speed) against a PRIVATE PostgreSQL cluster, so the row counts are this test's alone.
@@ -462,7 +461,7 @@ describe.sequential('hostile input: fuzzed, mostly correctly signed requests', (
     );
     const elapsedMs = Date.now() - started;
 
-    const health = await fetch(h.baseUrl.replace(SAAS_PATH, '/healthz'));
+    const health = await fetch(`${h.internalOrigin}/healthz`);
     const stuck = await reapStuckWorkflows();
     // Purchases the service processed may leave rows (a FAILED order for an unknown V2 order, a tenant for a valid
     // V1 order); nothing else may.
@@ -540,7 +539,7 @@ describe.sequential('hostile input: fuzzed, mostly correctly signed requests', (
       expect(a.status, method).toBeLessThan(500);
       expect(a.rawBody, method).not.toMatch(/at [^\n]*\.(ts|js):\d+/);
     }
-    const health = await fetch(h.baseUrl.replace(SAAS_PATH, '/healthz'));
+    const health = await fetch(`${h.internalOrigin}/healthz`);
     reportFigures({ scenario: 'hostile input: other HTTP methods', requests: outcomes.length, http5xx: 0, lost: 0, duplicates: 0, notes: outcomes.join('; ') });
     expect(health.status).toBe(200);
   });

@@ -413,6 +413,8 @@ export function serviceEnv(w: ServiceWiring): Record<string, string> {
     HUAWEI_CLOUD_SK: w.huaweiSk,
     DATA_ENCRYPTION_KEY: w.dataEncryptionKey,
     OPS_API_TOKEN: w.opsApiToken ?? randomSecret('OpsToken'),
+    // No load balancer to wait for: a stopped API closes its listeners at once.
+    DRAIN_DELAY_MS: '0',
     ...(w.provisionerUrl ? { PROVISIONER: 'http', PROVISIONER_HTTP_URL: w.provisionerUrl } : { PROVISIONER: 'builtin', TENANT_URL_TEMPLATE: 'https://{tenant}.tenants.test' }),
     ...(w.provisionerToken ? { PROVISIONER_HTTP_TOKEN: w.provisionerToken } : {}),
     ...(w.workflowBundlePath ? { TEMPORAL_WORKFLOW_BUNDLE: w.workflowBundlePath } : {}),
@@ -439,19 +441,53 @@ export function workerProcess(w: ServiceWiring, name = 'worker', o: ProcessOptio
   });
 }
 
-/** The API (`src/main/api-server.ts`) as a child process on 127.0.0.1:`port`; ready once /healthz answers. */
-export function apiProcess(w: ServiceWiring, port: number, name = 'api', o: ProcessOptions = {}): ManagedProcess & { readonly baseUrl: string; readonly origin: string } {
+/** The internal listener's origin the API logged in its current run ("api listening"), or undefined before. */
+function loggedInternalOrigin(lines: readonly string[]): string | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (lines[i]!.startsWith('--- start')) return undefined;
+    if (!lines[i]!.includes('"msg":"api listening"')) continue;
+    try {
+      return (JSON.parse(lines[i]!) as { internal?: string }).internal;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The API (`src/main/api-server.ts`) as a child process: the public listener on 127.0.0.1:`port`, the internal one
+ * (health, readiness, metrics, ops) on a free port it reports in its log; ready once its /healthz answers.
+ */
+export function apiProcess(
+  w: ServiceWiring,
+  port: number,
+  name = 'api',
+  o: ProcessOptions = {},
+): ManagedProcess & { readonly baseUrl: string; readonly origin: string; readonly internalOrigin: string } {
   const origin = `http://127.0.0.1:${port}`;
   const p = managedProcess({
     ...o,
     name,
     command: process.execPath,
     args: tsxArgs('src/main/api-server.ts'),
-    env: { ...serviceEnv(w), HOST: '127.0.0.1', PORT: String(port) },
-    ready: async () => (await fetch(`${origin}/healthz`, { signal: AbortSignal.timeout(1000) })).ok,
+    env: { ...serviceEnv(w), HOST: '127.0.0.1', PORT: String(port), INTERNAL_PORT: '0' },
+    ready: async (proc) => {
+      // Each start gets its own internal port (0: any free one) and logs it.
+      const internal = loggedInternalOrigin(proc.lines);
+      return internal !== undefined && (await fetch(`${internal}/healthz`, { signal: AbortSignal.timeout(1000) })).ok;
+    },
     readyTimeoutMs: 60_000,
   });
-  return Object.assign(p, { baseUrl: `${origin}/koogallery/saas`, origin });
+  // A getter, not a value: every start of the process reports its own internal port.
+  return Object.defineProperty(Object.assign(p, { baseUrl: `${origin}/koogallery/saas`, origin }), 'internalOrigin', {
+    enumerable: true,
+    get(): string {
+      const internal = loggedInternalOrigin(p.lines);
+      if (!internal) throw new Error(`${name} has not reported its internal listener yet`);
+      return internal;
+    },
+  }) as ManagedProcess & { readonly baseUrl: string; readonly origin: string; readonly internalOrigin: string };
 }
 
 /** The marketplace simulator's open API (`tools/simulator/cli.ts serve`) as a child process, with its admin client. */

@@ -7,9 +7,8 @@ import pino from 'pino';
 import { createActivities } from '../../src/main/worker-activities.js';
 import { withFaults } from '../../src/orders/provisioning/fault-injecting-provisioner.js';
 import { createProvisioner } from '../../src/orders/provisioning/index.js';
-import { createApp, SAAS_PATH } from '../../src/main/app.js';
-import { composeAppDeps } from '../../src/main/api-deps.js';
-import type { AppDeps } from '../../src/main/app.js';
+import { composeApi, type ApiSurfaces } from '../../src/main/api-deps.js';
+import { SAAS_PATH } from '../../src/production-interface/paths.js';
 import { loadConfig, type AppConfig } from '../../src/platform/config.js';
 import { createSealedBox } from '../../src/platform/sealed-box.js';
 import { createOpenApiServer, type OpenApiServer } from '../../tools/simulator/open-api-server.js';
@@ -25,8 +24,13 @@ export interface ServiceHarness {
   readonly client: Client;
   readonly marketplace: OpenApiServer;
   readonly market: ProductionClient;
+  /** The production interface on the public listener (what the marketplace calls). */
   readonly baseUrl: string;
-  readonly app: AppDeps;
+  /** The internal listener: /healthz, /readyz, /metrics, /openapi.json, /ops. */
+  readonly internalOrigin: string;
+  /** The bearer token of the operator `ops` (OPS_API_TOKEN) the harness configures. */
+  readonly opsToken: string;
+  readonly api: ApiSurfaces;
   readonly provisionerFaults: ReturnType<typeof withFaults>;
   readonly logLines: string[];
   worker?: Worker;
@@ -39,6 +43,8 @@ export interface ServiceHarness {
 export const TEST_ACCESS_KEY = 'TestAccessKey-0123456789';
 const TEST_AK = 'HARNESSAKEXAMPLE0001';
 const TEST_SK = 'harness-secret-key';
+/** The harness's OPS_API_TOKEN (the operator `ops`), unless the test's env sets another. */
+export const TEST_OPS_TOKEN = 'test-ops-token';
 
 /** Starts a harness: simulator, worker on its own task queue, API on port 0. Outside vitest, pass `infra`. */
 export async function startServiceHarness(o: { env?: Record<string, string>; worker?: boolean; infra?: Pick<TestInfra, 'databaseUrl' | 'temporalAddress' | 'temporalNamespace'> & { workflowBundlePath?: string } } = {}): Promise<ServiceHarness> {
@@ -56,7 +62,7 @@ export async function startServiceHarness(o: { env?: Record<string, string>; wor
     HUAWEI_CLOUD_AK: TEST_AK,
     HUAWEI_CLOUD_SK: TEST_SK,
     DATA_ENCRYPTION_KEY: 'test-data-encryption-key-0123456789',
-    OPS_API_TOKEN: 'test-ops-token',
+    OPS_API_TOKEN: TEST_OPS_TOKEN,
     TENANT_URL_TEMPLATE: 'https://{tenant}.tenants.test',
     ...o.env,
   });
@@ -66,11 +72,15 @@ export async function startServiceHarness(o: { env?: Record<string, string>; wor
   const logLines: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
   const provisionerFaults = withFaults(createProvisioner(config.provisioner, { pool, sealedBox: createSealedBox(config.dataEncryptionKey) }));
-  const app = composeAppDeps(config, pool, client, logger);
-  const server: Server = await new Promise((resolve) => {
-    const s = createApp(app).listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const api = composeApi(config, pool, client, logger);
+  const listen = (app: ApiSurfaces['public']): Promise<Server> =>
+    new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+  const server = await listen(api.public);
+  const internalServer = await listen(api.internal);
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}${SAAS_PATH}`;
+  const internalOrigin = `http://127.0.0.1:${(internalServer.address() as AddressInfo).port}`;
   const market = createProductionClient({ baseUrl, accessKey: TEST_ACCESS_KEY });
 
   let nativeConnection: NativeConnection | undefined;
@@ -82,7 +92,9 @@ export async function startServiceHarness(o: { env?: Record<string, string>; wor
     marketplace,
     market,
     baseUrl,
-    app,
+    internalOrigin,
+    opsToken: o.env?.OPS_API_TOKEN ?? TEST_OPS_TOKEN,
+    api,
     provisionerFaults,
     logLines,
     async startWorker() {
@@ -104,8 +116,10 @@ export async function startServiceHarness(o: { env?: Record<string, string>; wor
     },
     async close() {
       await harness.stopWorker();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      for (const s of [server, internalServer]) {
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+        s.closeAllConnections();
+      }
       await marketplace.close();
       await nativeConnection?.close();
       await connection.close();

@@ -264,9 +264,9 @@ class ServiceKit implements RecordingKit {
    * answered `status`; on 200 the supervision must then be at `node`.
    */
   async merchant(step: string, orderId: string, action: Record<string, unknown>, expect: { status?: number; node?: SupervisionNode } = {}): Promise<Record<string, any>> {
-    const res = await fetch(`${new URL(this.h.baseUrl).origin}/ops/supervision/${encodeURIComponent(orderId)}/actions`, {
+    const res = await fetch(`${this.h.internalOrigin}/ops/supervision/${encodeURIComponent(orderId)}/actions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${this.h.config.opsApiToken}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${this.h.opsToken}`, 'content-type': 'application/json' },
       body: JSON.stringify(action),
     });
     const json = (await res.json()) as Record<string, any>;

@@ -7,20 +7,21 @@ import { createProductionClient } from './production-client.js';
 import { SCENARIOS, SCENARIO_DESCRIPTIONS, type ScenarioOpsApi } from './scenarios.js';
 import { createSimAdminClient } from './sim-admin-client.js';
 
-// `npm run sim -- <scenario|all> [--url U] [--sim S] [--ops-token T]` runs scenarios against a running stack (the
-// supervision scenarios also act as the merchant through the ops API at U's origin + /ops);
+// `npm run sim -- <scenario|all> [--url U] [--sim S] [--ops-url O] [--ops-token T]` runs scenarios against a running
+// stack (the supervision scenarios also act as the merchant through the ops API, on the service's internal port);
 // `npm run sim -- serve [--port 7090] [--host 127.0.0.1]` starts the simulated open API; `npm run sim -- list`.
 // Reads its own environment (dev defaults match src/config.ts DEV_DEFAULTS) so it can run without the service config.
 
 const USAGE = `usage:
   npm run sim -- list
-  npm run sim -- <scenario>|all [--url ${'$'}PRODUCTION_URL] [--sim ${'$'}SIM_URL] [--ops-token ${'$'}OPS_API_TOKEN]
+  npm run sim -- <scenario>|all [--url ${'$'}PRODUCTION_URL] [--sim ${'$'}SIM_URL] [--ops-url ${'$'}OPS_URL] [--ops-token ${'$'}OPS_API_TOKEN]
   npm run sim -- serve [--port 7090] [--host 127.0.0.1]
 
   --url        the production interface (default http://127.0.0.1:8080/koogallery/saas)
   --sim        the simulator's admin API (default http://127.0.0.1:7090)
-  --ops-token  the service's ops API token, for the supervision scenarios (default ${'$'}OPS_API_TOKEN, else the
-               development default); the ops API is --url's origin + /ops`;
+  --ops-url    the service's ops API, on its internal port (default http://127.0.0.1:8081/ops)
+  --ops-token  an operator's ops API token, for the supervision scenarios (default ${'$'}OPS_API_TOKEN, else the
+               development default)`;
 
 const env = (name: string, fallback: string): string => {
   const v = process.env[name]?.trim();
@@ -81,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
       sim: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
+      'ops-url': { type: 'string' },
       'ops-token': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -106,14 +108,17 @@ async function main(argv: string[]): Promise<number> {
   }
   const productionUrl = values.url ?? env('PRODUCTION_URL', 'http://127.0.0.1:8080/koogallery/saas');
   const simUrl = values.sim ?? env('SIM_URL', 'http://127.0.0.1:7090');
-  let origin: string;
-  try {
-    origin = new URL(productionUrl).origin;
-  } catch {
-    console.error(`invalid --url ${productionUrl}`);
-    return 1;
+  const opsUrl = values['ops-url'] ?? env('OPS_URL', 'http://127.0.0.1:8081/ops');
+  for (const [flag, url] of [
+    ['--url', productionUrl],
+    ['--ops-url', opsUrl],
+  ] as const) {
+    if (!URL.canParse(url)) {
+      console.error(`invalid ${flag} ${url}`);
+      return 1;
+    }
   }
-  const ops: ScenarioOpsApi = { baseUrl: `${origin}/ops`, token: values['ops-token'] ?? env('OPS_API_TOKEN', DEV_DEFAULTS.opsApiToken) };
+  const ops: ScenarioOpsApi = { baseUrl: opsUrl.replace(/\/+$/, ''), token: values['ops-token'] ?? env('OPS_API_TOKEN', DEV_DEFAULTS.opsApiToken) };
   return (await runScenarios(names, productionUrl, simUrl, ops)) ? 0 : 1;
 }
 

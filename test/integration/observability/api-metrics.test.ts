@@ -12,12 +12,10 @@ import { startServiceHarness, type ServiceHarness } from '../../support/service-
 // this test's alone.
 
 let h: ServiceHarness;
-let origin: string;
 
 beforeAll(async () => {
   // A short budget so a slowed provisioner makes the purchase answer 000004.
   h = await startServiceHarness({ env: { PROVISION_BUDGET_MS: '1000' } });
-  origin = new URL(h.baseUrl).origin;
 });
 afterAll(async () => {
   await h?.close();
@@ -27,7 +25,7 @@ beforeEach(() => {
 });
 
 const scrape = async (): Promise<string> => {
-  const res = await fetch(`${origin}/metrics`);
+  const res = await fetch(`${h.internalOrigin}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
   return res.text();

@@ -12,7 +12,6 @@ import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../..
 // what the code hands to the logger, not what pino's redaction would hide.
 
 let h: ServiceHarness;
-let origin: string;
 const passwords: string[] = [];
 const orderLines: Array<Record<string, unknown>> = [];
 
@@ -20,7 +19,6 @@ const inDays = (d: number) => formatCompactUtc(new Date(Date.now() + d * 86_400_
 
 beforeAll(async () => {
   h = await startServiceHarness();
-  origin = new URL(h.baseUrl).origin;
 
   // V2: buy, poll (password decrypted from the answer), renew, freeze, unfreeze, release.
   const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'p-log', skuCode: 's-log', customerId: uniqueId('c') });
@@ -65,7 +63,8 @@ beforeAll(async () => {
   await h.market.v2({ activity: 'queryInstance', instanceId }, { signature: 'B'.repeat(64) });
   await h.market.raw({ method: 'GET', query: { activity: 'queryInstance', instanceId, timeStamp: '1', authToken: 'x' } });
   for (const path of ['/ops/orders?limit=5', `/ops/orders/${instanceId}`, '/ops/drift', '/ops/orders?limit=0']) {
-    await fetch(`${origin}${path}`, { headers: { authorization: `Bearer ${h.config.opsApiToken}` } });
+    const res = await fetch(`${h.internalOrigin}${path}`, { headers: { authorization: `Bearer ${h.opsToken}` } });
+    expect(res.status, path).toBe(path.endsWith('limit=0') ? 400 : 200);
   }
   // Log lines are written after the answer is sent; let the last ones land.
   await new Promise((r) => setTimeout(r, 200));
@@ -105,7 +104,7 @@ describe('API log during whole lifecycles', () => {
       huaweiAk: h.config.koogallery.huaweiAk,
       huaweiSk: h.config.koogallery.huaweiSk,
       dataEncryptionKey: h.config.dataEncryptionKey,
-      opsApiToken: h.config.opsApiToken,
+      opsApiToken: h.opsToken,
       ...Object.fromEntries(passwords.map((p, i) => [`tenant password ${i + 1}`, p])),
     };
     for (const [name, value] of Object.entries(secrets)) {

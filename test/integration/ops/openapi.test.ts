@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../../src/main/app.js';
 import { buildOpenApiDocument } from '../../../src/main/openapi.js';
 import { formatCompactUtc } from '../../../src/koogallery/index.js';
 import { firstLineId, generateOrderId } from '../../../tools/simulator/order-book.js';
@@ -10,22 +9,27 @@ import { uniqueId } from '../../setup/infra.js';
 import { deref, openApiAjv } from '../../support/ops/openapi-ajv.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
 
-// The OpenAPI document against the running service: every route Express serves is documented (and nothing else
-// is), and real answers — marketplace calls, refusals, health, ops pages and errors, service supervision and the
-// order notification — match the documented status, headers and body schema.
+// The OpenAPI document against the running service: every route each listener serves is documented for that
+// listener (and nothing else is), the public listener answers nothing but the marketplace's paths, and real
+// answers — marketplace calls, refusals, health, ops pages and errors, service supervision and the order
+// notification — match the documented status, headers and body schema.
 
 type Json = Record<string, any>;
 /** A product sold with hardware service supervision in this file's harness. */
 const HW_PRODUCT = 'SIM-HW-DOC';
 let h: ServiceHarness;
+/** The public listener (the marketplace's). */
 let origin: string;
+/** The internal listener (platform endpoints and the ops API). */
+let internal: string;
 let doc: Json;
 let validator: ReturnType<typeof openApiAjv>['validator'];
 
 beforeAll(async () => {
   h = await startServiceHarness({ env: { SUPERVISED_PRODUCTS: `${HW_PRODUCT}=HARDWARE` } });
   origin = new URL(h.baseUrl).origin;
-  const res = await fetch(`${origin}/openapi.json`);
+  internal = h.internalOrigin;
+  const res = await fetch(`${internal}/openapi.json`);
   expect(res.status).toBe(200);
   doc = (await res.json()) as Json;
   validator = openApiAjv(doc).validator;
@@ -52,8 +56,9 @@ function routedOperations(app: Express): string[] {
   return out.sort();
 }
 
-function documentedOperations(): string[] {
+function documentedOperations(listener: 'public' | 'internal'): string[] {
   return Object.entries(doc.paths as Json)
+    .filter(([, item]) => (item as Json)['x-listener'] === listener)
     .flatMap(([path, item]) => Object.keys(item as Json).filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k)).map((m) => `${m.toUpperCase()} ${path}`))
     .sort();
 }
@@ -85,11 +90,11 @@ async function expectDocumented(method: string, template: string, res: Response)
   return body;
 }
 
-const opsGet = (path: string, token: string | null = h.config.opsApiToken) =>
-  fetch(`${origin}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+const opsGet = (path: string, token: string | null = h.opsToken) =>
+  fetch(`${internal}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 /** POSTs `body` (serialised unless it is already a string) to the ops API. */
-const opsPost = (path: string, body: unknown, token: string | null = h.config.opsApiToken) =>
-  fetch(`${origin}${path}`, {
+const opsPost = (path: string, body: unknown, token: string | null = h.opsToken) =>
+  fetch(`${internal}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -116,21 +121,44 @@ describe('the served OpenAPI document', () => {
     expect(doc.openapi).toBe('3.1.0');
   });
 
-  it('when compared with the Express routes, then every routed operation is documented and every documented one is routed', () => {
-    const routed = routedOperations(createApp(h.app));
-    expect(routed).toContain('GET /ops/orders/{instanceId}');
-    expect(routed).toContain('POST /koogallery/saas');
-    expect(documentedOperations()).toEqual(routed);
+  it('when compared with the Express routes of each listener, then every routed operation is documented for its listener and every documented one is routed there', () => {
+    const publicRouted = routedOperations(h.api.public);
+    const internalRouted = routedOperations(h.api.internal);
+    expect(publicRouted).toEqual(['GET /koogallery/saas', 'POST /koogallery/order-notification', 'POST /koogallery/saas']);
+    expect(internalRouted).toContain('GET /ops/orders/{instanceId}');
+    expect(internalRouted).toContain('GET /readyz');
+    expect(documentedOperations('public')).toEqual(publicRouted);
+    expect(documentedOperations('internal')).toEqual(internalRouted);
+    // Every path states its listener.
+    for (const [path, item] of Object.entries(doc.paths as Json)) expect(['public', 'internal'], path).toContain((item as Json)['x-listener']);
+  });
+
+  it('when the public listener is asked for any internal path (with an ops token too), then it answers 404 and nothing of it; the internal listener serves none of the marketplace paths', async () => {
+    const concrete = (path: string) => path.replace(/\{[^}]+\}/g, 'x-1');
+    const internalPaths = Object.entries(doc.paths as Json).filter(([, item]) => (item as Json)['x-listener'] === 'internal').map(([path]) => concrete(path));
+    expect(internalPaths).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/openapi.json', '/ops/orders', '/ops/drift', '/ops/supervision']));
+    for (const path of [...internalPaths, '/ops', '/ops/nope']) {
+      for (const method of ['GET', 'POST']) {
+        const res = await fetch(`${origin}${path}`, { method, headers: { authorization: `Bearer ${h.opsToken}`, 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
+        expect(res.status, `${method} ${path} on the public listener`).toBe(404);
+        expect(await res.json()).toEqual({ error: 'not found', path });
+      }
+    }
+    for (const path of ['/koogallery/saas', '/koogallery/order-notification']) {
+      const res = await fetch(`${internal}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(res.status, `POST ${path} on the internal listener`).toBe(404);
+    }
   });
 });
 
 describe('real answers match the documented responses', () => {
   it('when the platform endpoints are called, then health, readiness, metrics and the document match', async () => {
-    await expectDocumented('GET', '/healthz', await fetch(`${origin}/healthz`));
-    await expectDocumented('GET', '/readyz', await fetch(`${origin}/readyz`));
-    const metrics = await expectDocumented('GET', '/metrics', await fetch(`${origin}/metrics`));
+    await expectDocumented('GET', '/healthz', await fetch(`${internal}/healthz`));
+    const ready = (await expectDocumented('GET', '/readyz', await fetch(`${internal}/readyz`))) as Json;
+    expect(ready.checks.map((c: Json) => c.name)).toEqual(['postgres', 'migrations', 'temporal']);
+    const metrics = await expectDocumented('GET', '/metrics', await fetch(`${internal}/metrics`));
     expect(metrics).toContain('koogallery_requests_total');
-    await expectDocumented('GET', '/openapi.json', await fetch(`${origin}/openapi.json`));
+    await expectDocumented('GET', '/openapi.json', await fetch(`${internal}/openapi.json`));
   });
 
   it('when the marketplace buys, polls and is refused over V2, then every answer matches SaasAnswer with a valid Body-Sign header', async () => {

@@ -1,34 +1,45 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenSha256 } from '../../../src/platform/http/ops/auth.js';
 import { firstLineId } from '../../../tools/simulator/order-book.js';
 import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
 
 // The ops API in-process against the real PostgreSQL and Temporal: search with keyset pages, one order's story
 // (read model, transitions, marketplace calls, live workflow), and the graceful answers when the workflow cannot
-// be read; the supervision routes' door (token, unknown parameters, unknown orders). Orders are bought through the
-// production interface, as the marketplace would.
+// be read; the supervision routes' door (token, unknown parameters, unknown orders); named operators, whose name
+// the supervision records with each action they enter. Orders are bought through the production interface, as the
+// marketplace would; the ops API is called on the internal listener.
 
 /** A product sold with hardware service supervision in this file's harness. */
 const HW_PRODUCT = 'SIM-HW-OPS';
+/** Named operators' tokens: the configuration holds only their SHA-256. Mallory's was revoked. */
+const ALICE_TOKEN = 'alice-ops-token-1f0c9e';
+const MALLORY_TOKEN = 'mallory-ops-token-77ad02';
 let h: ServiceHarness;
 let origin: string;
 
 beforeAll(async () => {
-  h = await startServiceHarness({ env: { SUPERVISED_PRODUCTS: `${HW_PRODUCT}=HARDWARE` } });
-  origin = new URL(h.baseUrl).origin;
+  h = await startServiceHarness({
+    env: {
+      SUPERVISED_PRODUCTS: `${HW_PRODUCT}=HARDWARE`,
+      OPS_OPERATORS: `alice.ops:${tokenSha256(ALICE_TOKEN)},mallory:${tokenSha256(MALLORY_TOKEN)}`,
+      OPS_OPERATORS_REVOKED: 'mallory',
+    },
+  });
+  origin = h.internalOrigin;
 });
 afterAll(async () => {
   await h?.close();
 });
 
-async function ops(path: string, token: string | null = h.config.opsApiToken): Promise<{ status: number; body: any; text: string }> {
+async function ops(path: string, token: string | null = h.opsToken): Promise<{ status: number; body: any; text: string }> {
   const res = await fetch(`${origin}/ops${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
 }
 
-async function opsPost(path: string, body: unknown, token: string | null = h.config.opsApiToken): Promise<{ status: number; body: any; headers: Headers }> {
+async function opsPost(path: string, body: unknown, token: string | null = h.opsToken): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(`${origin}/ops${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -192,7 +203,7 @@ const SHIPMENT = { type: 'RECORD_SHIPMENT', carrier: 'SF Express', trackingNumbe
 describe('the supervision routes', () => {
   it('when called without the token or with a wrong one, then every route answers 401 with a Bearer challenge, and the action is not applied', async () => {
     const { orderId } = await buySupervised();
-    for (const token of [null, 'not-the-token']) {
+    for (const token of [null, 'not-the-token', tokenSha256(ALICE_TOKEN)]) {
       const answers = [
         ['GET /supervision', await fetch(`${origin}/ops/supervision`, { headers: token ? { authorization: `Bearer ${token}` } : {} })],
         ['GET /supervision/:orderId', await fetch(`${origin}/ops/supervision/${orderId}`, { headers: token ? { authorization: `Bearer ${token}` } : {} })],
@@ -248,5 +259,49 @@ describe('the supervision routes', () => {
     }
     const line = await opsPost(`/supervision/${unknown}/actions?orderLineId=L1`, SHIPMENT);
     expect(line.body).toEqual({ error: 'NOT_FOUND', message: `no supervised order ${unknown} line L1` });
+  });
+});
+
+describe('named operators', () => {
+  it('when a named operator acts, then the action is applied and the supervision timeline records the operator; OPS_API_TOKEN acts as `ops`', async () => {
+    const { orderId } = await buySupervised();
+    const shipped = await opsPost(`/supervision/${orderId}/actions`, { ...SHIPMENT, eventId: `${orderId}-ship` }, ALICE_TOKEN);
+    expect(shipped.status).toBe(200);
+    expect(shipped.body.state.node).toBe('USER_ACCEPTANCE');
+    const accepted = await opsPost(`/supervision/${orderId}/actions`, { type: 'ACCEPT' });
+    expect(accepted.status).toBe(200);
+    const detail = await ops(`/supervision/${orderId}`, ALICE_TOKEN);
+    expect(detail.status).toBe(200);
+    expect(detail.body.events.map((e: { event: string; actor: string | null }) => [e.event, e.actor])).toEqual([
+      ['SUPERVISION_STARTED', null],
+      ['RECORD_SHIPMENT', 'alice.ops'],
+      ['ACCEPT', 'ops'],
+    ]);
+    // The workflow update carried the operator too: its history says who acted.
+    const history = await h.client.workflow.getHandle(detail.body.workflowId).fetchHistory();
+    const updates = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    const actors = updates.map((e) => {
+      const payload = e.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.input!.args!.payloads![0]!;
+      return (JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { actor?: string }).actor;
+    });
+    expect(actors).toEqual(['alice.ops', 'ops']);
+    // And the log line of each applied action names the operator.
+    const applied = h.logLines.map((l) => JSON.parse(l) as { msg: string; orderId?: string; operator?: string }).filter((l) => l.msg === 'supervision action applied' && l.orderId === orderId);
+    expect(applied.map((l) => l.operator)).toEqual(['alice.ops', 'ops']);
+  });
+
+  it('when a revoked operator calls, then 401 saying the token was revoked and the action is not applied; an unknown token gets the plain 401', async () => {
+    const { orderId } = await buySupervised();
+    const revoked = await opsPost(`/supervision/${orderId}/actions`, SHIPMENT, MALLORY_TOKEN);
+    expect(revoked.status).toBe(401);
+    expect(revoked.headers.get('www-authenticate')).toBe('Bearer realm="ops"');
+    expect(revoked.body).toEqual({ error: 'UNAUTHORIZED', message: 'this bearer token was revoked; ask for a new one' });
+    expect((await ops('/orders', MALLORY_TOKEN)).status).toBe(401);
+    const unknown = await opsPost(`/supervision/${orderId}/actions`, SHIPMENT, 'eve-ops-token-000000');
+    expect(unknown.status).toBe(401);
+    expect(unknown.body).toEqual({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required' });
+    expect(await supervisionNow(orderId)).toEqual({ node: 'IMPLEMENTATION', events: ['SUPERVISION_STARTED'] });
+    const stored = await h.pool.query(`SELECT count(*)::int AS n FROM supervision_events WHERE actor = 'mallory'`);
+    expect(stored.rows[0].n).toBe(0);
   });
 });

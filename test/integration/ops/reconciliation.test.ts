@@ -11,18 +11,16 @@ import { startServiceHarness, type ServiceHarness } from '../../support/service-
 // shared test database holds other tests' orders, whose workflows have no worker any more.
 
 let h: ServiceHarness;
-let origin: string;
 
 beforeAll(async () => {
   h = await startServiceHarness();
-  origin = new URL(h.baseUrl).origin;
 });
 afterAll(async () => {
   await h?.close();
 });
 
 async function ops(path: string): Promise<any> {
-  const res = await fetch(`${origin}/ops${path}`, { headers: { authorization: `Bearer ${h.config.opsApiToken}` } });
+  const res = await fetch(`${h.internalOrigin}/ops${path}`, { headers: { authorization: `Bearer ${h.opsToken}` } });
   expect(res.status).toBe(200);
   return res.json();
 }
@@ -53,7 +51,7 @@ function reconcile(instanceIds: string[], extra: ReconciliationInput = {}): Prom
 }
 
 async function gauge(kind: string): Promise<number | undefined> {
-  const text = await (await fetch(`${origin}/metrics`)).text();
+  const text = await (await fetch(`${h.internalOrigin}/metrics`)).text();
   const m = new RegExp(`^koogallery_reconciliation_open_findings\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../../../src/main/openapi.js';
-import { OpsError } from '../../../src/ops-api/errors.js';
-import { listDriftParams, listOrdersParams, listSupervisionParams, parseSupervisionAction, supervisionLineParams, supervisionPathParams } from '../../../src/ops-api/params.js';
+import { OpsError } from '../../../src/platform/http/ops/errors.js';
+import { listOrdersParams } from '../../../src/orders/ops-schemas.js';
+import { listDriftParams } from '../../../src/reconciliation/ops-schemas.js';
+import { listSupervisionParams, parseSupervisionAction, supervisionLineParams, supervisionPathParams } from '../../../src/supervision/ops-schemas.js';
 import { ORDER_NOTIFICATION_PATH, parseOrderNotification } from '../../../src/supervision/notification-routes.js';
 import { parseV1Request, parseV2Request } from '../../../src/koogallery/index.js';
 import { SUPERVISION_ACTION_TYPES, type SupervisionState } from '../../../src/supervision/contract.js';
@@ -30,6 +32,13 @@ describe('the OpenAPI document', () => {
     const ids = operations().map((o) => o.op.operationId);
     expect(ids.length).toBeGreaterThanOrEqual(13);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('when the paths are read, then each states its listener, and the public one carries exactly the marketplace paths', () => {
+    const byListener = (listener: string) => Object.keys(doc.paths).filter((p) => doc.paths[p]['x-listener'] === listener).sort();
+    expect(byListener('public')).toEqual(['/koogallery/order-notification', '/koogallery/saas']);
+    expect(byListener('internal').length + byListener('public').length).toBe(Object.keys(doc.paths).length);
+    expect(byListener('internal')).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/openapi.json', '/ops/orders', '/ops/drift', '/ops/supervision']));
   });
 
   it('when any $ref is followed, then it resolves inside the document', () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OpsError } from '../../../src/ops-api/errors.js';
-import { encodeCursor, listDriftParams, listOrdersParams, parseParams } from '../../../src/ops-api/params.js';
+import { OpsError } from '../../../src/platform/http/ops/errors.js';
+import { encodeCursor, parseParams } from '../../../src/platform/http/ops/params.js';
+import { listOrdersParams } from '../../../src/orders/ops-schemas.js';
+import { listDriftParams } from '../../../src/reconciliation/ops-schemas.js';
 
 // Query parameters of the ops API: what is accepted, what it becomes, and the message a refusal carries.
 

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 
 // The ops API's failures carry a string code; one handler turns them into HTTP statuses and JSON bodies.
 
@@ -32,6 +33,12 @@ export class OpsError extends Error {
     this.name = 'OpsError';
   }
 }
+
+/** The code of an ops error body. */
+export const opsErrorCodeSchema = z.enum(Object.values(OpsErrorCode) as [OpsErrorCode, ...OpsErrorCode[]]);
+
+/** The plain ops error body (no extra fields); contexts extend it for their own (e.g. a refused action's node). */
+export const opsErrorSchema = z.object({ error: opsErrorCodeSchema, message: z.string() });
 
 /** The body of every ops error answer. */
 export interface OpsErrorBody {
