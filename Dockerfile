@@ -4,6 +4,7 @@
 #   node dist/src/main/api-server.js     the Express API (PORT, default 8080)
 #   node dist/worker.js             the Temporal worker (metrics on WORKER_METRICS_PORT, default 9464)
 #   node dist/src/platform/db/migrate-cli.js applies migrations/*.sql and exits
+#   node dist/src/platform/temporal/worker-health-cli.js   the worker's health check (run in the worker's container)
 #
 # Debian (glibc) on purpose, not alpine: @temporalio/worker loads a native core-bridge built for glibc.
 # The build context is an allow-list (.dockerignore): no .git, no .env files, no node_modules, no test data.
@@ -25,6 +26,7 @@ RUN npm run build \
  && test -f dist/worker.js \
  && test -f dist/src/main/api-server.js \
  && test -f dist/src/platform/db/migrate-cli.js \
+ && test -f dist/src/platform/temporal/worker-health-cli.js \
  && test -f dist/workflow-bundle.js
 
 ############################
