@@ -1,11 +1,11 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect, type SecureVersion } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type SecureVersion } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCaddy } from '../../../scripts/infra/caddy.js';
 import { portOpen, waitFor } from '../../../scripts/infra/proc.js';
@@ -60,29 +60,28 @@ describe('deploy/caddy/Caddyfile (real Caddy)', () => {
 
   const call = (path: string, o: { method?: string; body?: string; alpn?: string[]; maxVersion?: SecureVersion } = {}): Promise<Answer> =>
     new Promise((resolve, reject) => {
-      const req = httpsRequest(
-        {
-          host: '127.0.0.1',
-          port: httpsPort,
-          servername: DOMAIN,
-          path,
-          method: o.method ?? 'GET',
-          headers: { host: DOMAIN, ...(o.body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(o.body) } : {}) },
-          // Caddy's local CA (test only): the chain is not what is under test, the routing and the TLS settings are.
-          rejectUnauthorized: false,
-          ALPNProtocols: o.alpn ?? ['h2', 'http/1.1'],
-          ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
-          agent: false,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const socket = res.socket as unknown as { alpnProtocol?: string | false | null; getProtocol?: () => string | null };
-            resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8'), alpn: socket.alpnProtocol ?? null, tlsVersion: socket.getProtocol?.() ?? null });
-          });
-        },
-      );
+      // ALPN is a TLS option that https.request passes on, though its options type does not list it.
+      const options: RequestOptions & Pick<ConnectionOptions, 'ALPNProtocols'> = {
+        host: '127.0.0.1',
+        port: httpsPort,
+        servername: DOMAIN,
+        path,
+        method: o.method ?? 'GET',
+        headers: { host: DOMAIN, ...(o.body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(o.body) } : {}) },
+        // Caddy's local CA (test only): the chain is not what is under test, the routing and the TLS settings are.
+        rejectUnauthorized: false,
+        ALPNProtocols: o.alpn ?? ['h2', 'http/1.1'],
+        ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
+        agent: false,
+      };
+      const req = httpsRequest(options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const socket = res.socket as unknown as { alpnProtocol?: string | false | null; getProtocol?: () => string | null };
+          resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8'), alpn: socket.alpnProtocol ?? null, tlsVersion: socket.getProtocol?.() ?? null });
+        });
+      });
       req.on('error', reject);
       req.end(o.body);
     });
