@@ -10,8 +10,9 @@
 #   visibility:  database `temporal_visibility` schema postgresql/v12/visibility  (SQL visibility, PostgreSQL 12+)
 #
 # Environment, read by temporal-sql-tool itself (so the password is never on a command line): SQL_PLUGIN
-# (postgres12), SQL_HOST, SQL_PORT, SQL_USER, SQL_PASSWORD. SETUP_MAX_ATTEMPTS (default 30) and
-# SETUP_RETRY_DELAY_SECONDS (default 2) bound the wait for PostgreSQL to accept the user.
+# (postgres12), SQL_HOST, SQL_PORT, SQL_USER, SQL_PASSWORD. TEMPORAL_DB and TEMPORAL_VISIBILITY_DB (defaults temporal,
+# temporal_visibility: the names in deploy/temporal/config/temporal-server.yaml). SETUP_MAX_ATTEMPTS (default 30)
+# and SETUP_RETRY_DELAY_SECONDS (default 2) bound the wait for PostgreSQL to accept the user.
 set -eu
 
 : "${SQL_PLUGIN:=postgres12}"
@@ -20,6 +21,11 @@ export SQL_PLUGIN SQL_PORT
 [ -n "${SQL_HOST:-}" ] || { echo "setup-schema: SQL_HOST must be set" >&2; exit 1; }
 [ -n "${SQL_USER:-}" ] || { echo "setup-schema: SQL_USER must be set" >&2; exit 1; }
 [ -n "${SQL_PASSWORD:-}" ] || { echo "setup-schema: SQL_PASSWORD must be set" >&2; exit 1; }
+DB="${TEMPORAL_DB:-temporal}"
+VISIBILITY_DB="${TEMPORAL_VISIBILITY_DB:-temporal_visibility}"
+for name in "$DB" "$VISIBILITY_DB"; do
+  printf '%s' "$name" | grep -Eq '^[a-z_][a-z0-9_]*$' || { echo "setup-schema: invalid database name '$name'" >&2; exit 1; }
+done
 MAX_ATTEMPTS="${SETUP_MAX_ATTEMPTS:-30}"
 RETRY_DELAY="${SETUP_RETRY_DELAY_SECONDS:-2}"
 
@@ -37,7 +43,7 @@ create() {
   done
 }
 
-for pair in temporal:temporal temporal_visibility:visibility; do
+for pair in "$DB:temporal" "$VISIBILITY_DB:visibility"; do
   db="${pair%%:*}"
   schema="postgresql/v12/${pair#*:}"
   create "$db"

@@ -44,6 +44,27 @@ export const HELM: GoTool = {
 };
 
 /**
+ * The Temporal server and its SQL schema tool, of the version the compose file runs (temporalio/server and
+ * temporalio/admin-tools 1.31.0), for test/integration/deploy/temporal-server.test.ts: it starts the server from
+ * deploy/temporal/config/temporal-server.yaml on PostgreSQL after deploy/temporal/setup-schema.sh made the schema.
+ */
+export const TEMPORAL_SERVER: GoTool = {
+  name: 'temporal-server',
+  pkg: 'go.temporal.io/server/cmd/server',
+  version: 'v1.31.0',
+  envVar: 'TEMPORAL_SERVER_BIN',
+  acceptOnPath: false,
+};
+
+export const TEMPORAL_SQL_TOOL: GoTool = {
+  name: 'temporal-sql-tool',
+  pkg: 'go.temporal.io/server/cmd/tools/sql',
+  version: 'v1.31.0',
+  envVar: 'TEMPORAL_SQL_TOOL_BIN',
+  acceptOnPath: false,
+};
+
+/**
  * The in-repo validator tools/k8s-validate (strict decoding into k8s.io/api types): not from the proxy as a
  * binary but built from this repository's own Go module, whose dependencies come from the proxy.
  */

@@ -566,7 +566,9 @@ describe('docker-compose.yml', () => {
     for (const step of ['create --defaultdb postgres', 'setup-schema -v 0.0', 'update-schema --schema-name "$schema"']) {
       expect(script, step).toContain(`temporal-sql-tool --db "$db" ${step}`.replace('"$db" create', '"$1" create'));
     }
-    expect(script).toContain('for pair in temporal:temporal temporal_visibility:visibility');
+    expect(script).toContain('for pair in "$DB:temporal" "$VISIBILITY_DB:visibility"');
+    expect(script).toContain('DB="${TEMPORAL_DB:-temporal}"');
+    expect(script).toContain('VISIBILITY_DB="${TEMPORAL_VISIBILITY_DB:-temporal_visibility}"');
     expect(script).toContain('schema="postgresql/v12/${pair#*:}"');
     // The server's config file names the same two databases.
     const { config } = temporalServerConfig();
