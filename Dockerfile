@@ -5,6 +5,7 @@
 #                                        INTERNAL_PORT (8081) health, readiness, metrics, /openapi.json, /ops (private)
 #   node dist/worker.js             the Temporal worker (metrics on WORKER_METRICS_PORT, default 9464)
 #   node dist/src/platform/db/migrate-cli.js applies migrations/*.sql and exits
+#   node dist/src/platform/temporal/worker-health-cli.js   the worker's health check (run in the worker's container)
 #
 # Debian (glibc) on purpose, not alpine: @temporalio/worker loads a native core-bridge built for glibc.
 # The build context is an allow-list (.dockerignore): no .git, no .env files, no node_modules, no test data.
@@ -26,6 +27,7 @@ RUN npm run build \
  && test -f dist/worker.js \
  && test -f dist/src/main/api-server.js \
  && test -f dist/src/platform/db/migrate-cli.js \
+ && test -f dist/src/platform/temporal/worker-health-cli.js \
  && test -f dist/workflow-bundle.js
 
 ############################

@@ -64,7 +64,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     worker.shutdown();
   });
 }
-logger.info({ taskQueue: config.temporal.taskQueue, metrics: `:${config.workerMetricsPort}/metrics` }, 'worker running');
+// The identity (pid@hostname) is what Temporal lists as this worker's poller, and what the health check
+// (src/platform/temporal/worker-health-cli.ts, run in the same container) looks for.
+logger.info({ taskQueue: config.temporal.taskQueue, identity: worker.options.identity, metrics: `:${config.workerMetricsPort}/metrics` }, 'worker running');
 try {
   await worker.run();
 } finally {

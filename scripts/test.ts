@@ -1,4 +1,5 @@
-// `npm test`: installs what is missing (the Temporal CLI built from source, the Java test server from Maven),
+// `npm test`: installs what is missing (the Temporal CLI, Docker Compose, Helm, tools/k8s-validate, temporal-server and
+// temporal-sql-tool built from their Go modules, the Java test server from Maven, Debian's caddy),
 // type-checks, then runs every vitest suite. Servers are started (or reused) by the vitest global setup and
 // stopped by its teardown, so nothing is left running.
 import { spawnSync } from 'node:child_process';
@@ -6,6 +7,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './infra/paths.js';
 import { say } from './infra/proc.js';
+import { ensureCaddy } from './infra/caddy.js';
+import { DOCKER_COMPOSE, ensureGoTool, ensureK8sValidator, HELM, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL } from './infra/go-tools.js';
 import { ensureTemporalCli } from './infra/temporal-cli.js';
 import { ensureTimeSkippingServer } from './infra/test-server.js';
 
@@ -13,6 +16,13 @@ const started = Date.now();
 try {
   say('test', `temporal CLI: ${ensureTemporalCli()}`);
   say('test', `time-skipping test server: ${ensureTimeSkippingServer()}`);
+  // The deployment checks (test/integration/deploy): built from Go modules or installed once, cached afterwards.
+  say('test', `docker-compose: ${ensureGoTool(DOCKER_COMPOSE)}`);
+  say('test', `helm: ${ensureGoTool(HELM)}`);
+  say('test', `k8s-validate: ${ensureK8sValidator(repoRoot)}`);
+  say('test', `caddy: ${ensureCaddy()}`);
+  say('test', `temporal-sql-tool: ${ensureGoTool(TEMPORAL_SQL_TOOL)}`);
+  say('test', `temporal-server: ${ensureGoTool(TEMPORAL_SERVER)}`);
 } catch (err) {
   console.error(`[test] ${(err as Error).message}`);
   process.exit(1);

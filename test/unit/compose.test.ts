@@ -26,6 +26,7 @@ interface Service {
   volumes?: Array<string | { type?: string; source?: string; target: string; read_only?: boolean }>;
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[]; disable?: boolean };
+  init?: boolean;
   restart?: string;
   profiles?: string[];
 }
@@ -197,8 +198,9 @@ function containerEnv(name: string, host: Record<string, string | undefined>): R
 // ---------------------------------------------------------------- facts the stack must agree with
 
 const APP_SERVICES = ['api', 'worker', 'migrate'] as const;
-const ONE_SHOT_SERVICES = ['migrate', 'temporal-register-search-attributes'];
-const REGISTER = 'temporal-register-search-attributes';
+const SCHEMA = 'temporal-schema';
+const REGISTER = 'temporal-namespace';
+const ONE_SHOT_SERVICES = ['migrate', SCHEMA, REGISTER];
 
 /** Setting names that loadConfig rejects when missing with APP_ENV=production (from src/config.ts itself). */
 function requiredInProduction(): string[] {
@@ -261,7 +263,7 @@ describe('docker-compose.yml', () => {
   it('is a Compose-spec file (no version key) with exactly the expected services', () => {
     expect(compose).not.toHaveProperty('version');
     expect(Object.keys(services).sort()).toEqual(
-      ['api', 'migrate', 'postgres', 'temporal', 'temporal-register-search-attributes', 'temporal-ui', 'worker'].sort(),
+      ['api', 'migrate', 'postgres', 'proxy', 'temporal', SCHEMA, REGISTER, 'temporal-ui', 'worker'].sort(),
     );
   });
 
@@ -281,13 +283,25 @@ describe('docker-compose.yml', () => {
       'TEMPORAL_TLS_KEY_PATH',
       'Temporal Cloud',
       'api worker',
+      '--profile proxy',
+      'KOOGALLERY_DOMAIN',
+      '8081',
     ]) {
       expect(header, `header comment should mention ${needle}`).toContain(needle);
     }
   });
 
-  it('publishes the API on 8080, the Temporal UI on 8233 and Temporal gRPC on 7233', () => {
-    expect(portsOf('api')).toEqual([{ published: 8080, target: 8080 }]);
+  it('publishes the API’s public 8080 and internal 8081, the Temporal UI on 8233 and Temporal gRPC on 7233, all on loopback', () => {
+    expect(portsOf('api')).toEqual([
+      { hostIp: '127.0.0.1', published: 8080, target: 8080 },
+      { hostIp: '127.0.0.1', published: 8081, target: 8081 },
+    ]);
+    const env = containerEnv('api', { ...HOST_SECRETS });
+    expect(env.PORT).toBe('8080');
+    expect(env.INTERNAL_PORT).toBe('8081');
+    for (const name of ['temporal', 'temporal-ui']) {
+      for (const p of portsOf(name)) expect(p.hostIp, `${name} publishes on loopback only`).toBe('127.0.0.1');
+    }
     expect(portsOf('temporal-ui')).toEqual([expect.objectContaining({ published: 8233, target: 8080 })]);
     expect(portsOf('temporal')).toEqual([expect.objectContaining({ published: 7233, target: 7233 })]);
     // The UI runs on TEMPORAL_ADDRESS=temporal:7233, inside the compose network.
@@ -295,10 +309,33 @@ describe('docker-compose.yml', () => {
     expect(service('temporal-ui').image).toMatch(/^temporalio\/ui:/);
   });
 
-  it('keeps workers scalable: no container_name and no published port on api/worker replicas beyond 8080', () => {
+  it('keeps workers scalable: no container_name and no published port on api/worker replicas beyond 8080/8081', () => {
     for (const name of ['api', 'worker']) expect(service(name)).not.toHaveProperty('container_name');
     expect(service('worker').ports ?? []).toEqual([]);
-    expect(portsOf('api').map((p) => p.published)).toEqual([8080]);
+    expect(portsOf('api').map((p) => p.published)).toEqual([8080, 8081]);
+  });
+
+  it('exposes the API to the internet only through the TLS proxy (profile proxy): 80/443, Caddyfile mounted, upstream api:8080', () => {
+    const proxy = service('proxy');
+    expect(proxy.profiles).toEqual(['proxy']);
+    expect(proxy.image).toMatch(/^caddy:2(\.\d+)*$/);
+    expect(portsOf('proxy').map((p) => [p.published, p.target])).toEqual([
+      [80, 80],
+      [443, 443],
+    ]);
+    const caddyfile = volumesOf('proxy').find((v) => v.target === '/etc/caddy/Caddyfile');
+    expect(caddyfile?.source).toBe('./deploy/caddy/Caddyfile');
+    expect(existsSync(repoFile('deploy/caddy/Caddyfile'))).toBe(true);
+    // Certificates survive restarts.
+    expect(compose.volumes ?? {}).toHaveProperty(volumesOf('proxy').find((v) => v.target === '/data')!.source!);
+    const env = envOf('proxy');
+    expect(env.KOOGALLERY_UPSTREAM).toBe(`api:${containerEnv('api', { ...HOST_SECRETS }).PORT}`);
+    expect(env).toHaveProperty('KOOGALLERY_DOMAIN', null); // pass-through: no default domain
+    expect(dependsOn('proxy')).toEqual({ api: 'service_healthy' });
+    // No other service publishes beyond loopback.
+    for (const [name] of Object.entries(services).filter(([n]) => n !== 'proxy')) {
+      for (const p of portsOf(name)) expect(p.hostIp, `${name}:${p.published}`).toBe('127.0.0.1');
+    }
   });
 
   it('gives every long-running service a healthcheck; one-shots never restart', () => {
@@ -314,21 +351,24 @@ describe('docker-compose.yml', () => {
       expect(asList(s.healthcheck?.test)[0], `${name} healthcheck test form`).toMatch(/^(CMD|CMD-SHELL)$/);
     }
     expect(asList(service('postgres').healthcheck?.test).join(' ')).toContain('pg_isready');
-    expect(asList(service('temporal').healthcheck?.test).join(' ')).toMatch(/cluster health.*temporal:7233/);
+    // The frontend answering a call (its HTTP API), not merely an open port.
+    expect(asList(service('temporal').healthcheck?.test)).toEqual(['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:7243/api/v1/system-info']);
   });
 
-  it('health-checks the API on /readyz and the worker on its metrics endpoint, with node (no curl in slim images)', () => {
+  it('health-checks the API on /readyz of its internal port, and the worker by asking Temporal whether it polls', () => {
     const api = asList(service('api').healthcheck?.test);
     expect(api.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
-    expect(api.join(' ')).toContain("fetch('http://127.0.0.1:8080/readyz')");
+    expect(api.join(' ')).toContain(`fetch('http://127.0.0.1:${containerEnv('api', { ...HOST_SECRETS }).INTERNAL_PORT}/readyz')`);
     expect(api.join(' ')).toMatch(/process\.exit\(r\.ok\?0:1\)\)\.catch\(\(\)=>process\.exit\(1\)\)/);
+    // src/platform/temporal/worker-health-cli.ts, compiled into the image (the Dockerfile checks the file exists).
     const worker = asList(service('worker').healthcheck?.test);
-    expect(worker.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
-    expect(worker.join(' ')).toContain("fetch('http://127.0.0.1:9464/metrics')");
+    expect(worker).toEqual(['CMD', 'node', 'dist/src/platform/temporal/worker-health-cli.js']);
+    expect(existsSync(repoFile('src/platform/temporal/worker-health-cli.ts'))).toBe(true);
   });
 
   it('wires start-up order through depends_on conditions', () => {
-    expect(dependsOn('temporal')).toEqual({ postgres: 'service_healthy' });
+    expect(dependsOn(SCHEMA)).toEqual({ postgres: 'service_healthy' });
+    expect(dependsOn('temporal')).toEqual({ [SCHEMA]: 'service_completed_successfully' });
     expect(dependsOn(REGISTER)).toEqual({ temporal: 'service_healthy' });
     expect(dependsOn('temporal-ui')).toEqual({ temporal: 'service_healthy' });
     expect(dependsOn('migrate')).toEqual({ postgres: 'service_healthy' });
@@ -468,25 +508,71 @@ describe('docker-compose.yml', () => {
     expect(url.pathname).toBe('/koogallery_orders');
   });
 
-  it('runs temporalio/auto-setup 1.2x on that PostgreSQL with SQL visibility slots left for our attributes', () => {
+  it('runs no temporalio/auto-setup (no longer built): temporalio/server with admin-tools of the same version', () => {
+    for (const [name, s] of Object.entries(services)) expect(s.image ?? '', name).not.toMatch(/auto-setup/);
+    const server = /^temporalio\/server:(1\.\d+\.\d+)$/.exec(service('temporal').image ?? '');
+    expect(server, 'temporalio/server:<x.y.z>').not.toBeNull();
+    for (const name of [SCHEMA, REGISTER]) expect(service(name).image).toBe(`temporalio/admin-tools:${server![1]}`);
+    expect(service('temporal').init).toBe(true);
+  });
+
+  it('starts the server from the configuration file in deploy/, mounted read-only, not from environment templating', () => {
     const t = service('temporal');
-    expect(t.image).toMatch(/^temporalio\/auto-setup:1\.2\d(\.\d+)?$/);
-    const env = envOf('temporal');
+    const command = asList(t.command);
+    expect(command[0]).toBe('temporal-server');
+    expect(command.at(-1)).toBe('start');
+    const configPath = command[command.indexOf('--config-file') + 1]!;
+    const mount = volumesOf('temporal').find((v) => configPath.startsWith(`${v.target}/`));
+    expect(mount?.source, 'config directory mounted from deploy/').toMatch(/^\.\/deploy\/temporal\//);
+    expect(String(t.volumes?.find((v) => typeof v === 'string' && v.includes(mount!.target)))).toMatch(/:ro$/);
+    // The only environment the server gets is the password its config file reads.
+    expect(Object.keys(envOf('temporal'))).toEqual(['POSTGRES_PWD']);
+  });
+
+  it('configures PostgreSQL 12+ persistence and SQL visibility on the stack’s postgres, with the health-checked HTTP port', () => {
+    const { config, dynamicConfig } = temporalServerConfig();
     const pgEnv = envOf('postgres');
-    expect(env.DB).toBe('postgres12');
-    expect(String(env.DB_PORT)).toBe('5432');
-    expect(env.POSTGRES_SEEDS).toBe('postgres');
-    expect(env.POSTGRES_USER).toBe(pgEnv.POSTGRES_USER);
-    expect(env.POSTGRES_PWD).toBe(pgEnv.POSTGRES_PASSWORD);
-    // Otherwise auto-setup adds CustomKeywordField & co. and takes one of the 10 Keyword slots.
-    expect(String(env.SKIP_ADD_CUSTOM_SEARCH_ATTRIBUTES)).toBe('true');
-    // Notifications are workflows: a failed one (a dead letter) is kept this long for ops to find (README).
-    expect(env.DEFAULT_NAMESPACE_RETENTION).toBe('720h');
-    // The dynamic config file it is told to load is mounted from deploy/.
-    const dynamic = volumesOf('temporal').find((v) => v.target === '/etc/temporal/config/dynamicconfig');
-    expect(dynamic?.source).toMatch(/^\.\/deploy\//);
-    const file = String(env.DYNAMIC_CONFIG_FILE_PATH).replace(/^config\/dynamicconfig\//, '');
-    expect(existsSync(repoFile(`${dynamic!.source!.replace(/^\.\//, '')}/${file}`))).toBe(true);
+    expect(config.persistence.numHistoryShards).toBe(4); // what auto-setup used: existing volumes keep working
+    expect(config.persistence.defaultStore).toBe('default');
+    expect(config.persistence.visibilityStore).toBe('visibility');
+    for (const [store, database] of [
+      ['default', 'temporal'],
+      ['visibility', 'temporal_visibility'],
+    ] as const) {
+      expect(config.persistence.datastores[store]!.sql, store).toMatchObject({
+        pluginName: 'postgres12',
+        databaseName: database,
+        connectAddr: 'postgres:5432',
+        user: pgEnv.POSTGRES_USER,
+        password: interpolate(String(pgEnv.POSTGRES_PASSWORD), {}),
+      });
+    }
+    expect(config.services.frontend!.rpc).toMatchObject({ grpcPort: 7233, httpPort: 7243, bindOnIP: '0.0.0.0' });
+    expect(config.global.membership.broadcastAddress).toBe('127.0.0.1');
+    expect(asList(service('temporal').healthcheck?.test).join(' ')).toContain(`:${config.services.frontend!.rpc.httpPort}/`);
+    expect(portsOf('temporal')[0]!.target).toBe(config.services.frontend!.rpc.grpcPort);
+    expect(dynamicConfig).toHaveProperty(['limit.maxIDLength']);
+  });
+
+  it('creates and migrates both schemas in a one-shot admin-tools job before the server starts', () => {
+    const s = service(SCHEMA);
+    const env = envOf(SCHEMA);
+    const pgEnv = envOf('postgres');
+    expect(env).toMatchObject({ SQL_PLUGIN: 'postgres12', SQL_HOST: 'postgres', SQL_PORT: '5432', SQL_USER: pgEnv.POSTGRES_USER });
+    expect(env.SQL_PASSWORD).toBe(pgEnv.POSTGRES_PASSWORD);
+    const mount = volumesOf(SCHEMA).find((v) => asList(s.entrypoint).includes(v.target));
+    expect(mount?.source).toMatch(/^\.\/deploy\/temporal\/.+\.sh$/);
+    const script = read(mount!.source!.replace(/^\.\//, ''));
+    for (const step of ['create --defaultdb postgres', 'setup-schema -v 0.0', 'update-schema --schema-name "$schema"']) {
+      expect(script, step).toContain(`temporal-sql-tool --db "$db" ${step}`.replace('"$db" create', '"$1" create'));
+    }
+    expect(script).toContain('for pair in "$DB:temporal" "$VISIBILITY_DB:visibility"');
+    expect(script).toContain('DB="${TEMPORAL_DB:-temporal}"');
+    expect(script).toContain('VISIBILITY_DB="${TEMPORAL_VISIBILITY_DB:-temporal_visibility}"');
+    expect(script).toContain('schema="postgresql/v12/${pair#*:}"');
+    // The server's config file names the same two databases.
+    const { config } = temporalServerConfig();
+    expect(Object.values(config.persistence.datastores).map((d) => d.sql.databaseName).sort()).toEqual(['temporal', 'temporal_visibility']);
   });
 
   it('registers every search attribute of src/kernel/search-attributes.ts, with its type, and nothing else', () => {
@@ -504,22 +590,68 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('registers them idempotently, in the default namespace, with a one-shot admin-tools container', () => {
+  it('creates the namespace and registers the attributes idempotently, with a one-shot admin-tools container', () => {
     const s = service(REGISTER);
-    expect(s.image).toMatch(/^temporalio\/admin-tools:1\.2\d/);
+    expect(s.image).toMatch(/^temporalio\/admin-tools:1\.\d+/);
     expect(s.restart).toBe('no');
     expect(envOf(REGISTER)).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'default' });
-    // The entrypoint runs the script that is bind-mounted from deploy/.
+    expect(interpolate(String(envOf(REGISTER).TEMPORAL_NAMESPACE_RETENTION), {})).toBe('30d');
+    // The entrypoint runs the script that is bind-mounted from deploy/ (test/integration/deploy runs it for real).
     const mount = volumesOf(REGISTER).find((v) => asList(s.entrypoint).includes(v.target));
     expect(mount?.source).toMatch(/^\.\/deploy\/.+\.sh$/);
     const script = read(mount!.source!.replace(/^\.\//, ''));
+    expect(script).toContain('temporal operator namespace create');
     expect(script).toContain('temporal operator search-attribute create');
     expect(script).toContain('temporal operator search-attribute list');
     expect(script).toMatch(/--namespace "\$NAMESPACE"/);
     expect(script).toMatch(/NAMESPACE="\$\{TEMPORAL_NAMESPACE:-default\}"/);
+    const code = script.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
+    expect(code).not.toMatch(/\bjq\b/); // the 1.3x admin-tools image has no jq
     expect(script).toMatch(/MAX_ATTEMPTS/); // retries until the server and namespace are up
   });
 });
+
+// ---------------------------------------------------------------- Temporal server configuration file
+
+interface TemporalServerConfig {
+  persistence: {
+    numHistoryShards: number;
+    defaultStore: string;
+    visibilityStore: string;
+    datastores: Record<string, { sql: { pluginName: string; databaseName: string; connectAddr: string; user: string; password: string } }>;
+  };
+  global: { membership: { broadcastAddress: string } };
+  services: Record<string, { rpc: { grpcPort: number; httpPort?: number; bindOnIP: string } }>;
+  dynamicConfigClient: { filepath: string };
+}
+
+/**
+ * The server's config file as the server reads it: rendered as its Go template with the temporal service's
+ * environment. Only the template constructs the file uses are understood; any other `{{` fails the test, so the file
+ * cannot quietly grow templating this check does not see.
+ */
+function temporalServerConfig(): { config: TemporalServerConfig; dynamicConfig: Record<string, unknown> } {
+  const command = asList(service('temporal').command);
+  const configPath = command[command.indexOf('--config-file') + 1]!;
+  const toRepo = (containerPath: string): string => {
+    const mount = volumesOf('temporal').find((v) => containerPath.startsWith(`${v.target}/`));
+    if (!mount?.source) throw new Error(`${containerPath} is not in a mounted directory`);
+    return `${mount.source.replace(/^\.\//, '')}${containerPath.slice(mount.target.length)}`;
+  };
+  const text = read(toRepo(configPath));
+  expect(text.split('\n')[0]).toBe('# enable-template');
+  const env = containerEnv('temporal', {});
+  const rendered = text
+    .replace(/\{\{- if not \(env "(\w+)"\) \}\}\{\{ fail "[^"]*" \}\}\{\{ end \}\}/g, (_, name: string) => {
+      if (!env[name]) throw new Error(`the config template fails without ${name}`);
+      return '';
+    })
+    .replace(/\{\{ env "(\w+)" \| quote \}\}/g, (_, name: string) => JSON.stringify(env[name] ?? ''));
+  expect(rendered, 'unknown template construct').not.toContain('{{');
+  const config = parse(rendered) as TemporalServerConfig;
+  const dynamicConfig = parse(read(toRepo(config.dynamicConfigClient.filepath))) as Record<string, unknown>;
+  return { config, dynamicConfig };
+}
 
 // ================================================================ Dockerfile and .dockerignore
 
@@ -640,6 +772,9 @@ describe('Dockerfile', () => {
       expect(buildRun, `build stage verifies ${js}`).toContain(`test -f ${js}`);
     }
     expect(buildRun).toContain('test -f dist/workflow-bundle.js');
+    // The worker's health check runs a compiled file of the image too.
+    const healthJs = asList(service('worker').healthcheck?.test)[2]!;
+    expect(buildRun, `build stage verifies ${healthJs}`).toContain(`test -f ${healthJs}`);
   });
 
   it('installs production dependencies only into the runtime image', () => {

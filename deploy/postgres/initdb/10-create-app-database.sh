@@ -4,7 +4,7 @@
 # Run by the postgres image's entrypoint from /docker-entrypoint-initdb.d, once, when the data directory is
 # empty (a fresh volume). It is executed if it has the executable bit and sourced otherwise, so it sets no
 # shell options of its own and uses no `exit`. Temporal's databases are not made here: the `temporal`
-# database is POSTGRES_DB (default: POSTGRES_USER) and temporalio/auto-setup creates `temporal_visibility`.
+# database is POSTGRES_DB (default: POSTGRES_USER) and the temporal-schema one-shot creates `temporal_visibility`.
 #
 # Inputs (environment of the postgres service): APP_DB_NAME, APP_DB_USER, APP_DB_PASSWORD.
 

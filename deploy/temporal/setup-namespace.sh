@@ -1,30 +1,33 @@
 #!/bin/sh
-# Registers custom search attributes in a Temporal namespace, idempotently.
+# Creates the Temporal namespace (when missing) and registers custom search attributes in it, idempotently.
 #
-#   register-search-attributes.sh Name=Type [Name=Type ...]
+#   setup-namespace.sh Name=Type [Name=Type ...]
 #
-# Run by the one-shot `temporal-register-search-attributes` service of docker-compose.yml (image
-# temporalio/admin-tools: the `temporal` CLI, jq, busybox sh). The Name=Type list lives in that service's
-# `command:`; test/unit/compose.test.ts holds it equal to src/shared/search-attributes.ts.
+# Run by the one-shot `temporal-namespace` service of docker-compose.yml (image temporalio/admin-tools: the
+# `temporal` CLI and busybox sh; no jq, so the CLI's table output is read) once the server serves. The Name=Type list
+# lives in that service's `command:`; test/unit/compose.test.ts holds it equal to src/kernel/search-attributes.ts.
+# Usable against any self-hosted cluster (set TEMPORAL_ADDRESS); Temporal Cloud namespaces are made in its console.
 #
-# - Waits (with retries) until the server answers and the namespace exists: auto-setup creates the
-#   `default` namespace in the background after the server reports SERVING.
+# - Retries until the server answers; a namespace it creates becomes usable after the server's namespace cache
+#   refresh (seconds), which the retries also cover.
 # - Creates only what is missing, so a second run is a no-op; a concurrent run that wins the race is fine.
-# - An attribute that already exists with a different type is an error: Temporal cannot change a type in
-#   place (remove it with `temporal operator search-attribute remove` and re-run, on a dev stack only).
+# - An existing namespace keeps its retention (change it with `temporal operator namespace update --retention`).
+# - An attribute that already exists with a different type is an error: Temporal cannot change a type in place.
 # - Types: Keyword Text Int Double Bool Datetime KeywordList (case-insensitive).
 #
 # Environment: TEMPORAL_ADDRESS (default temporal:7233), TEMPORAL_NAMESPACE (default default),
-# REGISTER_MAX_ATTEMPTS (default 90), REGISTER_RETRY_DELAY_SECONDS (default 2).
+# TEMPORAL_NAMESPACE_RETENTION (default 30d: how long closed workflows stay queryable), SETUP_MAX_ATTEMPTS
+# (default 90), SETUP_RETRY_DELAY_SECONDS (default 2).
 set -eu
 set -f # names and types are validated below and word-split on purpose; never glob them
 
 ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
 NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
-MAX_ATTEMPTS="${REGISTER_MAX_ATTEMPTS:-90}"
-RETRY_DELAY="${REGISTER_RETRY_DELAY_SECONDS:-2}"
+RETENTION="${TEMPORAL_NAMESPACE_RETENTION:-30d}"
+MAX_ATTEMPTS="${SETUP_MAX_ATTEMPTS:-90}"
+RETRY_DELAY="${SETUP_RETRY_DELAY_SECONDS:-2}"
 
-log() { printf 'register-search-attributes: %s\n' "$*" >&2; }
+log() { printf 'setup-namespace: %s\n' "$*" >&2; }
 die() {
   log "ERROR: $*"
   exit 1
@@ -35,9 +38,8 @@ normalize_type() {
   printf '%s' "$1" | sed 's/^INDEXED_VALUE_TYPE_//' | tr -d '_' | tr '[:upper:]' '[:lower:]'
 }
 
-[ "$#" -gt 0 ] || die "usage: register-search-attributes.sh Name=Type [Name=Type ...]"
+[ "$#" -gt 0 ] || die "usage: setup-namespace.sh Name=Type [Name=Type ...]"
 command -v temporal >/dev/null 2>&1 || die "the temporal CLI is not on PATH"
-command -v jq >/dev/null 2>&1 || die "jq is not on PATH"
 
 for spec in "$@"; do
   name="${spec%%=*}"
@@ -53,28 +55,22 @@ done
 errfile="$(mktemp)"
 trap 'rm -f "$errfile"' EXIT
 
-# Prints "Name<TAB>type" for the attributes of the namespace; fails while the server or the namespace is not
-# ready. Enum values may come back as shorthand (Keyword), full names (INDEXED_VALUE_TYPE_KEYWORD) or numbers
-# depending on the CLI version; all are accepted. If the JSON shape is not the expected one (no custom
-# attributes found), the text table ("Name  Type" rows, system attributes included) is read instead.
+# Prints "Name<TAB>Type" for every search attribute of the namespace (system ones included), from the table the
+# CLI prints (a "Name  Type" header, then one row each); fails while the server or the namespace is not ready.
 current_attributes() {
-  json="$(temporal operator search-attribute list --address "$ADDRESS" --namespace "$NAMESPACE" --output json 2>"$errfile")" || return 1
-  parsed="$(printf '%s' "$json" | jq -r '
-    (.customAttributes // .custom_attributes // {}) | to_entries[]
-    | "\(.key)\t\(if (.value | type) == "number"
-                 then (["unspecified","text","keyword","int","double","bool","datetime","keywordlist"][.value] // "unknown")
-                 else .value end)"' 2>"$errfile")" || return 1
-  if [ -n "$parsed" ]; then
-    printf '%s\n' "$parsed"
-    return 0
-  fi
   table="$(temporal operator search-attribute list --address "$ADDRESS" --namespace "$NAMESPACE" 2>"$errfile")" || return 1
   printf '%s\n' "$table" | awk 'NF >= 2 && $1 != "Name" { print $1 "\t" $2 }'
 }
 
 attempt=1
 while :; do
-  if listing="$(current_attributes)"; then
+  if ! temporal operator namespace describe --address "$ADDRESS" --namespace "$NAMESPACE" >/dev/null 2>"$errfile"; then
+    # Not found, or the server is not up yet: try to create it; the next round tells which it was.
+    log "attempt $attempt/$MAX_ATTEMPTS: namespace '$NAMESPACE' at $ADDRESS not found or not ready: $(tail -n 1 "$errfile")"
+    if temporal operator namespace create --address "$ADDRESS" --namespace "$NAMESPACE" --retention "$RETENTION" 2>"$errfile"; then
+      log "created namespace '$NAMESPACE' (retention $RETENTION)"
+    fi
+  elif listing="$(current_attributes)"; then
     missing=""
     for spec in "$@"; do
       name="${spec%%=*}"
@@ -88,7 +84,7 @@ while :; do
     done
 
     if [ -z "$missing" ]; then
-      log "all $# search attributes are registered in namespace '$NAMESPACE' at $ADDRESS"
+      log "namespace '$NAMESPACE' at $ADDRESS has all $# search attributes"
       exit 0
     fi
 
@@ -101,9 +97,9 @@ while :; do
     if ! temporal operator search-attribute create --address "$ADDRESS" --namespace "$NAMESPACE" $create_args 2>"$errfile"; then
       log "create failed (will re-check and retry): $(tail -n 1 "$errfile")"
     fi
-    # Success or not, the next iteration lists again: that is the verification.
+    # Success or not, the next round lists again: that is the verification.
   else
-    log "attempt $attempt/$MAX_ATTEMPTS: namespace '$NAMESPACE' at $ADDRESS not ready: $(tail -n 1 "$errfile")"
+    log "attempt $attempt/$MAX_ATTEMPTS: search attributes of '$NAMESPACE' not readable yet: $(tail -n 1 "$errfile")"
   fi
 
   [ "$attempt" -lt "$MAX_ATTEMPTS" ] || die "gave up after $attempt attempts"

@@ -1,0 +1,152 @@
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir } from './paths.js';
+import { onPath, run, say } from './proc.js';
+
+/**
+ * Deployment tools that `npm test` uses to validate docker-compose.yml and the Helm chart. None ships as a
+ * package here and no binary download works, so each is built from its Go module (`go install pkg@version`
+ * through the Go module proxy) and cached outside the repo, as scripts/infra/temporal-cli.ts does for the
+ * Temporal CLI. Each pinned module's go.mod has no `replace` directive, which `go install pkg@version` requires.
+ */
+export interface GoTool {
+  /** The binary's name in the cache (and the name looked up on PATH). */
+  readonly name: string;
+  /** The package path passed to `go install`. */
+  readonly pkg: string;
+  readonly version: string;
+  /** The environment variable that names an existing binary instead. */
+  readonly envVar: string;
+  /** Whether a binary of that name on PATH may be used (only where its version does not matter to the tests). */
+  readonly acceptOnPath: boolean;
+}
+
+/**
+ * `docker-compose config` validates and normalises a compose file without a Docker engine. Compose v2.36 to v2.40
+ * and v5.1+ carry an `exclude` directive in go.mod, which `go install pkg@version` refuses as well; v5.0.2 (the
+ * v2 line renumbered, compose-go v2.10) is the newest release that builds that way.
+ */
+export const DOCKER_COMPOSE: GoTool = {
+  name: 'docker-compose',
+  pkg: 'github.com/docker/compose/v5/cmd',
+  version: 'v5.0.2',
+  envVar: 'DOCKER_COMPOSE_BIN',
+  acceptOnPath: false,
+};
+
+/** `helm lint` and `helm template` for deploy/helm/koogallery-orders. */
+export const HELM: GoTool = {
+  name: 'helm',
+  pkg: 'helm.sh/helm/v3/cmd/helm',
+  version: 'v3.22.1',
+  envVar: 'HELM_BIN',
+  acceptOnPath: false,
+};
+
+/**
+ * The Temporal server and its SQL schema tool, of the version the compose file runs (temporalio/server and
+ * temporalio/admin-tools 1.31.0), for test/integration/deploy/temporal-server.test.ts: it starts the server from
+ * deploy/temporal/config/temporal-server.yaml on PostgreSQL after deploy/temporal/setup-schema.sh made the schema.
+ */
+export const TEMPORAL_SERVER: GoTool = {
+  name: 'temporal-server',
+  pkg: 'go.temporal.io/server/cmd/server',
+  version: 'v1.31.0',
+  envVar: 'TEMPORAL_SERVER_BIN',
+  acceptOnPath: false,
+};
+
+export const TEMPORAL_SQL_TOOL: GoTool = {
+  name: 'temporal-sql-tool',
+  pkg: 'go.temporal.io/server/cmd/tools/sql',
+  version: 'v1.31.0',
+  envVar: 'TEMPORAL_SQL_TOOL_BIN',
+  acceptOnPath: false,
+};
+
+/**
+ * The in-repo validator tools/k8s-validate (strict decoding into k8s.io/api types): not from the proxy as a
+ * binary but built from this repository's own Go module, whose dependencies come from the proxy.
+ */
+export const K8S_VALIDATE_MODULE_DIR = 'tools/k8s-validate';
+
+function goBinary(): string {
+  const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go) throw new Error('Go toolchain not found: install Go >= 1.24 (`apt-get install golang`) to build the deployment validators');
+  return go;
+}
+
+function goEnv(gobin: string): NodeJS.ProcessEnv {
+  return { ...process.env, GOBIN: gobin, GOFLAGS: `${process.env.GOFLAGS ?? ''} -buildvcs=false`.trim(), CGO_ENABLED: '0' };
+}
+
+/**
+ * Returns the path of the tool's binary: `$<envVar>` when set, else (if allowed) one on PATH, else the cached
+ * build, else builds it (first run only: minutes, cold module cache included).
+ */
+export function ensureGoTool(tool: GoTool): string {
+  const explicit = process.env[tool.envVar];
+  if (explicit) {
+    if (!existsSync(explicit)) throw new Error(`${tool.envVar}=${explicit} does not exist`);
+    return explicit;
+  }
+  if (tool.acceptOnPath) {
+    const fromPath = onPath(tool.name);
+    if (fromPath) return fromPath;
+  }
+  const dir = join(cacheDir, tool.name, tool.version);
+  const binary = join(dir, tool.name);
+  if (existsSync(binary)) return binary;
+
+  const go = goBinary();
+  say(tool.name, `building ${tool.pkg}@${tool.version} with ${go} (first run only, a few minutes)…`);
+  const started = Date.now();
+  // A temporary GOBIN, renamed into place: an interrupted build never leaves a half-written cached binary.
+  const tmp = join(dir, `.build-${process.pid}`);
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const r = run(go, ['install', `${tool.pkg}@${tool.version}`], { env: goEnv(tmp) });
+    if (r.status !== 0) throw new Error(`building ${tool.pkg}@${tool.version} failed:\n${r.stderr.slice(-4000)}`);
+    // `go install` names the binary after the package's last path element (`cmd` for compose).
+    const [built] = readdirSync(tmp);
+    if (!built) throw new Error(`go install ${tool.pkg}@${tool.version} produced no binary`);
+    renameSync(join(tmp, built), binary);
+  } finally {
+    run('rm', ['-rf', tmp]);
+  }
+  say(tool.name, `built ${binary} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return binary;
+}
+
+/**
+ * Builds tools/k8s-validate (this repo's Go module) into the cache, keyed by the hash of its sources, so an edit
+ * rebuilds it and an unchanged tree reuses it.
+ */
+export function ensureK8sValidator(repoRoot: string): string {
+  const explicit = process.env.K8S_VALIDATE_BIN;
+  if (explicit) {
+    if (!existsSync(explicit)) throw new Error(`K8S_VALIDATE_BIN=${explicit} does not exist`);
+    return explicit;
+  }
+  const src = join(repoRoot, K8S_VALIDATE_MODULE_DIR);
+  const hash = run('sh', ['-c', 'cat go.mod go.sum *.go | sha256sum | cut -c1-16'], { cwd: src });
+  if (hash.status !== 0) throw new Error(`cannot hash ${src}: ${hash.stderr}`);
+  const dir = join(cacheDir, 'k8s-validate', hash.stdout.trim());
+  const binary = join(dir, 'k8s-validate');
+  if (existsSync(binary)) return binary;
+
+  const go = goBinary();
+  say('k8s-validate', `building ${K8S_VALIDATE_MODULE_DIR} with ${go} (first run only)…`);
+  const started = Date.now();
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.build-${process.pid}`);
+  try {
+    const r = run(go, ['build', '-trimpath', '-o', tmp, '.'], { cwd: src, env: goEnv(dir) });
+    if (r.status !== 0) throw new Error(`building ${K8S_VALIDATE_MODULE_DIR} failed:\n${r.stderr.slice(-4000)}`);
+    renameSync(tmp, binary);
+  } finally {
+    run('rm', ['-f', tmp]);
+  }
+  say('k8s-validate', `built ${binary} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return binary;
+}
