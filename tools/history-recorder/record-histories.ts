@@ -67,9 +67,9 @@ import {
 } from '../../src/supervision/contract.js';
 import type { CreateOrderInput, SimOrderInfo, SimSupervisionEventInput } from '../simulator/order-book.js';
 import type { ProductionAnswer } from '../simulator/production-client.js';
-import { patchIds } from '../../test/replay/history-json.js';
-import { quietBundlerLogger } from '../../test/support/quiet-logger.js';
-import { startServiceHarness, type ServiceHarness } from '../../test/support/service-harness.js';
+import { patchIds } from './history-json.js';
+import { quietBundlerLogger } from '../testing/quiet-logger.js';
+import { startServiceHarness, type ServiceHarness } from '../testing/service-harness.js';
 import { RECONCILIATION_WORKFLOW_TYPE, type ReconciliationInput } from '../../src/reconciliation/contract.js';
 import { fetchFixture, repoRelative, writeFixture, type ExportedHistory, type FetchedHistory } from './export-history.js';
 import { addMissingSearchAttributes } from '../../scripts/infra/dev-server.js';
