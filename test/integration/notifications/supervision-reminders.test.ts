@@ -6,9 +6,9 @@ import { createLogger } from '../../../src/platform/logger.js';
 import { createNotificationDispatcher } from '../../../src/notifications/dispatcher.js';
 import { channelsFromConfig } from '../../../src/notifications/from-config.js';
 import { listNotifications } from '../../../src/notifications/outbox.js';
-import type { SupervisionInput } from '../../../src/supervision/contract.js';
 import { initialSupervisionState, reminderNotifications } from '../../../src/supervision/state.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
+import { aSupervisionInput } from '../../support/factories.js';
 
 // The whole notification path the supervision workflow uses, minus Temporal: the worker's real activity (as
 // createActivities wires it, with configured routing) enqueues a reminder, and the dispatcher built from the same
@@ -27,13 +27,7 @@ describe('supervision reminders through the outbox', () => {
     const config = loadConfig({ DATABASE_URL: testInfra().databaseUrl, NOTIFICATION_ROUTING: 'ACCOUNT_MANAGER=log' });
     const activities = createActivities(config, pool);
     const orderId = uniqueId('RM');
-    const input: SupervisionInput = {
-      orderWorkflowId: `order-${orderId}`,
-      instanceId: `i-${orderId}`,
-      key: { kind: 'v1-order', orderId },
-      terms: { kind: 'GENERAL', reminderAfterDays: 180, reminderIntervalDays: 30, autoAcceptDays: 10 },
-      testOrder: false,
-    };
+    const input = aSupervisionInput({ kind: 'v1-order', orderId });
     const state = initialSupervisionState(input, '2026-01-01T00:00:00.000Z');
     const requests = reminderNotifications(`supervision-order-${orderId}`, input, state, Date.parse('2026-06-30T00:00:00.000Z'));
     // A retried activity enqueues the same requests again: the dedupe keys keep one row each.

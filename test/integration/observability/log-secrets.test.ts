@@ -5,6 +5,7 @@ import { formatCompactUtc } from '../../../src/koogallery/index.js';
 import { generateOrderId } from '../../../tools/simulator/order-book.js';
 import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../../support/service-harness.js';
+import { aSimOrder, lineOf } from '../../support/factories.js';
 
 // What the API logs during whole lifecycles (V2 and V1, refusals, the ops API): structured JSON, the ids of the order
 // on the lines about one, and never a secret — not the access key, the AK/SK, the data-encryption key, the ops
@@ -23,13 +24,13 @@ beforeAll(async () => {
   origin = new URL(h.baseUrl).origin;
 
   // V2: buy, poll (password decrypted from the answer), renew, freeze, unfreeze, release.
-  const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'p-log', skuCode: 's-log', customerId: uniqueId('c') });
-  const orderLineId = order.orderLine[0]!.orderLineId;
+  const order = h.marketplace.orderBook.createOrder(aSimOrder());
+  const { orderLineId } = lineOf(order);
   const { instanceId } = await h.market.newInstanceV2WithAsync(order.orderId, orderLineId, { retries: 0 });
   const polled = await h.market.v2({ activity: 'queryInstance', instanceId });
   expect(polled.appInfo?.password).toBeTruthy();
   passwords.push(polled.appInfo!.password!);
-  const renewal = h.marketplace.orderBook.createOrder({ orderType: 'RENEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'p-log', skuCode: 's-log', customerId: order.buyerInfo.customerId });
+  const renewal = h.marketplace.orderBook.createOrder(aSimOrder({ orderType: 'RENEW', customerId: order.buyerInfo.customerId }));
   for (const body of [
     { activity: 'refreshInstance', scene: 'RENEWAL', orderId: renewal.orderId, orderLineId: renewal.orderLine[0]!.orderLineId, instanceId, expireTime: inDays(730) },
     { activity: 'updateInstanceStatus', instanceId, status: 'FREEZE' },
