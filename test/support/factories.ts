@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { formatCompactUtc } from '../../src/koogallery/index.js';
 import type { MarketplaceOrder, MarketplaceOrderLine } from '../../src/marketplace-api/order-schema.js';
 import { orderWorkflowId, type OrderDetails, type OrderKey, type OrderWorkflowInput } from '../../src/orders/contract.js';
 import type { TenantSpec } from '../../src/orders/provisioning/provisioner.js';
@@ -31,9 +32,42 @@ export function lineOf(order: SimOrderInfo): OrderLineRef {
   return { orderId: order.orderId, orderLineId: line.orderLineId };
 }
 
+/** A V2 newInstance body (extra fields, such as testFlag, as given). */
+export interface V2PurchaseBody extends OrderLineRef {
+  readonly activity: 'newInstance';
+  readonly businessId: string;
+  readonly [field: string]: unknown;
+}
+
 /** A V2 newInstance body for an order line, with a fresh businessId unless overridden. */
-export function aV2PurchaseBody(line: OrderLineRef, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function aV2PurchaseBody(line: OrderLineRef, overrides: { businessId?: string; testFlag?: string } & Record<string, unknown> = {}): V2PurchaseBody {
   return { activity: 'newInstance', orderId: line.orderId, orderLineId: line.orderLineId, businessId: randomUUID(), ...overrides };
+}
+
+/** A V2 refreshInstance RENEWAL body for the renewal order `line` of an instance: two years out unless overridden. */
+export function aV2RenewalBody(line: OrderLineRef, instanceId: string, overrides: Record<string, unknown> = {}): { readonly activity: string; readonly [field: string]: unknown } {
+  return { activity: 'refreshInstance', scene: 'RENEWAL', orderId: line.orderId, orderLineId: line.orderLineId, instanceId, expireTime: inDays(730), ...overrides };
+}
+
+/** V1 newInstance parameters (spec §3.1), details inline: a yearly period purchase by a fresh customer unless overridden. */
+export function aV1PurchaseParams(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    businessId: randomUUID(),
+    orderId: uniqueId('CSV1'),
+    customerId: uniqueId('cust'),
+    productId: 'prod-test-v1',
+    skuCode: 'sku-v1',
+    chargingMode: '1',
+    periodType: 'year',
+    periodNumber: '1',
+    expireTime: inDays(365),
+    ...overrides,
+  };
+}
+
+/** A marketplace time (`yyyyMMddHHmmss`, UTC) `days` from now. */
+export function inDays(days: number): string {
+  return formatCompactUtc(new Date(Date.now() + days * 86_400_000));
 }
 
 // ---------------------------------------------------------------- Query Order, as our client returns it

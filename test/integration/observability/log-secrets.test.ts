@@ -1,11 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatCompactUtc } from '../../../src/koogallery/index.js';
 import { generateOrderId } from '../../../tools/simulator/order-book.js';
-import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../../support/service-harness.js';
-import { aSimOrder, lineOf } from '../../support/factories.js';
+import { aSimOrder, aV1PurchaseParams, aV2RenewalBody, lineOf } from '../../support/factories.js';
 
 // What the API logs during whole lifecycles (V2 and V1, refusals, the ops API): structured JSON, the ids of the order
 // on the lines about one, and never a secret — not the access key, the AK/SK, the data-encryption key, the ops
@@ -17,7 +15,6 @@ let origin: string;
 const passwords: string[] = [];
 const orderLines: Array<Record<string, unknown>> = [];
 
-const inDays = (d: number) => formatCompactUtc(new Date(Date.now() + d * 86_400_000));
 
 beforeAll(async () => {
   h = await startServiceHarness();
@@ -32,7 +29,7 @@ beforeAll(async () => {
   passwords.push(polled.appInfo!.password!);
   const renewal = h.marketplace.orderBook.createOrder(aSimOrder({ orderType: 'RENEW', customerId: order.buyerInfo.customerId }));
   for (const body of [
-    { activity: 'refreshInstance', scene: 'RENEWAL', orderId: renewal.orderId, orderLineId: renewal.orderLine[0]!.orderLineId, instanceId, expireTime: inDays(730) },
+    aV2RenewalBody(lineOf(renewal), instanceId),
     { activity: 'updateInstanceStatus', instanceId, status: 'FREEZE' },
     { activity: 'updateInstanceStatus', instanceId, status: 'UNFREEZE' },
     { activity: 'releaseInstance', instanceId, orderId: order.orderId },
@@ -43,17 +40,7 @@ beforeAll(async () => {
 
   // V1: buy (appInfo in the answer), expire, release.
   const v1OrderId = generateOrderId();
-  const v1Outcome = await h.market.newInstanceV1WithRetries({
-    customerId: uniqueId('c'),
-    customerName: 'log-test',
-    orderId: v1OrderId,
-    productId: 'p-log-v1',
-    skuCode: 's-log-v1',
-    chargingMode: '1',
-    periodType: 'year',
-    periodNumber: '1',
-    expireTime: inDays(365),
-  });
+  const v1Outcome = await h.market.newInstanceV1WithRetries(aV1PurchaseParams({ customerName: 'log-test', orderId: v1OrderId }));
   const v1 = v1Outcome.answers.at(-1)!;
   expect(v1.body?.resultCode).toBe('000000');
   passwords.push(v1.appInfo!.password!);

@@ -2,13 +2,12 @@ import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/main/app.js';
 import { buildOpenApiDocument } from '../../../src/main/openapi.js';
-import { formatCompactUtc } from '../../../src/koogallery/index.js';
 import { generateOrderId } from '../../../tools/simulator/order-book.js';
 import type { ProductionAnswer } from '../../../tools/simulator/production-client.js';
 import { uniqueId } from '../../setup/infra.js';
 import { deref, openApiAjv } from '../../support/ops/openapi-ajv.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
-import { aSimOrder, aV2PurchaseBody, lineOf } from '../../support/factories.js';
+import { aSimOrder, aV1PurchaseParams, aV2PurchaseBody, lineOf } from '../../support/factories.js';
 
 // The OpenAPI document against the running service: every route Express serves is documented (and nothing else
 // is), and real answers — marketplace calls, refusals, health, ops pages and errors, service supervision and the
@@ -152,17 +151,7 @@ describe('real answers match the documented responses', () => {
 
   it('when the marketplace buys over V1 and sends a bad parameter, then every answer matches SaasAnswer', async () => {
     // With the marketplace's retries: on a slow machine a first attempt may be answered 000005 (still provisioning).
-    const outcome = await h.market.newInstanceV1WithRetries({
-      customerId: uniqueId('c'),
-      customerName: 'doc',
-      orderId: generateOrderId(),
-      productId: 'p-doc-v1',
-      skuCode: 's-doc-v1',
-      chargingMode: '1',
-      periodType: 'year',
-      periodNumber: '1',
-      expireTime: formatCompactUtc(new Date(Date.now() + 365 * 86_400_000)),
-    });
+    const outcome = await h.market.newInstanceV1WithRetries(aV1PurchaseParams({ customerName: 'doc', orderId: generateOrderId() }));
     let bought: Json = {};
     for (const a of outcome.answers) bought = (await expectDocumented('GET', '/koogallery/saas', asResponse(a))) as Json;
     expect(bought).toMatchObject({ resultCode: '000000', encryptType: '1', appInfo: { frontEndUrl: expect.any(String) } });
