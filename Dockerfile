@@ -21,7 +21,8 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 
 COPY . .
-# `npm run build` = tsc -p tsconfig.build.json && node dist/scripts/build-bundle.js (writes dist/workflow-bundle.js).
+# `npm run build` = tsc -p tsconfig.build.json && tsx scripts/build-bundle.ts (writes dist/workflow-bundle.js);
+# neither reads tools/, test/ or bench/, which .dockerignore keeps out of the context (test/unit/production-image.test.ts).
 # The checks fail the build early if the output layout the compose file relies on ever changes.
 RUN npm run build \
  && test -f dist/worker.js \

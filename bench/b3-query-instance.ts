@@ -3,6 +3,7 @@ import { findInstances } from '../src/orders/store.js';
 import { createOrderService } from '../src/orders/service.js';
 import { bodySignHeaderValue, queryInstanceResponse, serializeResponse, verifyBodySignHeader } from '../src/koogallery/index.js';
 import { createSealedBox } from '../src/platform/sealed-box.js';
+import { HARNESS_DATA_ENCRYPTION_KEY } from '../tools/testing/service-harness.js';
 import { b0Step } from './b0-baseline.js';
 import { PROC, awaitQuiet, type BenchContext } from './lib/context.js';
 import { cpuLine } from './lib/limits.js';
@@ -17,8 +18,6 @@ import { r } from './lib/stats.js';
 // hold?) and the CPU of building one call's answer, cold and warm.
 
 const IDS_PER_CALL = 100;
-/** The harness's DATA_ENCRYPTION_KEY (test/support/service-harness.ts), to open the sealed credentials. */
-const HARNESS_DATA_KEY = 'test-data-encryption-key-0123456789';
 
 /** One closed-loop queryInstance run. */
 export interface CannonStep {
@@ -132,7 +131,7 @@ async function cpuPerCall(ms: number, fn: () => Promise<void>): Promise<{ calls:
 async function answerCpuBreakdown(ctx: BenchContext, ids: readonly string[]) {
   const rows = await findInstances(ctx.pool, ids.slice(0, IDS_PER_CALL));
   const fakePool = { query: async () => ({ rows }) } as unknown as import('pg').Pool;
-  const sealedBox = createSealedBox(HARNESS_DATA_KEY);
+  const sealedBox = createSealedBox(HARNESS_DATA_ENCRYPTION_KEY);
   const service = () => createOrderService({ client: undefined as never, pool: fakePool, taskQueue: 'unused', accessKey: ctx.api.accessKey, sealedBox, budgetMs: 3500 });
   const idsOfCall = rows.map((x) => x.instanceId);
   let answerBytes = 0;

@@ -8,7 +8,7 @@ import { createActivities } from '../../src/main/worker-activities.js';
 import { loadConfig } from '../../src/platform/config.js';
 import { createPool } from '../../src/platform/db/pool.js';
 import { createOrderWorker } from '../../src/platform/temporal/worker.js';
-import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../../test/support/service-harness.js';
+import { HARNESS_DATA_ENCRYPTION_KEY, startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../../tools/testing/service-harness.js';
 import type { B0StepReply, ChildCommand, ChildConfig, ChildReady } from '../lib/ipc.js';
 import { purchaseViaClient } from '../lib/purchase-op.js';
 
@@ -51,7 +51,7 @@ const appConfig =
     KOOGALLERY_API_BASE: 'http://127.0.0.1:9',
     HUAWEI_CLOUD_AK: 'BENCHAKEXAMPLE000001',
     HUAWEI_CLOUD_SK: 'bench-secret-key',
-    DATA_ENCRYPTION_KEY: 'test-data-encryption-key-0123456789',
+    DATA_ENCRYPTION_KEY: HARNESS_DATA_ENCRYPTION_KEY,
     OPS_API_TOKEN: 'bench-ops-token',
     TENANT_URL_TEMPLATE: 'https://{tenant}.tenants.test',
   });

@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findInstance } from '../../src/orders/store.js';
 import { formatCompactUtc } from '../../src/koogallery/index.js';
 import { firstLineId } from '../../tools/simulator/order-book.js';
 import { supervisionWorkflowId } from '../../src/supervision/contract.js';
 import { orderWorkflowId } from '../../src/orders/contract.js';
-import { uniqueId } from '../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
+import { aSimOrder, aV2PurchaseBody, lineOf } from '../support/factories.js';
 
 // A hardware order over HTTP, end to end: the marketplace buys (V2 newInstance), the merchant records the
 // shipment through the ops API, the courier's sign-for and the user's acceptance arrive as signed order
@@ -43,21 +42,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 describe('hardware order with service supervision, over HTTP', () => {
   it('when a hardware order is bought, shipped, signed for and accepted, then it completes and its validity starts at acceptance', async () => {
-    const order = h.marketplace.orderBook.createOrder({
-      orderType: 'NEW',
-      chargingMode: 'PERIOD',
-      periodType: 'year',
-      periodNumber: 1,
-      productId: HW_PRODUCT,
-      skuCode: 'hw-gateway-8port',
-      customerId: uniqueId('cust-hw'),
-      mobilePhone: '13800001234',
-    });
-    const orderId = order.orderId;
-    const orderLineId = firstLineId(orderId);
+    const order = h.marketplace.orderBook.createOrder(aSimOrder({ productId: HW_PRODUCT, mobilePhone: '13800001234' }));
+    const { orderId, orderLineId } = lineOf(order);
 
     // 1. Purchase through the production interface.
-    const bought = await h.market.v2({ activity: 'newInstance', orderId, orderLineId, businessId: randomUUID() });
+    const bought = await h.market.v2(aV2PurchaseBody({ orderId, orderLineId }));
     expect(bought.bodySignValid).toBe(true);
     expect(['000000', '000004']).toContain(bought.body?.resultCode);
 
@@ -152,8 +141,8 @@ describe('hardware order with service supervision, over HTTP', () => {
   });
 
   it('when an order is not supervised, then its supervision is 404 for reading and for actions', async () => {
-    const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'ONE_TIME', productId: 'SAAS-NOT-SUPERVISED', skuCode: 's', customerId: uniqueId('cust') });
-    const bought = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: firstLineId(order.orderId), businessId: randomUUID() });
+    const order = h.marketplace.orderBook.createOrder(aSimOrder({ chargingMode: 'ONE_TIME', productId: 'SAAS-NOT-SUPERVISED' }));
+    const bought = await h.market.v2(aV2PurchaseBody(lineOf(order)));
     expect(bought.body?.resultCode).toBe('000000');
     const read = await ops('GET', `/supervision/${order.orderId}`);
     expect(read.status).toBe(404);
@@ -165,15 +154,9 @@ describe('hardware order with service supervision, over HTTP', () => {
   });
 
   it('when ops list supervisions in the Temporal UI, then SupervisionNode finds the orders waiting for acceptance', async () => {
-    const order = h.marketplace.orderBook.createOrder({
-      orderType: 'NEW',
-      chargingMode: 'ONE_TIME',
-      productId: HW_PRODUCT,
-      skuCode: 'hw-gateway-4port',
-      customerId: uniqueId('cust-hw'),
-    });
+    const order = h.marketplace.orderBook.createOrder(aSimOrder({ chargingMode: 'ONE_TIME', productId: HW_PRODUCT }));
     const orderId = order.orderId;
-    await h.market.v2({ activity: 'newInstance', orderId, orderLineId: firstLineId(orderId), businessId: randomUUID() });
+    await h.market.v2(aV2PurchaseBody(lineOf(order)));
     await until('supervision to start', async () => ((await ops('GET', `/supervision/${orderId}`)).status === 200 ? true : undefined));
     expect((await ops('POST', `/supervision/${orderId}/actions`, { type: 'RECORD_SHIPMENT', carrier: 'EMS', trackingNumber: 'E1' })).status).toBe(200);
     const found = await until('visibility to index the node', async () => {

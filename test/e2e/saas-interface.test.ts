@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findInstance } from '../../src/orders/store.js';
-import { computeV2Signature, formatCompactUtc } from '../../src/koogallery/index.js';
+import { computeV2Signature } from '../../src/koogallery/index.js';
 import type { CreateOrderInput } from '../../tools/simulator/order-book.js';
 import type { ProductionAnswer } from '../../tools/simulator/production-client.js';
 import { getOrderQuery, orderWorkflowId } from '../../src/orders/contract.js';
 import { uniqueId } from '../setup/infra.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../support/service-harness.js';
+import { aSimOrder, aV1PurchaseParams, aV2PurchaseBody, aV2RenewalBody, inDays, lineOf } from '../support/factories.js';
 
 // The SaaS production interface over HTTP against the real Temporal and PostgreSQL. Each test checks the answer
 // (code, Body-Sign), the resulting state (read model, tenant registry, workflow) and, where it matters, what did
@@ -23,19 +24,10 @@ beforeEach(() => {
   h.provisionerFaults.faults.reset();
 });
 
-const inDays = (d: number) => formatCompactUtc(new Date(Date.now() + d * 86_400_000));
+const PRODUCT_ID = 'prod-e2e';
 
 function yearlyOrder(extra: Partial<CreateOrderInput> = {}) {
-  return h.marketplace.orderBook.createOrder({
-    orderType: 'NEW',
-    chargingMode: 'PERIOD',
-    periodType: 'year',
-    periodNumber: 1,
-    productId: 'prod-e2e',
-    skuCode: 'sku-basic',
-    customerId: uniqueId('cust'),
-    ...extra,
-  });
+  return h.marketplace.orderBook.createOrder(aSimOrder({ productId: PRODUCT_ID, ...extra }));
 }
 
 async function tenantCount(instanceId: string): Promise<number> {
@@ -56,10 +48,9 @@ function expectSigned(a: ProductionAnswer, code: string): void {
 
 async function buyV2(extra: Partial<CreateOrderInput> = {}) {
   const order = yearlyOrder(extra);
-  const line = order.orderLine[0]!.orderLineId;
-  const businessId = randomUUID();
-  const a = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId });
-  return { order, line, businessId, answer: a, instanceId: a.body?.instanceId as string };
+  const body = aV2PurchaseBody(lineOf(order));
+  const a = await h.market.v2(body);
+  return { order, line: body.orderLineId, businessId: body.businessId, answer: a, instanceId: a.body?.instanceId as string };
 }
 
 describe('V2 newInstance', () => {
@@ -87,9 +78,8 @@ describe('V2 newInstance', () => {
 
   it('when 20 identical purchases arrive at once (new businessId each), then one workflow, one tenant, one instanceId', async () => {
     const order = yearlyOrder();
-    const line = order.orderLine[0]!.orderLineId;
     const answers = await Promise.all(
-      Array.from({ length: 20 }, () => h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId: randomUUID() })),
+      Array.from({ length: 20 }, () => h.market.v2(aV2PurchaseBody(lineOf(order)))),
     );
     for (const a of answers) expectSigned(a, '000000');
     const ids = new Set(answers.map((a) => a.body.instanceId));
@@ -103,9 +93,8 @@ describe('V2 newInstance', () => {
   it('when provisioning outlasts the budget, then 000004 names the instance and queryInstance returns info once ready', async () => {
     h.provisionerFaults.faults.delayMs('create', h.config.koogallery.provisionBudgetMs + 1500);
     const order = yearlyOrder();
-    const line = order.orderLine[0]!.orderLineId;
     const businessId = randomUUID();
-    const first = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId });
+    const first = await h.market.v2(aV2PurchaseBody(lineOf(order), { businessId }));
     expectSigned(first, '000004');
     expect(first.body.instanceId).toBe(businessId);
     expect(first.latencyMs).toBeLessThan(5000);
@@ -126,15 +115,14 @@ describe('V2 newInstance', () => {
   it('when Query Order does not know the order, then the purchase fails with a retryable code and no tenant', async () => {
     const businessId = randomUUID();
     const orderId = uniqueId('CSUNKNOWN');
-    const a = await h.market.v2({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId });
+    const a = await h.market.v2(aV2PurchaseBody({ orderId, orderLineId: `${orderId}-000001` }, { businessId }));
     expectSigned(a, '000005');
     expect(await tenantCount(businessId)).toBe(0);
   });
 
   it('when a debug order (testFlag=1) is replayed after release, then it succeeds again with the same instanceId', async () => {
     const order = yearlyOrder();
-    const line = order.orderLine[0]!.orderLineId;
-    const buy = () => h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId: randomUUID(), testFlag: '1' });
+    const buy = () => h.market.v2(aV2PurchaseBody(lineOf(order), { testFlag: '1' }));
     const first = await buy();
     expectSigned(first, '000000');
     const instanceId = first.body.instanceId;
@@ -150,9 +138,9 @@ describe('V2 newInstance', () => {
   });
 
   it('when a released real order is bought again, then the same instanceId is answered and nothing is re-created', async () => {
-    const { order, line, instanceId } = await buyV2();
+    const { order, instanceId } = await buyV2();
     expectSigned(await h.market.v2({ activity: 'releaseInstance', instanceId }), '000000');
-    const again = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId: randomUUID() });
+    const again = await h.market.v2(aV2PurchaseBody(lineOf(order)));
     expectSigned(again, '000000');
     expect(again.body.instanceId).toBe(instanceId);
     expect(await tenantStatus(instanceId)).toBe('DELETED');
@@ -162,10 +150,10 @@ describe('V2 newInstance', () => {
 describe('V2 lifecycle effects', () => {
   it('when renewed, frozen, unfrozen and released, then the tenant and read model follow every step', async () => {
     const { order, instanceId } = await buyV2();
-    const renewal = h.marketplace.orderBook.createOrder({ orderType: 'RENEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-e2e', skuCode: 'sku-basic', customerId: order.buyerInfo!.customerId });
+    const renewal = h.marketplace.orderBook.createOrder(aSimOrder({ orderType: 'RENEW', productId: PRODUCT_ID, customerId: order.buyerInfo!.customerId }));
     const newExpiry = inDays(730);
     expectSigned(
-      await h.market.v2({ activity: 'refreshInstance', scene: 'RENEWAL', orderId: renewal.orderId, orderLineId: renewal.orderLine[0]!.orderLineId, instanceId, expireTime: newExpiry }),
+      await h.market.v2(aV2RenewalBody(lineOf(renewal), instanceId, { expireTime: newExpiry })),
       '000000',
     );
     expect((await findInstance(h.pool, instanceId))?.expireTime?.toISOString().slice(0, 10)).toBe(
@@ -198,7 +186,7 @@ describe('V2 lifecycle effects', () => {
 
   it('when an upgrade order arrives, then the tenant gets the change order spec', async () => {
     const { order, instanceId } = await buyV2();
-    const change = h.marketplace.orderBook.createOrder({ orderType: 'CHANGE', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-e2e', skuCode: 'sku-pro', linearValue: 50, customerId: order.buyerInfo!.customerId });
+    const change = h.marketplace.orderBook.createOrder(aSimOrder({ orderType: 'CHANGE', productId: PRODUCT_ID, skuCode: 'sku-pro', linearValue: 50, customerId: order.buyerInfo!.customerId }));
     expectSigned(await h.market.v2({ activity: 'upgradeInstance', instanceId, orderId: change.orderId, orderLineId: change.orderLine[0]!.orderLineId }), '000000');
     const t = await h.pool.query('SELECT spec FROM tenants WHERE instance_id = $1', [instanceId]);
     expect(t.rows[0].spec).toMatchObject({ skuCode: 'sku-pro' });
@@ -224,7 +212,7 @@ describe('V2 lifecycle effects', () => {
     expectSigned(second.answer, '000105');
     expect(await tenantCount(second.businessId)).toBe(0);
     // Asked again (the marketplace retries), the answer stays the same.
-    const retry = await h.market.v2({ activity: 'newInstance', orderId: second.order.orderId, orderLineId: second.line, businessId: randomUUID() });
+    const retry = await h.market.v2(aV2PurchaseBody(lineOf(second.order)));
     expectSigned(retry, '000105');
   });
 
@@ -295,18 +283,7 @@ describe('out-of-order and unknown instances', () => {
 
 describe('V1 (GET) specifics', () => {
   const v1Buy = (orderId: string, extra: Record<string, string> = {}) =>
-    h.market.v1('newInstance', {
-      businessId: randomUUID(),
-      orderId,
-      customerId: uniqueId('c'),
-      productId: 'prod-v1',
-      skuCode: 'sku-v1',
-      chargingMode: '1',
-      periodType: 'year',
-      periodNumber: '1',
-      expireTime: inDays(365),
-      ...extra,
-    });
+    h.market.v1('newInstance', aV1PurchaseParams({ orderId, ...extra }));
 
   it('when bought, then appInfo comes back with encryptType and decryptable credentials', async () => {
     const a = await v1Buy(uniqueId('CSV1'));
@@ -363,7 +340,7 @@ describe('bad input never changes state and is always signed', () => {
 
   it('when requests are unsigned, mis-signed, stale, replayed, malformed or unknown, then each gets its code and nothing changes', async () => {
     const order = yearlyOrder();
-    const good = { activity: 'newInstance', orderId: order.orderId, orderLineId: order.orderLine[0]!.orderLineId, businessId: randomUUID() };
+    const good = aV2PurchaseBody(lineOf(order));
     const touched = (): Promise<number> => countRows([order.orderId, 'o', 'X'.repeat(65)], [good.businessId, 'b']);
     const before = await touched();
     expect(before).toBe(0);

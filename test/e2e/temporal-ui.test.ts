@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/infra/chromium.js';
 import { testInfra, uniqueId } from '../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
+import { aSimOrder, lineOf } from '../support/factories.js';
 
 // The Temporal Web UI tells an order's story: a buyer's purchase arrives through the production interface, and an
 // operator who knows only the order id finds it with the UI's list query on our search attributes, opens it, and
@@ -28,16 +29,9 @@ if (!chromiumAvailability.ok) {
 
     beforeAll(async () => {
       h = await startServiceHarness();
-      const o = h.marketplace.orderBook.createOrder({
-        orderType: 'NEW',
-        chargingMode: 'PERIOD',
-        periodType: 'year',
-        periodNumber: 1,
-        productId: 'prod-ui',
-        skuCode: 'sku-ui',
-        customerId: uniqueId('cust-ui'),
-      });
-      const orderLineId = o.orderLine[0]!.orderLineId;
+      // The product, SKU and customer prefix are what the UI's summary line must show (checked below).
+      const o = h.marketplace.orderBook.createOrder(aSimOrder({ productId: 'prod-ui', skuCode: 'sku-ui', customerId: uniqueId('cust-ui') }));
+      const { orderLineId } = lineOf(o);
       const { instanceId } = await h.market.newInstanceV2WithAsync(o.orderId, orderLineId, { retries: 0 });
       const row = (await h.pool.query('SELECT workflow_id FROM instances WHERE instance_id = $1', [instanceId])).rows[0];
       order = { orderId: o.orderId, orderLineId, instanceId, workflowId: row.workflow_id };

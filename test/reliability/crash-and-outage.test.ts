@@ -27,6 +27,7 @@ import {
   type ServiceWiring,
 } from '../support/fault-harness.js';
 import { checkConvergence, codesBetween, outageViolations, runMarketplaceLoad, settleLikeTheMarketplace, type LoadResult } from '../support/fault-load.js';
+import { aSimOrder, lineOf } from '../support/factories.js';
 
 // Issue #7, scenarios 4–6: the service's processes crash and its dependencies go away while the marketplace keeps
 // calling. Everything runs as real child processes wired by environment, as in production: the API
@@ -84,8 +85,7 @@ async function startStack(w: ServiceWiring, label: string, o: ProcessOptions = {
 }
 
 const createOrder = async (customerId = uniqueId('rel-cust')) => {
-  const o = await simulator.admin.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-rel', skuCode: 'sku-basic', customerId });
-  return { orderId: o.orderId, orderLineId: o.orderLine[0]!.orderLineId, customerId };
+  return { ...lineOf(await simulator.admin.createOrder(aSimOrder({ productId: 'prod-rel', customerId }))), customerId };
 };
 
 /** The workflow's own view against the read model: every ACTIVE workflow has its row with the same phase and seq. */

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatCompactUtc } from '../../src/koogallery/index.js';
 import { uniqueId } from '../setup/infra.js';
 import { AnswerTally, readModel, timeline, withMarketplaceRetries } from '../support/fault-checks.js';
 import { reportFigures, startFakeMerchantApi, type FakeMerchantApi } from '../support/fault-harness.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
+import { aSimOrder, aV1PurchaseParams, aV2PurchaseBody, aV2RenewalBody, lineOf } from '../support/factories.js';
 
 // Issue #7, scenario 2: the marketplace sends the same operation many times at once (it retries on every timeout,
 // with a new businessId and nonce each time). Each must be applied once: one workflow, one tenant, one transition.
@@ -26,13 +25,11 @@ afterAll(async () => {
   await merchant?.close();
 });
 
-const inDays = (d: number) => formatCompactUtc(new Date(Date.now() + d * 86_400_000));
+const PRODUCT_ID = 'prod-rel';
 
 function newOrder(customerId = uniqueId('dup-cust')) {
-  const order = h.marketplace.orderBook.createOrder({
-    orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-rel', skuCode: 'sku-basic', customerId,
-  });
-  return { order, line: order.orderLine[0]!.orderLineId, customerId };
+  const order = h.marketplace.orderBook.createOrder(aSimOrder({ productId: PRODUCT_ID, customerId }));
+  return { order, line: lineOf(order), customerId };
 }
 
 async function workflowsOfOrder(orderId: string): Promise<number> {
@@ -43,7 +40,7 @@ async function workflowsOfOrder(orderId: string): Promise<number> {
 
 async function buy(): Promise<{ instanceId: string; customerId: string; orderId: string }> {
   const { order, line, customerId } = newOrder();
-  const a = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId: randomUUID() });
+  const a = await h.market.v2(aV2PurchaseBody(line));
   expect(a.body?.resultCode).toBe('000000');
   return { instanceId: a.body.instanceId as string, customerId, orderId: order.orderId };
 }
@@ -54,13 +51,13 @@ describe.sequential('duplicates: the same marketplace operation many times at on
     const tally = new AnswerTally();
     const answers = await Promise.all(
       Array.from({ length: PURCHASES }, (_, i) =>
-        tally.send(`purchase ${i}`, () => h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: line, businessId: randomUUID() })),
+        tally.send(`purchase ${i}`, () => h.market.v2(aV2PurchaseBody(line))),
       ),
     );
     const successes = answers.filter((a) => a?.body?.resultCode === '000000');
     const instanceIds = new Set(answers.filter((a) => a?.body?.instanceId).map((a) => a!.body.instanceId as string));
     // Retryable answers (000004/000005) are allowed under this load; the marketplace's retry must then converge.
-    const retried = await h.market.newInstanceV2WithAsync(order.orderId, line, { retries: 10, maxPolls: 100 });
+    const retried = await h.market.newInstanceV2WithAsync(line.orderId, line.orderLineId, { retries: 10, maxPolls: 100 });
     instanceIds.add(retried.instanceId);
     for (const a of retried.answers) tally.add(a, 'retry');
     const instanceId = retried.instanceId;
@@ -88,9 +85,7 @@ describe.sequential('duplicates: the same marketplace operation many times at on
     const orderId = uniqueId('CSV1DUP');
     const customerId = uniqueId('dup-v1-cust');
     const tally = new AnswerTally();
-    const params = () => ({
-      businessId: randomUUID(), orderId, customerId, productId: 'prod-rel', skuCode: 'sku-v1', chargingMode: '1', periodType: 'year', periodNumber: '1', expireTime: inDays(365),
-    });
+    const params = () => aV1PurchaseParams({ orderId, customerId, productId: PRODUCT_ID });
     const answers = await Promise.all(Array.from({ length: REPEATS }, (_, i) => tally.send(`v1 purchase ${i}`, () => h.market.v1('newInstance', params()))));
     const settled = await h.market.newInstanceV1WithRetries(params(), { retries: 20, retryDelayMs: 500 });
     for (const a of settled.answers) tally.add(a, 'v1 retry');
@@ -128,10 +123,8 @@ describe.sequential('duplicates: the same marketplace operation many times at on
     const { instanceId, customerId } = await buy();
     const tally = new AnswerTally();
     const seqBefore = (await readModel(h.pool, [instanceId])).get(instanceId)!.seq;
-    const renewal = h.marketplace.orderBook.createOrder({ orderType: 'RENEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-rel', skuCode: 'sku-basic', customerId });
-    const codes = await burst(tally, 'renewal', {
-      activity: 'refreshInstance', scene: 'RENEWAL', orderId: renewal.orderId, orderLineId: renewal.orderLine[0]!.orderLineId, instanceId, expireTime: inDays(730),
-    });
+    const renewal = h.marketplace.orderBook.createOrder(aSimOrder({ orderType: 'RENEW', productId: PRODUCT_ID, customerId }));
+    const codes = await burst(tally, 'renewal', aV2RenewalBody(lineOf(renewal), instanceId));
     const events = await timeline(h.pool, instanceId);
     reportFigures({
       scenario: 'duplicates: one renewal x20 concurrently',
@@ -149,7 +142,7 @@ describe.sequential('duplicates: the same marketplace operation many times at on
   it(`when the same upgrade arrives ${REPEATS} times at once, then it is applied once and the merchant changes the spec once`, async () => {
     const { instanceId, customerId } = await buy();
     const tally = new AnswerTally();
-    const change = h.marketplace.orderBook.createOrder({ orderType: 'CHANGE', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-rel', skuCode: 'sku-pro', linearValue: 5, customerId });
+    const change = h.marketplace.orderBook.createOrder(aSimOrder({ orderType: 'CHANGE', productId: PRODUCT_ID, skuCode: 'sku-pro', linearValue: 5, customerId }));
     const codes = await burst(tally, 'upgrade', { activity: 'upgradeInstance', instanceId, orderId: change.orderId, orderLineId: change.orderLine[0]!.orderLineId });
     const events = await timeline(h.pool, instanceId);
     const tenant = merchant.tenants.get(instanceId)!;
@@ -193,7 +186,7 @@ describe.sequential('duplicates: the same marketplace operation many times at on
   it(`when the same release arrives ${REPEATS} times while an upgrade holds the order, then it is applied once`, async () => {
     const { instanceId, customerId } = await buy();
     const tally = new AnswerTally();
-    const change = h.marketplace.orderBook.createOrder({ orderType: 'CHANGE', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-rel', skuCode: 'sku-pro', customerId });
+    const change = h.marketplace.orderBook.createOrder(aSimOrder({ orderType: 'CHANGE', productId: PRODUCT_ID, skuCode: 'sku-pro', customerId }));
     const removesBefore = merchant.requests.remove;
     h.provisionerFaults.faults.delayMs('changeSpec', 1000);
     let codes: string[];

@@ -9,6 +9,7 @@ import { testInfra } from '../setup/infra.js';
 import { isWellFormed, whyMalformed } from '../support/fault-checks.js';
 import { bounded, mapPool, privateCluster, reportFigures, type PrivateCluster } from '../support/fault-harness.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../support/service-harness.js';
+import { aSimOrder, aV2PurchaseBody, lineOf } from '../support/factories.js';
 
 // Issue #7, scenario 7: hostile input. fast-check generates and mutates production-interface requests — field types,
 // lengths, encodings, unicode, huge and deeply nested JSON, duplicated parameters, header/query confusion, content
@@ -509,11 +510,11 @@ describe.sequential('hostile input: fuzzed, mostly correctly signed requests', (
 
   // Regression: NUL cannot be stored by PostgreSQL; a signed purchase carrying one must be refused, not wedged.
   it('when a correctly signed purchase carries a NUL character in its businessId, then it is refused with 000002 and no workflow is left retrying', async () => {
-    const o = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-fuzz', skuCode: 'sku', customerId: 'nul-cust' });
-    const line = o.orderLine[0]!.orderLineId;
-    const workflowId = `order-${o.orderId}-line-${line}`;
+    const o = h.marketplace.orderBook.createOrder(aSimOrder({ productId: 'prod-fuzz' }));
+    const line = lineOf(o);
+    const workflowId = `order-${o.orderId}-line-${line.orderLineId}`;
     try {
-      const a = await h.market.v2({ activity: 'newInstance', orderId: o.orderId, orderLineId: line, businessId: `nul\u0000${o.orderId}` });
+      const a = await h.market.v2(aV2PurchaseBody(line, { businessId: `nul\u0000${o.orderId}` }));
       const op = await h.market.v2({ activity: 'releaseInstance', instanceId: `nul\u0000${o.orderId}` });
       reportFigures({
         scenario: 'hostile input: NUL in a signed purchase',

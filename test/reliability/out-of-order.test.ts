@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatCompactUtc } from '../../src/koogallery/index.js';
 import type { ProductionAnswer } from '../../tools/simulator/production-client.js';
 import { uniqueId } from '../setup/infra.js';
 import { AnswerTally, readModel, timeline, withMarketplaceRetries } from '../support/fault-checks.js';
 import { eventually, reportFigures, startFakeMerchantApi, type FakeMerchantApi } from '../support/fault-harness.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
+import { aSimOrder, aV1PurchaseParams, aV2PurchaseBody, aV2RenewalBody, inDays, lineOf } from '../support/factories.js';
 
 // Issue #7, scenario 3: operations that overtake their purchase (provisioning slowed down past the answer budget),
 // that arrive after the release, or that name instances that never existed. Each is answered per spec
@@ -26,12 +26,10 @@ afterAll(async () => {
   await merchant?.close();
 });
 
-const inDays = (d: number) => formatCompactUtc(new Date(Date.now() + d * 86_400_000));
 const code = (a: ProductionAnswer | undefined) => String(a?.body?.resultCode ?? 'no answer');
 
 function order(orderType: 'NEW' | 'RENEW' | 'CHANGE', customerId: string, skuCode = 'sku-basic') {
-  const o = h.marketplace.orderBook.createOrder({ orderType, chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-ooo', skuCode, customerId });
-  return { orderId: o.orderId, orderLineId: o.orderLine[0]!.orderLineId };
+  return lineOf(h.marketplace.orderBook.createOrder(aSimOrder({ orderType, productId: 'prod-ooo', skuCode, customerId })));
 }
 
 const v2 = (label: string, body: Record<string, unknown>) => tally.send(label, () => h.market.v2(body));
@@ -40,7 +38,7 @@ const v1 = (label: string, activity: string, params: Record<string, string>) => 
 /** A V2 purchase whose provisioning outlasts the budget: answered 000004 with the instanceId; settles later. */
 async function slowV2Purchase(customerId: string) {
   const o = order('NEW', customerId);
-  const first = await v2('slow purchase', { activity: 'newInstance', ...o, businessId: randomUUID() });
+  const first = await v2('slow purchase', aV2PurchaseBody(o));
   expect(code(first)).toBe('000004');
   const instanceId = first!.body.instanceId as string;
   instancesOfThisFile.add(instanceId);
@@ -52,9 +50,7 @@ describe.sequential('out of order: operations overtaking their purchase, after r
     // Long enough that the overtaking operations first get a retryable 000005 themselves, then succeed on a retry.
     h.provisionerFaults.faults.delayMs('create', 2 * h.config.koogallery.provisionBudgetMs + 1000);
     const v1OrderId = uniqueId('CSV1OOO');
-    const v1Params = (businessId: string) => ({
-      businessId, orderId: v1OrderId, customerId: uniqueId('ooo-v1'), productId: 'prod-ooo', skuCode: 'sku-v1', chargingMode: '1', periodType: 'year', periodNumber: '1', expireTime: inDays(365),
-    });
+    const v1Params = (businessId: string) => aV1PurchaseParams({ businessId, orderId: v1OrderId, customerId: uniqueId('ooo-v1'), productId: 'prod-ooo' });
     type Slow = Awaited<ReturnType<typeof slowV2Purchase>>;
     let renewal: Slow;
     let upgrade: Slow;
@@ -81,7 +77,7 @@ describe.sequential('out of order: operations overtaking their purchase, after r
       const renewOrder = order('RENEW', 'ooo-renew');
       const changeOrder = order('CHANGE', 'ooo-upgrade', 'sku-pro');
       const ops = await Promise.all([
-        withMarketplaceRetries(tally, 'renewal', () => h.market.v2({ activity: 'refreshInstance', scene: 'RENEWAL', ...renewOrder, instanceId: renewal.instanceId, expireTime: inDays(730) }), { attempts: 30 }),
+        withMarketplaceRetries(tally, 'renewal', () => h.market.v2(aV2RenewalBody(renewOrder, renewal.instanceId)), { attempts: 30 }),
         withMarketplaceRetries(tally, 'upgrade', () => h.market.v2({ activity: 'upgradeInstance', ...changeOrder, instanceId: upgrade.instanceId }), { attempts: 30 }),
         withMarketplaceRetries(tally, 'release', () => h.market.v2({ activity: 'releaseInstance', instanceId: release.instanceId }), { attempts: 30 }),
         withMarketplaceRetries(tally, 'V1 expiry', () => h.market.v1('expireInstance', { instanceId: v1InstanceId, orderId: v1OrderId }), { attempts: 30 }),
@@ -114,7 +110,7 @@ describe.sequential('out of order: operations overtaking their purchase, after r
   it('when operations arrive after the release, then release answers 000000, the rest 000003 (000000 with testFlag=1), and nothing changes', async () => {
     const customerId = uniqueId('ooo-after');
     const o = order('NEW', customerId);
-    const bought = await v2('purchase', { activity: 'newInstance', ...o, businessId: randomUUID() });
+    const bought = await v2('purchase', aV2PurchaseBody(o));
     expect(code(bought)).toBe('000000');
     const instanceId = bought!.body.instanceId as string;
     instancesOfThisFile.add(instanceId);
@@ -125,7 +121,7 @@ describe.sequential('out of order: operations overtaking their purchase, after r
 
     const answers: Record<string, string> = {};
     const calls: Array<[string, () => Promise<ProductionAnswer | undefined>]> = [
-      ['V2 renewal', () => v2('late renewal', { activity: 'refreshInstance', scene: 'RENEWAL', ...renewOrder, instanceId, expireTime: inDays(730) })],
+      ['V2 renewal', () => v2('late renewal', aV2RenewalBody(renewOrder, instanceId))],
       ['V2 upgrade', () => v2('late upgrade', { activity: 'upgradeInstance', ...changeOrder, instanceId })],
       ['V2 freeze', () => v2('late freeze', { activity: 'updateInstanceStatus', instanceId, status: 'FREEZE' })],
       ['V2 queryInstance', () => v2('late query', { activity: 'queryInstance', instanceId })],
@@ -135,7 +131,7 @@ describe.sequential('out of order: operations overtaking their purchase, after r
       ['V1 renewal', () => v1('late V1 renewal', 'refreshInstance', { instanceId, orderId: uniqueId('REN'), expireTime: inDays(400) })],
       ['V1 upgrade', () => v1('late V1 upgrade', 'upgrade', { instanceId, orderId: uniqueId('UPG'), skuCode: 'sku-x' })],
       ['V1 release', () => v1('late V1 release', 'releaseInstance', { instanceId, orderId: o.orderId })],
-      ['V2 renewal testFlag=1', () => v2('late debug renewal', { activity: 'refreshInstance', scene: 'RENEWAL', ...order('RENEW', customerId), instanceId, expireTime: inDays(730), testFlag: '1' })],
+      ['V2 renewal testFlag=1', () => v2('late debug renewal', aV2RenewalBody(order('RENEW', customerId), instanceId, { testFlag: '1' }))],
       ['V2 upgrade testFlag=1', () => v2('late debug upgrade', { activity: 'upgradeInstance', ...order('CHANGE', customerId), instanceId, testFlag: '1' })],
       ['V2 freeze testFlag=1', () => v2('late debug freeze', { activity: 'updateInstanceStatus', instanceId, status: 'FREEZE', testFlag: '1' })],
       ['V1 expiry testFlag=1', () => v1('late debug V1 expiry', 'expireInstance', { instanceId, orderId: o.orderId, testFlag: '1' })],

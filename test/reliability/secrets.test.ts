@@ -3,12 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeV2Signature, formatCompactUtc } from '../../src/koogallery/index.js';
+import { computeV2Signature } from '../../src/koogallery/index.js';
 import { createProductionClient, type ProductionAnswer, type ProductionClient } from '../../tools/simulator/production-client.js';
 import { orderWorkflowId } from '../../src/orders/contract.js';
 import { testInfra, uniqueId } from '../setup/infra.js';
 import { AnswerTally, withMarketplaceRetries } from '../support/fault-checks.js';
 import { apiProcess, freePort, randomSecret, reportFigures, simulatorProcess, testSecrets, workerProcess, type ServiceWiring } from '../support/fault-harness.js';
+import { aSimOrder, aV1PurchaseParams, aV2PurchaseBody, aV2RenewalBody, inDays, lineOf } from '../support/factories.js';
 
 // Issue #7, scenario 9: secrets never leak. The API and the worker run as child processes with their own, random
 // key material; the test drives happy paths and failure paths (bad signatures, replays, malformed bodies, a
@@ -74,10 +75,8 @@ async function call(label: string, send: () => Promise<ProductionAnswer>): Promi
   return a;
 }
 
-const inDays = (d: number) => formatCompactUtc(new Date(Date.now() + d * 86_400_000));
 const newOrder = async (orderType: 'NEW' | 'TRIAL' = 'NEW') => {
-  const o = await simulator.admin.createOrder({ orderType, chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-secret', skuCode: 'sku-basic', customerId: uniqueId('sec') });
-  const key = { orderId: o.orderId, orderLineId: o.orderLine[0]!.orderLineId };
+  const key = lineOf(await simulator.admin.createOrder(aSimOrder({ orderType, productId: 'prod-secret', customerId: uniqueId('sec') })));
   orderKeys.push(key);
   return key;
 };
@@ -124,7 +123,7 @@ function decodePayloads(history: unknown): string {
 describe.sequential('secrets: nothing secret in logs, answers, the inbox, the read model or workflow histories', () => {
   it('when the marketplace rejects our AK/SK, then the purchase waits (retryable) and the worker logs the failure', async () => {
     const o = await newOrder();
-    const a = await call('purchase with the marketplace rejecting our AK/SK', () => market.v2({ activity: 'newInstance', ...o, businessId: randomUUID() }));
+    const a = await call('purchase with the marketplace rejecting our AK/SK', () => market.v2(aV2PurchaseBody(o)));
     expect(['000004', '000005']).toContain(a.body.resultCode);
     await sleep(4000); // a few Query Order attempts, each logged
     // Now the marketplace knows our SK again (a new simulator process; its order book starts empty).
@@ -134,12 +133,12 @@ describe.sequential('secrets: nothing secret in logs, answers, the inbox, the re
 
   it('when orders are bought, queried, renewed, frozen and released over V2 and V1, then credentials come back encrypted and decryptable', async () => {
     const o = await newOrder();
-    const bought = await call('V2 purchase', () => market.v2({ activity: 'newInstance', ...o, businessId: randomUUID() }));
+    const bought = await call('V2 purchase', () => market.v2(aV2PurchaseBody(o)));
     expect(bought.body.resultCode).toBe('000000');
     const instanceId = bought.body.instanceId as string;
     const q = await call('V2 query', () => market.v2({ activity: 'queryInstance', instanceId }));
     expect(q.appInfo?.password?.length).toBeGreaterThanOrEqual(12);
-    await call('renewal', () => market.v2({ activity: 'refreshInstance', scene: 'RENEWAL', orderId: uniqueId('REN'), orderLineId: 'L1', instanceId, expireTime: inDays(800) }));
+    await call('renewal', () => market.v2(aV2RenewalBody({ orderId: uniqueId('REN'), orderLineId: 'L1' }, instanceId, { expireTime: inDays(800) })));
     await call('freeze', () => market.v2({ activity: 'updateInstanceStatus', instanceId, status: 'FREEZE' }));
     await call('query frozen', () => market.v2({ activity: 'queryInstance', instanceId }));
     await call('unfreeze', () => market.v2({ activity: 'updateInstanceStatus', instanceId, status: 'UNFREEZE' }));
@@ -147,16 +146,13 @@ describe.sequential('secrets: nothing secret in logs, answers, the inbox, the re
     const v1OrderId = uniqueId('CSV1SEC');
     orderKeys.push({ orderId: v1OrderId });
     const v1 = await call('V1 purchase', () =>
-      market.v1('newInstance', {
-        businessId: randomUUID(), orderId: v1OrderId, customerId: uniqueId('c'), productId: 'prod-secret', skuCode: 'sku-v1', chargingMode: '1', periodType: 'year', periodNumber: '1', expireTime: inDays(365),
-        mobilePhone: 'a1B2c3D4e5F6g7H8k0BudWgmiGTIOQUAptWNOA==',
-      }),
+      market.v1('newInstance', aV1PurchaseParams({ orderId: v1OrderId, productId: 'prod-secret', mobilePhone: 'a1B2c3D4e5F6g7H8k0BudWgmiGTIOQUAptWNOA==' })),
     );
     expect(v1.body.resultCode).toBe('000000');
     expect(v1.appInfo?.password?.length).toBeGreaterThanOrEqual(12);
 
     const other = await newOrder('TRIAL');
-    const trial = await call('trial purchase', () => market.v2({ activity: 'newInstance', ...other, businessId: randomUUID() }));
+    const trial = await call('trial purchase', () => market.v2(aV2PurchaseBody(other)));
     await call('trial query', () => market.v2({ activity: 'queryInstance', instanceId: trial.body.instanceId as string }));
     await call('trial release', () => market.v2({ activity: 'releaseInstance', instanceId: trial.body.instanceId as string }));
     expect(passwords.size).toBeGreaterThanOrEqual(3);
@@ -177,12 +173,12 @@ describe.sequential('secrets: nothing secret in logs, answers, the inbox, the re
     await call('malformed JSON', () => signedRaw(`{"activity":"newInstance","accessKey":"${secrets.accessKey}",`));
     await call('secret echoed in a field', () => signedRaw(JSON.stringify({ activity: 'refreshInstance', instanceId: secrets.accessKey, orderId: secrets.huaweiSk, orderLineId: 'L', expireTime: 'bad' })));
     await call('bad V1 token', () => market.raw({ method: 'GET', query: { activity: 'newInstance', orderId: 'o', businessId: 'b', customerId: 'c', timeStamp: '20200727073711903', authToken: 'nope' } }));
-    await call('unknown order', () => market.v2({ activity: 'newInstance', orderId: 'CSNOSUCHORDER01', orderLineId: 'CSNOSUCHORDER01-000001', businessId: randomUUID() }));
+    await call('unknown order', () => market.v2(aV2PurchaseBody({ orderId: 'CSNOSUCHORDER01', orderLineId: 'CSNOSUCHORDER01-000001' })));
     orderKeys.push({ orderId: 'CSNOSUCHORDER01', orderLineId: 'CSNOSUCHORDER01-000001' });
     // Query Order answers 500 three times: the worker retries (and logs) until it passes.
     await simulator.admin.setFaults({ failNext: { n: 3, status: 500 } });
     const o = await newOrder();
-    const settled = await withMarketplaceRetries(tally, 'purchase through Query Order failures', () => market.v2({ activity: 'newInstance', ...o, businessId: randomUUID() }), { attempts: 30 });
+    const settled = await withMarketplaceRetries(tally, 'purchase through Query Order failures', () => market.v2(aV2PurchaseBody(o)), { attempts: 30 });
     if (settled) answers.push(settled);
     expect(settled?.body.resultCode).toBe('000000');
     await simulator.admin.reset();

@@ -1,11 +1,12 @@
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeV1AuthToken, computeV2Signature, formatCompactUtc } from '../../src/koogallery/index.js';
+import { computeV1AuthToken, computeV2Signature } from '../../src/koogallery/index.js';
 import { createProductionClient, encodeQuery, formatV1TimeStamp, type ProductionAnswer, type ProductionClient } from '../../tools/simulator/production-client.js';
 import { testInfra, uniqueId } from '../setup/infra.js';
 import { AnswerTally, isWellFormed } from '../support/fault-checks.js';
 import { apiProcess, freePort, mapPool, reportFigures, testSecrets, type ServiceWiring } from '../support/fault-harness.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../support/service-harness.js';
+import { aSimOrder, aV1PurchaseParams, aV2PurchaseBody, lineOf } from '../support/factories.js';
 
 // Issue #7, scenario 8: signature attacks. A captured, correctly signed marketplace request is altered (a flipped
 // bit in the body, signature, timestamp or nonce; a wrong key; a re-serialised body; a shifted clock; a replay, also
@@ -27,8 +28,7 @@ afterAll(async () => {
 const freshNonce = () => randomBytes(16).toString('hex');
 
 function newOrder() {
-  const o = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-sig', skuCode: 'sku-basic', customerId: uniqueId('sig') });
-  return { orderId: o.orderId, orderLineId: o.orderLine[0]!.orderLineId };
+  return lineOf(h.marketplace.orderBook.createOrder(aSimOrder({ productId: 'prod-sig' })));
 }
 
 interface V2Wire {
@@ -80,7 +80,7 @@ describe.sequential('signature attacks are refused with 000001, every one of the
 
   beforeAll(() => {
     Object.assign(target, newOrder());
-    base = JSON.stringify({ activity: 'newInstance', orderId: target.orderId, orderLineId: target.orderLineId, businessId: randomUUID() });
+    base = JSON.stringify(aV2PurchaseBody(target));
   });
 
   it('when any single bit of the body, signature, timestamp or nonce is flipped, then 000001', async () => {
@@ -201,10 +201,7 @@ describe.sequential('signature attacks are refused with 000001, every one of the
 
   it('when V1 authToken, a parameter or the timeStamp is tampered with, or the key is wrong, then 000001', async () => {
     const orderId = uniqueId('CSV1SIG');
-    const params = (ts = Date.now()): Record<string, string> => ({
-      activity: 'newInstance', businessId: randomUUID(), orderId, customerId: uniqueId('c'), productId: 'prod-sig', skuCode: 'sku-v1', chargingMode: '1',
-      periodType: 'year', periodNumber: '1', expireTime: formatCompactUtc(new Date(Date.now() + 365 * 86_400_000)), timeStamp: formatV1TimeStamp(ts),
-    });
+    const params = (ts = Date.now()): Record<string, string> => ({ activity: 'newInstance', ...aV1PurchaseParams({ orderId, productId: 'prod-sig' }), timeStamp: formatV1TimeStamp(ts) });
     const signed = (p: Record<string, string>, key = TEST_ACCESS_KEY) => ({ ...p, authToken: computeV1AuthToken(key, p) });
     const get = (q: Record<string, string>) => () => h.market.raw({ method: 'GET', query: q });
     const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/';

@@ -5,9 +5,9 @@ import { bundleWorkflowCode, Worker, type ReplayWorkerOptions } from '@temporali
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as registeredWorkflows from '../../src/workflows.js';
-import { historyFromJSON, patchIds, type History } from './history-json.js';
+import { historyFromJSON, patchIds, type History } from '../../tools/history-recorder/history-json.js';
 import { deliveryAsLocalActivity, reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, writeVariant } from './workflow-variants.js';
-import { quietBundlerLogger } from '../support/quiet-logger.js';
+import { quietBundlerLogger } from '../../tools/testing/quiet-logger.js';
 
 // Replays every recorded history (test/replay/histories/<workflow-type>/*.json, written by
 // tools/history-recorder/record-histories.ts, tools/history-recorder/notification-recorder.ts (notificationWorkflow)

@@ -9,7 +9,7 @@ import { dataDir } from '../../scripts/infra/paths.js';
 import { ensurePostgres } from '../../scripts/infra/postgres.js';
 import { ensureTimeSkippingServer } from '../../scripts/infra/test-server.js';
 import type { TestInfra } from './infra.js';
-import { quietBundlerLogger } from '../support/quiet-logger.js';
+import { quietBundlerLogger } from '../../tools/testing/quiet-logger.js';
 
 // Starts (or reuses) the real servers once per test run and tears down only what it started, so `npm test`
 // leaves no process behind. Test files read the addresses with `inject('infra')`.

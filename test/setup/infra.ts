@@ -23,4 +23,4 @@ export function testInfra(): TestInfra {
   return inject('infra');
 }
 
-export { uniqueId } from '../support/ids.js';
+export { uniqueId } from '../../tools/testing/ids.js';

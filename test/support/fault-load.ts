@@ -5,6 +5,7 @@ import { formatCompactUtc } from '../../src/koogallery/index.js';
 import type { ProductionAnswer, ProductionClient } from '../../tools/simulator/production-client.js';
 import { ProductionCallError } from '../../tools/simulator/production-client.js';
 import { AnswerTally, RETRYABLE_CODES, withMarketplaceRetries } from './fault-checks.js';
+import { aV2PurchaseBody } from './factories.js';
 import { mapPool } from './fault-harness.js';
 
 // A steady, bounded load of signed marketplace calls for outage scenarios (issue #7), then the marketplace's own
@@ -118,7 +119,7 @@ export async function runMarketplaceLoad(o: {
           const entry: LoadOrder = { ...order, confirmed: false };
           orders.push(entry);
           const a = await send('newInstance', `purchase ${order.orderId}`, () =>
-            o.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: order.orderLineId, businessId: randomUUID() }),
+            o.market.v2(aV2PurchaseBody(order)),
           );
           if (typeof a?.body?.instanceId === 'string') entry.instanceId = a.body.instanceId;
           if (a?.body?.resultCode === '000000') entry.confirmed = true;

@@ -3,6 +3,7 @@ import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
 import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../src/kernel/search-attributes.js';
 import { ConfigError, loadConfig } from '../../src/platform/config.js';
+import { dockerfileStages, dockerignoreExcludes, dockerignoreRules, type Stage } from '../support/docker-files.js';
 
 // The deployment files are parsed, not run (no Docker engine in CI). Every assertion reads the files, so a
 // change to docker-compose.yml, Dockerfile, .dockerignore, src/config.ts or src/kernel/search-attributes.ts
@@ -655,49 +656,6 @@ function temporalServerConfig(): { config: TemporalServerConfig; dynamicConfig: 
 
 // ================================================================ Dockerfile and .dockerignore
 
-interface Instruction {
-  op: string;
-  args: string;
-}
-interface Stage {
-  image: string;
-  name?: string;
-  instructions: Instruction[];
-}
-
-function dockerfileStages(text: string): Stage[] {
-  const logical = text
-    .split('\n')
-    .filter((l) => !/^\s*#/.test(l))
-    .join('\n')
-    .replace(/\\\r?\n/g, ' ')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const args = new Map<string, string>();
-  const stages: Stage[] = [];
-  for (const line of logical) {
-    const m = /^(\w+)\s+([\s\S]*)$/.exec(line);
-    if (!m) continue;
-    const op = m[1]!.toUpperCase();
-    const rest = m[2]!.trim();
-    if (op === 'ARG' && stages.length === 0) {
-      const [k, v = ''] = rest.split('=');
-      args.set(k!.trim(), v.trim());
-      continue;
-    }
-    if (op === 'FROM') {
-      const f = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest);
-      if (!f) throw new Error(`cannot parse FROM ${rest}`);
-      const image = f[1]!.replace(/\$\{?(\w+)\}?/g, (_, k: string) => args.get(k) ?? '');
-      stages.push({ image, ...(f[2] ? { name: f[2] } : {}), instructions: [] });
-      continue;
-    }
-    stages.at(-1)?.instructions.push({ op, args: rest });
-  }
-  return stages;
-}
-
 function envInstructions(stage: Stage): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { op, args } of stage.instructions) {
@@ -710,38 +668,6 @@ function envInstructions(stage: Stage): Record<string, string> {
     for (const m of args.matchAll(/(\w+)=("([^"]*)"|\S*)/g)) out[m[1]!] = m[3] ?? m[2]!;
   }
   return out;
-}
-
-/** Docker's .dockerignore semantics: last matching rule wins; a rule matching a parent directory matches its contents. */
-function dockerignoreExcludes(rules: string[], path: string): boolean {
-  const toRegex = (pattern: string): RegExp => {
-    let re = '';
-    for (let i = 0; i < pattern.length; i++) {
-      const c = pattern[i]!;
-      if (c === '*' && pattern[i + 1] === '*') {
-        if (pattern[i + 2] === '/') {
-          re += '(?:.*/)?';
-          i += 2;
-        } else {
-          re += '.*';
-          i += 1;
-        }
-      } else if (c === '*') re += '[^/]*';
-      else if (c === '?') re += '[^/]';
-      else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-    return new RegExp(`^${re}$`);
-  };
-  const parents = path.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
-  let excluded = false;
-  for (const raw of rules) {
-    const negate = raw.startsWith('!');
-    const pattern = (negate ? raw.slice(1) : raw).trim().replace(/^\/+/, '').replace(/\/+$/, '');
-    if (!pattern) continue;
-    const re = toRegex(pattern);
-    if (parents.some((p) => re.test(p))) excluded = !negate;
-  }
-  return excluded;
 }
 
 describe('Dockerfile', () => {
@@ -821,10 +747,7 @@ describe('Dockerfile', () => {
         if (i.op === 'COPY' || i.op === 'ADD') expect(i.args, `${i.op} ${i.args}`).not.toMatch(/\.env\b/);
       }
     }
-    const rules = read('.dockerignore')
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith('#'));
+    const rules = dockerignoreRules(read('.dockerignore'));
     for (const p of ['.env', '.env.local', '.env.production', 'src/.env', 'src/.env.local', 'deploy/.env', 'migrations/.env', 'scripts/.env.production']) {
       expect(dockerignoreExcludes(rules, p), `${p} must be ignored`).toBe(true);
     }

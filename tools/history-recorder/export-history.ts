@@ -8,14 +8,12 @@
 // server. The recorder (tools/history-recorder/record-histories.ts) uses `exportHistory` from here, so both write the same format.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-// The SDK's historyToJSON/historyFromJSON, with a fallback for this install's split protobufjs (see there).
-import { historyFromJSON, historyToJSON } from '../../test/replay/history-json.js';
-
-// tools/history-recorder/ is two levels below the repository root.
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The SDK's historyToJSON/historyFromJSON (history-json.ts says why protobufjs must be a single copy).
+import { historyFromJSON, historyToJSON } from './history-json.js';
+import { repoRoot } from '../../scripts/infra/paths.js';
 
 /** Where replay fixtures live: one directory per workflow type. */
 export const HISTORIES_DIR = join(repoRoot, 'test', 'replay', 'histories');

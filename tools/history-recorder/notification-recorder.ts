@@ -32,7 +32,7 @@ import { parseNotificationRouting } from '../../src/notifications/routing.js';
 import { createNotificationEnqueuer } from '../../src/notifications/service.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { ensureDevServer } from '../../scripts/infra/dev-server.js';
-import { quietBundlerLogger } from '../../test/support/quiet-logger.js';
+import { quietBundlerLogger } from '../testing/quiet-logger.js';
 import { exportHistory, repoRelative } from './export-history.js';
 
 const CHANNEL = 'sms';

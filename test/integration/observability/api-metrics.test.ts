@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { uniqueId } from '../../setup/infra.js';
 import { sampleValue } from '../../support/ops/prometheus-text.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
+import { aSimOrder, aV2PurchaseBody, lineOf } from '../../support/factories.js';
 
 // The API's /metrics as Prometheus scrapes it: each production-interface call moves exactly its own series
 // (interface, activity, result code), a refused signature moves the signature-failure counter with its reason, and
@@ -82,9 +82,9 @@ describe('API metrics', () => {
 
   it('when provisioning outlasts the budget, then the purchase is answered 000004 and the async-answer counter moves by one', async () => {
     h.provisionerFaults.faults.delayMs('create', 4000);
-    const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'p-m', skuCode: 's-m', customerId: uniqueId('c') });
+    const order = h.marketplace.orderBook.createOrder(aSimOrder());
     const before = await scrape();
-    const a = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: order.orderLine[0]!.orderLineId, businessId: randomUUID() });
+    const a = await h.market.v2(aV2PurchaseBody(lineOf(order)));
     expect(a.body?.resultCode).toBe('000004');
     const after = await scrape();
     expect(sampleValue(after, 'koogallery_async_answers_total') - sampleValue(before, 'koogallery_async_answers_total')).toBe(1);

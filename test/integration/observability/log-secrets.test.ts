@@ -1,10 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatCompactUtc } from '../../../src/koogallery/index.js';
 import { generateOrderId } from '../../../tools/simulator/order-book.js';
-import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../../support/service-harness.js';
+import { aSimOrder, aV1PurchaseParams, aV2RenewalBody, lineOf } from '../../support/factories.js';
 
 // What the API logs during whole lifecycles (V2 and V1, refusals, the ops API): structured JSON, the ids of the order
 // on the lines about one, and never a secret — not the access key, the AK/SK, the data-encryption key, the ops
@@ -15,21 +14,20 @@ let h: ServiceHarness;
 const passwords: string[] = [];
 const orderLines: Array<Record<string, unknown>> = [];
 
-const inDays = (d: number) => formatCompactUtc(new Date(Date.now() + d * 86_400_000));
 
 beforeAll(async () => {
   h = await startServiceHarness();
 
   // V2: buy, poll (password decrypted from the answer), renew, freeze, unfreeze, release.
-  const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'p-log', skuCode: 's-log', customerId: uniqueId('c') });
-  const orderLineId = order.orderLine[0]!.orderLineId;
+  const order = h.marketplace.orderBook.createOrder(aSimOrder());
+  const { orderLineId } = lineOf(order);
   const { instanceId } = await h.market.newInstanceV2WithAsync(order.orderId, orderLineId, { retries: 0 });
   const polled = await h.market.v2({ activity: 'queryInstance', instanceId });
   expect(polled.appInfo?.password).toBeTruthy();
   passwords.push(polled.appInfo!.password!);
-  const renewal = h.marketplace.orderBook.createOrder({ orderType: 'RENEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'p-log', skuCode: 's-log', customerId: order.buyerInfo.customerId });
+  const renewal = h.marketplace.orderBook.createOrder(aSimOrder({ orderType: 'RENEW', customerId: order.buyerInfo.customerId }));
   for (const body of [
-    { activity: 'refreshInstance', scene: 'RENEWAL', orderId: renewal.orderId, orderLineId: renewal.orderLine[0]!.orderLineId, instanceId, expireTime: inDays(730) },
+    aV2RenewalBody(lineOf(renewal), instanceId),
     { activity: 'updateInstanceStatus', instanceId, status: 'FREEZE' },
     { activity: 'updateInstanceStatus', instanceId, status: 'UNFREEZE' },
     { activity: 'releaseInstance', instanceId, orderId: order.orderId },
@@ -40,17 +38,7 @@ beforeAll(async () => {
 
   // V1: buy (appInfo in the answer), expire, release.
   const v1OrderId = generateOrderId();
-  const v1Outcome = await h.market.newInstanceV1WithRetries({
-    customerId: uniqueId('c'),
-    customerName: 'log-test',
-    orderId: v1OrderId,
-    productId: 'p-log-v1',
-    skuCode: 's-log-v1',
-    chargingMode: '1',
-    periodType: 'year',
-    periodNumber: '1',
-    expireTime: inDays(365),
-  });
+  const v1Outcome = await h.market.newInstanceV1WithRetries(aV1PurchaseParams({ customerName: 'log-test', orderId: v1OrderId }));
   const v1 = v1Outcome.answers.at(-1)!;
   expect(v1.body?.resultCode).toBe('000000');
   passwords.push(v1.appInfo!.password!);

@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../../../src/main/openapi.js';
-import { formatCompactUtc } from '../../../src/koogallery/index.js';
-import { firstLineId, generateOrderId } from '../../../tools/simulator/order-book.js';
+import { generateOrderId } from '../../../tools/simulator/order-book.js';
 import type { ProductionAnswer } from '../../../tools/simulator/production-client.js';
 import { uniqueId } from '../../setup/infra.js';
 import { deref, openApiAjv } from '../../support/ops/openapi-ajv.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
+import { aSimOrder, aV1PurchaseParams, aV2PurchaseBody, lineOf } from '../../support/factories.js';
 
 // The OpenAPI document against the running service: every route each listener serves is documented for that
 // listener (and nothing else is), the public listener answers nothing but the marketplace's paths, and real
@@ -162,8 +161,8 @@ describe('real answers match the documented responses', () => {
   });
 
   it('when the marketplace buys, polls and is refused over V2, then every answer matches SaasAnswer with a valid Body-Sign header', async () => {
-    const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'p-doc', skuCode: 's-doc', customerId: uniqueId('c') });
-    const bought = (await expectDocumented('POST', '/koogallery/saas', await v2({ activity: 'newInstance', orderId: order.orderId, orderLineId: order.orderLine[0]!.orderLineId, businessId: randomUUID() }))) as Json;
+    const order = h.marketplace.orderBook.createOrder(aSimOrder());
+    const bought = (await expectDocumented('POST', '/koogallery/saas', await v2(aV2PurchaseBody(lineOf(order))))) as Json;
     expect(['000000', '000004']).toContain(bought.resultCode);
     // Polled as the marketplace does after a 000004 (on a fast machine the first poll is ready): every answer documented.
     let polled: Json = {};
@@ -180,17 +179,7 @@ describe('real answers match the documented responses', () => {
 
   it('when the marketplace buys over V1 and sends a bad parameter, then every answer matches SaasAnswer', async () => {
     // With the marketplace's retries: on a slow machine a first attempt may be answered 000005 (still provisioning).
-    const outcome = await h.market.newInstanceV1WithRetries({
-      customerId: uniqueId('c'),
-      customerName: 'doc',
-      orderId: generateOrderId(),
-      productId: 'p-doc-v1',
-      skuCode: 's-doc-v1',
-      chargingMode: '1',
-      periodType: 'year',
-      periodNumber: '1',
-      expireTime: formatCompactUtc(new Date(Date.now() + 365 * 86_400_000)),
-    });
+    const outcome = await h.market.newInstanceV1WithRetries(aV1PurchaseParams({ customerName: 'doc', orderId: generateOrderId() }));
     let bought: Json = {};
     for (const a of outcome.answers) bought = (await expectDocumented('GET', '/koogallery/saas', asResponse(a))) as Json;
     expect(bought).toMatchObject({ resultCode: '000000', encryptType: '1', appInfo: { frontEndUrl: expect.any(String) } });
@@ -199,8 +188,8 @@ describe('real answers match the documented responses', () => {
   });
 
   it('when the ops API answers pages, a story, drift and errors, then each matches its documented schema', async () => {
-    const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'p-doc', skuCode: 's-doc', customerId: uniqueId('c') });
-    const { instanceId } = await h.market.newInstanceV2WithAsync(order.orderId, order.orderLine[0]!.orderLineId, { retries: 0 });
+    const order = h.marketplace.orderBook.createOrder(aSimOrder());
+    const { instanceId } = await h.market.newInstanceV2WithAsync(order.orderId, lineOf(order).orderLineId, { retries: 0 });
 
     const list = (await expectDocumented('GET', '/ops/orders', await opsGet(`/ops/orders?orderId=${order.orderId}`))) as Json;
     expect(list.items).toHaveLength(1);
@@ -228,10 +217,9 @@ describe('real answers match the documented responses', () => {
 
 /** Buys a hardware order over V2 and waits for its supervision row; every answer on the way is checked against the document. */
 async function buySupervised(): Promise<{ orderId: string; orderLineId: string; detail: Json }> {
-  const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: HW_PRODUCT, skuCode: 'hw-doc', customerId: uniqueId('c-hw') });
-  const orderId = order.orderId;
-  const orderLineId = firstLineId(orderId);
-  const bought = await expectDocumented('POST', '/koogallery/saas', await v2({ activity: 'newInstance', orderId, orderLineId, businessId: randomUUID() }));
+  const order = h.marketplace.orderBook.createOrder(aSimOrder({ productId: HW_PRODUCT }));
+  const { orderId, orderLineId } = lineOf(order);
+  const bought = await expectDocumented('POST', '/koogallery/saas', await v2(aV2PurchaseBody({ orderId, orderLineId })));
   expect(['000000', '000004']).toContain((bought as Json).resultCode);
   for (let i = 0; i < 100; i++) {
     const res = await opsGet(`/ops/supervision/${orderId}`);

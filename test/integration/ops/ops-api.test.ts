@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenSha256 } from '../../../src/platform/http/ops/auth.js';
-import { firstLineId } from '../../../tools/simulator/order-book.js';
 import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
+import { aSimOrder, aV2PurchaseBody, lineOf } from '../../support/factories.js';
 
 // The ops API in-process against the real PostgreSQL and Temporal: search with keyset pages, one order's story
 // (read model, transitions, marketplace calls, live workflow), and the graceful answers when the workflow cannot
@@ -50,16 +49,8 @@ async function opsPost(path: string, body: unknown, token: string | null = h.ops
 }
 
 async function buy(customerId: string) {
-  const order = h.marketplace.orderBook.createOrder({
-    orderType: 'NEW',
-    chargingMode: 'PERIOD',
-    periodType: 'year',
-    periodNumber: 1,
-    productId: 'prod-ops',
-    skuCode: 'sku-ops',
-    customerId,
-  });
-  const orderLineId = order.orderLine[0]!.orderLineId;
+  const order = h.marketplace.orderBook.createOrder(aSimOrder({ productId: 'prod-ops', customerId }));
+  const { orderLineId } = lineOf(order);
   // As the marketplace does: a 000004 (slow machine) is followed by queryInstance polls until the instance is ready.
   const { instanceId } = await h.market.newInstanceV2WithAsync(order.orderId, orderLineId, { retries: 0 });
   return { orderId: order.orderId, orderLineId, instanceId };
@@ -183,9 +174,9 @@ describe('GET /ops/orders/:instanceId', () => {
 
 /** Buys a hardware order and waits until its supervision is recorded (node IMPLEMENTATION). */
 async function buySupervised(): Promise<{ orderId: string; orderLineId: string }> {
-  const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'ONE_TIME', productId: HW_PRODUCT, skuCode: 'hw-ops', customerId: uniqueId('cust-hw') });
-  const orderLineId = firstLineId(order.orderId);
-  const bought = await h.market.v2({ activity: 'newInstance', orderId: order.orderId, orderLineId, businessId: randomUUID() });
+  const order = h.marketplace.orderBook.createOrder(aSimOrder({ chargingMode: 'ONE_TIME', productId: HW_PRODUCT }));
+  const { orderLineId } = lineOf(order);
+  const bought = await h.market.v2(aV2PurchaseBody(lineOf(order)));
   expect(['000000', '000004']).toContain(bought.body?.resultCode);
   await expect.poll(async () => (await ops(`/supervision/${order.orderId}`)).body?.supervision?.node, { timeout: 15_000, interval: 150 }).toBe('IMPLEMENTATION');
   return { orderId: order.orderId, orderLineId };

@@ -4,6 +4,7 @@ import { ensureReconciliationSchedule } from '../../../src/reconciliation/schedu
 import { RECONCILIATION_WORKFLOW_TYPE, type ReconciliationInput, type ReconciliationResult } from '../../../src/reconciliation/contract.js';
 import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
+import { aSimOrder, lineOf } from '../../support/factories.js';
 
 // Reconciliation against the real PostgreSQL and Temporal: drift is injected into the read model by hand (as a bad
 // migration or a manual fix would), found by a reconciliation run, shown by GET /ops/drift and the gauge, and
@@ -26,16 +27,8 @@ async function ops(path: string): Promise<any> {
 }
 
 async function buy(): Promise<{ orderId: string; instanceId: string; workflowId: string }> {
-  const order = h.marketplace.orderBook.createOrder({
-    orderType: 'NEW',
-    chargingMode: 'PERIOD',
-    periodType: 'month',
-    periodNumber: 1,
-    productId: 'prod-recon',
-    skuCode: 'sku-recon',
-    customerId: uniqueId('cust'),
-  });
-  const { instanceId } = await h.market.newInstanceV2WithAsync(order.orderId, order.orderLine[0]!.orderLineId, { retries: 0 });
+  const order = h.marketplace.orderBook.createOrder(aSimOrder({ periodType: 'month' }));
+  const { instanceId } = await h.market.newInstanceV2WithAsync(order.orderId, lineOf(order).orderLineId, { retries: 0 });
   const row = (await h.pool.query('SELECT workflow_id FROM instances WHERE instance_id = $1', [instanceId])).rows[0];
   return { orderId: order.orderId, instanceId, workflowId: row.workflow_id };
 }

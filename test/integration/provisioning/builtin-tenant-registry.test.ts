@@ -9,21 +9,14 @@ import { ProvisionerError, type Provisioner, type TenantSpec } from '../../../sr
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { createSealedBox } from '../../../src/platform/sealed-box.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
+import { aTenantSpec } from '../../support/factories.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 const sealedBox = createSealedBox('integration-test-data-encryption-key');
 const URL_TEMPLATE = 'https://{tenant}.saas.test.example';
 const ADMIN_TEMPLATE = 'https://admin.saas.test.example/{tenant}/console?t={tenant}';
 
-const spec: TenantSpec = {
-  productId: 'OFFI-1',
-  skuCode: 'sku-basic',
-  chargingMode: 'PERIOD',
-  spec: { amount: 3 },
-  trial: false,
-  expireTime: '2031-01-01T00:00:00.000Z',
-  customerId: 'cust-9',
-  testOrder: false,
-};
+const spec = aTenantSpec({ customerId: 'cust-9' });
 
 interface Row {
   tenant_key: string;
@@ -41,15 +34,7 @@ const rowOf = async (instanceId: string): Promise<Row | undefined> =>
   (await pool.query<Row>('SELECT tenant_key, status, spec, credentials_sealed, updated_at, deleted_at FROM tenants WHERE instance_id = $1', [instanceId]))
     .rows[0];
 
-async function failureOf(p: Promise<unknown>): Promise<ProvisionerError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProvisionerError);
-    return err as ProvisionerError;
-  }
-  throw new Error('expected a ProvisionerError, got success');
-}
+const failureOf = (p: Promise<unknown>): Promise<ProvisionerError> => rejectionOf(p, ProvisionerError);
 
 beforeAll(() => {
   pool = createPool({ url: testInfra().databaseUrl, max: 25, applicationName: 'test-builtin-tenant-registry' });

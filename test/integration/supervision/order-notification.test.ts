@@ -27,6 +27,7 @@ import {
   type ProductionClient,
 } from '../../../tools/simulator/index.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
+import { aQueryOrderResult, aSimOrder } from '../../support/factories.js';
 
 // The order-notification endpoint in-process: a real V2 signature from the marketplace stand-in, the real nonce
 // store in PostgreSQL, the real Query Order client against the simulator, and a recording supervision port.
@@ -121,14 +122,7 @@ beforeEach(() => {
 });
 
 function newOrder(mobilePhone?: string) {
-  const order = sim.orderBook.createOrder({
-    orderType: 'NEW',
-    chargingMode: 'ONE_TIME',
-    productId: 'OFFI-SUPERVISED',
-    skuCode: 'sku-sup',
-    customerId: uniqueId('cust'),
-    ...(mobilePhone ? { mobilePhone } : {}),
-  });
+  const order = sim.orderBook.createOrder(aSimOrder({ chargingMode: 'ONE_TIME', ...(mobilePhone ? { mobilePhone } : {}) }));
   return { orderId: order.orderId, orderLineId: order.orderLine[0]!.orderLineId };
 }
 
@@ -197,14 +191,7 @@ describe('order notification: a good call', () => {
 
   it('when the simulator holds a courier sign-for, then the port receives SIGN_FOR with the consignee phone and the buyer phone (round trip over the admin API)', async () => {
     const admin = createSimAdminClient(simUrl);
-    const created = await admin.createOrder({
-      orderType: 'NEW',
-      chargingMode: 'ONE_TIME',
-      productId: 'OFFI-HARDWARE',
-      skuCode: 'sku-hw',
-      customerId: uniqueId('cust'),
-      mobilePhone: '13800000000',
-    });
+    const created = await admin.createOrder(aSimOrder({ chargingMode: 'ONE_TIME', mobilePhone: '13800000000' }));
     await admin.addSupervisionEvents(created.orderId, {
       events: [{ eventId: 'courier-1', eventType: 'SIGNED_FOR', eventTime: '20240105060708', consigneePhone: '13900000000' }],
     });
@@ -243,20 +230,17 @@ describe('order notification: a good call', () => {
   });
 
   it('when the notification names no line and the order has two, then each line gets its own events and the order-level ones', async () => {
-    const line = (orderLineId: string) => ({ orderLineId, chargingMode: 'ONE_TIME' as const, productInfo: [{ skuCode: 's', productId: 'p' }] });
-    queryOrderOverride = async (orderId) => ({
-      orderId,
-      orderType: 'NEW',
-      line: line(`${orderId}-000001`),
-      lines: [line(`${orderId}-000001`), line(`${orderId}-000002`)],
-      extendParams: [],
-      supervision: {
-        events: [
-          { eventId: 'both', eventType: 'LICENSE_ACTIVATED', eventTime: '2024-01-02T00:00:00.000Z' },
-          { eventId: 'second', eventType: 'ACCEPTED', eventTime: '2024-01-01T00:00:00.000Z', orderLineId: `${orderId}-000002` },
-        ],
-      },
-    });
+    queryOrderOverride = async (orderId) =>
+      aQueryOrderResult({
+        orderId,
+        lineIds: [`${orderId}-000001`, `${orderId}-000002`],
+        supervision: {
+          events: [
+            { eventId: 'both', eventType: 'LICENSE_ACTIVATED', eventTime: '2024-01-02T00:00:00.000Z' },
+            { eventId: 'second', eventType: 'ACCEPTED', eventTime: '2024-01-01T00:00:00.000Z', orderLineId: `${orderId}-000002` },
+          ],
+        },
+      });
     const answer = await market.orderNotification({ orderId: 'CSTWOLINES00001' });
     expect(answer.body?.resultCode).toBe('000000');
     expect(portCalls.map((c) => [c.ref.orderLineId, c.actions.map((a) => a.eventId)])).toEqual([

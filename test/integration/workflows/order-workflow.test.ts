@@ -37,6 +37,7 @@ import {
 import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../../src/kernel/search-attributes.js';
 import type { orderWorkflow } from '../../../src/orders/workflow.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
+import { anOrderDetails, aV1OrderInput, aV2OrderInput } from '../../support/factories.js';
 
 // The real order workflow (the prebuilt bundle production runs) on the shared dev server, with its activities
 // replaced by an in-memory mock that records every call. One worker and task queue per test; unique ids throughout.
@@ -47,30 +48,9 @@ type Calls = { [K in keyof OrderActivities]: Array<Parameters<OrderActivities[K]
 const FUTURE = '2099-01-01T00:00:00.000Z';
 const PAST = '2001-01-01T00:00:00.000Z';
 
-const V1_DETAILS: OrderDetails = {
-  customerId: 'cust-v1',
-  customerName: 'ACME',
-  productId: 'OFFI-MONTH',
-  skuCode: 'sku-basic',
-  chargingMode: 'PERIOD',
-  periodType: 'month',
-  periodNumber: 1,
-  expireTime: FUTURE,
-  trial: false,
-  spec: { amount: 5 },
-};
+const V1_DETAILS = anOrderDetails({ customerId: 'cust-v1', expireTime: FUTURE });
 
-const V2_DETAILS: OrderDetails = {
-  customerId: 'cust-v2',
-  productId: 'OFFI-YEAR',
-  skuCode: 'sku-pro',
-  chargingMode: 'PERIOD',
-  periodType: 'year',
-  periodNumber: 1,
-  expireTime: FUTURE,
-  trial: false,
-  spec: { linearValue: 10 },
-};
+const V2_DETAILS = anOrderDetails({ customerId: 'cust-v2', productId: 'OFFI-YEAR', skuCode: 'sku-pro', periodType: 'year', expireTime: FUTURE, spec: { linearValue: 10 } });
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -161,12 +141,11 @@ function mockActivities(initial: Partial<MockControl> = {}) {
 type Mock = ReturnType<typeof mockActivities>;
 
 function v1Input(overrides: Partial<OrderWorkflowInput> = {}): OrderWorkflowInput {
-  return { key: { kind: 'v1-order', orderId: uniqueId('CSV1') }, interfaceVersion: 'V1', instanceId: uniqueId('biz'), testOrder: false, details: V1_DETAILS, ...overrides };
+  return aV1OrderInput(uniqueId('CSV1'), { instanceId: uniqueId('biz'), details: V1_DETAILS, ...overrides });
 }
 
 function v2Input(overrides: Partial<OrderWorkflowInput> = {}): OrderWorkflowInput {
-  const orderId = uniqueId('CSV2');
-  return { key: { kind: 'v2-line', orderId, orderLineId: `${orderId}-000001` }, interfaceVersion: 'V2', instanceId: uniqueId('biz'), testOrder: false, ...overrides };
+  return aV2OrderInput(uniqueId('CSV2'), { instanceId: uniqueId('biz'), ...overrides });
 }
 
 const renewal = (orderId: string, overrides: Partial<RefreshRequest> = {}): RefreshRequest => ({ orderId, scene: 'RENEWAL', expireTime: FUTURE, testOrder: false, ...overrides });

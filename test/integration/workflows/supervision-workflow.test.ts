@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderActivities } from '../../../src/orders/activities.js';
 import type { SupervisionActivities } from '../../../src/supervision/activities.js';
-import { getOrderQuery, releaseUpdate, type OrderDetails, type OrderWorkflowInput, type TransitionRecord } from '../../../src/orders/contract.js';
+import { getOrderQuery, releaseUpdate, type TransitionRecord } from '../../../src/orders/contract.js';
 import {
   SUPERVISION_REJECTION_TYPE,
   getSupervisionQuery,
@@ -20,13 +20,14 @@ import {
 } from '../../../src/supervision/contract.js';
 import { addMissingSearchAttributes } from '../../../scripts/infra/dev-server.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
+import { anOrderDetails, aSupervisionInput, aSupervisionTerms, aV1OrderInput } from '../../support/factories.js';
 
 // The supervision workflow on the Java time-skipping test server: years of waiting in seconds. Activities are
 // in-memory recorders; the workflow code is the bundle production runs.
 
 const DAY = 86_400_000;
-const GENERAL: SupervisionTerms = { kind: 'GENERAL', reminderAfterDays: 180, reminderIntervalDays: 30, autoAcceptDays: 10 };
-const HARDWARE: SupervisionTerms = { ...GENERAL, kind: 'HARDWARE' };
+const GENERAL = aSupervisionTerms('GENERAL');
+const HARDWARE = aSupervisionTerms('HARDWARE');
 
 type Handle = WorkflowHandle<(input: SupervisionInput) => Promise<SupervisionState>>;
 
@@ -84,16 +85,7 @@ afterAll(async () => {
 
 async function start(terms: SupervisionTerms, extra: Partial<SupervisionInput> = {}): Promise<Handle> {
   const orderId = uniqueId('SV');
-  const input: SupervisionInput = {
-    orderWorkflowId: `order-${orderId}-line-${orderId}-1`,
-    instanceId: `i-${orderId}`,
-    key: { kind: 'v2-line', orderId, orderLineId: `${orderId}-1` },
-    terms,
-    testOrder: false,
-    customerId: 'cust-1',
-    productId: 'prod-1',
-    ...extra,
-  };
+  const input = aSupervisionInput({ kind: 'v2-line', orderId, orderLineId: `${orderId}-1` }, { terms, customerId: 'cust-1', productId: 'prod-1', ...extra });
   return env.client.workflow.start('supervisionWorkflow', {
     taskQueue,
     workflowId: supervisionWorkflowId(input.orderWorkflowId),
@@ -238,18 +230,7 @@ describe('supervision workflow (time-skipping)', () => {
 
   it('when a supervised order is provisioned, then its supervision starts as a child, and acceptance sets the order expiry', async () => {
     const orderId = uniqueId('SVO');
-    const details: OrderDetails = {
-      customerId: 'cust-2',
-      productId: 'prod-hw',
-      chargingMode: 'PERIOD',
-      periodType: 'year',
-      periodNumber: 1,
-      expireTime: '2099-01-01T00:00:00.000Z',
-      trial: false,
-      spec: {},
-      supervision: HARDWARE,
-    };
-    const input: OrderWorkflowInput = { key: { kind: 'v1-order', orderId }, interfaceVersion: 'V1', instanceId: `i-${orderId}`, testOrder: false, details };
+    const input = aV1OrderInput(orderId, { details: anOrderDetails({ customerId: 'cust-2', productId: 'prod-hw', periodType: 'year', spec: {}, supervision: HARDWARE }) });
     const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId: `order-${orderId}`, args: [input] });
     const child = env.client.workflow.getHandle(supervisionWorkflowId(`order-${orderId}`)) as Handle;
     const started = await eventually('the supervision child', () => stateOf(child));
@@ -269,8 +250,7 @@ describe('supervision workflow (time-skipping)', () => {
 
   it('when a supervised order is released before acceptance, then its supervision closes', async () => {
     const orderId = uniqueId('SVR');
-    const details: OrderDetails = { customerId: 'c', productId: 'p', chargingMode: 'ONE_TIME', trial: false, spec: {}, supervision: GENERAL };
-    const input: OrderWorkflowInput = { key: { kind: 'v1-order', orderId }, interfaceVersion: 'V1', instanceId: `i-${orderId}`, testOrder: false, details };
+    const input = aV1OrderInput(orderId, { details: anOrderDetails({ chargingMode: 'ONE_TIME', spec: {}, supervision: GENERAL }) });
     const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId: `order-${orderId}`, args: [input] });
     const child = env.client.workflow.getHandle(supervisionWorkflowId(`order-${orderId}`)) as Handle;
     const started = await eventually('the supervision child', () => stateOf(child));

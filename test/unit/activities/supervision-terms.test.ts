@@ -6,6 +6,7 @@ import type { MarketplaceOrder } from '../../../src/marketplace-api/order-schema
 import type { SealedBox } from '../../../src/platform/sealed-box.js';
 import { createSupervisionCatalogue } from '../../../src/supervision/catalogue.js';
 import type { Provisioner } from '../../../src/orders/provisioning/provisioner.js';
+import { aQueryOrderResult } from '../../support/factories.js';
 
 // Which orders carry supervision terms: products the merchant declared supervised, on purchases only (§9 [S73]:
 // renewal orders of a supervised product do not go through supervision).
@@ -13,8 +14,7 @@ import type { Provisioner } from '../../../src/orders/provisioning/provisioner.j
 const unused = new Proxy({}, { get: () => () => Promise.reject(new Error('not used')) });
 
 function order(orderType: MarketplaceOrder['orderType'], productId: string): MarketplaceOrder {
-  const line = { orderLineId: 'L1', chargingMode: 'PERIOD' as const, periodType: 'year', periodNumber: 1, productInfo: [{ productId, skuCode: 'sku' }] };
-  return { orderId: 'O1', orderType, line, lines: [line], buyerInfo: { customerId: 'c1' }, extendParams: [] };
+  return aQueryOrderResult({ orderId: 'O1', orderType, lineIds: ['L1'], line: { chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productInfo: [{ productId, skuCode: 'sku' }] } });
 }
 
 function activitiesFor(products: string, o: MarketplaceOrder) {

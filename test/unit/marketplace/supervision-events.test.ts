@@ -6,21 +6,13 @@ import {
   mapSupervisionEvents,
   supervisionActionsFrom,
 } from '../../../src/marketplace-api/supervision-events.js';
+import { aQueryOrderResult } from '../../support/factories.js';
 
 const LINE_1 = 'CSMAP0000000001-000001';
 const LINE_2 = 'CSMAP0000000001-000002';
 
 function orderWith(events: MarketplaceSupervisionEvent[], buyer: Partial<NonNullable<MarketplaceOrder['buyerInfo']>> = {}): MarketplaceOrder {
-  const line = { orderLineId: LINE_1, chargingMode: 'ONE_TIME' as const, productInfo: [{ skuCode: 's', productId: 'p' }] };
-  return {
-    orderId: 'CSMAP0000000001',
-    orderType: 'NEW',
-    line,
-    lines: [line, { ...line, orderLineId: LINE_2 }],
-    buyerInfo: { customerId: 'cust-1', ...buyer },
-    extendParams: [],
-    supervision: { events },
-  };
+  return aQueryOrderResult({ orderId: 'CSMAP0000000001', lineIds: [LINE_1, LINE_2], buyerInfo: { customerId: 'cust-1', ...buyer }, supervision: { events } });
 }
 
 describe('supervisionActionsFrom', () => {

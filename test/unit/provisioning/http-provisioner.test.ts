@@ -2,7 +2,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpProvisioner } from '../../../src/orders/provisioning/http-provisioner.js';
-import { ProvisionerError, type ProvisionerErrorCode, type TenantSpec } from '../../../src/orders/provisioning/provisioner.js';
+import { ProvisionerError, type ProvisionerErrorCode } from '../../../src/orders/provisioning/provisioner.js';
+import { aTenantSpec } from '../../support/factories.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 // A local server plays the merchant's product API: it records every request and answers what the test scripted.
 
@@ -53,29 +55,11 @@ beforeEach(() => {
   answer = () => ({ status: 204 });
 });
 
-const spec: TenantSpec = {
-  productId: 'OFFI123',
-  skuCode: 'sku-basic',
-  chargingMode: 'PERIOD',
-  spec: { amount: 5, diskSize: '100' },
-  trial: false,
-  expireTime: '2030-01-01T00:00:00.000Z',
-  customerId: 'cust-1',
-  customerName: 'Ada',
-  testOrder: true,
-};
+const spec = aTenantSpec({ productId: 'OFFI123', spec: { amount: 5, diskSize: '100' }, expireTime: '2030-01-01T00:00:00.000Z', customerName: 'Ada', testOrder: true });
 
 const access = { frontEndUrl: 'https://t1.example.com', adminUrl: 'https://t1.example.com/admin', userName: 'admin', password: 'Pw-123456789012345678' };
 
-async function failureOf(p: Promise<unknown>): Promise<ProvisionerError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ProvisionerError);
-    return err as ProvisionerError;
-  }
-  throw new Error('expected a ProvisionerError, got success');
-}
+const failureOf = (p: Promise<unknown>): Promise<ProvisionerError> => rejectionOf(p, ProvisionerError);
 
 describe('createHttpProvisioner', () => {
   it('creates with PUT, auth and idempotency headers, and the spec as body', async () => {

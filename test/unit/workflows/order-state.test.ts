@@ -1,14 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type {
-  FreezeReason,
-  OrderDetails,
-  OrderPhase,
-  OrderState,
-  OrderWorkflowInput,
-  RefreshRequest,
-  StatusRequest,
-} from '../../../src/orders/contract.js';
+import type { FreezeReason, OrderPhase, OrderState, RefreshRequest, StatusRequest } from '../../../src/orders/contract.js';
 import {
   APPLIED_ORDER_MEMORY,
   answer,
@@ -22,6 +14,7 @@ import {
   purchaseAnswer,
   rememberOrder,
 } from '../../../src/orders/state.js';
+import { anOrderDetails, aV1OrderInput, aV2OrderInput } from '../../support/factories.js';
 
 // The order's pure transitions, without Temporal: every rule the workflow relies on, plus a property over
 // arbitrary sequences of marketplace operations.
@@ -31,26 +24,9 @@ const PAST = '2030-05-01T00:00:00.000Z';
 const FUTURE = '2031-06-01T00:00:00.000Z';
 const LATER_FUTURE = '2032-06-01T00:00:00.000Z';
 
-const DETAILS: OrderDetails = {
-  customerId: 'cust-1',
-  customerName: 'ACME',
-  productId: 'OFFI-MONTH',
-  skuCode: 'sku-basic',
-  chargingMode: 'PERIOD',
-  periodType: 'month',
-  periodNumber: 1,
-  expireTime: FUTURE,
-  trial: false,
-  spec: { amount: 5 },
-  orderAmount: '99.000',
-};
+const DETAILS = anOrderDetails({ expireTime: FUTURE, orderAmount: '99.000' });
 
-const V2_INPUT: OrderWorkflowInput = {
-  key: { kind: 'v2-line', orderId: 'CS2211181819B4LVS', orderLineId: 'CS2211181819B4LVS-000001' },
-  interfaceVersion: 'V2',
-  instanceId: 'biz-first-1',
-  testOrder: false,
-};
+const V2_INPUT = aV2OrderInput('CS2211181819B4LVS', { instanceId: 'biz-first-1' });
 
 /** A provisioned order (phase consistent with its freeze reasons unless overridden). */
 function liveState(overrides: Partial<OrderState> = {}): OrderState {
@@ -87,7 +63,7 @@ describe('initialOrderState', () => {
   });
 
   it('when a V1 test order starts with inline details, then it carries them and the test flag', () => {
-    const state = initialOrderState({ key: { kind: 'v1-order', orderId: 'CS1906666666ABCDE' }, interfaceVersion: 'V1', instanceId: 'biz-v1', testOrder: true, details: DETAILS });
+    const state = initialOrderState(aV1OrderInput('CS1906666666ABCDE', { instanceId: 'biz-v1', testOrder: true, details: DETAILS }));
     expect(state.details).toEqual(DETAILS);
     expect(state.testOrder).toBe(true);
     expect(state.interfaceVersion).toBe('V1');

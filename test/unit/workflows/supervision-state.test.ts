@@ -14,14 +14,15 @@ import {
   reminderSent,
   shapeProblem,
 } from '../../../src/supervision/state.js';
+import { aSupervisionInput, aSupervisionTerms } from '../../support/factories.js';
 
 const DAY = 86_400_000;
 const T0 = '2026-01-01T00:00:00.000Z';
-const GENERAL: SupervisionTerms = { kind: 'GENERAL', reminderAfterDays: 180, reminderIntervalDays: 30, autoAcceptDays: 10 };
-const HARDWARE: SupervisionTerms = { ...GENERAL, kind: 'HARDWARE' };
+const GENERAL = aSupervisionTerms('GENERAL');
+const HARDWARE = aSupervisionTerms('HARDWARE');
 
 function input(terms: SupervisionTerms): SupervisionInput {
-  return { orderWorkflowId: 'order-O1-line-L1', instanceId: 'i-1', key: { kind: 'v2-line', orderId: 'O1', orderLineId: 'L1' }, terms, testOrder: false };
+  return aSupervisionInput({ kind: 'v2-line', orderId: 'O1', orderLineId: 'L1' }, { terms });
 }
 
 /** Applies actions in turn, failing the test on any refusal. */
