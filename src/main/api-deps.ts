@@ -9,7 +9,6 @@ import { createQueryOrderClient } from '../marketplace-api/query-order-client.js
 import { createSealedBox } from '../platform/sealed-box.js';
 import type { AppDeps } from './app.js';
 import { createApiMetrics } from '../platform/http/metrics.js';
-import { createSupervisionCatalogue } from '../supervision/catalogue.js';
 import { createOrderService } from '../orders/service.js';
 import { createSupervisionService } from '../supervision/service.js';
 import { registerDriftGauges } from '../reconciliation/gauges.js';
@@ -48,7 +47,6 @@ export function composeAppDeps(config: AppConfig, pool: Pool, client: Client, lo
     metrics,
     logger,
     ops: { token: config.opsApiToken, pool, client, logger, supervision },
-    supervisionTermsFor: createSupervisionCatalogue(config.supervision),
     orderNotification: {
       accessKey: config.koogallery.accessKey,
       maxBodyBytes: config.http.maxBodyBytes,

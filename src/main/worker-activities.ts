@@ -28,6 +28,7 @@ export function createActivities(
     sealedBox,
     provisioner: overrides.provisioner ?? createProvisioner(config.provisioner, { pool, sealedBox }),
     queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
+    accessKey: config.koogallery.accessKey,
     supervisionTermsFor: createSupervisionCatalogue(config.supervision),
   });
   const supervisionActivities = createSupervisionActivities({
