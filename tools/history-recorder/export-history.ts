@@ -14,7 +14,8 @@ import { Client, Connection } from '@temporalio/client';
 // The SDK's historyToJSON/historyFromJSON, with a fallback for this install's split protobufjs (see there).
 import { historyFromJSON, historyToJSON } from '../../test/replay/history-json.js';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+// tools/history-recorder/ → the repository root.
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Where replay fixtures live: one directory per workflow type. */
 export const HISTORIES_DIR = join(repoRoot, 'test', 'replay', 'histories');

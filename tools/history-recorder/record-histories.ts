@@ -496,6 +496,30 @@ const orderRecorders: Recorder<ServiceKit>[] = [
   },
   {
     workflowType: ORDER_WORKFLOW_TYPE,
+    scenario: 'v1-general-supervised-released',
+    description:
+      'V1 monthly newInstance of a GENERAL-supervised product: the worker finds the terms (the API sends none) → supervision child → releaseInstance before acceptance closes it RELEASED; exports both',
+    async record(k) {
+      const params = k.v1Params({ productId: GENERAL_PRODUCT, skuCode: `${GENERAL_PRODUCT}-sku`, periodType: 'month', expireTime: inDays(30) });
+      const { instanceId, workflowId } = await k.buyV1(params);
+      const supervisionId = supervisionWorkflowId(workflowId);
+      await until(`supervision ${supervisionId} to start`, async () => {
+        const s = await k.supervisionState(supervisionId).catch(() => undefined);
+        return s?.seq ? s : undefined;
+      });
+      expectSupervision('supervision started', await k.supervisionState(supervisionId), { node: 'REQUIREMENT_SUBMISSION' });
+      await k.v1('V1 releaseInstance', 'releaseInstance', { instanceId, orderId: params.orderId! });
+      const closed = await k.settle(supervisionId);
+      if (closed.status !== 'COMPLETED') throw new Error(`supervision ${supervisionId} is ${closed.status} after the release`);
+      expectSupervision('supervision closed by the release', await k.supervisionState(supervisionId), { node: 'CLOSED', outcome: 'RELEASED' });
+      return [
+        { workflowId, status: 'COMPLETED' },
+        { workflowId: supervisionId, workflowType: SUPERVISION_WORKFLOW_TYPE, status: 'COMPLETED' },
+      ];
+    },
+  },
+  {
+    workflowType: ORDER_WORKFLOW_TYPE,
     scenario: 'v2-trial-to-formal',
     description: 'V2 TRIAL order → newInstance (claims the trial) → refreshInstance TRIAL_TO_FORMAL',
     async record(k) {
