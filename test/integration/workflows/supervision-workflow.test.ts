@@ -47,6 +47,11 @@ const supervisionActivities: SupervisionActivities = {
 
 /** Just enough of the order activities for an order to provision and record its transitions. */
 const orderActivities: Partial<OrderActivities> = {
+  // The merchant's catalogue as the worker reads it (V1 orders ask it before provisioning).
+  async lookUpSupervisionTerms({ productId }) {
+    const terms = productId === 'prod-hw' ? HARDWARE : productId === 'p' ? GENERAL : undefined;
+    return terms ? { terms } : {};
+  },
   async provisionTenant(input) {
     return { frontEndUrl: `https://${input.instanceId}.test`, credentialsSealed: 'sealed' };
   },
@@ -247,7 +252,6 @@ describe('supervision workflow (time-skipping)', () => {
       expireTime: '2099-01-01T00:00:00.000Z',
       trial: false,
       spec: {},
-      supervision: HARDWARE,
     };
     const input: OrderWorkflowInput = { key: { kind: 'v1-order', orderId }, interfaceVersion: 'V1', instanceId: `i-${orderId}`, testOrder: false, details };
     const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId: `order-${orderId}`, args: [input] });
@@ -269,7 +273,7 @@ describe('supervision workflow (time-skipping)', () => {
 
   it('when a supervised order is released before acceptance, then its supervision closes', async () => {
     const orderId = uniqueId('SVR');
-    const details: OrderDetails = { customerId: 'c', productId: 'p', chargingMode: 'ONE_TIME', trial: false, spec: {}, supervision: GENERAL };
+    const details: OrderDetails = { customerId: 'c', productId: 'p', chargingMode: 'ONE_TIME', trial: false, spec: {} };
     const input: OrderWorkflowInput = { key: { kind: 'v1-order', orderId }, interfaceVersion: 'V1', instanceId: `i-${orderId}`, testOrder: false, details };
     const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId: `order-${orderId}`, args: [input] });
     const child = env.client.workflow.getHandle(supervisionWorkflowId(`order-${orderId}`)) as Handle;
