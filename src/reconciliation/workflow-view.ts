@@ -1,20 +1,11 @@
-import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { getOrderQuery, type OrderState } from '../orders/contract.js';
+import { isWorkflowGone } from '../platform/temporal/failures.js';
 import type { WorkflowView } from './compare.js';
 
 // Asks Temporal about one order workflow within a deadline: describe (no worker needed), then the live state by
 // query when it is open, or its result (the final OrderState) when it completed. Shared by reconciliation and
 // GET /ops/orders/:instanceId.
-
-const GRPC_NOT_FOUND = 5;
-
-function isNotFound(err: unknown): boolean {
-  if (err instanceof WorkflowNotFoundError) return true;
-  // Over a NativeConnection the client does not always map NOT_FOUND to WorkflowNotFoundError.
-  if (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND) return true;
-  const cause = (err as { cause?: unknown } | null)?.cause;
-  return isGrpcServiceError(cause) && cause.code === GRPC_NOT_FOUND;
-}
 
 function reasonOf(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
@@ -29,7 +20,7 @@ export async function viewOrderWorkflow(client: Client, workflowId: string, time
   try {
     status = (await within(() => handle.describe())).status.name;
   } catch (err) {
-    return isNotFound(err) ? { kind: 'missing' } : { kind: 'unavailable', reason: `describe failed: ${reasonOf(err)}` };
+    return isWorkflowGone(err) ? { kind: 'missing' } : { kind: 'unavailable', reason: `describe failed: ${reasonOf(err)}` };
   }
   if (status === 'RUNNING') {
     try {

@@ -1,7 +1,6 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import {
   isGrpcServiceError,
-  ServiceError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -16,7 +15,7 @@ import { ApplicationFailure } from '@temporalio/common';
 // - An update, signal or query to a workflow with no open run (completed, failed, terminated, or never started):
 //   the server answers gRPC NOT_FOUND ("workflow execution already completed", "workflow not found for ID …",
 //   "workflow update was aborted by closing workflow"); the client turns it into WorkflowNotFoundError, or, on
-//   paths that do not, a ServiceError whose cause is the NOT_FOUND gRPC error.
+//   paths that do not (some calls over a NativeConnection), leaves the NOT_FOUND gRPC error as is or as a cause.
 // - An update the workflow accepted but did not answer before it completed: WorkflowUpdateFailedError whose cause is
 //   the server's ApplicationFailure of type `AcceptedUpdateCompletedWorkflow`.
 // - An update refused by its validator (or failed by its handler): WorkflowUpdateFailedError whose cause is the
@@ -43,8 +42,8 @@ export function grpcStatusOf(err: unknown): GrpcStatus | undefined {
 export function isWorkflowGone(err: unknown): boolean {
   if (err instanceof WorkflowNotFoundError) return true;
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === ACCEPTED_UPDATE_COMPLETED_WORKFLOW) return true;
-  if ((err instanceof ServiceError || isGrpcServiceError(err)) && grpcStatusOf(err) === GrpcStatus.NOT_FOUND) return true;
-  return false;
+  // Raw, wrapped in a ServiceError, or (over a NativeConnection) as the cause of another error.
+  return grpcStatusOf(err) === GrpcStatus.NOT_FOUND;
 }
 
 /**

@@ -55,6 +55,8 @@ describe('isWorkflowGone', () => {
     expect(isWorkflowGone(raw)).toBe(true);
     expect(isWorkflowGone(new ServiceError('Update failed', { cause: raw }))).toBe(true);
     expect(grpcStatusOf(new ServiceError('Update failed', { cause: raw }))).toBe(status.NOT_FOUND);
+    // Over a NativeConnection a describe may surface it as the cause of a plain error.
+    expect(isWorkflowGone(new Error('describe failed', { cause: raw }))).toBe(true);
   });
 
   it('when the message says "not found" or "already completed" but the error is something else, then it is NOT gone', () => {
