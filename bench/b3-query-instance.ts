@@ -1,7 +1,8 @@
 import autocannon from 'autocannon';
 import { findInstances } from '../src/orders/store.js';
 import { createOrderService } from '../src/orders/service.js';
-import { bodySignHeaderValue, queryInstanceResponse, serializeResponse, verifyBodySignHeader } from '../src/koogallery/index.js';
+import { answerFor } from '../src/orders/answers.js';
+import { bodySignHeaderValue, serializeResponse, verifyBodySignHeader } from '../src/koogallery/index.js';
 import { createSealedBox } from '../src/platform/sealed-box.js';
 import { HARNESS_DATA_ENCRYPTION_KEY } from '../tools/testing/service-harness.js';
 import { b0Step } from './b0-baseline.js';
@@ -136,7 +137,7 @@ async function answerCpuBreakdown(ctx: BenchContext, ids: readonly string[]) {
   const idsOfCall = rows.map((x) => x.instanceId);
   let answerBytes = 0;
   const wire = (a: Awaited<ReturnType<ReturnType<typeof service>['queryInstances']>>) => {
-    const bytes = serializeResponse(queryInstanceResponse(a.code, a.message, a.info ?? [], '1'));
+    const bytes = serializeResponse(answerFor({ kind: 'query', interfaceVersion: 'V2', testOrder: false, instanceIds: idsOfCall }, a).body);
     bodySignHeaderValue(ctx.api.accessKey, bytes);
     answerBytes = bytes.length;
   };

@@ -9,3 +9,5 @@ export * from './field-crypto.js';
 export * from './usage-sign.js';
 export * from './requests.js';
 export * from './responses.js';
+export * from './commands.js';
+export * from './app-info-limits.js';

@@ -19,7 +19,6 @@ import { productionInterfaceRouter } from '../orders/routes.js';
 import { createOrderService } from '../orders/service.js';
 import { registerDriftGauges } from '../reconciliation/gauges.js';
 import { driftOpsRoutes, openDriftOf } from '../reconciliation/ops-routes.js';
-import { createSupervisionCatalogue } from '../supervision/catalogue.js';
 import { registerSupervisionGauges } from '../supervision/gauges.js';
 import { registerNotificationGauges } from '../notifications/gauges.js';
 import { ORDER_NOTIFICATION_PATH, orderNotificationRouter } from '../supervision/notification-routes.js';
@@ -108,7 +107,6 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
           metrics,
           logger,
           recordInbox,
-          supervisionTermsFor: createSupervisionCatalogue(config.supervision),
         }),
       },
       {

@@ -54,6 +54,7 @@ export function createActivities(
     sealedBox,
     provisioner: overrides.provisioner ?? createProvisioner(config.provisioner, { pool, sealedBox }),
     queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
+    accessKey: config.koogallery.accessKey,
     supervisionTermsFor: createSupervisionCatalogue(config.supervision),
   });
   // Notifications: the supervision's activity starts a notificationWorkflow per message and channel (through the

@@ -2,11 +2,14 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { recordTransition } from './store.js';
 import { parseCompactUtc } from '../koogallery/time.js';
+import { buyerContactsFromQueryOrder, type BuyerContacts } from '../koogallery/commands.js';
+import { appInfoViolations, describeAppInfoViolations } from '../koogallery/app-info-limits.js';
 import { MarketplaceApiError, MarketplaceErrorCode, type MarketplaceOrder } from '../marketplace-api/query-order-client.js';
 import type { SealedBox } from '../platform/sealed-box.js';
 import type { SupervisionCatalogue } from '../supervision/catalogue.js';
+import type { SupervisionTerms } from '../supervision/contract.js';
 import { OrderFailureType, type ChargingMode, type OrderDetails, type ProvisionedAccess, type TransitionRecord } from './contract.js';
-import { isProvisionerError, type Provisioner, type TenantSpec } from './provisioning/provisioner.js';
+import { isProvisionerError, type Provisioner, type ProvisionerErrorCode, type TenantSpec } from './provisioning/provisioner.js';
 
 // The order workflow's side effects. Built once per worker by `createOrderActivities(deps)` with its dependencies
 // injected; every activity is idempotent (keyed by instanceId or by the workflow's transition seq), because
@@ -18,6 +21,8 @@ export interface OrderActivityDeps {
   readonly provisioner: Provisioner;
   readonly sealedBox: SealedBox;
   readonly queryOrder: (orderId: string, orderLineId?: string) => Promise<MarketplaceOrder>;
+  /** The marketplace key: Query Order's buyer contacts may come encrypted with it (UNCONFIRMED, see commands.ts). */
+  readonly accessKey: string;
   /** Which products are supervised (§9); absent: none. */
   readonly supervisionTermsFor?: SupervisionCatalogue;
 }
@@ -31,14 +36,24 @@ export interface TenantRef {
 export function createOrderActivities(deps: OrderActivityDeps) {
   const { pool, provisioner, sealedBox } = deps;
 
+  /**
+   * Is this product supervised? The one answer, for V1 and V2 orders alike: the merchant's catalogue says which
+   * products are (§9), and renewal orders of a supervised product do not go through supervision (§9 [S73]).
+   */
+  function supervisionTermsForPurchase(productId: string | undefined, orderType: string): SupervisionTerms | undefined {
+    return orderType === 'RENEW' ? undefined : deps.supervisionTermsFor?.(productId);
+  }
+
+  const sealContacts = (contacts: BuyerContacts | undefined): { buyerContactsSealed?: string } =>
+    contacts ? { buyerContactsSealed: sealedBox.sealJson(contacts) } : {};
+
   return {
-    /** Pulls a V2 order line with Query Order (§4.1). */
+    /** Pulls a V2 order line with Query Order (§4.1); the buyer's contacts come back sealed. */
     async fetchOrderDetails(input: { orderId: string; orderLineId?: string }): Promise<{ details: OrderDetails; orderType: string }> {
       try {
         const order = await deps.queryOrder(input.orderId, input.orderLineId);
-        const details = orderDetailsFromMarketplace(order);
-        // Renewal orders of a supervised product do not go through supervision (§9 [S73]).
-        const terms = order.orderType === 'RENEW' ? undefined : deps.supervisionTermsFor?.(details.productId);
+        const details = { ...orderDetailsFromMarketplace(order), ...sealContacts(buyerContactsFromQueryOrder(deps.accessKey, order.buyerInfo)) };
+        const terms = supervisionTermsForPurchase(details.productId, order.orderType);
         return { details: terms ? { ...details, supervision: terms } : details, orderType: order.orderType };
       } catch (err) {
         if (err instanceof MarketplaceApiError && err.code === MarketplaceErrorCode.OrderNotFound) {
@@ -49,6 +64,12 @@ export function createOrderActivities(deps: OrderActivityDeps) {
         }
         throw err;
       }
+    },
+
+    /** The supervision terms of a V1 purchase (V2's come with fetchOrderDetails); a local activity: config only. */
+    async lookUpSupervisionTerms(input: { productId?: string; orderType: string }): Promise<{ terms?: SupervisionTerms }> {
+      const terms = supervisionTermsForPurchase(input.productId, input.orderType);
+      return terms ? { terms } : {};
     },
 
     /** Claims the customer's one free trial of a product; the first claim wins (§11). */
@@ -74,9 +95,20 @@ export function createOrderActivities(deps: OrderActivityDeps) {
       ]);
     },
 
-    /** Creates the tenant (or finds the one created before) and seals its credentials for the read model. */
+    /**
+     * Creates the tenant (or finds the one created before), with the buyer's contacts for its admin account, and seals
+     * its credentials for the read model. Access the marketplace would not accept (appInfo over its limits) fails the
+     * purchase for good, and the tenant just created is removed: a retry gets the same access, so retrying cannot help.
+     */
     async provisionTenant(input: { instanceId: string; details: OrderDetails; testOrder: boolean }): Promise<ProvisionedAccess> {
-      const tenant = await withProvisionerFailures(() => provisioner.create(input.instanceId, tenantSpec(input.details, input.testOrder)));
+      const contacts = input.details.buyerContactsSealed ? sealedBox.openJson<BuyerContacts>(input.details.buyerContactsSealed) : undefined;
+      const spec = tenantSpec(input.details, input.testOrder);
+      const tenant = await withProvisionerFailures(() => (contacts ? provisioner.create(input.instanceId, spec, { contacts }) : provisioner.create(input.instanceId, spec)));
+      const tooLong = appInfoViolations(tenant);
+      if (tooLong.length > 0) {
+        await withProvisionerFailures(() => provisioner.remove(input.instanceId));
+        throw ApplicationFailure.create({ type: OrderFailureType.AppInfoTooLong, message: describeAppInfoViolations(tooLong), nonRetryable: true });
+      }
       return {
         frontEndUrl: tenant.frontEndUrl,
         ...(tenant.adminUrl ? { adminUrl: tenant.adminUrl } : {}),
@@ -115,15 +147,21 @@ export function createOrderActivities(deps: OrderActivityDeps) {
 /** The activities' type, for `proxyActivities<OrderActivities>()` in workflow code. */
 export type OrderActivities = ReturnType<typeof createOrderActivities>;
 
+/** Provisioner refusals that end the purchase, and the failure type the workflow turns into a result code. */
+const FINAL_PROVISIONER_FAILURES: Partial<Record<ProvisionerErrorCode, string>> = {
+  PROVISIONING_REJECTED: OrderFailureType.ProvisioningRejected,
+  MOBILE_REJECTED: OrderFailureType.MobileRejected,
+  EMAIL_REJECTED: OrderFailureType.EmailRejected,
+};
+
 async function withProvisionerFailures<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (isProvisionerError(err, 'PROVISIONING_REJECTED')) {
-      throw ApplicationFailure.create({ type: OrderFailureType.ProvisioningRejected, message: err.message, nonRetryable: true });
-    }
-    if (isProvisionerError(err)) throw ApplicationFailure.create({ type: err.code, message: err.message });
-    throw err;
+    if (!isProvisionerError(err)) throw err;
+    const final = FINAL_PROVISIONER_FAILURES[err.code];
+    if (final) throw ApplicationFailure.create({ type: final, message: err.message, nonRetryable: true });
+    throw ApplicationFailure.create({ type: err.code, message: err.message });
   }
 }
 

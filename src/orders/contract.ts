@@ -66,6 +66,12 @@ export interface OrderDetails {
    * at purchase: the order then runs a supervision workflow until acceptance (§9).
    */
   readonly supervision?: SupervisionTerms;
+  /**
+   * The buyer's mobilePhone/email ({mobilePhone?, email?} JSON) sealed with the data-encryption key: V1 sends them
+   * encrypted in newInstance, V2 in Query Order's buyerInfo. Workflow histories are stored as they are, so the plain
+   * text never enters a workflow; only the provisioning activity opens it, for the tenant's admin account.
+   */
+  readonly buyerContactsSealed?: string;
 }
 
 /** The order's view of its supervision (the supervision workflow holds the whole story). */
@@ -120,7 +126,7 @@ export interface OrderState {
 }
 
 /** The marketplace result codes the workflow itself decides (the API owns the rest). */
-export type WorkflowResultCode = '000000' | '000003' | '000004' | '000005' | '000100' | '000105';
+export type WorkflowResultCode = '000000' | '000003' | '000004' | '000005' | '000100' | '000101' | '000102' | '000105';
 
 /** The answer to a marketplace operation, decided by the workflow. */
 export interface OperationResult {
@@ -224,11 +230,38 @@ export const OrderFailureType = {
   ProvisioningRejected: 'PROVISIONING_REJECTED',
   /** The request cannot be applied (e.g. missing fields the order needs). */
   InvalidOrder: 'INVALID_ORDER',
+  /** The provisioner refused the buyer's mobile number for the admin account (missing, invalid or already used). */
+  MobileRejected: 'PROVISIONING_MOBILE_REJECTED',
+  /** The provisioner refused the buyer's e-mail address for the admin account (missing, invalid or already used). */
+  EmailRejected: 'PROVISIONING_EMAIL_REJECTED',
+  /** The tenant's access does not fit the marketplace's appInfo limits (a URL, the encrypted credentials, the memo). */
+  AppInfoTooLong: 'APP_INFO_TOO_LONG',
 } as const;
 
 /** Activity failure types that retrying cannot fix (fed to the retry policy's nonRetryableErrorTypes). */
 // An AK/SK rejection is deliberately retryable: once ops fix the credentials the order proceeds instead of failing.
-export const NON_RETRYABLE_FAILURE_TYPES: string[] = [OrderFailureType.OrderNotFound, OrderFailureType.ProvisioningRejected, OrderFailureType.InvalidOrder];
+export const NON_RETRYABLE_FAILURE_TYPES: string[] = [
+  OrderFailureType.OrderNotFound,
+  OrderFailureType.ProvisioningRejected,
+  OrderFailureType.InvalidOrder,
+  OrderFailureType.MobileRejected,
+  OrderFailureType.EmailRejected,
+  OrderFailureType.AppInfoTooLong,
+];
+
+/** The result code of a purchase that failed with an activity failure of this type (anything else: 000005). */
+export function purchaseFailureCode(failureType: string | undefined): WorkflowResultCode {
+  switch (failureType) {
+    case OrderFailureType.ProvisioningRejected:
+      return '000100';
+    case OrderFailureType.MobileRejected:
+      return '000101';
+    case OrderFailureType.EmailRejected:
+      return '000102';
+    default:
+      return '000005';
+  }
+}
 
 /** The validation error type an update validator throws (the API maps it to a result code). */
 export const ORDER_REJECTION_TYPE = 'ORDER_OPERATION_REJECTED';

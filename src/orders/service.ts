@@ -1,17 +1,12 @@
 import { createHash } from 'node:crypto';
-import {
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateStage,
-  type Client,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { withDeadline } from '../platform/deadline.js';
+import { classifyTemporalFailure } from '../platform/temporal/failures.js';
 import { findInstanceAccess, findInstanceByWorkflowId, findInstances, type InstanceAccessRow, type InstanceRow } from './store.js';
 import { ResultCode, encryptField, type AppInfo, type InstanceInfo } from '../koogallery/index.js';
+import { appInfoViolations } from '../koogallery/app-info-limits.js';
+import type { BuyerContacts, ProductionCommand, PurchaseCommand } from '../koogallery/commands.js';
 import type { SealedBox } from '../platform/sealed-box.js';
 import {
   ORDER_REJECTION_TYPE,
@@ -27,31 +22,37 @@ import {
   type OrderDetails,
   type OrderKey,
   type OrderWorkflowInput,
-  type RefreshRequest,
-  type ReleaseRequest,
-  type StatusRequest,
-  type UpgradeRequest,
 } from './contract.js';
 import { InstanceIdKey, InterfaceVersionKey, OrderIdKey, OrderPhaseKey, TestOrderKey } from '../kernel/search-attributes.js';
 
-// The production interface's use cases, one function per marketplace operation, independent of V1/V2 wire
-// formats: the HTTP layer parses and verifies, this layer talks to Temporal and the read model, and answers with
-// a marketplace result code. Every call finishes inside the configured budget (well inside the marketplace's 5 s).
+// The production interface's use cases, one per marketplace command, independent of V1/V2 wire formats: the HTTP
+// layer verifies, parses into a command (src/koogallery/commands.ts) and puts the outcome into the marketplace's
+// words (answers.ts); this layer talks to Temporal and the read model. Every call finishes inside the configured
+// budget (well inside the marketplace's 5 s). Failures of the Temporal client are recognised by type and code
+// (src/platform/temporal/failures.ts); what is left is thrown, and the HTTP layer answers it as a retryable error.
 
-/** An answer to the marketplace, before wire formatting. */
-export interface ServiceAnswer {
-  readonly code: ResultCode;
-  readonly message?: string;
+/** The ids an outcome concerns, for logs: the instance, its order workflow and its purchase order. */
+export interface OrderIds {
   readonly instanceId?: string;
-  /** For newInstance (V1): how the buyer reaches the instance, credentials encrypted for the marketplace. */
-  readonly appInfo?: AppInfo;
-  /** For queryInstance. */
-  readonly info?: InstanceInfo[];
-  /** The order workflow this call reached (for logs). */
   readonly workflowId?: string;
-  /** The purchase order of the instance (for logs; a renewal's own order id is a different one). */
+  /** The purchase order of the instance (a renewal's own order id is a different one). */
   readonly orderId?: string;
 }
+
+/** What became of a command, before it is put into the marketplace's words (answers.ts does that, in one place). */
+export type OrderOutcome =
+  /** The order's own answer: its workflow's, or, for an order whose workflow has closed, the read model's. */
+  | { readonly kind: 'answered'; readonly code: ResultCode; readonly message?: string; readonly ids: OrderIds; readonly appInfo?: AppInfo }
+  /** The order's workflow refused the request (an update validator), with the code it chose. */
+  | { readonly kind: 'refused'; readonly code: ResultCode; readonly message: string; readonly ids: OrderIds }
+  /** No such instance for the marketplace: never created, unknown, or released. */
+  | { readonly kind: 'instance-not-found'; readonly message: string; readonly ids?: OrderIds }
+  /** A purchase (or the instances polled) still provisioning after the budget; the marketplace may poll. */
+  | { readonly kind: 'provisioning'; readonly ids?: OrderIds }
+  /** Not decided within the budget, or not now: the same call later will be answered. */
+  | { readonly kind: 'retry-later'; readonly message: string; readonly ids?: OrderIds }
+  /** queryInstance: the instances that are ready, with how to reach them. */
+  | { readonly kind: 'instances'; readonly info: InstanceInfo[]; readonly ids?: OrderIds };
 
 /** What the order service needs. */
 export interface OrderServiceDeps {
@@ -64,7 +65,7 @@ export interface OrderServiceDeps {
   readonly budgetMs: number;
 }
 
-/** A purchase as the HTTP layer hands it over. */
+/** A purchase as the order workflow is started with it. */
 export interface PurchaseInput {
   readonly key: OrderKey;
   readonly interfaceVersion: InterfaceVersion;
@@ -85,19 +86,10 @@ export function instanceIdFor(businessId: string): string {
   return `i-${createHash('sha256').update(businessId).digest('hex').slice(0, 40)}`;
 }
 
-function rejectionCode(err: unknown): ResultCode | undefined {
-  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-  if (cause instanceof ApplicationFailure && cause.type === ORDER_REJECTION_TYPE) {
-    const code = cause.details?.[0];
-    if (typeof code === 'string' && (Object.values(ResultCode) as string[]).includes(code)) return code as ResultCode;
-  }
-  return undefined;
-}
-
-function isClosedWorkflowError(err: unknown): boolean {
-  if (err instanceof WorkflowNotFoundError) return true;
-  const msg = err instanceof Error ? err.message : '';
-  return /workflow execution already completed|not found/i.test(msg);
+/** The result code an order's update validator chose (its ApplicationFailure's first detail), if it is one. */
+function refusedCode(details: readonly unknown[] | undefined | null): ResultCode {
+  const code = details?.[0];
+  return typeof code === 'string' && (Object.values(ResultCode) as string[]).includes(code) ? (code as ResultCode) : ResultCode.InternalError;
 }
 
 const READY_PHASES = new Set(['ACTIVE', 'FROZEN']);
@@ -145,20 +137,26 @@ export function createOrderService(deps: OrderServiceDeps) {
   const appInfoCache = new Map<string, { stamp: string; appInfo: AppInfo }>();
   const APP_INFO_CACHE_LIMIT = 20_000;
 
+  /** The appInfo to send for a ready instance; undefined when it has no access yet, or none the marketplace accepts. */
   function appInfoOf(row: InstanceAccessRow): AppInfo | undefined {
     if (!row.frontEndUrl) return undefined;
     const stamp = `${row.credentialsSealed ?? ''}|${row.frontEndUrl}|${row.adminUrl ?? ''}|${row.memo ?? ''}`;
     const cached = appInfoCache.get(row.instanceId);
     if (cached?.stamp === stamp) return cached.appInfo;
     const appInfo = buildAppInfo(row, row.frontEndUrl);
+    if (!appInfo) return undefined;
     appInfoCache.delete(row.instanceId);
     appInfoCache.set(row.instanceId, { stamp, appInfo });
     if (appInfoCache.size > APP_INFO_CACHE_LIMIT) appInfoCache.delete(appInfoCache.keys().next().value!);
     return appInfo;
   }
 
-  function buildAppInfo(row: InstanceAccessRow, frontEndUrl: string): AppInfo {
+  function buildAppInfo(row: InstanceAccessRow, frontEndUrl: string): AppInfo | undefined {
     const creds = row.credentialsSealed ? deps.sealedBox.openJson<{ userName: string; password: string }>(row.credentialsSealed) : undefined;
+    const plain = { frontEndUrl, ...(row.adminUrl ? { adminUrl: row.adminUrl } : {}), ...(creds ?? {}), ...(row.memo ? { memo: row.memo } : {}) };
+    // Provisioning refuses access over the marketplace's limits (the purchase fails); a row written before that
+    // check is withheld rather than sent, so the marketplace never receives a value it cannot take.
+    if (appInfoViolations(plain).length > 0) return undefined;
     return {
       frontEndUrl,
       ...(row.adminUrl ? { adminUrl: row.adminUrl } : {}),
@@ -167,23 +165,36 @@ export function createOrderService(deps: OrderServiceDeps) {
     };
   }
 
-  /** Answer for an order whose workflow is closed (or whose operation found it gone), from the read model. */
-  function answerFromRow(row: InstanceRow | undefined, opts: { purchase: boolean; release: boolean; testOrder: boolean }): ServiceAnswer {
-    if (!row) return { code: ResultCode.InstanceNotFound, message: 'instance not found' };
-    const base = { instanceId: row.instanceId, workflowId: row.workflowId, orderId: row.orderId };
+  /** The outcome for an order whose workflow is closed (or whose operation found it gone), from the read model. */
+  function outcomeFromRow(row: InstanceRow | undefined, opts: { purchase: boolean; release: boolean; testOrder: boolean }): OrderOutcome {
+    if (!row) return { kind: 'instance-not-found', message: 'instance not found' };
+    const ids = { instanceId: row.instanceId, workflowId: row.workflowId, orderId: row.orderId };
     if (row.phase === 'RELEASED') {
-      if (opts.purchase || opts.release || opts.testOrder || row.testOrder) return { ...base, code: ResultCode.Success };
-      return { ...base, code: ResultCode.InstanceNotFound, message: 'instance released' };
+      if (opts.purchase || opts.release || opts.testOrder || row.testOrder) return { kind: 'answered', code: ResultCode.Success, ids };
+      return { kind: 'instance-not-found', message: 'instance released', ids };
     }
     if (row.phase === 'REJECTED' || row.phase === 'FAILED') {
-      if (opts.purchase) return { ...base, code: (row.resultCode as ResultCode | null) ?? ResultCode.InternalError };
-      return { ...base, code: ResultCode.InstanceNotFound, message: 'no instance was created' };
+      if (opts.purchase) return { kind: 'answered', code: (row.resultCode as ResultCode | null) ?? ResultCode.InternalError, ids };
+      return { kind: 'instance-not-found', message: 'no instance was created', ids };
     }
-    return { ...base, code: ResultCode.InternalError, message: `order workflow unavailable (phase ${row.phase})` };
+    return { kind: 'retry-later', message: `order workflow unavailable (phase ${row.phase})`, ids };
   }
 
-  async function purchase(p: PurchaseInput): Promise<ServiceAnswer> {
+  /** The order's answer to an operation, as an outcome. */
+  const answered = (result: OperationResult, ids: OrderIds): OrderOutcome => ({ kind: 'answered', code: result.code, ids, ...(result.message ? { message: result.message } : {}) });
+
+  /** The workflow details of a V1 purchase: the pushed facts, and the buyer's contacts sealed (never plain in a workflow). */
+  function purchaseDetails(c: PurchaseCommand): OrderDetails | undefined {
+    if (!c.facts) return undefined;
+    const contacts: BuyerContacts | undefined = c.contacts;
+    return { ...c.facts, ...(contacts ? { buyerContactsSealed: deps.sealedBox.sealJson(contacts) } : {}) };
+  }
+
+  async function purchase(c: PurchaseCommand): Promise<OrderOutcome> {
+    const details = purchaseDetails(c);
+    const p: PurchaseInput = { key: c.key, interfaceVersion: c.interfaceVersion, businessId: c.businessId, testOrder: c.testOrder, ...(details ? { details } : {}) };
     const workflowId = orderWorkflowId(p.key);
+    const orderIds = { workflowId, orderId: p.key.orderId };
     let instanceId = instanceIdFor(p.businessId);
     let seqBase: number | undefined;
     if (p.testOrder) {
@@ -198,6 +209,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     }
     const startWorkflowOperation = purchaseStartOperation(deps.taskQueue, p, instanceId, seqBase);
     const deadline = Date.now() + budgetMs;
+    let outcome: OrderOutcome;
     try {
       const result = await withinBudget(
         (async (): Promise<OperationResult> => {
@@ -210,43 +222,53 @@ export function createOrderService(deps: OrderServiceDeps) {
         })(),
         budgetMs,
       );
-      return { code: result.code, instanceId: result.instanceId, workflowId, orderId: p.key.orderId, ...(result.message ? { message: result.message } : {}) };
+      outcome = answered(result, { ...orderIds, instanceId: result.instanceId });
     } catch (err) {
       if (err instanceof BudgetExceeded) {
         // Provisioning goes on in the workflow. Name the instance if it is known, so the marketplace can poll it.
         const row = await withinBudget(findInstanceByWorkflowId(pool, workflowId), Math.max(200, deadline + 800 - Date.now())).catch(() => undefined);
-        if (row && row.phase !== 'RELEASED') return { code: ResultCode.Processing, instanceId: row.instanceId, workflowId, orderId: p.key.orderId, message: 'provisioning' };
-        return { code: ResultCode.InternalError, workflowId, orderId: p.key.orderId, message: 'order not yet accepted; retry' };
+        if (row && row.phase !== 'RELEASED') return { kind: 'provisioning', ids: { ...orderIds, instanceId: row.instanceId } };
+        return { kind: 'retry-later', message: 'order not yet accepted; retry', ids: orderIds };
       }
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        return answerFromRow(await findInstanceByWorkflowId(pool, workflowId), { purchase: true, release: false, testOrder: p.testOrder });
+      const failure = classifyTemporalFailure(err, ORDER_REJECTION_TYPE);
+      if (failure.kind === 'already-started') {
+        // A real order whose workflow has closed (REJECT_DUPLICATE): the read model has its answer.
+        outcome = outcomeFromRow(await findInstanceByWorkflowId(pool, workflowId), { purchase: true, release: false, testOrder: p.testOrder });
+      } else if (failure.kind === 'update-refused') {
+        return { kind: 'refused', code: refusedCode(failure.failure.details), message: failure.failure.message, ids: orderIds };
+      } else {
+        throw err;
       }
-      const code = rejectionCode(err);
-      if (code) return { code, workflowId, orderId: p.key.orderId };
-      throw err;
     }
+    // V1 has no queryInstance poll after a purchase: its answer carries how to reach the instance.
+    if (c.interfaceVersion === 'V1' && outcome.kind === 'answered' && outcome.code === ResultCode.Success && outcome.ids.instanceId) {
+      const [row] = await findInstanceAccess(pool, [outcome.ids.instanceId]);
+      const appInfo = row ? appInfoOf(row) : undefined;
+      if (appInfo) outcome = { ...outcome, appInfo };
+    }
+    return outcome;
   }
 
-  /** Runs an update on the order that owns `instanceId`, mapping every outcome to a result code. */
+  /** Runs an update on the order that owns `instanceId`, recognising every way it can fail. */
   async function operate(
     instanceId: string,
     testOrder: boolean,
     run: (workflowId: string) => Promise<OperationResult>,
     opts: { release?: boolean } = {},
-  ): Promise<ServiceAnswer> {
+  ): Promise<OrderOutcome> {
     const [row] = await findInstances(pool, [instanceId]);
-    if (!row) return { code: ResultCode.InstanceNotFound, message: 'instance not found' };
+    if (!row) return { kind: 'instance-not-found', message: 'instance not found' };
     const ids = { instanceId, workflowId: row.workflowId, orderId: row.orderId };
     try {
-      const result = await withinBudget(run(row.workflowId), budgetMs);
-      return { ...ids, code: result.code, ...(result.message ? { message: result.message } : {}) };
+      return answered(await withinBudget(run(row.workflowId), budgetMs), ids);
     } catch (err) {
-      if (err instanceof BudgetExceeded) return { ...ids, code: ResultCode.InternalError, message: 'still processing; retry' };
-      const code = rejectionCode(err);
-      if (code) return { ...ids, code };
-      if (isClosedWorkflowError(err)) {
+      if (err instanceof BudgetExceeded) return { kind: 'retry-later', message: 'still processing; retry', ids };
+      const failure = classifyTemporalFailure(err, ORDER_REJECTION_TYPE);
+      if (failure.kind === 'update-refused') return { kind: 'refused', code: refusedCode(failure.failure.details), message: failure.failure.message, ids };
+      if (failure.kind === 'workflow-gone') {
+        // The order closed (released, or a failed purchase past its retention): what it left in the read model decides.
         const fresh = (await findInstances(pool, [instanceId]))[0];
-        return answerFromRow(fresh, { purchase: false, release: opts.release ?? false, testOrder });
+        return outcomeFromRow(fresh, { purchase: false, release: opts.release ?? false, testOrder });
       }
       throw err;
     }
@@ -254,64 +276,86 @@ export function createOrderService(deps: OrderServiceDeps) {
 
   const handleOf = (workflowId: string) => client.workflow.getHandle(workflowId);
 
-  return {
-    purchase,
+  /** queryInstance: answered from the read model (fast, and available while no worker runs). */
+  async function queryInstances(instanceIds: readonly string[]): Promise<OrderOutcome> {
+    const rows = await findInstanceAccess(pool, instanceIds);
+    if (rows.length === 0) return { kind: 'instance-not-found', message: 'instance not found' };
+    const byId = new Map(rows.map((r) => [r.instanceId, r]));
+    const info: InstanceInfo[] = [];
+    for (const id of instanceIds) {
+      const row = byId.get(id);
+      if (!row || !READY_PHASES.has(row.phase)) continue;
+      const appInfo = appInfoOf(row);
+      info.push({ instanceId: row.instanceId, ...(appInfo ? { appInfo } : {}) });
+    }
+    // A single-instance query names its order in the logs like every other call about that order.
+    const only = rows.length === 1 ? rows[0]! : undefined;
+    const ids = only ? { instanceId: only.instanceId, workflowId: only.workflowId, orderId: only.orderId } : undefined;
+    // Known but not ready yet (async purchase still provisioning): tell the poller to come back.
+    if (info.length === 0) {
+      const provisioning = rows.some((r) => r.phase === 'PROVISIONING');
+      return provisioning ? { kind: 'provisioning', ...(ids ? { ids } : {}) } : { kind: 'instance-not-found', message: 'no live instance' };
+    }
+    return { kind: 'instances', info, ...(ids ? { ids } : {}) };
+  }
 
-    /** refreshInstance: renewal, renewal refund, trial conversion, renewal with change. */
-    refresh(instanceId: string, req: RefreshRequest): Promise<ServiceAnswer> {
-      return operate(instanceId, req.testOrder, (wf) => handleOf(wf).executeUpdate(refreshUpdate, { args: [req], updateId: `refresh-${req.orderId}` }));
-    },
+  /** changeInstanceCheck: a renewal with change is allowed for a live instance. */
+  async function checkChange(instanceId: string): Promise<OrderOutcome> {
+    const [row] = await findInstances(pool, [instanceId]);
+    if (!row || !READY_PHASES.has(row.phase)) return { kind: 'instance-not-found', message: 'instance not found' };
+    return { kind: 'answered', code: ResultCode.Success, ids: { instanceId, workflowId: row.workflowId, orderId: row.orderId } };
+  }
 
-    /** expireInstance / instanceStatus / updateInstanceStatus. */
-    setStatus(instanceId: string, req: StatusRequest): Promise<ServiceAnswer> {
-      return operate(instanceId, req.testOrder, (wf) => handleOf(wf).executeUpdate(setStatusUpdate, { args: [req] }));
-    },
-
-    /** upgrade / upgradeInstance. */
-    upgrade(instanceId: string, req: UpgradeRequest): Promise<ServiceAnswer> {
-      return operate(instanceId, req.testOrder, (wf) => handleOf(wf).executeUpdate(upgradeUpdate, { args: [req], updateId: `upgrade-${req.orderId}` }));
-    },
-
-    /** releaseInstance: releasing a released instance succeeds. */
-    release(instanceId: string, req: ReleaseRequest): Promise<ServiceAnswer> {
-      return operate(instanceId, req.testOrder, (wf) => handleOf(wf).executeUpdate(releaseUpdate, { args: [req] }), { release: true });
-    },
-
-    /** queryInstance: answered from the read model (fast, and available while no worker runs). */
-    async queryInstances(instanceIds: readonly string[]): Promise<ServiceAnswer> {
-      const rows = await findInstanceAccess(pool, instanceIds);
-      if (rows.length === 0) return { code: ResultCode.InstanceNotFound, message: 'instance not found' };
-      const byId = new Map(rows.map((r) => [r.instanceId, r]));
-      const info: InstanceInfo[] = [];
-      for (const id of instanceIds) {
-        const row = byId.get(id);
-        if (!row || !READY_PHASES.has(row.phase)) continue;
-        const appInfo = appInfoOf(row);
-        info.push({ instanceId: row.instanceId, ...(appInfo ? { appInfo } : {}) });
+  /** Runs one marketplace command: the production interface's table of contents. */
+  function execute(c: ProductionCommand): Promise<OrderOutcome> {
+    switch (c.kind) {
+      case 'purchase':
+        return purchase(c);
+      case 'renew': {
+        const req = {
+          orderId: c.orderId,
+          ...(c.orderLineId ? { orderLineId: c.orderLineId } : {}),
+          scene: c.scene,
+          expireTime: c.expireTime,
+          ...(c.productId ? { productId: c.productId } : {}),
+          ...(c.periodType ? { periodType: c.periodType } : {}),
+          ...(c.periodNumber !== undefined ? { periodNumber: c.periodNumber } : {}),
+          ...(c.orderAmount ? { orderAmount: c.orderAmount } : {}),
+          testOrder: c.testOrder,
+        };
+        return operate(c.instanceId, c.testOrder, (wf) => handleOf(wf).executeUpdate(refreshUpdate, { args: [req], updateId: `refresh-${c.orderId}` }));
       }
-      // Known but not ready yet (async purchase still provisioning): tell the poller to come back.
-      if (info.length === 0) {
-        const provisioning = rows.some((r) => r.phase === 'PROVISIONING');
-        return provisioning ? { code: ResultCode.Processing, message: 'provisioning' } : { code: ResultCode.InstanceNotFound, message: 'no live instance' };
+      case 'expire':
+      case 'freeze':
+      case 'unfreeze': {
+        // Expiry and arrears are separate freezes: a renewal lifts the first, only the marketplace's UNFREEZE both.
+        const req = { action: c.kind === 'unfreeze' ? ('UNFREEZE' as const) : ('FREEZE' as const), reason: c.kind === 'expire' ? ('EXPIRED' as const) : ('MARKETPLACE' as const), testOrder: c.testOrder };
+        return operate(c.instanceId, c.testOrder, (wf) => handleOf(wf).executeUpdate(setStatusUpdate, { args: [req] }));
       }
-      // A single-instance query names its order in the logs like every other call about that order.
-      const only = rows.length === 1 ? rows[0]! : undefined;
-      return { code: ResultCode.Success, info, ...(only ? { instanceId: only.instanceId, workflowId: only.workflowId, orderId: only.orderId } : {}) };
-    },
+      case 'upgrade': {
+        const req = {
+          orderId: c.orderId,
+          ...(c.orderLineId ? { orderLineId: c.orderLineId } : {}),
+          ...(c.skuCode ? { skuCode: c.skuCode } : {}),
+          ...(c.productId ? { productId: c.productId } : {}),
+          ...(c.spec ? { spec: c.spec } : {}),
+          testOrder: c.testOrder,
+        };
+        return operate(c.instanceId, c.testOrder, (wf) => handleOf(wf).executeUpdate(upgradeUpdate, { args: [req], updateId: `upgrade-${c.orderId}` }));
+      }
+      case 'release': {
+        const req = { ...(c.orderId ? { orderId: c.orderId } : {}), testOrder: c.testOrder };
+        // Releasing a released instance succeeds.
+        return operate(c.instanceId, c.testOrder, (wf) => handleOf(wf).executeUpdate(releaseUpdate, { args: [req] }), { release: true });
+      }
+      case 'query':
+        return queryInstances(c.instanceIds);
+      case 'check-change':
+        return checkChange(c.instanceId);
+    }
+  }
 
-    /** changeInstanceCheck: a renewal with change is allowed for a live instance. */
-    async checkChange(instanceId: string): Promise<ServiceAnswer> {
-      const [row] = await findInstances(pool, [instanceId]);
-      if (!row || !READY_PHASES.has(row.phase)) return { code: ResultCode.InstanceNotFound, message: 'instance not found' };
-      return { code: ResultCode.Success, instanceId, workflowId: row.workflowId, orderId: row.orderId };
-    },
-
-    /** The V1 newInstance answer's appInfo for an instance. */
-    async appInfoFor(instanceId: string): Promise<AppInfo | undefined> {
-      const [row] = await findInstanceAccess(pool, [instanceId]);
-      return row ? appInfoOf(row) : undefined;
-    },
-  };
+  return { execute, queryInstances };
 }
 
 /** The order service's type. */

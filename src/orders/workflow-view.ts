@@ -1,5 +1,6 @@
-import { WorkflowNotFoundError, isGrpcServiceError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { getOrderQuery, type OrderState } from './contract.js';
+import { isWorkflowGone } from '../platform/temporal/failures.js';
 
 // Asks Temporal about one order workflow within a deadline: describe (no worker needed), then the live state by
 // query when it is open, or its result (the final OrderState) when it completed. Used by GET /ops/orders/:instanceId
@@ -16,16 +17,6 @@ export type WorkflowView =
   /** Could not be asked now (no worker polling, timeout, server unreachable): not a finding. */
   | { readonly kind: 'unavailable'; readonly reason: string };
 
-const GRPC_NOT_FOUND = 5;
-
-function isNotFound(err: unknown): boolean {
-  if (err instanceof WorkflowNotFoundError) return true;
-  // Over a NativeConnection the client does not always map NOT_FOUND to WorkflowNotFoundError.
-  if (isGrpcServiceError(err) && err.code === GRPC_NOT_FOUND) return true;
-  const cause = (err as { cause?: unknown } | null)?.cause;
-  return isGrpcServiceError(cause) && cause.code === GRPC_NOT_FOUND;
-}
-
 function reasonOf(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.slice(0, 200);
@@ -39,7 +30,7 @@ export async function viewOrderWorkflow(client: Client, workflowId: string, time
   try {
     status = (await within(() => handle.describe())).status.name;
   } catch (err) {
-    return isNotFound(err) ? { kind: 'missing' } : { kind: 'unavailable', reason: `describe failed: ${reasonOf(err)}` };
+    return isWorkflowGone(err) ? { kind: 'missing' } : { kind: 'unavailable', reason: `describe failed: ${reasonOf(err)}` };
   }
   if (status === 'RUNNING') {
     try {

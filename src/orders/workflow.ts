@@ -21,6 +21,7 @@ import {
   NON_RETRYABLE_FAILURE_TYPES,
   ORDER_REJECTION_TYPE,
   OrderFailureType,
+  purchaseFailureCode,
   purchaseUpdate,
   refreshUpdate,
   releaseUpdate,
@@ -170,6 +171,15 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
           ];
           if (found.length > 0) upsertSearchAttributes(found);
         }
+      } else if (state.key.kind !== 'v2-line' && patched('look-up-v1-supervision-in-worker')) {
+        // Patch `look-up-v1-supervision-in-worker`: whether a product is supervised is answered by the worker, from
+        // the merchant's catalogue, for every order (V2: in fetchOrderDetails). The V1 API used to stamp the terms
+        // on the pushed details; runs started that way replay without this local activity and keep what they were
+        // started with. See docs/workflow-versioning.md.
+        const { terms } = await local.lookUpSupervisionTerms({ ...(details.productId ? { productId: details.productId } : {}), orderType: details.trial ? 'TRIAL' : 'NEW' });
+        const { supervision: _asPushed, ...rest } = details;
+        details = terms ? { ...rest, supervision: terms } : rest;
+        state = { ...state, details };
       }
       if (details.trial && details.customerId && details.productId) {
         const claim = await remote.claimTrialBenefit({ customerId: details.customerId, productId: details.productId, instanceId: state.instanceId });
@@ -192,9 +202,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
         }
       }
       access = undefined;
-      const type = failureType(err);
-      const code: WorkflowResultCode = type === OrderFailureType.ProvisioningRejected ? '000100' : '000005';
-      await fail(code, failureMessage(err), 'FAILED');
+      await fail(purchaseFailureCode(failureType(err)), failureMessage(err), 'FAILED');
     }
   }
 

@@ -31,6 +31,17 @@ export const REDACTED_PATHS = [
   '*.dataEncryptionKey',
   'huaweiSk',
   '*.huaweiSk',
+  // The buyer's contacts (personal data), should a command, a tenant spec or a Query Order answer be logged whole.
+  'mobilePhone',
+  '*.mobilePhone',
+  'email',
+  '*.email',
+  'contacts',
+  '*.contacts',
+  'adminContacts',
+  '*.adminContacts',
+  'buyerInfo',
+  '*.buyerInfo',
 ];
 
 /** Creates the process's JSON logger (one per process; children carry order, instance and workflow ids). */

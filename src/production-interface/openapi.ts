@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { BODY_SIGN_HEADER, ResultCode, V1_ACTIVITIES, V2_ACTIVITIES, defaultResultMessage, v1RequestSchemas, v2RequestSchemas } from '../koogallery/index.js';
+import { APP_INFO_LIMITS, BODY_SIGN_HEADER, ResultCode, V1_ACTIVITIES, V2_ACTIVITIES, defaultResultMessage, v1RequestSchemas, v2RequestSchemas } from '../koogallery/index.js';
 import { SAAS_PATH } from './paths.js';
 import { json, pathItem, ref, requestSchema, responseRef, type Json, type OpenApiPart } from '../platform/http/openapi.js';
 
@@ -38,7 +38,8 @@ const RESULT_CODE_TABLE = Object.values(ResultCode)
   .join('\n');
 
 const V1_DESCRIPTIONS: Record<(typeof V1_ACTIVITIES)[number], string> = {
-  newInstance: 'Purchase: create the instance (inline order details); answers instanceId and encrypted appInfo.',
+  newInstance:
+    "Purchase: create the instance (inline order details; mobilePhone/email AES-encrypted, passed to the provisioner for the tenant's admin account); answers instanceId and encrypted appInfo, or 000101/000102 when the buyer's mobile number / e-mail is refused.",
   refreshInstance: 'Renewal, renewal refund (negative orderAmount) or trial conversion (trialToFormal=1).',
   expireInstance: 'Expiry: freeze the instance (data kept).',
   releaseInstance: 'Release: delete the instance; releasing a released instance succeeds.',
@@ -130,11 +131,11 @@ export function productionInterfaceOpenApiPart(): OpenApiPart {
         required: ['frontEndUrl'],
         additionalProperties: false,
         properties: {
-          frontEndUrl: { type: 'string' },
-          adminUrl: { type: 'string' },
-          userName: { type: 'string', description: 'Encrypted (IV + Base64 of AES).' },
-          password: { type: 'string', description: 'Encrypted (IV + Base64 of AES).' },
-          memo: { type: 'string' },
+          frontEndUrl: { type: 'string', maxLength: APP_INFO_LIMITS.frontEndUrl },
+          adminUrl: { type: 'string', maxLength: APP_INFO_LIMITS.adminUrl },
+          userName: { type: 'string', maxLength: APP_INFO_LIMITS.userName, description: 'Encrypted (IV + Base64 of AES); the limit counts the encrypted form.' },
+          password: { type: 'string', maxLength: APP_INFO_LIMITS.password, description: 'Encrypted (IV + Base64 of AES); the limit counts the encrypted form.' },
+          memo: { type: 'string', maxLength: APP_INFO_LIMITS.memo, description: 'Non-ASCII sent as \\uXXXX escapes; the limit counts them escaped.' },
         },
       },
       InstanceInfo: {

@@ -1,7 +1,7 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { withDeadline } from '../platform/deadline.js';
+import { classifyTemporalFailure, updateRefusal } from '../platform/temporal/failures.js';
 import { findSupervisionsByOrder, type SupervisionRow } from './store.js';
 import {
   SUPERVISION_REJECTION_TYPE,
@@ -38,9 +38,7 @@ export interface SupervisionServiceDeps {
 
 /** The reason of a refused action, when the failure is the workflow's refusal. */
 export function refusalReason(err: unknown): string | undefined {
-  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-  if (cause instanceof ApplicationFailure && cause.type === SUPERVISION_REJECTION_TYPE) return cause.message;
-  return undefined;
+  return updateRefusal(err, SUPERVISION_REJECTION_TYPE)?.message;
 }
 
 /** Creates the supervision service. */
@@ -76,15 +74,16 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
       const result = await withTimeout(handle.executeUpdate(supervisionActionUpdate, { args: [action] }));
       return { outcome: result.applied ? 'applied' : 'duplicate', state: result.state, workflowId: found.workflowId };
     } catch (err) {
-      const reason = refusalReason(err);
-      if (reason !== undefined) {
+      const failure = classifyTemporalFailure(err, SUPERVISION_REJECTION_TYPE);
+      if (failure.kind === 'update-refused') {
         const state = await withTimeout(handle.query(getSupervisionQuery)).catch(() => found.row?.state);
-        return { outcome: 'refused', reason, workflowId: found.workflowId, ...(state ? { state } : {}) };
+        return { outcome: 'refused', reason: failure.failure.message, workflowId: found.workflowId, ...(state ? { state } : {}) };
       }
-      if (err instanceof WorkflowNotFoundError && !found.row) {
+      if (failure.kind === 'workflow-gone' && !found.row) {
+        // Neither a running workflow nor a record of one: the order line is not supervised (or not yet).
         return { outcome: 'no-supervision', reason: `no supervised order ${ref.orderId}${ref.orderLineId ? ` line ${ref.orderLineId}` : ''}` };
       }
-      if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message ?? '')) {
+      if (failure.kind === 'workflow-gone') {
         // An ended supervision's workflow has closed: refuse with what the read model knows.
         const state = found.row?.state;
         const ended = state?.node === 'COMPLETED' ? 'completed' : state?.node === 'CLOSED' ? 'closed' : 'ended';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findInstance } from '../../src/orders/store.js';
-import { computeV2Signature } from '../../src/koogallery/index.js';
+import { computeV2Signature, encryptField, formatCompactUtc } from '../../src/koogallery/index.js';
+import { createSealedBox } from '../../src/platform/sealed-box.js';
 import type { CreateOrderInput } from '../../tools/simulator/order-book.js';
 import type { ProductionAnswer } from '../../tools/simulator/production-client.js';
 import { getOrderQuery, orderWorkflowId } from '../../src/orders/contract.js';
@@ -316,6 +317,36 @@ describe('V1 (GET) specifics', () => {
     expect((await handle.query(getOrderQuery)).instanceId).toBe(a.body.instanceId);
   });
 
+  it('when a pay-per-use instance is frozen and set NORMAL again (instanceStatus), then the tenant and read model follow, repeats change nothing', async () => {
+    const a = await v1Buy(uniqueId('CSV1OD'), { chargingMode: '0', productId: uniqueId('od'), expireTime: '' });
+    expectSigned(a, '000000');
+    const instanceId = a.body.instanceId as string;
+    const status = (instanceStatus: string, extra: Record<string, string> = {}) => h.market.v1('instanceStatus', { instanceId, instanceStatus, ...extra });
+
+    expectSigned(await status('FREEZE'), '000000');
+    expect(await tenantStatus(instanceId)).toBe('FROZEN');
+    expect((await findInstance(h.pool, instanceId))?.phase).toBe('FROZEN');
+    const frozenSeq = (await findInstance(h.pool, instanceId))!.seq;
+    expectSigned(await status('FREEZE'), '000000');
+    expect((await findInstance(h.pool, instanceId))?.seq).toBe(frozenSeq);
+
+    expectSigned(await status('NORMAL'), '000000');
+    expect(await tenantStatus(instanceId)).toBe('ACTIVE');
+    expect((await findInstance(h.pool, instanceId))?.phase).toBe('ACTIVE');
+    expectSigned(await status('NORMAL', { testFlag: '1' }), '000000');
+
+    // An expiry freeze is lifted by NORMAL too: V1 NORMAL lifts every freeze the marketplace imposed.
+    expectSigned(await h.market.v1('expireInstance', { instanceId, orderId: 'x' }), '000000');
+    expectSigned(await status('FREEZE'), '000000');
+    expectSigned(await status('NORMAL'), '000000');
+    expect(await tenantStatus(instanceId)).toBe('ACTIVE');
+
+    const timeline = await h.pool.query('SELECT event FROM instance_transitions WHERE instance_id = $1 ORDER BY seq', [instanceId]);
+    expect(timeline.rows.map((r) => r.event)).toEqual(['PURCHASE_RECEIVED', 'PROVISIONED', 'FREEZE', 'UNFREEZE', 'FREEZE', 'FREEZE', 'UNFREEZE']);
+    expectSigned(await h.market.v1('instanceStatus', { instanceId: uniqueId('ghost'), instanceStatus: 'FREEZE' }), '000003');
+    expectSigned(await status('PAUSE'), '000002');
+  });
+
   it('when expired and then renewed, then the instance is frozen and comes back', async () => {
     const a = await v1Buy(uniqueId('CSV1EXP'));
     const instanceId = a.body.instanceId;
@@ -324,6 +355,78 @@ describe('V1 (GET) specifics', () => {
     expectSigned(await h.market.v1('refreshInstance', { instanceId, orderId: uniqueId('REN'), expireTime: inDays(400) }), '000000');
     expect(await tenantStatus(instanceId)).toBe('ACTIVE');
     expect((await findInstance(h.pool, instanceId))?.phase).toBe('ACTIVE');
+  });
+});
+
+describe('the buyer\'s contacts (admin account)', () => {
+  const sealedBox = () => createSealedBox(h.config.dataEncryptionKey);
+  const PHONE = '+86 138 0013 8000';
+  const EMAIL = 'admin.contact@example.org';
+
+  async function contactsOfTenant(instanceId: string): Promise<unknown> {
+    const r = await h.pool.query<{ admin_contacts_sealed: string | null }>('SELECT admin_contacts_sealed FROM tenants WHERE instance_id = $1', [instanceId]);
+    const sealed = r.rows[0]?.admin_contacts_sealed;
+    return sealed ? sealedBox().openJson(sealed) : undefined;
+  }
+
+  /** The order's whole history with every payload decoded, so a plain-text contact in it would show. */
+  async function historyText(workflowId: string): Promise<string> {
+    const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+    // Payload bytes come as Uint8Array or, in the JSON form, as base64 strings under `data`.
+    return JSON.stringify(history, (k, v: unknown) =>
+      v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
+    );
+  }
+
+  const v1Purchase = (orderId: string, extra: Record<string, string>) =>
+    h.market.v1('newInstance', { businessId: randomUUID(), orderId, customerId: uniqueId('c'), productId: 'prod-v1', skuCode: 'sku-v1', chargingMode: '3', ...extra });
+
+  it('when a V1 purchase sends mobilePhone and email encrypted, then the tenant\'s admin account gets them, and they are nowhere in plain text', async () => {
+    const orderId = uniqueId('CSV1CONTACT');
+    const a = await v1Purchase(orderId, { mobilePhone: encryptField(TEST_ACCESS_KEY, PHONE), email: encryptField(TEST_ACCESS_KEY, EMAIL) });
+    expectSigned(a, '000000');
+    const instanceId = a.body.instanceId as string;
+    expect(await contactsOfTenant(instanceId)).toEqual({ mobilePhone: PHONE, email: EMAIL });
+    const workflowId = orderWorkflowId({ kind: 'v1-order', orderId });
+    const history = await historyText(workflowId);
+    expect(history).toContain('buyerContactsSealed');
+    expect(history).not.toContain(EMAIL);
+    expect(history).not.toContain('0013 8000');
+    expect(h.logLines.join('')).not.toContain(EMAIL);
+    const row = await h.pool.query('SELECT row_to_json(i)::text AS row FROM instances i WHERE instance_id = $1', [instanceId]);
+    expect(row.rows[0].row).not.toContain(EMAIL);
+  });
+
+  it('when a V1 mobilePhone cannot be decrypted, then 000101 and nothing is created', async () => {
+    const orderId = uniqueId('CSV1BADPHONE');
+    const a = await v1Purchase(orderId, { mobilePhone: encryptField('some-other-key', PHONE) });
+    expectSigned(a, '000101');
+    expect(a.body.resultMsg).toMatch(/mobilePhone/);
+    expect((await h.pool.query('SELECT count(*)::int AS n FROM instances WHERE order_id = $1', [orderId])).rows[0].n).toBe(0);
+  });
+
+  it('when the provisioner refuses the buyer\'s e-mail (V1) or mobile number (V2), then the purchase answers 000102 / 000101 and no tenant is left', async () => {
+    h.provisionerFaults.faults.failNext('create', 1, 'EMAIL_REJECTED');
+    const v1 = await v1Purchase(uniqueId('CSV1MAIL'), { email: encryptField(TEST_ACCESS_KEY, EMAIL) });
+    expectSigned(v1, '000102');
+    expect(await tenantCount(v1.body.instanceId as string)).toBe(0);
+
+    h.provisionerFaults.faults.failNext('create', 1, 'MOBILE_REJECTED');
+    const v2 = await buyV2({ mobilePhone: '13800138000' });
+    expectSigned(v2.answer, '000101');
+    expect(await tenantCount(v2.businessId)).toBe(0);
+    expect((await findInstance(h.pool, v2.businessId))).toMatchObject({ phase: 'FAILED', resultCode: '000101' });
+    // The marketplace retries; once the merchant's side accepts the contact, the same purchase succeeds.
+    const retry = await h.market.v2({ activity: 'newInstance', orderId: v2.order.orderId, orderLineId: v2.line, businessId: randomUUID() });
+    expectSigned(retry, '000000');
+    expect(retry.body.instanceId).toBe(v2.businessId);
+    expect(await contactsOfTenant(v2.businessId)).toEqual({ mobilePhone: '13800138000' });
+  });
+
+  it('when Query Order names the V2 buyer\'s contacts, then the tenant\'s admin account gets them', async () => {
+    const { answer, instanceId } = await buyV2({ mobilePhone: '13800138001', email: EMAIL });
+    expectSigned(answer, '000000');
+    expect(await contactsOfTenant(instanceId)).toEqual({ mobilePhone: '13800138001', email: EMAIL });
   });
 });
 

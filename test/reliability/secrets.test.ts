@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeV2Signature } from '../../src/koogallery/index.js';
+import { computeV2Signature, encryptField, formatCompactUtc } from '../../src/koogallery/index.js';
 import { createProductionClient, type ProductionAnswer, type ProductionClient } from '../../tools/simulator/production-client.js';
 import { orderWorkflowId } from '../../src/orders/contract.js';
 import { testInfra, uniqueId } from '../setup/infra.js';
@@ -20,6 +20,11 @@ import { aSimOrder, aV1PurchaseParams, aV2PurchaseBody, aV2RenewalBody, inDays, 
 // workflows' Temporal histories.
 
 const secrets = testSecrets();
+
+/** The V1 buyer's contacts in plain text: they reach the provisioner and must appear nowhere else. */
+const BUYER_PHONE = '+86 139 8765 4321';
+const BUYER_EMAIL = 'buyer.never-logged@example.org';
+
 const infra = () => testInfra();
 let simulator: ReturnType<typeof simulatorProcess>;
 let api: ReturnType<typeof apiProcess>;
@@ -146,7 +151,12 @@ describe.sequential('secrets: nothing secret in logs, answers, the inbox, the re
     const v1OrderId = uniqueId('CSV1SEC');
     orderKeys.push({ orderId: v1OrderId });
     const v1 = await call('V1 purchase', () =>
-      market.v1('newInstance', aV1PurchaseParams({ orderId: v1OrderId, productId: 'prod-secret', mobilePhone: 'a1B2c3D4e5F6g7H8k0BudWgmiGTIOQUAptWNOA==' })),
+      market.v1('newInstance', {
+        businessId: randomUUID(), orderId: v1OrderId, customerId: uniqueId('c'), productId: 'prod-secret', skuCode: 'sku-v1', chargingMode: '1', periodType: 'year', periodNumber: '1', expireTime: inDays(365),
+        // The buyer's contacts, encrypted as the marketplace sends them (§2.4): personal data, searched for below.
+        mobilePhone: encryptField(secrets.accessKey, BUYER_PHONE),
+        email: encryptField(secrets.accessKey, BUYER_EMAIL),
+      }),
     );
     expect(v1.body.resultCode).toBe('000000');
     expect(v1.appInfo?.password?.length).toBeGreaterThanOrEqual(12);
@@ -193,6 +203,8 @@ describe.sequential('secrets: nothing secret in logs, answers, the inbox, the re
       SK: secrets.huaweiSk,
       'data-encryption key': secrets.dataEncryptionKey,
       'ops token': secrets.opsApiToken!,
+      "buyer's mobile phone": BUYER_PHONE,
+      "buyer's e-mail address": BUYER_EMAIL,
       ...Object.fromEntries([...passwords].map((p, i) => [`tenant password ${i + 1}`, p])),
     };
     const leaks: string[] = [];

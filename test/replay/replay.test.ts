@@ -6,7 +6,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as registeredWorkflows from '../../src/workflows.js';
 import { historyFromJSON, patchIds, type History } from '../../tools/history-recorder/history-json.js';
-import { deliveryAsLocalActivity, reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, writeVariant } from './workflow-variants.js';
+import { deliveryAsLocalActivity, reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, unguardedV1SupervisionLookUp, writeVariant } from './workflow-variants.js';
 import { quietBundlerLogger } from '../../tools/testing/quiet-logger.js';
 
 // Replays every recorded history (test/replay/histories/<workflow-type>/*.json, written by
@@ -150,19 +150,39 @@ function sendsReminder(f: Fixture): boolean {
   });
 }
 
+// The V1 supervision patch (src/orders/workflow.ts): V1 purchases ask the worker whether the product is supervised.
+const V1_PATCH_ID = 'look-up-v1-supervision-in-worker';
+const AFTER_V1_PATCH = `.after-${V1_PATCH_ID}.`;
+
+/** The order workflow's input as recorded in the started event. */
+function orderInputOf(f: Fixture): { key?: { kind?: string }; carried?: unknown } | undefined {
+  const data = (attrs(f.json.events[0]!, 'workflowExecutionStarted') as { input?: { payloads?: Array<{ data?: string }> } } | undefined)?.input?.payloads?.[0]?.data;
+  return data ? (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { key?: { kind?: string }; carried?: unknown }) : undefined;
+}
+
+/** True if the run passed the V1 patch site: a fresh V1 order (not continued) that provisioned (or tried to). */
+function reachesV1PatchSite(f: Fixture): boolean {
+  if (f.workflowType !== 'orderWorkflow') return false;
+  const input = orderInputOf(f);
+  if (!input || input.carried !== undefined || input.key?.kind === 'v2-line') return false;
+  return f.json.events.some((e) => attrs(e, 'activityTaskScheduled')?.activityType?.name === 'provisionTenant');
+}
+
 let current: ReplayWorkerOptions;
 let swappedQueryOrder: ReplayWorkerOptions;
 let unguardedPatch: ReplayWorkerOptions;
+let unguardedV1Patch: ReplayWorkerOptions;
 let reminderSwapped: ReplayWorkerOptions;
 let deliveryLocal: ReplayWorkerOptions;
 let outcomes: ReplayOutcome[];
 
 beforeAll(async () => {
   // Bundled once each, from the sources as they are now: the current code and the four negative controls.
-  [current, swappedQueryOrder, unguardedPatch, reminderSwapped, deliveryLocal] = await Promise.all([
+  [current, swappedQueryOrder, unguardedPatch, unguardedV1Patch, reminderSwapped, deliveryLocal] = await Promise.all([
     bundle(WORKFLOWS_ENTRY),
     bundle(writeVariant(swappedQueryOrderVariant)),
     bundle(writeVariant(unguardedDetailsUpsert)),
+    bundle(writeVariant(unguardedV1SupervisionLookUp)),
     bundle(writeVariant(reminderRecordedBeforeNotified)),
     bundle(writeVariant(deliveryAsLocalActivity)),
   ]);
@@ -285,5 +305,35 @@ describe(`patch ${PATCH_ID}: histories from before and after the change`, () => 
     // Everything that never reached the patch site (V1, failed Query Order, continued runs) still replays: the copy
     // differs from the real workflow in the guard only.
     expect([...failed].sort()).toEqual([...before, ...after].sort());
+  });
+});
+
+describe(`patch ${V1_PATCH_ID}: V1 purchases from before and after the change`, () => {
+  const before = () => fixtures.filter((f) => reachesV1PatchSite(f) && !f.name.includes(AFTER_V1_PATCH));
+  const after = () => fixtures.filter((f) => reachesV1PatchSite(f) && f.name.includes(AFTER_V1_PATCH));
+
+  it('when V1 fixtures are sorted by when they were recorded, then only those recorded after the change carry its marker, and one found supervision terms', () => {
+    expect(before().length, 'V1 fixtures recorded before the patch').toBeGreaterThan(0);
+    expect(after().length, 'V1 fixtures recorded after the patch').toBeGreaterThan(0);
+    for (const f of before()) expect(patchIdsOf(f), f.name).not.toContain(V1_PATCH_ID);
+    for (const f of after()) expect(patchIdsOf(f), f.name).toContain(V1_PATCH_ID);
+    // The branch where the catalogue answers "supervised" (the supervision child starts) is among them.
+    const supervised = after().filter((f) => f.json.events.some((e) => e['startChildWorkflowExecutionInitiatedEventAttributes'] !== undefined));
+    expect(supervised.map((f) => f.name)).toEqual([`orderWorkflow/v1-general-supervised-released${AFTER_V1_PATCH}json`]);
+  });
+
+  it('when both generations are replayed against the patched code, then both pass', () => {
+    const replayed = outcomes.filter((o) => reachesV1PatchSite(o.fixture));
+    expect(replayed.length).toBe(before().length + after().length);
+    expect(failuresOf(replayed)).toEqual([]);
+  });
+
+  it('negative control: when the lookup is made without patched(), then every V1 purchase fails with DeterminismViolationError, and no other history', async () => {
+    const unguarded = await replayAll(unguardedV1Patch, fixtures.filter((f) => f.workflowType === 'orderWorkflow'), 'unguarded-v1-supervision-look-up');
+    for (const o of unguarded.filter((x) => x.error)) expect(o.error, o.fixture.name).toBeInstanceOf(DeterminismViolationError);
+    const failed = unguarded.filter((o) => o.error).map((o) => o.fixture.name);
+    // Before: the local activity is a command their histories lack (the run open on deploy day). After: their
+    // marker must be matched by a patched() call.
+    expect([...failed].sort()).toEqual([...before(), ...after()].map((f) => f.name).sort());
   });
 });

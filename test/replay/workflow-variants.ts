@@ -73,6 +73,12 @@ export const unguardedDetailsUpsert: WorkflowVariant = {
   edit: (s) => replaceOnce(s, `if (patched('upsert-details-after-query-order')) {`, `if (true) {`),
 };
 
+/** The V1 supervision lookup made without its guard: every V1 purchase recorded before it (and after it) must break. */
+export const unguardedV1SupervisionLookUp: WorkflowVariant = {
+  name: 'unguarded-v1-supervision-look-up',
+  edit: (s) => replaceOnce(s, `patched('look-up-v1-supervision-in-worker')`, `true`),
+};
+
 const REMINDER_NOTIFIED_THEN_RECORDED = `        await notify(reminderNotifications(workflowId, input, state, now));
         await commit(reminderSent(state, nowIso()), 'REMINDER_SENT');
 `;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowUpdateStage } from '@temporalio/client';
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, purchaseUpdate, type OrderKey, type OrderWorkflowInput } from '../../src/orders/contract.js';
 import { InstanceIdKey, InterfaceVersionKey, OrderIdKey, OrderPhaseKey, TestOrderKey } from '../../src/kernel/search-attributes.js';
-import { SUPERVISION_WORKFLOW_TYPE } from '../../src/supervision/contract.js';
+import { SUPERVISION_WORKFLOW_TYPE, supervisionWorkflowId } from '../../src/supervision/contract.js';
 import { freshId, inDays, sleep, until, type Recorder, type RecorderCatalogue } from './recorder.js';
 import type { ServiceKit } from './service-kit.js';
 import { expectSupervision, GENERAL_PRODUCT, HARDWARE_PRODUCT } from './supervised-products.js';
@@ -270,6 +270,29 @@ const service: Recorder<ServiceKit>[] = [
       return [
         { workflowId: o.workflowId, status: 'COMPLETED' },
         { workflowId: o.supervisionId, workflowType: SUPERVISION_WORKFLOW_TYPE, status: 'COMPLETED' },
+      ];
+    },
+  },
+  {
+    scenario: 'v1-general-supervised-released',
+    description:
+      'V1 monthly newInstance of a GENERAL-supervised product: the worker finds the terms (the API sends none) → supervision child → releaseInstance before acceptance closes it RELEASED; exports both',
+    async record(k) {
+      const params = k.v1Params({ productId: GENERAL_PRODUCT, skuCode: `${GENERAL_PRODUCT}-sku`, periodType: 'month', expireTime: inDays(30) });
+      const { instanceId, workflowId } = await k.buyV1(params);
+      const supervisionId = supervisionWorkflowId(workflowId);
+      await until(`supervision ${supervisionId} to start`, async () => {
+        const s = await k.supervisionState(supervisionId).catch(() => undefined);
+        return s?.seq ? s : undefined;
+      });
+      expectSupervision('supervision started', await k.supervisionState(supervisionId), { node: 'REQUIREMENT_SUBMISSION' });
+      await k.v1('V1 releaseInstance', 'releaseInstance', { instanceId, orderId: params.orderId! });
+      const closed = await k.settle(supervisionId);
+      if (closed.status !== 'COMPLETED') throw new Error(`supervision ${supervisionId} is ${closed.status} after the release`);
+      expectSupervision('supervision closed by the release', await k.supervisionState(supervisionId), { node: 'CLOSED', outcome: 'RELEASED' });
+      return [
+        { workflowId, status: 'COMPLETED' },
+        { workflowId: supervisionId, workflowType: SUPERVISION_WORKFLOW_TYPE, status: 'COMPLETED' },
       ];
     },
   },

@@ -40,6 +40,8 @@ const WORKFLOWS_ENTRY = join(repoRoot, 'src', 'workflows.ts');
 export class TimeSkippingKit implements RecordingKit {
   /** Every notification the supervisions asked for, to check a recorded path did what it claims. */
   readonly notifications: NotificationRequest[] = [];
+  /** The merchant's catalogue as the in-memory worker reads it: the terms each supervised product is sold with. */
+  readonly catalogue = new Map<string, SupervisionTerms>();
   private worker?: Worker;
   private running?: Promise<void>;
 
@@ -66,6 +68,10 @@ export class TimeSkippingKit implements RecordingKit {
         provisionTenant: async (i) => ({ frontEndUrl: `https://${i.instanceId}.tenants.test`, credentialsSealed: 'sealed' }),
         removeTenant: async () => undefined,
         recordTransition: async () => undefined,
+        lookUpSupervisionTerms: async (i) => {
+          const terms = i.productId === undefined ? undefined : kit.catalogue.get(i.productId);
+          return terms ? { terms } : {};
+        },
       };
       kit.worker = await Worker.create({
         connection: env.nativeConnection,
@@ -98,19 +104,20 @@ export class TimeSkippingKit implements RecordingKit {
   }
 
   /**
-   * A V1 order of a supervised product (details inline, as V1 sends them), started as the API would; resolves once
-   * its supervision child has started.
+   * A V1 order of a supervised product (details inline, as V1 sends them; the worker finds the terms in its
+   * catalogue), started as the API would; resolves once its supervision child has started.
    */
   async supervisedOrder(terms: SupervisionTerms, period?: ServicePeriod): Promise<{ orderWorkflowId: string; supervision: SupervisionHandle }> {
     const orderId = freshId('CSTS');
+    const productId = terms.kind === 'HARDWARE' ? HARDWARE_PRODUCT : GENERAL_PRODUCT;
+    this.catalogue.set(productId, terms);
     const details: OrderDetails = {
       customerId: freshId('cust-'),
-      productId: terms.kind === 'HARDWARE' ? HARDWARE_PRODUCT : GENERAL_PRODUCT,
+      productId,
       chargingMode: period ? 'PERIOD' : 'ONE_TIME',
       ...(period ? { periodType: period.periodType, periodNumber: period.periodNumber, expireTime: new Date(Date.now() + 400 * DAY_MS).toISOString() } : {}),
       trial: false,
       spec: {},
-      supervision: terms,
     };
     const key: OrderKey = { kind: 'v1-order', orderId };
     const input: OrderWorkflowInput = { key, interfaceVersion: 'V1', instanceId: randomUUID(), testOrder: false, details };

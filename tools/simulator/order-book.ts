@@ -63,7 +63,7 @@ export interface SimOrderInfo {
   orderType: MarketplaceOrderType;
   createTime: string;
   orderLine: SimOrderLine[];
-  buyerInfo: { customerId: string; customerName?: string; mobilePhone?: string };
+  buyerInfo: { customerId: string; customerName?: string; mobilePhone?: string; email?: string };
   extendParams?: Array<{ name: string; value: string }>;
   /** Present once supervision events were added (addSupervisionEvents). */
   serviceSupervision?: SimSupervision;
@@ -90,6 +90,8 @@ export const createOrderInputSchema = z.object({
   customerName: text(64).optional(),
   /** buyerInfo.mobilePhone, served as given (whether the real Query Order encrypts it is UNCONFIRMED). */
   mobilePhone: text(32).optional(),
+  /** buyerInfo.email, served as given (like mobilePhone). */
+  email: text(254).optional(),
   linearValue: z.coerce.number().positive().optional(),
   orderAmount: decimal.optional(),
   /** A fixed id instead of a generated `CS…` one (must be unused). */
@@ -238,6 +240,7 @@ export class OrderBook {
         customerId: o.customerId,
         ...(o.customerName !== undefined ? { customerName: o.customerName } : {}),
         ...(o.mobilePhone !== undefined ? { mobilePhone: o.mobilePhone } : {}),
+        ...(o.email !== undefined ? { email: o.email } : {}),
       },
       ...(o.extendParams !== undefined ? { extendParams: o.extendParams } : {}),
     };

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Pool } from '../../platform/db/pool.js';
 import type { SealedBox } from '../../platform/sealed-box.js';
-import { ProvisionerError, type Provisioner, type TenantAccess, type TenantSpec, type TenantStatus } from './provisioner.js';
+import { ProvisionerError, type AdminContacts, type Provisioner, type TenantAccess, type TenantSpec, type TenantStatus } from './provisioner.js';
 
 // The built-in provisioner: the merchant's tenants are rows of `tenants`, keyed by instanceId. Every statement is a
 // single idempotent one whose WHERE clause carries its precondition (create: insert-if-absent, re-activate-if-deleted,
@@ -50,6 +50,24 @@ export function generateTenantPassword(): string {
  */
 export function deriveTenantKey(sealedBox: SealedBox, instanceId: string): string {
   return 't' + sealedBox.keyedDigest('tenant-key', instanceId).slice(0, 16);
+}
+
+// The built-in registry cannot know which contacts a listing requires, nor whether a contact is "already used" in
+// the merchant's own systems: it refuses only a contact that cannot be one (the merchant's HTTP provisioner decides
+// the rest). Loose on purpose: international numbers with or without '+' and separators, any address with '@' and a dot.
+const MOBILE = /^\+?\d{5,20}$/;
+const MOBILE_SEPARATORS = /[\s().-]/g;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const MAX_EMAIL = 254;
+
+/** Refuses a contact the admin account cannot be created with (the message never repeats the contact). */
+export function checkAdminContacts(instanceId: string, contacts: AdminContacts | undefined): void {
+  if (contacts?.mobilePhone !== undefined && !MOBILE.test(contacts.mobilePhone.replace(MOBILE_SEPARATORS, ''))) {
+    throw new ProvisionerError('MOBILE_REJECTED', `builtin create for instance ${instanceId}: the buyer's mobile number is not a phone number`);
+  }
+  if (contacts?.email !== undefined && (contacts.email.length > MAX_EMAIL || !EMAIL.test(contacts.email))) {
+    throw new ProvisionerError('EMAIL_REJECTED', `builtin create for instance ${instanceId}: the buyer's e-mail address is not an e-mail address`);
+  }
 }
 
 interface TenantRow {
@@ -119,8 +137,10 @@ export function createBuiltinTenantRegistry(options: BuiltinTenantRegistryOption
   return {
     kind: 'builtin',
 
-    create: (instanceId, spec) =>
+    create: (instanceId, spec, options) =>
       step('create', instanceId, async () => {
+        checkAdminContacts(instanceId, options?.contacts);
+        const contactsSealed = options?.contacts ? sealedBox.sealJson(options.contacts) : null;
         const tenantKey = deriveTenantKey(sealedBox, instanceId);
         const frontEndUrl = tenantUrlTemplate.replaceAll(TENANT_PLACEHOLDER, tenantKey);
         const adminUrl = tenantAdminUrlTemplate === '' ? null : tenantAdminUrlTemplate.replaceAll(TENANT_PLACEHOLDER, tenantKey);
@@ -131,11 +151,11 @@ export function createBuiltinTenantRegistry(options: BuiltinTenantRegistryOption
         // instance_id, and an arbiter on instance_id alone lets the tenant_key violation through as an error.
         const inserted = await pool.query<TenantRow>(
           `INSERT INTO tenants
-             (instance_id, tenant_key, status, spec, front_end_url, admin_url, credentials_sealed, created_at, updated_at)
-           VALUES ($1, $2, 'ACTIVE', $3::jsonb, $4, $5, $6, $7, $7)
+             (instance_id, tenant_key, status, spec, front_end_url, admin_url, credentials_sealed, admin_contacts_sealed, created_at, updated_at)
+           VALUES ($1, $2, 'ACTIVE', $3::jsonb, $4, $5, $6, $7, $8, $8)
            ON CONFLICT DO NOTHING
            RETURNING ${ROW_COLUMNS}`,
-          [instanceId, tenantKey, specJson, frontEndUrl, adminUrl, credentialsSealed, now()],
+          [instanceId, tenantKey, specJson, frontEndUrl, adminUrl, credentialsSealed, contactsSealed, now()],
         );
         // A DELETED tenant is re-activated with its key, URLs and credentials rather than refused: a replayed
         // (debug/test) order re-runs its purchase after a release, and must get the same answer as the first time.
@@ -144,10 +164,11 @@ export function createBuiltinTenantRegistry(options: BuiltinTenantRegistryOption
           inserted.rows[0] ??
           (
             await pool.query<TenantRow>(
-              `UPDATE tenants SET status = 'ACTIVE', deleted_at = NULL, spec = $2::jsonb, updated_at = $3
+              `UPDATE tenants SET status = 'ACTIVE', deleted_at = NULL, spec = $2::jsonb, updated_at = $3,
+                      admin_contacts_sealed = COALESCE($4, admin_contacts_sealed)
                 WHERE instance_id = $1 AND status = 'DELETED'
                 RETURNING ${ROW_COLUMNS}`,
-              [instanceId, specJson, now()],
+              [instanceId, specJson, now(), contactsSealed],
             )
           ).rows[0];
         const row = reactivated ?? (await selectRow(instanceId));

@@ -61,7 +61,7 @@ export function withFaults(inner: Provisioner): FaultInjectingProvisioner {
 
   const provisioner: Provisioner = {
     kind: inner.kind,
-    create: (id, spec) => run('create', () => inner.create(id, spec)),
+    create: (id, spec, options) => run('create', () => (options ? inner.create(id, spec, options) : inner.create(id, spec))),
     changeSpec: (id, spec) => run('changeSpec', () => inner.changeSpec(id, spec)),
     freeze: (id) => run('freeze', () => inner.freeze(id)),
     resume: (id) => run('resume', () => inner.resume(id)),

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ProvisionerError, type Provisioner, type ProvisionerOperation, type TenantAccess, type TenantSpec } from './provisioner.js';
+import { ProvisionerError, type AdminContacts, type Provisioner, type ProvisionerErrorCode, type ProvisionerOperation, type TenantAccess, type TenantSpec } from './provisioner.js';
 
 // The HTTP provisioner: calls the merchant's own product API, which implements this contract.
 //
-//   PUT    {base}/tenants/{instanceId}          body: TenantSpec   → 200/201 TenantAccess JSON
+//   PUT    {base}/tenants/{instanceId}          body: TenantSpec + adminContacts?  → 200/201 TenantAccess JSON
 //   PATCH  {base}/tenants/{instanceId}/spec     body: TenantSpec   → 2xx
 //   POST   {base}/tenants/{instanceId}/freeze                      → 2xx
 //   POST   {base}/tenants/{instanceId}/resume                      → 2xx
@@ -14,6 +14,8 @@ import { ProvisionerError, type Provisioner, type ProvisionerOperation, type Ten
 //   TenantSpec:   { productId?, skuCode?, chargingMode?, spec: {name: string|number}, trial, expireTime? (ISO-8601),
 //                   customerId?, customerName?, testOrder }
 //   TenantAccess: { frontEndUrl, adminUrl?, userName, password, memo? };  status: "ACTIVE" | "FROZEN" | "DELETED"
+//   adminContacts: { mobilePhone?, email? } — the buyer's contacts for the tenant's admin account, in plain text (the
+//                 call is the merchant's own API over TLS); absent when the marketplace sent none. Personal data.
 //
 // instanceId is URL-encoded (in the path and in the key below). Requests carry `Authorization: Bearer <token>` (when
 // configured), `Content-Type: application/json`, and on every non-GET request `Idempotency-Key: <instanceId>:<operation>`
@@ -24,7 +26,9 @@ import { ProvisionerError, type Provisioner, type ProvisionerOperation, type Ten
 // across operations: freeze → resume → freeze legitimately repeats `<instanceId>:freeze`.
 //
 // Answers: 400/409/422 = rejected for good (bad spec, quota; the purchase fails; put the reason in a JSON
-// "message"); 404 on spec/freeze/resume = no such tenant; 429, 5xx, timeouts and network errors = retried later.
+// "message"); with a JSON "code" of "MOBILE_REJECTED" or "EMAIL_REJECTED" on create, the admin account cannot be
+// created with the buyer's mobile number / e-mail address (missing, invalid or already used: the marketplace is
+// answered 000101 / 000102); 404 on spec/freeze/resume = no such tenant; 429, 5xx, timeouts and network errors = retried later.
 // Anything else (401/403, other 4xx, an invalid body, or a create answered without access, e.g. 202) is also retried
 // later: it is a configuration fault, a transient proxy page or "not ready yet", not a verdict on the order.
 // Calls time out after timeoutMs (default 3 s).
@@ -65,6 +69,20 @@ const describeError = (err: unknown): string => {
   return err.message + cause;
 };
 
+/** The refusals of a create that name the buyer's contact (JSON "code" of a 400/409/422 answer). */
+const CONTACT_REFUSALS: ReadonlySet<string> = new Set<ProvisionerErrorCode>(['MOBILE_REJECTED', 'EMAIL_REJECTED']);
+
+/** The merchant's error code from an error answer's JSON "code", when it is one of ours; undefined otherwise. */
+function refusalCodeOf(text: string): ProvisionerErrorCode | undefined {
+  try {
+    const json = JSON.parse(text) as unknown;
+    const code = json !== null && typeof json === 'object' ? (json as Record<string, unknown>)['code'] : undefined;
+    return typeof code === 'string' && CONTACT_REFUSALS.has(code) ? (code as ProvisionerErrorCode) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The merchant's reason from an error answer ("message" or "error"), clipped; empty when there is none. */
 function reasonOf(text: string): string {
   let reason: unknown;
@@ -100,8 +118,12 @@ export function createHttpProvisioner(options: HttpProvisionerOptions): Provisio
   const { token, timeoutMs = 3000, fetchImpl = fetch } = options;
   const base = checkBaseUrl(options.baseUrl);
 
-  // Belt and braces: a merchant API that echoes request headers must not put our token into our logs.
-  const scrub = (s: string): string => (token ? s.split(token).join('***') : s);
+  // Belt and braces: a merchant API that echoes request headers must not put our token into our logs, nor one that
+  // echoes the buyer's contact ("+8613800001234 is already used") the contact: error messages end up in workflow
+  // histories and logs.
+  const scrubWith = (s: string, secrets: readonly (string | undefined)[]): string =>
+    secrets.reduce<string>((out, secret) => (secret ? out.split(secret).join('***') : out), s);
+  const scrub = (s: string): string => scrubWith(s, [token]);
 
   interface Call {
     operation: ProvisionerOperation;
@@ -146,9 +168,12 @@ export function createHttpProvisioner(options: HttpProvisionerOptions): Provisio
   }
 
   /** Maps a non-success answer to a ProvisionerError. */
-  function failure(operation: ProvisionerOperation, where: string, status: number, text: string): ProvisionerError {
-    const what = scrub(`provisioner ${operation} at ${where} answered HTTP ${status}${reasonOf(text)}`);
-    if (status === 400 || status === 409 || status === 422) return new ProvisionerError('PROVISIONING_REJECTED', what);
+  function failure(operation: ProvisionerOperation, where: string, status: number, text: string, contacts?: AdminContacts): ProvisionerError {
+    const what = scrubWith(`provisioner ${operation} at ${where} answered HTTP ${status}${reasonOf(text)}`, [token, contacts?.mobilePhone, contacts?.email]);
+    if (status === 400 || status === 409 || status === 422) {
+      const contactRefusal = operation === 'create' ? refusalCodeOf(text) : undefined;
+      return new ProvisionerError(contactRefusal ?? 'PROVISIONING_REJECTED', what);
+    }
     if ((status === 404 || status === 410) && operation !== 'create') return new ProvisionerError('TENANT_NOT_FOUND', what);
     // 5xx, 429, and the rest (auth, a misrouted base URL, a create answered 202): not a verdict on the order.
     return new ProvisionerError('PROVISIONER_UNAVAILABLE', what);
@@ -192,9 +217,11 @@ export function createHttpProvisioner(options: HttpProvisionerOptions): Provisio
   return {
     kind: 'http',
 
-    async create(instanceId: string, spec: TenantSpec) {
-      const { status, text, where } = await send({ operation: 'create', method: 'PUT', instanceId, body: spec });
-      if (status !== 200 && status !== 201) throw failure('create', where, status, text);
+    async create(instanceId: string, spec: TenantSpec, options) {
+      const contacts = options?.contacts;
+      const body = contacts && (contacts.mobilePhone !== undefined || contacts.email !== undefined) ? { ...spec, adminContacts: contacts } : spec;
+      const { status, text, where } = await send({ operation: 'create', method: 'PUT', instanceId, body });
+      if (status !== 200 && status !== 201) throw failure('create', where, status, text, contacts);
       return toAccess(parse('create', where, status, text, tenantAccessSchema));
     },
 

@@ -8,6 +8,8 @@ import type { Provisioner } from './provisioner.js';
 export {
   ProvisionerError,
   isProvisionerError,
+  type AdminContacts,
+  type CreateOptions,
   type Provisioner,
   type ProvisionerErrorCode,
   type ProvisionerOperation,

@@ -16,6 +16,22 @@ export interface TenantSpec {
   testOrder: boolean;
 }
 
+/**
+ * How to reach the buyer, for the tenant's admin account: the marketplace sends the contacts the product asks for
+ * (V1 newInstance: mobilePhone/email when the listing creates accounts "by mobile number"/"by e-mail"; V2: Query
+ * Order's buyerInfo). Personal data: an adapter may store it only sealed, and must never log it or echo it in errors.
+ */
+export interface AdminContacts {
+  mobilePhone?: string;
+  email?: string;
+}
+
+/** What create needs besides the spec. */
+export interface CreateOptions {
+  /** The buyer's contacts; absent when the marketplace sent none. */
+  contacts?: AdminContacts;
+}
+
 /** How the customer reaches the tenant (returned to the marketplace; the password is shown to the buyer). */
 export interface TenantAccess {
   frontEndUrl: string;
@@ -35,8 +51,11 @@ export type ProvisionerOperation = 'create' | 'changeSpec' | 'freeze' | 'resume'
 export interface Provisioner {
   /** Which adapter this is ('builtin', 'http'). */
   readonly kind: string;
-  /** Creates the tenant; idempotent: a repeat returns the SAME access (same password). */
-  create(instanceId: string, spec: TenantSpec): Promise<TenantAccess>;
+  /**
+   * Creates the tenant and its admin account; idempotent: a repeat returns the SAME access (same password).
+   * MOBILE_REJECTED / EMAIL_REJECTED when the admin account cannot be created with the buyer's contact.
+   */
+  create(instanceId: string, spec: TenantSpec, options?: CreateOptions): Promise<TenantAccess>;
   /** Applies a new spec; idempotent; TENANT_NOT_FOUND when there is no live tenant. */
   changeSpec(instanceId: string, spec: TenantSpec): Promise<void>;
   /** Suspends the tenant, keeping its data; idempotent; TENANT_NOT_FOUND when there is no live tenant. */
@@ -50,10 +69,12 @@ export interface Provisioner {
 }
 
 /** Why a provisioner call failed. */
-export type ProvisionerErrorCode = 'PROVISIONING_REJECTED' | 'PROVISIONER_UNAVAILABLE' | 'TENANT_NOT_FOUND';
+export type ProvisionerErrorCode = 'PROVISIONING_REJECTED' | 'MOBILE_REJECTED' | 'EMAIL_REJECTED' | 'PROVISIONER_UNAVAILABLE' | 'TENANT_NOT_FOUND';
 
 /**
  * A failed provisioner call. PROVISIONING_REJECTED will never succeed (bad spec, quota): not retryable.
+ * MOBILE_REJECTED / EMAIL_REJECTED: create refused the buyer's mobile number / e-mail address for the admin account
+ * (missing, invalid, or already used; the marketplace's 000101 / 000102): not retryable either.
  * PROVISIONER_UNAVAILABLE: retry later. TENANT_NOT_FOUND: changeSpec/freeze/resume on a tenant that does not exist.
  */
 export class ProvisionerError extends Error {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenSha256 } from '../../../src/platform/http/ops/auth.js';
 import { uniqueId } from '../../setup/infra.js';
@@ -235,6 +236,16 @@ describe('the supervision routes', () => {
     const applied = await opsPost(`/supervision/${orderId}/actions?orderLineId=${orderLineId}`, SHIPMENT);
     expect(applied.status).toBe(200);
     expect(applied.body.state.node).toBe('USER_ACCEPTANCE');
+  });
+
+  it('when a V1 order of a supervised product is bought, then the worker finds its terms (the API does not stamp them) and its supervision starts', async () => {
+    const orderId = uniqueId('CSV1HW');
+    const bought = await h.market.v1('newInstance', { businessId: randomUUID(), orderId, customerId: uniqueId('cust-hw'), productId: HW_PRODUCT, skuCode: 'hw-ops', chargingMode: '3' });
+    expect(bought.body?.resultCode).toBe('000000');
+    await expect.poll(async () => (await ops(`/supervision/${orderId}`)).body?.supervision?.node, { timeout: 15_000, interval: 150 }).toBe('IMPLEMENTATION');
+    const story = await ops(`/orders/${bought.body.instanceId}`);
+    expect(story.status).toBe(200);
+    expect(JSON.stringify(story.body)).toContain('SUPERVISION_STARTED');
   });
 
   it('when the order is unknown, or bought but not supervised, then reading its supervision and acting on it answer 404 NOT_FOUND', async () => {

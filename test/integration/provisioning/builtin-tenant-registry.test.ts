@@ -94,6 +94,40 @@ describe('builtin tenant registry', () => {
     expect(row?.spec).toEqual(spec);
   });
 
+  it('creates the admin account with the buyer\'s contacts, stored only sealed (and kept when a replayed create has none)', async () => {
+    const instanceId = uniqueId('inst-contacts');
+    const contacts = { mobilePhone: '+86 138-0000-1234', email: 'buyer@example.com' };
+    await registry.create(instanceId, spec, { contacts });
+    const stored = async () =>
+      (await pool.query<{ admin_contacts_sealed: string | null; row: string }>('SELECT admin_contacts_sealed, row_to_json(t)::text AS row FROM tenants t WHERE instance_id = $1', [instanceId])).rows[0]!;
+    const first = await stored();
+    expect(sealedBox.openJson(first.admin_contacts_sealed!)).toEqual(contacts);
+    expect(first.row).not.toContain('1234');
+    expect(first.row).not.toContain('buyer@example.com');
+    await registry.remove(instanceId);
+    await registry.create(instanceId, spec);
+    expect(sealedBox.openJson((await stored()).admin_contacts_sealed!)).toEqual(contacts);
+    const other = uniqueId('inst-no-contacts');
+    await registry.create(other, spec);
+    expect((await pool.query('SELECT admin_contacts_sealed FROM tenants WHERE instance_id = $1', [other])).rows[0].admin_contacts_sealed).toBeNull();
+  });
+
+  it('refuses a contact the admin account cannot be created with (MOBILE_REJECTED / EMAIL_REJECTED), creating nothing and naming no contact', async () => {
+    for (const [contacts, code] of [
+      [{ mobilePhone: 'call me maybe' }, 'MOBILE_REJECTED'],
+      [{ mobilePhone: '123' }, 'MOBILE_REJECTED'],
+      [{ email: 'buyer-at-example.com' }, 'EMAIL_REJECTED'],
+      [{ mobilePhone: '13800001234', email: `${'x'.repeat(250)}@example.com` }, 'EMAIL_REJECTED'],
+    ] as const) {
+      const instanceId = uniqueId('inst-bad-contact');
+      const err = await failureOf(registry.create(instanceId, spec, { contacts }));
+      expect(err.code).toBe(code);
+      expect(err.retryable).toBe(false);
+      for (const value of Object.values(contacts)) expect(err.message).not.toContain(value);
+      expect(await countTenants(pool, instanceId)).toBe(0);
+    }
+  });
+
   it('freezes and resumes idempotently, and get reports the status', async () => {
     const instanceId = uniqueId('inst');
     const access = await registry.create(instanceId, spec);

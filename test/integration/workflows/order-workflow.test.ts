@@ -35,6 +35,8 @@ import {
   type StatusRequest,
 } from '../../../src/orders/contract.js';
 import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../../src/kernel/search-attributes.js';
+import { classifyTemporalFailure, isWorkflowGone, updateRefusal } from '../../../src/platform/temporal/failures.js';
+import type { SupervisionTerms } from '../../../src/supervision/contract.js';
 import type { orderWorkflow } from '../../../src/orders/workflow.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 import { anOrderDetails, aV1OrderInput, aV2OrderInput } from '../../support/factories.js';
@@ -68,6 +70,10 @@ interface MockControl {
   orderNotFound: boolean;
   trialGranted: boolean;
   provisioningRejected: boolean;
+  /** When set, provisionTenant fails for good with this failure type (a refused contact, over-long access). */
+  provisioningFailureType?: string;
+  /** What the catalogue says about a V1 product (lookUpSupervisionTerms). */
+  supervisionTerms?: SupervisionTerms;
   /** While set, provisionTenant waits for it (a slow provisioner). */
   provisionGate?: Promise<void>;
   /** While set, freezeTenant waits for it. */
@@ -79,6 +85,7 @@ function mockActivities(initial: Partial<MockControl> = {}) {
   const control: MockControl = { details: V2_DETAILS, orderNotFound: false, trialGranted: true, provisioningRejected: false, ...initial };
   const calls: Calls = {
     fetchOrderDetails: [],
+    lookUpSupervisionTerms: [],
     claimTrialBenefit: [],
     releaseTrialBenefit: [],
     provisionTenant: [],
@@ -101,6 +108,10 @@ function mockActivities(initial: Partial<MockControl> = {}) {
       }
       return { details: control.details, orderType: control.details.trial ? 'TRIAL' : 'NEW' };
     },
+    async lookUpSupervisionTerms(input) {
+      note('lookUpSupervisionTerms', input);
+      return control.supervisionTerms ? { terms: control.supervisionTerms } : {};
+    },
     async claimTrialBenefit(input) {
       note('claimTrialBenefit', input);
       return control.trialGranted ? { granted: true, holderInstanceId: input.instanceId } : { granted: false, holderInstanceId: 'earlier-trial-instance' };
@@ -113,6 +124,9 @@ function mockActivities(initial: Partial<MockControl> = {}) {
       await control.provisionGate;
       if (control.provisioningRejected) {
         throw ApplicationFailure.create({ type: OrderFailureType.ProvisioningRejected, message: 'no capacity for this spec', nonRetryable: true });
+      }
+      if (control.provisioningFailureType) {
+        throw ApplicationFailure.create({ type: control.provisioningFailureType, message: `refused: ${control.provisioningFailureType}`, nonRetryable: true });
       }
       return { frontEndUrl: `https://${input.instanceId}.tenants.test`, credentialsSealed: 'sealed-credentials' };
     },
@@ -377,12 +391,72 @@ describe('order workflow (dev server, mocked activities)', () => {
           () => handle.executeUpdate(refreshUpdate, { args: [renewal('CS-BAD', { expireTime: 'not-a-time' })] }),
           () => handle.executeUpdate(setStatusUpdate, { args: [{ action: 'PAUSE' as StatusRequest['action'], reason: 'MARKETPLACE', testOrder: false }] }),
         ]) {
-          const failure = await updateFailure(send());
+          const sent = send();
+          const failure = await updateFailure(sent);
           expect(failure.type).toBe(ORDER_REJECTION_TYPE);
           expect(failure.details).toEqual(['000005']);
+          // The same error, as the API's recogniser reads it: a refusal, not a closed workflow.
+          const err = await sent.catch((e: unknown) => e);
+          expect(classifyTemporalFailure(err, ORDER_REJECTION_TYPE)).toEqual({ kind: 'update-refused', failure });
+          expect(isWorkflowGone(err)).toBe(false);
         }
         expect(mock.calls.recordTransition).toHaveLength(before);
         expect((await handle.query(getOrderQuery)).seq).toBe(2);
+      });
+    });
+  });
+
+  describe('who answers "is this product supervised?"', () => {
+    const TERMS: SupervisionTerms = { kind: 'GENERAL', reminderAfterDays: 180, reminderIntervalDays: 30, autoAcceptDays: 10 };
+
+    it('when a V1 order arrives with terms stamped by an older API but the catalogue lists its product as not supervised, then the worker\'s answer wins and no supervision starts', async () => {
+      const mock = mockActivities();
+      const input = v1Input({ details: { ...V1_DETAILS, supervision: TERMS } });
+      await withWorker(mock, async (tq) => {
+        const handle = await activeOrder(tq, input);
+        expect(mock.calls.lookUpSupervisionTerms).toEqual([{ productId: V1_DETAILS.productId, orderType: 'NEW' }]);
+        const state = await handle.query(getOrderQuery);
+        expect(state.details?.supervision).toBeUndefined();
+        expect(state.supervision).toBeUndefined();
+        expect(mock.transitions().map(([e]) => e)).toEqual(['PURCHASE_RECEIVED', 'PROVISIONED']);
+      });
+    });
+
+    it('when a V1 trial is bought, then the worker asks the catalogue about a trial purchase before provisioning', async () => {
+      const mock = mockActivities();
+      const input = v1Input({ details: { ...V1_DETAILS, trial: true, customerId: uniqueId('cust') } });
+      await withWorker(mock, async (tq) => {
+        await activeOrder(tq, input);
+        expect(mock.calls.lookUpSupervisionTerms).toEqual([{ productId: V1_DETAILS.productId, orderType: 'TRIAL' }]);
+        expect(mock.order.indexOf('lookUpSupervisionTerms')).toBeLessThan(mock.order.indexOf('provisionTenant'));
+      });
+    });
+
+    it('when a V2 order is bought, then its terms come with Query Order and the catalogue is not asked again', async () => {
+      const mock = mockActivities({ details: { ...V2_DETAILS } });
+      await withWorker(mock, async (tq) => {
+        const { update } = await purchase(tq, v2Input());
+        expect((await update.result()).code).toBe('000000');
+        expect(mock.calls.fetchOrderDetails).toHaveLength(1);
+        expect(mock.calls.lookUpSupervisionTerms).toHaveLength(0);
+      });
+    });
+  });
+
+  describe('purchases the provisioner refuses for good', () => {
+    it.each([
+      [OrderFailureType.MobileRejected, '000101'],
+      [OrderFailureType.EmailRejected, '000102'],
+      [OrderFailureType.AppInfoTooLong, '000005'],
+    ])('when provisioning fails with %s, then it is not retried and the purchase answers %s', async (type, code) => {
+      const mock = mockActivities({ provisioningFailureType: type });
+      const input = v1Input();
+      await withWorker(mock, async (tq) => {
+        const { update, handle } = await purchase(tq, input);
+        expect(await update.result()).toMatchObject({ code, instanceId: input.instanceId, phase: 'FAILED', message: `refused: ${type}` });
+        expect(mock.calls.provisionTenant).toHaveLength(1);
+        expect(await handle.query(getOrderQuery)).toMatchObject({ phase: 'FAILED', failureCode: code });
+        expect(mock.calls.recordTransition.at(-1)).toMatchObject({ event: 'PURCHASE_FAILED', resultCode: code });
       });
     });
   });
@@ -401,7 +475,7 @@ describe('order workflow (dev server, mocked activities)', () => {
         expect(mock.calls.provisionTenant).toHaveLength(1); // PROVISIONING_REJECTED is not retried
         expect(mock.calls.releaseTrialBenefit).toEqual([claim]);
         expect(mock.calls.removeTenant).toHaveLength(0); // no tenant was created, nothing to undo there
-        expect(mock.order.filter((n) => n !== 'recordTransition')).toEqual(['claimTrialBenefit', 'provisionTenant', 'releaseTrialBenefit']);
+        expect(mock.order.filter((n) => n !== 'recordTransition')).toEqual(['lookUpSupervisionTerms', 'claimTrialBenefit', 'provisionTenant', 'releaseTrialBenefit']);
         expect(await handle.query(getOrderQuery)).toMatchObject({ phase: 'FAILED', failureCode: '000100', seq: 2 });
         expect(mock.calls.recordTransition.at(-1)).toMatchObject({ event: 'PURCHASE_FAILED', phase: 'FAILED', resultCode: '000100', seq: 2 });
       });
@@ -523,18 +597,29 @@ describe('order workflow (dev server, mocked activities)', () => {
         expect(await handle.executeUpdate(releaseUpdate, { args: [{ testOrder: false }] })).toMatchObject({ code: '000000', phase: 'RELEASED' });
         expect((await handle.result()).phase).toBe('RELEASED');
 
-        // Updates on the closed run: the SDK reports the workflow as not found ("already completed").
+        // Updates on the closed run: the SDK reports the workflow as not found (gRPC NOT_FOUND), which the one
+        // recogniser reads as "no open run", by type, and never as a validator's refusal.
         for (const send of [
           () => handle.executeUpdate(releaseUpdate, { args: [{ testOrder: false }] }),
           () => handle.executeUpdate(refreshUpdate, { args: [renewal('CS-AFTER-CLOSE')] }),
+          () => handle.executeUpdate(setStatusUpdate, { args: [freezeReq] }),
         ]) {
           const err = await send().then(
             () => undefined,
             (e: unknown) => e,
           );
           expect(err).toBeInstanceOf(WorkflowNotFoundError);
-          expect((err as Error).message).toMatch(/workflow execution already completed|not found/i);
+          expect(isWorkflowGone(err)).toBe(true);
+          expect(updateRefusal(err, ORDER_REJECTION_TYPE)).toBeUndefined();
+          expect(classifyTemporalFailure(err, ORDER_REJECTION_TYPE)).toEqual({ kind: 'workflow-gone' });
         }
+        // An order that never existed is reported the same way: the read model tells the two apart.
+        const ghost = client.workflow.getHandle(orderWorkflowId({ kind: 'v1-order', orderId: uniqueId('CS-GHOST') }));
+        const ghostErr = await ghost.executeUpdate(releaseUpdate, { args: [{ testOrder: false }] }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isWorkflowGone(ghostErr)).toBe(true);
         // A repeated real purchase (REJECT_DUPLICATE, as the API starts real orders) is refused before any update runs.
         await expect(purchase(tq, input, uniqueId('biz'), 'REJECT_DUPLICATE')).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
         expect(mock.calls.removeTenant).toHaveLength(1);

@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderActivities } from '../../../src/orders/activities.js';
 import type { SupervisionActivities } from '../../../src/supervision/activities.js';
-import { getOrderQuery, releaseUpdate, type TransitionRecord } from '../../../src/orders/contract.js';
+import { getOrderQuery, releaseUpdate, type OrderDetails, type OrderWorkflowInput, type TransitionRecord } from '../../../src/orders/contract.js';
 import {
   SUPERVISION_REJECTION_TYPE,
   getSupervisionQuery,
@@ -48,6 +48,11 @@ const supervisionActivities: SupervisionActivities = {
 
 /** Just enough of the order activities for an order to provision and record its transitions. */
 const orderActivities: Partial<OrderActivities> = {
+  // The merchant's catalogue as the worker reads it (V1 orders ask it before provisioning).
+  async lookUpSupervisionTerms({ productId }) {
+    const terms = productId === 'prod-hw' ? HARDWARE : productId === 'p' ? GENERAL : undefined;
+    return terms ? { terms } : {};
+  },
   async provisionTenant(input) {
     return { frontEndUrl: `https://${input.instanceId}.test`, credentialsSealed: 'sealed' };
   },
@@ -230,7 +235,17 @@ describe('supervision workflow (time-skipping)', () => {
 
   it('when a supervised order is provisioned, then its supervision starts as a child, and acceptance sets the order expiry', async () => {
     const orderId = uniqueId('SVO');
-    const input = aV1OrderInput(orderId, { details: anOrderDetails({ customerId: 'cust-2', productId: 'prod-hw', periodType: 'year', spec: {}, supervision: HARDWARE }) });
+    const details: OrderDetails = {
+      customerId: 'cust-2',
+      productId: 'prod-hw',
+      chargingMode: 'PERIOD',
+      periodType: 'year',
+      periodNumber: 1,
+      expireTime: '2099-01-01T00:00:00.000Z',
+      trial: false,
+      spec: {},
+    };
+    const input: OrderWorkflowInput = { key: { kind: 'v1-order', orderId }, interfaceVersion: 'V1', instanceId: `i-${orderId}`, testOrder: false, details };
     const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId: `order-${orderId}`, args: [input] });
     const child = env.client.workflow.getHandle(supervisionWorkflowId(`order-${orderId}`)) as Handle;
     const started = await eventually('the supervision child', () => stateOf(child));
@@ -250,7 +265,8 @@ describe('supervision workflow (time-skipping)', () => {
 
   it('when a supervised order is released before acceptance, then its supervision closes', async () => {
     const orderId = uniqueId('SVR');
-    const input = aV1OrderInput(orderId, { details: anOrderDetails({ chargingMode: 'ONE_TIME', spec: {}, supervision: GENERAL }) });
+    const details: OrderDetails = { customerId: 'c', productId: 'p', chargingMode: 'ONE_TIME', trial: false, spec: {} };
+    const input: OrderWorkflowInput = { key: { kind: 'v1-order', orderId }, interfaceVersion: 'V1', instanceId: `i-${orderId}`, testOrder: false, details };
     const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId: `order-${orderId}`, args: [input] });
     const child = env.client.workflow.getHandle(supervisionWorkflowId(`order-${orderId}`)) as Handle;
     const started = await eventually('the supervision child', () => stateOf(child));

@@ -24,6 +24,7 @@ function activitiesFor(products: string, o: MarketplaceOrder) {
     provisioner: unused as Provisioner,
     sealedBox: unused as SealedBox,
     queryOrder: async () => o,
+    accessKey: 'unused-access-key',
     supervisionTermsFor: createSupervisionCatalogue(config.supervision),
   });
 }

@@ -41,6 +41,17 @@ describe('koogallery index', () => {
       'newInstanceResponse',
       'simpleResponse',
       'queryInstanceResponse',
+      'v1Command',
+      'v2Command',
+      'v1ChargingMode',
+      'v1RenewalScene',
+      'decryptInboundField',
+      'buyerContactsFromQueryOrder',
+      'commandIds',
+      'APP_INFO_LIMITS',
+      'encryptedFieldLength',
+      'appInfoViolations',
+      'describeAppInfoViolations',
     ];
     for (const name of expected) expect(kg, name).toHaveProperty(name);
     expect(Object.keys(kg).sort()).toEqual([...expected].sort());

@@ -20,6 +20,15 @@ describe('createLogger redaction', () => {
     expect(JSON.parse(lines[1]!).config).toEqual({ opsApiToken: '***', dataEncryptionKey: '***', huaweiSk: '***', accessKey: '***' });
   });
 
+  it('when a command with the buyer\'s contacts or a Query Order answer is logged whole, then the contacts are ***', () => {
+    const { logger, lines } = capture();
+    logger.info({ command: { kind: 'purchase', contacts: { mobilePhone: '+8613800001234', email: 'buyer@example.com' } } }, 'command');
+    logger.info({ order: { buyerInfo: { customerId: 'c1', mobilePhone: '+8613800005678' } }, mobilePhone: '+8613800009999', email: 'x@example.com' }, 'order');
+    const log = lines.join('');
+    for (const contact of ['13800001234', 'buyer@example.com', '13800005678', '13800009999', 'x@example.com']) expect(log).not.toContain(contact);
+    expect(JSON.parse(lines[0]!).command).toEqual({ kind: 'purchase', contacts: '***' });
+  });
+
   it('when ids of an order are logged, then they stay readable', () => {
     const { logger, lines } = capture();
     logger.warn({ orderId: 'CS1', instanceId: 'i-1', workflowId: 'order-CS1' }, 'reconciliation drift found');

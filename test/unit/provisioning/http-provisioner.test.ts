@@ -157,6 +157,44 @@ describe('createHttpProvisioner', () => {
     expect(err.message).toContain('quota exceeded for sku-basic');
   });
 
+  it('sends the buyer\'s contacts for the admin account with create only, and not at all when there are none', async () => {
+    answer = () => ({ status: 201, body: JSON.stringify(access) });
+    const p = createHttpProvisioner({ baseUrl });
+    await p.create('inst-c', spec, { contacts: { mobilePhone: '+8613800001234', email: 'buyer@example.com' } });
+    await p.create('inst-d', spec);
+    await p.create('inst-e', spec, { contacts: {} });
+    expect(JSON.parse(requests[0]!.body)).toEqual({ ...spec, adminContacts: { mobilePhone: '+8613800001234', email: 'buyer@example.com' } });
+    expect(JSON.parse(requests[1]!.body)).toEqual(spec);
+    expect(JSON.parse(requests[2]!.body)).toEqual(spec);
+    // The create's idempotency key does not depend on the body: a repeat with the same instance is the same create.
+    expect(requests[0]!.headers['idempotency-key']).toBe('inst-c:create');
+  });
+
+  it('maps a create refused with code MOBILE_REJECTED / EMAIL_REJECTED to those errors, without echoing the contact', async () => {
+    const contacts = { mobilePhone: '+8613800001234', email: 'buyer@example.com' };
+    const p = createHttpProvisioner({ baseUrl });
+    for (const [status, code] of [
+      [409, 'MOBILE_REJECTED'],
+      [422, 'EMAIL_REJECTED'],
+      [400, 'MOBILE_REJECTED'],
+    ] as const) {
+      answer = () => ({ status, body: JSON.stringify({ code, message: `${contacts.mobilePhone} / ${contacts.email} is already used` }) });
+      const err = await failureOf(p.create('inst-f', spec, { contacts }));
+      expect(err.code).toBe(code);
+      expect(err.retryable).toBe(false);
+      expect(err.message).toContain('is already used');
+      expect(err.message).not.toContain('13800001234');
+      expect(err.message).not.toContain('buyer@example.com');
+    }
+    // An unknown code is an ordinary rejection; a contact code on another operation or status is not a contact refusal.
+    answer = () => ({ status: 422, body: JSON.stringify({ code: 'QUOTA', message: 'no capacity' }) });
+    expect((await failureOf(p.create('inst-f', spec, { contacts }))).code).toBe('PROVISIONING_REJECTED');
+    answer = () => ({ status: 422, body: JSON.stringify({ code: 'EMAIL_REJECTED' }) });
+    expect((await failureOf(p.changeSpec('inst-f', spec))).code).toBe('PROVISIONING_REJECTED');
+    answer = () => ({ status: 503, body: JSON.stringify({ code: 'EMAIL_REJECTED' }) });
+    expect((await failureOf(p.create('inst-f', spec, { contacts }))).code).toBe('PROVISIONER_UNAVAILABLE');
+  });
+
   it('times out a stalled merchant API as PROVISIONER_UNAVAILABLE', async () => {
     answer = () => ({ status: 200, hang: true });
     const started = Date.now();
