@@ -1,6 +1,6 @@
 // `npm test`: installs what is missing (the Temporal CLI, Docker Compose, Helm, tools/k8s-validate, temporal-server and
 // temporal-sql-tool built from their Go modules, the Java test server from Maven, Debian's caddy),
-// type-checks, then runs every vitest suite. Servers are started (or reused) by the vitest global setup and
+// type-checks, lints (the fence), then runs every vitest suite. Servers are started (or reused) by the vitest global setup and
 // stopped by its teardown, so nothing is left running.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -34,6 +34,14 @@ const tsc = spawnSync(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], { cwd: re
 if (tsc.status !== 0) {
   console.error('[test] type errors: failing before running tests');
   process.exit(tsc.status ?? 1);
+}
+
+// The fence (eslint.config.js, .dependency-cruiser.cjs): a broken rule fails the run here, before the slow suites.
+say('test', 'linting (npm run lint: dependency-cruiser and ESLint)…');
+const lint = spawnSync('npm', ['run', '--silent', 'lint'], { cwd: repoRoot, stdio: 'inherit' });
+if (lint.status !== 0) {
+  console.error('[test] the fence is broken (see the rule names above; README "The fence" says what each one guards): failing before running tests');
+  process.exit(lint.status ?? 1);
 }
 
 const resultsFile = join(repoRoot, '.data', 'vitest-results.json');

@@ -6,7 +6,7 @@ import { buyerContactsFromQueryOrder, type BuyerContacts } from '../koogallery/c
 import { appInfoViolations, describeAppInfoViolations } from '../koogallery/app-info-limits.js';
 import { MarketplaceApiError, MarketplaceErrorCode, type MarketplaceOrder } from '../marketplace-api/query-order-client.js';
 import type { SealedBox } from '../platform/sealed-box.js';
-import type { SupervisionCatalogue } from '../supervision/catalogue.js';
+import type { SupervisionCatalogue } from '../supervision/contract.js';
 import type { SupervisionTerms } from '../supervision/contract.js';
 import { OrderFailureType, type ChargingMode, type OrderDetails, type ProvisionedAccess, type TransitionRecord } from './contract.js';
 import { isProvisionerError, type Provisioner, type ProvisionerErrorCode, type TenantSpec } from './provisioning/provisioner.js';

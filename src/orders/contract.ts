@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { OrderKey } from '../kernel/order-key.js';
 import type { SupervisionEnded, SupervisionNode, SupervisionOutcome, SupervisionTerms, Validity } from '../supervision/contract.js';
 
 // The order workflow's contract: its id scheme, its input and state types, and every message it accepts.
@@ -24,11 +25,8 @@ export type OrderPhase = 'PROVISIONING' | 'ACTIVE' | 'FROZEN' | 'RELEASED' | 'FA
 /** Why an instance is frozen. Expiry and arrears are the marketplace's; both must be lifted to run again. */
 export type FreezeReason = 'EXPIRED' | 'MARKETPLACE';
 
-/** The business key of one order line: what makes two purchases "the same purchase". */
-export type OrderKey =
-  | { readonly kind: 'v2-line'; readonly orderId: string; readonly orderLineId: string }
-  | { readonly kind: 'v1-order'; readonly orderId: string }
-  | { readonly kind: 'v1-on-demand'; readonly orderId: string; readonly productId: string };
+/** The business key of one order line: what makes two purchases "the same purchase" (defined in src/kernel, shared with supervision). */
+export type { OrderKey };
 
 /**
  * Workflow id for an order line (V2: orderId+orderLineId; V1: orderId; V1 on-demand: orderId+productId, because
@@ -265,3 +263,14 @@ export function purchaseFailureCode(failureType: string | undefined): WorkflowRe
 
 /** The validation error type an update validator throws (the API maps it to a result code). */
 export const ORDER_REJECTION_TYPE = 'ORDER_OPERATION_REJECTED';
+
+/** What Temporal says about an order's workflow. */
+export type WorkflowView =
+  /** Open and answering `getOrderQuery`, or completed with its final state as result (a closed order's last state). */
+  | { readonly kind: 'state'; readonly open: boolean; readonly status: string; readonly state: OrderState }
+  /** Closed without a state to compare (failed, terminated, cancelled, timed out). */
+  | { readonly kind: 'closed'; readonly status: string }
+  /** No execution with this workflow id. */
+  | { readonly kind: 'missing' }
+  /** Could not be asked now (no worker polling, timeout, server unreachable): not a finding. */
+  | { readonly kind: 'unavailable'; readonly reason: string };

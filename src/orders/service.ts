@@ -360,3 +360,6 @@ export function createOrderService(deps: OrderServiceDeps) {
 
 /** The order service's type. */
 export type OrderService = ReturnType<typeof createOrderService>;
+
+// Reconciliation and the ops API ask Temporal about an order's workflow through the orders context.
+export { viewOrderWorkflow } from './workflow-view.js';

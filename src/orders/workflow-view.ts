@@ -1,21 +1,10 @@
 import type { Client } from '@temporalio/client';
-import { getOrderQuery, type OrderState } from './contract.js';
+import { getOrderQuery, type OrderState, type WorkflowView } from './contract.js';
 import { isWorkflowGone } from '../platform/temporal/failures.js';
 
 // Asks Temporal about one order workflow within a deadline: describe (no worker needed), then the live state by
 // query when it is open, or its result (the final OrderState) when it completed. Used by GET /ops/orders/:instanceId
-// and by reconciliation.
-
-/** What Temporal says about an order's workflow. */
-export type WorkflowView =
-  /** Open and answering `getOrderQuery`, or completed with its final state as result (a closed order's last state). */
-  | { readonly kind: 'state'; readonly open: boolean; readonly status: string; readonly state: OrderState }
-  /** Closed without a state to compare (failed, terminated, cancelled, timed out). */
-  | { readonly kind: 'closed'; readonly status: string }
-  /** No execution with this workflow id. */
-  | { readonly kind: 'missing' }
-  /** Could not be asked now (no worker polling, timeout, server unreachable): not a finding. */
-  | { readonly kind: 'unavailable'; readonly reason: string };
+// and by reconciliation (through the orders service). WorkflowView is in contract.ts.
 
 function reasonOf(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);

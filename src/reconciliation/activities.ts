@@ -12,7 +12,7 @@ import {
 } from './contract.js';
 import { compareWithMarketplace, compareWithWorkflow, marketplaceCheckApplies, type MarketplaceView, type ReconciledInstance } from './compare.js';
 import { beginRun, finishRun, keepOpenFindings, pageReconciledInstances, readReconciledInstances, upsertFindings } from './store.js';
-import { viewOrderWorkflow } from '../orders/workflow-view.js';
+import { viewOrderWorkflow } from '../orders/service.js';
 
 // The reconciliation workflow's side effects: read a page of the read model, ask each order workflow (and, where
 // configured, Query Order) what it says, store what differs. Built by a factory with injected dependencies; every

@@ -1,5 +1,5 @@
 import type { OrderPhase, OrderState } from '../orders/contract.js';
-import type { WorkflowView } from '../orders/workflow-view.js';
+import type { WorkflowView } from '../orders/contract.js';
 import { DriftKind, type DriftFinding } from './contract.js';
 
 export type { WorkflowView };

@@ -1,11 +1,8 @@
 import type { AppConfig } from '../platform/config.js';
-import type { SupervisionTerms } from './contract.js';
+import type { SupervisionCatalogue } from './contract.js';
 
 // Which products are supervised is a listing property (是否涉及服务监管, fixed once listed) that the production
 // interface does not carry (UNCONFIRMED whether Query Order does): the merchant declares it in configuration.
-
-/** The supervision terms for a product, or undefined when it is not supervised. */
-export type SupervisionCatalogue = (productId: string | undefined) => SupervisionTerms | undefined;
 
 /** Builds the catalogue lookup from configuration. */
 export function createSupervisionCatalogue(c: AppConfig['supervision']): SupervisionCatalogue {

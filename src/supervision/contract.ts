@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderKey } from '../orders/contract.js';
+import type { OrderKey } from '../kernel/order-key.js';
 
 // The service-supervision workflow's contract (spec §9): its id scheme, input, state, and every message it
 // accepts. Shared by the order workflow (which starts it), the API (merchant actions, marketplace notifications)
@@ -250,3 +250,9 @@ export interface SupervisionRecord {
 
 // What the supervision asks the notification context to send (a notificationWorkflow per message and channel).
 export type { NotificationRecipient, NotificationRequest } from '../notifications/contract.js';
+
+/**
+ * The supervision terms for a product, or undefined when it is not supervised: the port through which the orders
+ * context asks at purchase (built from configuration by catalogue.ts's createSupervisionCatalogue).
+ */
+export type SupervisionCatalogue = (productId: string | undefined) => SupervisionTerms | undefined;

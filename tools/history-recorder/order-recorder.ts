@@ -4,7 +4,8 @@ import { WithStartWorkflowOperation, WorkflowUpdateStage } from '@temporalio/cli
 import { ORDER_WORKFLOW_TYPE, orderWorkflowId, purchaseUpdate, type OrderKey, type OrderWorkflowInput } from '../../src/orders/contract.js';
 import { InstanceIdKey, InterfaceVersionKey, OrderIdKey, OrderPhaseKey, TestOrderKey } from '../../src/kernel/search-attributes.js';
 import { SUPERVISION_WORKFLOW_TYPE, supervisionWorkflowId } from '../../src/supervision/contract.js';
-import { freshId, inDays, sleep, until, type Recorder, type RecorderCatalogue } from './recorder.js';
+import type { Recorder, RecorderCatalogue } from './catalogue.js';
+import { freshId, inDays, sleep, until } from './recorder.js';
 import type { ServiceKit } from './service-kit.js';
 import { expectSupervision, GENERAL_PRODUCT, HARDWARE_PRODUCT } from './supervised-products.js';
 

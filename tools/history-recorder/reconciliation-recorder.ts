@@ -1,7 +1,7 @@
 // The reconciliation workflow's recorders: it runs over order instances bought through the real service (ServiceKit).
 import { randomUUID } from 'node:crypto';
 import { RECONCILIATION_WORKFLOW_TYPE, type ReconciliationInput } from '../../src/reconciliation/contract.js';
-import type { Recorder, RecorderCatalogue } from './recorder.js';
+import type { Recorder, RecorderCatalogue } from './catalogue.js';
 import type { ServiceKit } from './service-kit.js';
 
 /** The reconciliation workflow's paths. */

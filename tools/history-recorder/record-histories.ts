@@ -21,7 +21,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import * as catalogues from './catalogues.js';
 import { fetchFixture, repoRelative, writeFixture, type ExportedHistory, type FetchedHistory } from './export-history.js';
 import { patchIds } from './history-json.js';
-import type { Recorder, RecorderCatalogue, RecordingKit } from './recorder.js';
+import type { Recorder, RecorderCatalogue } from './catalogue.js';
+import type { RecordingKit } from './recorder.js';
 import { ServiceKit } from './service-kit.js';
 import { TimeSkippingKit } from './time-skipping-kit.js';
 

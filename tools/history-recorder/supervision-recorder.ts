@@ -3,7 +3,8 @@
 // order's path are exported by that order recorder (order-recorder.ts).
 import { getOrderQuery } from '../../src/orders/contract.js';
 import { SUPERVISION_WORKFLOW_TYPE } from '../../src/supervision/contract.js';
-import { freshId, until, type Recorder, type RecorderCatalogue } from './recorder.js';
+import type { Recorder, RecorderCatalogue } from './catalogue.js';
+import { freshId, until } from './recorder.js';
 import type { ServiceKit } from './service-kit.js';
 import { expectSupervision, GENERAL_PRODUCT, GENERAL_TERMS, HARDWARE_TERMS } from './supervised-products.js';
 import type { TimeSkippingKit } from './time-skipping-kit.js';

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import type { OrderActivities } from '../../orders/activities.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -24,7 +23,8 @@ export function createOrderWorker(o: {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  activities: OrderActivities;
+  /** Every activity the workflows call (src/main/worker-activities.ts builds them; platform does not know them). */
+  activities: NonNullable<WorkerOptions['activities']>;
   workflowBundlePath?: string;
   tuning?: Partial<Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions'>>;
 }): Promise<Worker> {
