@@ -11,7 +11,7 @@
 ############################
 # 1. build: dev dependencies, tsc, prebuilt workflow bundle
 ############################
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 
 COPY package.json package-lock.json ./
@@ -19,7 +19,8 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 
 COPY . .
-# `npm run build` = tsc -p tsconfig.build.json && node dist/scripts/build-bundle.js (writes dist/workflow-bundle.js).
+# `npm run build` = tsc -p tsconfig.build.json && tsx scripts/build-bundle.ts (writes dist/workflow-bundle.js; tsx is a
+# dev dependency, present in this stage only).
 # The checks fail the build early if the output layout the compose file relies on ever changes.
 RUN npm run build \
  && test -f dist/worker.js \
@@ -30,7 +31,7 @@ RUN npm run build \
 ############################
 # 2. prod-deps: production dependencies only
 ############################
-FROM node:20-bookworm-slim AS prod-deps
+FROM node:22-bookworm-slim AS prod-deps
 WORKDIR /app
 
 COPY package.json package-lock.json ./
@@ -40,7 +41,7 @@ RUN --mount=type=cache,target=/root/.npm \
 ############################
 # 3. runtime
 ############################
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 
 # The slim image has no system CA bundle. Node carries its own, but the worker's Rust core-bridge reads the
 # system trust store for TLS to Temporal Cloud / a TLS-enabled cluster.
