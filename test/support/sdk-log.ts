@@ -13,13 +13,14 @@ export type SdkLogTreatment = 'loud' | 'held';
  * ERROR entries, and failures that are not typed `ApplicationFailure`s (a TypeError in an activity, a workflow task
  * that throws) are loud. Typed ApplicationFailures (what our activities and test fakes throw deliberately, with a
  * `type` the tests assert on) and every other warning (the SDK core's notices about the test servers, a task a
- * killed worker left behind) are held.
+ * killed worker left behind, whose error is text, not an Error) are held.
  */
 export function sdkLogTreatment(entry: Pick<LogEntry, 'level' | 'message' | 'meta'>): SdkLogTreatment {
   if (entry.level === 'ERROR') return 'loud';
   const error = (entry.meta as { error?: unknown } | undefined)?.error;
-  if (error === undefined) return 'held';
-  const typed = error instanceof Error && error.name === 'ApplicationFailure' && typeof (error as { type?: unknown }).type === 'string';
+  // The core's own lines carry their error as text ("Workflow task not found." after a worker was killed): notices.
+  if (!(error instanceof Error)) return 'held';
+  const typed = error.name === 'ApplicationFailure' && typeof (error as { type?: unknown }).type === 'string';
   return typed ? 'held' : 'loud';
 }
 

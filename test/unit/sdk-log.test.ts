@@ -22,7 +22,9 @@ describe('SDK log lines in tests', () => {
   });
 
   it('when a warning carries no error (core notices about test servers, tasks a killed worker left), then it is held', () => {
-    expect(sdkLogTreatment({ level: 'WARN', message: 'Task not found when completing', meta: { sdkComponent: 'core' } })).toBe('held');
+    expect(
+      sdkLogTreatment({ level: 'WARN', message: 'Task not found when completing', meta: { sdkComponent: 'core', error: `code: 'Some requested entity was not found', message: "Workflow task not found."` } }),
+    ).toBe('held');
     expect(sdkLogTreatment({ level: 'WARN', message: 'Temporal Server 1.16.0 or newer is required', meta: undefined })).toBe('held');
   });
 
