@@ -13,7 +13,7 @@
 ############################
 # 1. build: dev dependencies, tsc, prebuilt workflow bundle
 ############################
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 
 COPY package.json package-lock.json ./
@@ -21,8 +21,9 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 
 COPY . .
-# `npm run build` = tsc -p tsconfig.build.json && tsx scripts/build-bundle.ts (writes dist/workflow-bundle.js);
-# neither reads tools/, test/ or bench/, which .dockerignore keeps out of the context (test/unit/production-image.test.ts).
+# `npm run build` = tsc -p tsconfig.build.json && tsx scripts/build-bundle.ts (writes dist/workflow-bundle.js; tsx is a
+# dev dependency, present in this stage only); neither reads tools/, test/ or bench/, which .dockerignore keeps out of
+# the context (test/unit/production-image.test.ts).
 # The checks fail the build early if the output layout the compose file relies on ever changes.
 RUN npm run build \
  && test -f dist/worker.js \
@@ -34,7 +35,7 @@ RUN npm run build \
 ############################
 # 2. prod-deps: production dependencies only
 ############################
-FROM node:20-bookworm-slim AS prod-deps
+FROM node:22-bookworm-slim AS prod-deps
 WORKDIR /app
 
 COPY package.json package-lock.json ./
@@ -44,7 +45,7 @@ RUN --mount=type=cache,target=/root/.npm \
 ############################
 # 3. runtime
 ############################
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 
 # The slim image has no system CA bundle. Node carries its own, but the worker's Rust core-bridge reads the
 # system trust store for TLS to Temporal Cloud / a TLS-enabled cluster.

@@ -1,5 +1,5 @@
 // Composition root of the worker process: configuration, the one pg pool, the one Temporal connection, the
-// activities factory, and the Worker. Drains on SIGTERM/SIGINT.
+// activities factory, and the Worker. Drains on SIGTERM/SIGINT, once, however many of them arrive.
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import { createActivities } from './src/main/worker-activities.js';
@@ -8,7 +8,7 @@ import { createPool } from './src/platform/db/pool.js';
 import { createLogger } from './src/platform/logger.js';
 import { ensureReconciliationSchedule } from './src/reconciliation/schedule.js';
 import { connectWorker } from './src/platform/temporal/native-connection.js';
-import { createOrderWorker } from './src/platform/temporal/worker.js';
+import { createOrderWorker, workerPrometheusExporter } from './src/platform/temporal/worker.js';
 
 const config = loadConfig();
 const logger = createLogger({ level: config.logLevel, name: 'koogallery-worker' });
@@ -26,10 +26,37 @@ Runtime.install({
   }),
   telemetryOptions: {
     logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
-    // The SDK's runtime metrics (task latencies, cache, slots) for Prometheus.
-    metrics: { prometheus: { bindAddress: `0.0.0.0:${config.workerMetricsPort}` } },
+    // The SDK's runtime metrics (task latencies, cache, slots) for Prometheus: `_total` counters, durations in
+    // seconds (docs/metrics.md).
+    metrics: workerPrometheusExporter(`0.0.0.0:${config.workerMetricsPort}`),
   },
+  // The signals are ours (below): the Runtime's own handler would call Worker.shutdown() a second time when SIGINT
+  // and SIGTERM both arrive, and that throws IllegalStateError.
+  shutdownSignals: [],
 });
+
+// Idempotent: the first signal starts the drain (bounded by the worker's shutdownGraceTime); later ones, such as a
+// terminal's Ctrl-C followed by a supervisor's SIGTERM, are noted and change nothing. A signal during startup (a
+// connection still retrying) ends the process at once: nothing runs yet that could be drained.
+let requestStop!: () => void;
+const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+let running = false;
+let stopSignal: NodeJS.Signals | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (!running) {
+      logger.info({ signal }, 'stopped during startup');
+      process.exit(0);
+    }
+    if (stopSignal) {
+      logger.info({ signal, first: stopSignal }, 'already draining');
+      return;
+    }
+    stopSignal = signal;
+    logger.info({ signal }, 'draining worker');
+    requestStop();
+  });
+}
 
 const pool = createPool({ url: config.database.url, max: config.database.poolMax, applicationName: 'koogallery-worker' });
 const connection = await connectWorker(config.temporal);
@@ -58,19 +85,21 @@ if (config.env === 'test') {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    logger.info({ signal }, 'draining worker');
-    worker.shutdown();
-  });
-}
 // The identity (pid@hostname) is what Temporal lists as this worker's poller, and what the health check
 // (src/platform/temporal/worker-health-cli.ts, run in the same container) looks for.
 logger.info({ taskQueue: config.temporal.taskQueue, identity: worker.options.identity, metrics: `:${config.workerMetricsPort}/metrics` }, 'worker running');
+running = true;
+let exitCode = 0;
 try {
-  await worker.run();
+  await worker.runUntil(stopRequested);
+} catch (err) {
+  logger.fatal({ err }, 'worker failed');
+  exitCode = 1;
 } finally {
   await connection.close();
   await pool.end();
   logger.info('worker stopped');
 }
+// Exit now rather than when the last handle closes: the SDK runtime's teardown takes a moment, and during it a
+// late SIGTERM would find no handler and end the process with a signal instead of this exit code.
+process.exit(exitCode);

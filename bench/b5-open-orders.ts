@@ -159,7 +159,7 @@ export async function runB5(ctx: BenchContext, b2: B2Summary | undefined, o: { f
     const running = (await ctx.client.workflow.count(`TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`)).count;
     const timeouts = (await wftTimeouts(ctx)) - wftTimeoutsBefore;
     const sample = await historySample(ctx, taskQueue, 100);
-    const taskFailures = await workerMetric(workerMetrics, 'temporal_workflow_task_execution_failed');
+    const taskFailures = await workerMetric(workerMetrics, 'temporal_workflow_task_execution_failed_total');
 
     // Renewals of random purchased orders, one at a time, through the API (V1 refreshInstance).
     const market = createProductionClient({ baseUrl: `http://${ctx.api.host}:${ctx.api.port}${ctx.api.path}`, accessKey: ctx.api.accessKey });

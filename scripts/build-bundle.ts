@@ -1,4 +1,5 @@
-// Prebuilds the workflow bundle for production workers (STYLE habit 16): dist/workflow-bundle.js.
+// Prebuilds the workflow bundle for production workers: dist/workflow-bundle.js. A worker given this file
+// (TEMPORAL_WORKFLOW_BUNDLE) starts without webpack and runs exactly the code that was built and tested.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';

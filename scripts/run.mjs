@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-// Entry point of `npm start`, `npm test` and `npm run bench`. Plain JavaScript with no dependencies, because on a
-// fresh clone nothing is installed yet: it installs the npm dependencies when they are missing or stale, then hands
-// over to the TypeScript script of the same name (run through tsx).
+// Entry point of `npm start`, `npm test` and `npm run bench` (and so of .ci/run). Plain JavaScript with no
+// dependencies, because on a fresh clone nothing is installed yet: it makes sure the Node it runs on satisfies
+// package.json's engines (installing the pinned Node 22 into the tool cache and running itself again under it when
+// the machine's Node is older), installs the npm dependencies when they are missing or stale, then hands over to the
+// TypeScript script of the same name (run through tsx).
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decide, ensureNode, reexecCommand } from './node-runtime.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const command = process.argv[2];
@@ -15,14 +19,45 @@ if (!(command in scripts)) {
   process.exit(2);
 }
 
-function dependenciesStale() {
-  const marker = join(root, 'node_modules', '.package-lock.json');
-  if (!existsSync(marker)) return true;
-  const lock = join(root, 'package-lock.json');
-  return existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000;
+/**
+ * Runs a child with our stdio and ends with it. A terminal's Ctrl-C reaches the whole foreground process group, so
+ * the child usually gets every signal itself; we forward SIGINT/SIGTERM anyway for a supervisor that signals our
+ * pid alone. The child therefore may see one signal twice: scripts/start.ts treats signals that arrive together as
+ * one request to stop.
+ */
+function relay(cmd, args, env) {
+  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
 }
 
-if (dependenciesStale()) {
+const engines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines?.node;
+const plan = decide({ runningVersion: process.version, enginesRange: engines, env: process.env, platform: process.platform, arch: process.arch });
+if (plan.action === 'fail') {
+  console.error(`[run] ${plan.reason}`);
+  process.exit(1);
+}
+if (plan.action === 'reexec') {
+  let binDir;
+  try {
+    binDir = ensureNode({ pkg: plan.pkg, version: plan.version, env: process.env, home: homedir(), log: (m) => console.log(`[run] ${m}`) });
+  } catch (err) {
+    console.error(`[run] Node ${process.version} is older than ${engines} and Node ${plan.version} could not be installed: ${err.message}`);
+    process.exit(1);
+  }
+  console.log(`[run] Node ${process.version} is older than ${engines} (package.json engines): running under Node ${plan.version} from ${binDir}`);
+  const again = reexecCommand({ binDir, script: fileURLToPath(import.meta.url), args: process.argv.slice(2), env: process.env });
+  relay(again.command, again.args, again.env);
+} else {
+  installDependenciesIfStale();
+  relay(process.execPath, ['--import', 'tsx', join(root, scripts[command]), ...process.argv.slice(3)], process.env);
+}
+
+function installDependenciesIfStale() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  const stale = !existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000);
+  if (!stale) return;
   console.log('[run] installing npm dependencies (npm ci)…');
   const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (ci.status !== 0) {
@@ -34,11 +69,3 @@ if (dependenciesStale()) {
     process.exit(ci.status ?? 1);
   }
 }
-
-const child = spawn(process.execPath, ['--import', 'tsx', join(root, scripts[command]), ...process.argv.slice(3)], {
-  cwd: root,
-  stdio: 'inherit',
-});
-// Ctrl-C reaches the whole foreground process group; the child handles it and exits, and we exit with it.
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

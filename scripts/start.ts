@@ -1,7 +1,8 @@
 // `npm start`: the whole stack on this machine with embedded development defaults. Installs what is missing (the
 // Temporal CLI from its Go module, PostgreSQL from Debian), builds, migrates, then runs the Temporal dev server
 // (file persistence, Web UI, our search attributes), the marketplace simulator's open API (unless a real
-// KOOGALLERY_API_BASE is configured), the worker and the API. Ctrl-C stops everything it started, newest first.
+// KOOGALLERY_API_BASE is configured), the worker and the API. Ctrl-C (or SIGTERM) stops everything it started,
+// newest first; if this process is killed outright, the reaper (scripts/infra/reaper.mjs) stops them instead.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { DEV_DEFAULTS } from '../src/platform/config.js';
@@ -21,24 +22,57 @@ const UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const SIM_PORT = Number(process.env.SIM_PORT ?? 7090);
 const WORKER_METRICS_PORT = Number(process.env.WORKER_METRICS_PORT ?? 9464);
 
-const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
-let stopping = false;
+const stops: Array<{ name: string; stop: () => Promise<void>; kill?: () => void }> = [];
+let stopping: Promise<never> | undefined;
 
-async function stopAll(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    for (const s of stops.reverse()) {
+/**
+ * Stops everything started here, newest first, then exits. Idempotent: the first caller's exit code wins and every
+ * later call (a second signal, a process that exits because it was stopped) waits for the same stop.
+ */
+function stopAll(code: number): Promise<never> {
+  stopping ??= (async () => {
+    for (const s of [...stops].reverse()) {
       say('start', `stopping ${s.name}`);
       await s.stop().catch((err: unknown) => say('start', `${s.name}: ${(err as Error).message}`));
     }
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
-process.on('SIGINT', () => void stopAll(0));
-process.on('SIGTERM', () => void stopAll(0));
+
+/**
+ * Signals come in bursts: a terminal's Ctrl-C reaches every process of the foreground group, and npm and
+ * scripts/run.mjs forward what they get, so one key press may arrive here two or three times within milliseconds.
+ * Signals less than a second apart are one request. The first request stops in order; the second says so and keeps
+ * stopping; the third kills what is left at once.
+ */
+const BURST_MS = 1000;
+let requests = 0;
+let lastSignalAt = 0;
+function onSignal(signal: NodeJS.Signals): void {
+  const now = Date.now();
+  const sameBurst = now - lastSignalAt < BURST_MS;
+  lastSignalAt = now;
+  if (sameBurst) return;
+  requests += 1;
+  if (requests === 1) {
+    say('start', `${signal}: stopping everything this started (again twice to kill it at once)`);
+    void stopAll(0);
+  } else if (requests === 2) {
+    say('start', `${signal}: still stopping in order; once more kills what is left`);
+  } else {
+    say('start', `${signal}: killing what is left`);
+    for (const s of stops) s.kill?.();
+    process.exit(130);
+  }
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 
 function background(name: string, args: string[], env: NodeJS.ProcessEnv): Background {
-  const proc = startBackground(name, process.execPath, args, { logFile: join(logDir, `${name}.log`), env, cwd: repoRoot, ownGroup: false });
+  // A group of its own: only stopAll() signals it (one SIGTERM, after what was started later has stopped), and the
+  // reaper kills it if this process dies without stopping it.
+  const proc = startBackground(name, process.execPath, args, { logFile: join(logDir, `${name}.log`), env, cwd: repoRoot });
   // Mirror the process's output on the console, one prefixed line at a time.
   const prefix = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) process.stdout.write(`${name.padEnd(10)}| ${line}\n`);
@@ -51,7 +85,7 @@ function background(name: string, args: string[], env: NodeJS.ProcessEnv): Backg
       void stopAll(1);
     }
   });
-  stops.push({ name, stop: () => proc.stop() });
+  stops.push({ name, stop: () => proc.stop(), kill: () => proc.kill() });
   return proc;
 }
 

@@ -13,6 +13,7 @@ import { ensureTemporalCli } from './infra/temporal-cli.js';
 import { ensureTimeSkippingServer } from './infra/test-server.js';
 
 const started = Date.now();
+say('test', `Node ${process.version} (${process.execPath})`);
 try {
   say('test', `temporal CLI: ${ensureTemporalCli()}`);
   say('test', `time-skipping test server: ${ensureTimeSkippingServer()}`);

@@ -7,7 +7,7 @@ import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, ty
 import { createActivities } from '../../src/main/worker-activities.js';
 import { loadConfig } from '../../src/platform/config.js';
 import { createPool } from '../../src/platform/db/pool.js';
-import { createOrderWorker } from '../../src/platform/temporal/worker.js';
+import { createOrderWorker, workerPrometheusExporter } from '../../src/platform/temporal/worker.js';
 import { HARNESS_DATA_ENCRYPTION_KEY, startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../../tools/testing/service-harness.js';
 import type { B0StepReply, ChildCommand, ChildConfig, ChildReady } from '../lib/ipc.js';
 import { purchaseViaClient } from '../lib/purchase-op.js';
@@ -19,7 +19,7 @@ Runtime.install({
   logger: new DefaultLogger('WARN'),
   telemetryOptions: {
     logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
-    ...(config.metricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${config.metricsPort}` } } } : {}),
+    ...(config.metricsPort ? { metrics: workerPrometheusExporter(`127.0.0.1:${config.metricsPort}`) } : {}),
   },
 });
 

@@ -97,20 +97,24 @@ export async function addMissingSearchAttributes(connection: Pick<Connection, 'o
 }
 
 /**
- * Reuses a Temporal server already answering on `port`, or starts `temporal server start-dev` with file
- * persistence, the Web UI and our search attributes. `stop()` stops only a server started here.
+ * Reuses a Temporal server already answering on `port` (with `reuse`, the default: `npm start` next to a server the
+ * user runs), or starts `temporal server start-dev` with file persistence, the Web UI and our search attributes.
+ * With `reuse: false` a taken port is an error, whatever answers there (a test run must not share a server that
+ * another run may stop, nor one left by a run that died). `stop()` stops only a server started here.
  */
-export async function ensureDevServer(o: { port: number; uiPort: number; dbFile: string; namespace?: string; logName?: string }): Promise<DevServerHandle> {
+export async function ensureDevServer(o: { port: number; uiPort: number; dbFile: string; namespace?: string; logName?: string; reuse?: boolean; whenTaken?: string }): Promise<DevServerHandle> {
   const namespace = o.namespace ?? 'default';
   const address = `127.0.0.1:${o.port}`;
   const uiUrl = `http://127.0.0.1:${o.uiPort}`;
   const cliPath = ensureTemporalCli();
   if (await portOpen(o.port)) {
+    if (o.reuse === false) throw new Error(`port ${o.port} is taken${o.whenTaken ? `: ${o.whenTaken}` : ''}`);
     if (!(await temporalAnswers(address))) throw new Error(`port ${o.port} is taken by something that is not a Temporal server`);
     const added = await registerSearchAttributes(address, namespace);
     say('temporal', `reusing the Temporal server on ${address}${added.length ? ` (registered ${added.join(', ')})` : ''}`);
     return { address, uiUrl, namespace, startedHere: false, cliPath, stop: async () => undefined };
   }
+  if (o.reuse === false && (await portOpen(o.uiPort))) throw new Error(`port ${o.uiPort} (Web UI) is taken${o.whenTaken ? `: ${o.whenTaken}` : ''}`);
   mkdirSync(dirname(o.dbFile), { recursive: true });
   const server: Background = startBackground('temporal', cliPath, devServerArgs({ ...o, namespace }), {
     logFile: join(logDir, `${o.logName ?? 'temporal-dev-server'}.log`),

@@ -1,4 +1,5 @@
-// The KooGallery production-interface protocol as pure functions (spec: /work/shared/koogallery/interface-spec.md).
+// The KooGallery production-interface protocol as pure functions (the contract: docs/marketplace-contract.md; §n
+// in comments are its sections).
 
 export * from './result-codes.js';
 export * from './time.js';

@@ -7,7 +7,8 @@ import { CHANNEL_NAME_PATTERN, DEFAULT_NOTIFICATION_ROUTING, LOG_CHANNEL_NAME, N
 import type { SupervisionKind } from '../supervision/contract.js';
 
 // The only reader of process.env. Parsed once, validated, frozen; fails fast with every problem listed.
-// Secrets are kept out of `describeConfig()` so the startup log can show the effective configuration.
+// Secrets are kept out of `describeConfig()` so the startup log can show the effective configuration. Each secret
+// may come from a file instead (`<NAME>_FILE`, as Docker and Kubernetes mount secrets).
 
 /** Development defaults: usable only when APP_ENV is not `production`, and announced with a warning. */
 export const DEV_DEFAULTS = Object.freeze({
@@ -102,6 +103,58 @@ const EnvSchema = z.object({
   // No retention or dispatcher settings: notifications are Temporal workflows (README, "Notifications"), kept for
   // the namespace's retention and delivered by every worker on the task queue.
 });
+
+/**
+ * The settings that hold secrets. Each may be given as `<NAME>_FILE=/path` instead of `<NAME>=value`: the file's
+ * content is the value (one trailing newline removed, as `echo` and editors leave one). Setting both is an error,
+ * so that nobody wonders which one is in force.
+ */
+export const SECRET_SETTINGS = [
+  'DATABASE_URL',
+  'TEMPORAL_API_KEY',
+  'KOOGALLERY_ACCESS_KEY',
+  'HUAWEI_CLOUD_AK',
+  'HUAWEI_CLOUD_SK',
+  'PROVISIONER_HTTP_TOKEN',
+  'DATA_ENCRYPTION_KEY',
+  'OPS_API_TOKEN',
+  'NOTIFICATION_WEBHOOK_TOKEN',
+] as const;
+
+/** Every setting the service reads (the secrets' `_FILE` forms aside). */
+export const SETTING_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
+
+/**
+ * The environment with every `<SECRET>_FILE` read into `<SECRET>`; problems (both set, unreadable, empty) are
+ * listed, never the content. `readFile` is injectable for tests.
+ */
+export function readSecretFiles(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): { env: Record<string, string | undefined>; problems: string[] } {
+  const out: Record<string, string | undefined> = { ...env };
+  const problems: string[] = [];
+  const isSet = (v: string | undefined) => v !== undefined && v !== '';
+  for (const name of SECRET_SETTINGS) {
+    const path = env[`${name}_FILE`];
+    if (!isSet(path)) continue;
+    if (isSet(env[name])) {
+      problems.push(`${name} and ${name}_FILE: both are set; set one`);
+      continue;
+    }
+    let content: string;
+    try {
+      content = readFile(path!);
+    } catch (err) {
+      problems.push(`${name}_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      continue;
+    }
+    const value = content.replace(/\r?\n$/, '');
+    if (value.trim() === '') problems.push(`${name}_FILE: ${path} is empty`);
+    else out[name] = value;
+  }
+  return { env: out, problems };
+}
 
 /** Parses `NOTIFICATION_WEBHOOKS` (`channel=https://url,...`). */
 export function parseNotificationWebhooks(text: string): { webhooks: Record<string, string>; problems: string[] } {
@@ -285,13 +338,14 @@ function deepFreeze<T>(o: T): T {
 
 /** Parses an environment (default: process.env) into a frozen AppConfig, or throws ConfigError. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
-  const parsed = EnvSchema.safeParse(env);
+  const files = readSecretFiles(env);
+  const parsed = EnvSchema.safeParse(files.env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    throw new ConfigError([...files.problems, ...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)]);
   }
   const e = parsed.data;
   const production = e.APP_ENV === 'production';
-  const problems: string[] = [];
+  const problems: string[] = [...files.problems];
   const devDefaultsUsed: string[] = [];
 
   const secret = (name: string, value: string | undefined, devDefault: string): string => {

@@ -7,12 +7,20 @@ import { createPool } from '../../src/platform/db/pool.js';
 import { ensureDevServer } from '../../scripts/infra/dev-server.js';
 import { dataDir } from '../../scripts/infra/paths.js';
 import { ensurePostgres } from '../../scripts/infra/postgres.js';
+import { freePort } from '../../scripts/infra/proc.js';
 import { ensureTimeSkippingServer } from '../../scripts/infra/test-server.js';
 import type { TestInfra } from './infra.js';
 import { quietBundlerLogger } from '../../tools/testing/quiet-logger.js';
 
-// Starts (or reuses) the real servers once per test run and tears down only what it started, so `npm test`
-// leaves no process behind. Test files read the addresses with `inject('infra')`.
+// Starts the real servers once per test run and tears down what it started, so `npm test` leaves no process behind
+// (the reaper of scripts/infra/proc.ts stops the Temporal dev server even if vitest itself is killed). Test files
+// read the addresses with `inject('infra')`.
+//
+// Temporal: always a dev server of this run's own, never one found on a port. A server left on 7233 by `npm start`
+// or by a run that died may hold other data, stop mid-run, or answer for a moment and then vanish (an orphan that
+// was shutting down once failed 18 tests). The ports are TEST_TEMPORAL_PORT / TEST_TEMPORAL_UI_PORT when set (a
+// taken port is then an error), else free ports the OS picks, so two runs on one machine never meet.
+// PostgreSQL: TEST_DATABASE_URL when reachable, else the local cluster's koogallery_orders_test database.
 
 export default async function setup(project: TestProject) {
   const postgres = await ensurePostgres({ preferredUrl: process.env.TEST_DATABASE_URL, database: 'koogallery_orders_test' });
@@ -22,11 +30,16 @@ export default async function setup(project: TestProject) {
 
   const runDir = join(dataDir, 'test-run');
   mkdirSync(runDir, { recursive: true });
+  const explicit = process.env.TEST_TEMPORAL_PORT !== undefined && process.env.TEST_TEMPORAL_PORT !== '';
+  const port = explicit ? Number(process.env.TEST_TEMPORAL_PORT) : await freePort();
+  const uiPort = process.env.TEST_TEMPORAL_UI_PORT ? Number(process.env.TEST_TEMPORAL_UI_PORT) : await freePort();
   const temporal = await ensureDevServer({
-    port: Number(process.env.TEST_TEMPORAL_PORT ?? 7233),
-    uiPort: Number(process.env.TEST_TEMPORAL_UI_PORT ?? 8233),
+    port,
+    uiPort,
     dbFile: join(runDir, `temporal-${Date.now()}.db`),
     logName: 'temporal-test-server',
+    reuse: false,
+    whenTaken: 'each test run starts its own Temporal dev server; free the port, or unset TEST_TEMPORAL_PORT / TEST_TEMPORAL_UI_PORT to use free ports',
   });
 
   const stopAll = async () => {

@@ -676,10 +676,12 @@ describe('Dockerfile', () => {
   const runtime = stages.at(-1)!;
   const stageByName = (name: string): Stage | undefined => stages.find((s) => s.name === name);
 
-  it('is a multi-stage build on node:20-bookworm-slim (glibc for the worker core-bridge, not alpine)', () => {
+  it('is a multi-stage build on node:22-bookworm-slim, the major of package.json engines (glibc for the worker core-bridge, not alpine)', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
+    const enginesMajor = /^>=(\d+)\./.exec((JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node)?.[1];
+    expect(enginesMajor).toBe('22');
     for (const s of stages) {
-      expect(s.image).toMatch(/^node:20(\.\d+)*-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+      expect(s.image).toMatch(/^node:22(\.\d+)*-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
       expect(s.image).not.toMatch(/alpine/);
     }
   });

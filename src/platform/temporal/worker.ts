@@ -42,3 +42,12 @@ export function createOrderWorker(o: {
     shutdownGraceTime: '10 s',
   });
 }
+
+/**
+ * The SDK runtime's Prometheus exporter as every worker process installs it (worker.ts, the benchmarks' worker),
+ * named as Prometheus expects: counters end in `_total`, durations are histograms in seconds with `_seconds` in the
+ * name (the SDK's defaults are neither: bare counter names and unitless milliseconds). docs/metrics.md lists them.
+ */
+export function workerPrometheusExporter(bindAddress: string) {
+  return { prometheus: { bindAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } };
+}

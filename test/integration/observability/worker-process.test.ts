@@ -17,7 +17,7 @@ import { parseSamples } from '../../support/ops/prometheus-text.js';
 
 // The worker as production runs it: `node --import tsx worker.ts` as a child process with its configuration in the
 // environment. It must expose the SDK's Prometheus metrics on WORKER_METRICS_PORT, create its reconciliation
-// schedule, run workflows, log JSON without secrets, and exit 0 on SIGTERM.
+// schedule, run workflows, log JSON without secrets, and exit 0 once however many stop signals it gets.
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
 const SECRETS = {
@@ -119,7 +119,7 @@ describe('worker process', () => {
     expect(d.spec.intervals?.map((i) => i.every)).toEqual([15 * 60_000]);
   });
 
-  it('when a workflow runs on it, then /metrics on WORKER_METRICS_PORT serves temporal_ series for its task queue', async () => {
+  it('when a workflow runs on it, then /metrics on WORKER_METRICS_PORT serves temporal_ series for its task queue, counters as _total and durations in seconds', async () => {
     // An empty-scoped reconciliation: a workflow and its activities run, nothing in the database is touched.
     const result: ReconciliationResult = await client.workflow.execute(RECONCILIATION_WORKFLOW_TYPE, {
       taskQueue,
@@ -133,14 +133,31 @@ describe('worker process', () => {
       async () => {
         const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
         const body = res?.ok ? await res.text() : '';
-        return /^temporal_workflow_completed\{/m.test(body) && /^temporal_activity_execution_latency/m.test(body) ? body : undefined;
+        return /^temporal_workflow_completed_total\{/m.test(body) && /^temporal_activity_execution_latency_seconds_count\{/m.test(body) ? body : undefined;
       },
       30_000,
     );
     const samples = parseSamples(text).filter((s) => s.name.startsWith('temporal_'));
     expect(samples.length).toBeGreaterThan(10);
     expect(samples.some((s) => s.labels['task_queue'] === taskQueue)).toBe(true);
-    expect(samples.find((s) => s.name === 'temporal_workflow_completed' && s.labels['workflow_type'] === RECONCILIATION_WORKFLOW_TYPE)?.value).toBeGreaterThanOrEqual(1);
+    expect(samples.find((s) => s.name === 'temporal_workflow_completed_total' && s.labels['workflow_type'] === RECONCILIATION_WORKFLOW_TYPE)?.value).toBeGreaterThanOrEqual(1);
+
+    // Prometheus naming (what recording rules and dashboards assume): every counter ends in _total, every latency
+    // histogram is in seconds and says so. The SDK defaults were bare counter names and unitless milliseconds.
+    const types = [...text.matchAll(/^# TYPE (temporal_\w+) (\w+)$/gm)].map((m) => ({ name: m[1]!, type: m[2]! }));
+    const counters = types.filter((t) => t.type === 'counter');
+    const histograms = types.filter((t) => t.type === 'histogram');
+    expect(counters.length).toBeGreaterThan(3);
+    expect(counters.filter((c) => !c.name.endsWith('_total')).map((c) => c.name)).toEqual([]);
+    const latencies = histograms.filter((h) => h.name.includes('latency'));
+    expect(latencies.length).toBeGreaterThan(2);
+    expect(latencies.filter((h) => !h.name.endsWith('_seconds')).map((h) => h.name)).toEqual([]);
+    // Seconds, not milliseconds: a reconciliation over nothing takes well under a minute end to end.
+    const endToEnd = samples.find((s) => s.name === 'temporal_workflow_endtoend_latency_seconds_sum' && s.labels['workflow_type'] === RECONCILIATION_WORKFLOW_TYPE);
+    expect(endToEnd?.value).toBeGreaterThan(0);
+    expect(endToEnd?.value).toBeLessThan(60);
+    const bounds = samples.filter((s) => s.name === 'temporal_activity_execution_latency_seconds_bucket').map((s) => Number(s.labels['le']));
+    expect(bounds.filter((b) => Number.isFinite(b)).every((b) => b <= 600)).toBe(true);
     mkdirSync(join(repoRoot, 'test-output', 'metrics'), { recursive: true });
     writeFileSync(join(repoRoot, 'test-output', 'metrics', 'worker-scrape.txt'), text);
   });
@@ -186,12 +203,19 @@ describe('worker process', () => {
     writeFileSync(join(repoRoot, 'test-output', 'metrics', 'worker-notification-scrape.txt'), text);
   });
 
-  it('when SIGTERM is sent, then it drains and exits 0, and its log is JSON without any secret', async () => {
+  it('when SIGINT and then SIGTERM are sent (Ctrl-C, then a supervisor), then it drains once and exits 0, and its log is JSON without any secret', async () => {
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGTERM');
     const { code, signal } = await Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within 20 s:\n${output}`)), 20_000))]);
-    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect({ code, signal }, output.slice(-3000)).toEqual({ code: 0, signal: null });
     const lines = logLines();
-    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['starting worker', 'worker running', 'draining worker', 'worker stopped']));
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['starting worker', 'worker running', 'draining worker', 'already draining', 'worker stopped']));
+    expect(lines.filter((l) => l.msg === 'draining worker')).toHaveLength(1);
+    // Worker.shutdown() called twice threw IllegalStateError ("Not running. Current state: STOPPED") out of a
+    // signal handler, with a stack trace.
+    expect(output).not.toMatch(/IllegalStateError|Not running\. Current state/);
+    expect(output).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
     for (const l of lines) expect(l).toMatchObject({ level: expect.any(String), time: expect.any(String), service: 'koogallery-worker' });
     for (const [name, value] of Object.entries(SECRETS)) expect(output, name).not.toContain(value);
   });
