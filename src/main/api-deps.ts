@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../platform/config.js';
 import { pendingMigrations } from '../platform/db/migrate.js';
+import { pingDatabase } from '../platform/db/pool.js';
 import { createApp } from '../platform/http/app.js';
 import { createApiMetrics, type ApiMetrics } from '../platform/http/metrics.js';
 import { createOperatorDirectory } from '../platform/http/ops/auth.js';
@@ -71,7 +72,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     {
       name: 'postgres',
       probe: async () => {
-        await pool.query('SELECT 1');
+        await pingDatabase(pool);
         return { ok: true };
       },
     },

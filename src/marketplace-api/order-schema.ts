@@ -129,7 +129,7 @@ const optionalDecimal = z.preprocess(
 );
 /** A single object where a list is documented is read as a one-item list. */
 const listOf = <T extends z.ZodType>(item: T) =>
-  z.preprocess((v) => (absent(v) ? [] : Array.isArray(v) ? v : [v]), z.array(item));
+  z.preprocess((v: unknown): unknown[] => (absent(v) ? [] : Array.isArray(v) ? (v as unknown[]) : [v]), z.array(item));
 
 // ---- Service supervision (spec §4.8, §9) ---------------------------------------------------------------------
 //
@@ -209,7 +209,7 @@ const optionalToken = z.preprocess((v) => (absent(v) ? undefined : token(v)), z.
 function readAttachments(v: unknown): string[] | undefined {
   if (absent(v)) return undefined;
   const out: string[] = [];
-  for (const item of Array.isArray(v) ? v : [v]) {
+  for (const item of Array.isArray(v) ? (v as unknown[]) : [v]) {
     const ref = isRecord(item) ? firstPresent(item, ['url', 'fileUrl', 'link', 'name', 'fileName', 'id']) : item;
     const text = numberToString(ref);
     if (typeof text === 'string' && text.trim() !== '') out.push(text.trim());
@@ -256,7 +256,7 @@ export function readSupervisionBlock(value: unknown): MarketplaceSupervision | u
     }
     const lifted = Object.fromEntries(Object.entries(EVENT_FIELD_ALIASES).map(([field, keys]) => [field, firstPresent(raw, keys)]));
     const parsed = supervisionEventSchema.safeParse(lifted);
-    if (parsed.success) events.push(compact(parsed.data) as MarketplaceSupervisionEvent);
+    if (parsed.success) events.push(compact<MarketplaceSupervisionEvent>(parsed.data));
     else dropped++;
   }
   const node = numberToString(firstPresent(block, NODE_KEYS));
@@ -309,7 +309,7 @@ const buyerSchema = z.object({
 
 const extendParamSchema = z.object({
   name: requiredText,
-  value: z.preprocess((v) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)), z.string()),
+  value: z.preprocess((v) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean | bigint)), z.string()),
 });
 
 /** Zod schema of `orderInfo`. */

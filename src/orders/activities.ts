@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
-import { recordTransition } from './store.js';
+import { claimTrialBenefit, recordTransition, releaseTrialBenefit } from './store.js';
 import { parseCompactUtc } from '../koogallery/time.js';
 import { buyerContactsFromQueryOrder, type BuyerContacts } from '../koogallery/commands.js';
 import { appInfoViolations, describeAppInfoViolations } from '../koogallery/app-info-limits.js';
@@ -8,7 +8,7 @@ import { MarketplaceApiError, MarketplaceErrorCode, type MarketplaceOrder } from
 import type { SealedBox } from '../platform/sealed-box.js';
 import type { SupervisionCatalogue } from '../supervision/contract.js';
 import type { SupervisionTerms } from '../supervision/contract.js';
-import { OrderFailureType, type ChargingMode, type OrderDetails, type ProvisionedAccess, type TransitionRecord } from './contract.js';
+import { OrderFailureType, type OrderDetails, type ProvisionedAccess, type TransitionRecord } from './contract.js';
 import { isProvisionerError, type Provisioner, type ProvisionerErrorCode, type TenantSpec } from './provisioning/provisioner.js';
 
 // The order workflow's side effects. Built once per worker by `createOrderActivities(deps)` with its dependencies
@@ -74,25 +74,13 @@ export function createOrderActivities(deps: OrderActivityDeps) {
 
     /** Claims the customer's one free trial of a product; the first claim wins (§11). */
     async claimTrialBenefit(input: { customerId: string; productId: string; instanceId: string }): Promise<{ granted: boolean; holderInstanceId: string }> {
-      await pool.query(
-        `INSERT INTO trial_benefits (customer_id, product_id, instance_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-        [input.customerId, input.productId, input.instanceId],
-      );
-      const r = await pool.query<{ instance_id: string }>(`SELECT instance_id FROM trial_benefits WHERE customer_id = $1 AND product_id = $2`, [
-        input.customerId,
-        input.productId,
-      ]);
-      const holder = r.rows[0]?.instance_id ?? input.instanceId;
+      const holder = (await claimTrialBenefit(pool, input)) ?? input.instanceId;
       return { granted: holder === input.instanceId, holderInstanceId: holder };
     },
 
     /** Compensation of claimTrialBenefit: frees the claim only if this instance holds it. */
     async releaseTrialBenefit(input: { customerId: string; productId: string; instanceId: string }): Promise<void> {
-      await pool.query(`DELETE FROM trial_benefits WHERE customer_id = $1 AND product_id = $2 AND instance_id = $3`, [
-        input.customerId,
-        input.productId,
-        input.instanceId,
-      ]);
+      await releaseTrialBenefit(pool, input);
     },
 
     /**
@@ -191,7 +179,7 @@ export function orderDetailsFromMarketplace(order: MarketplaceOrder): OrderDetai
     ...(order.buyerInfo?.customerName ? { customerName: order.buyerInfo.customerName } : {}),
     ...(product?.productId ? { productId: product.productId } : {}),
     ...(product?.skuCode ? { skuCode: product.skuCode } : {}),
-    chargingMode: line.chargingMode as ChargingMode,
+    chargingMode: line.chargingMode,
     ...(line.periodType ? { periodType: line.periodType } : {}),
     ...(line.periodNumber !== undefined ? { periodNumber: line.periodNumber } : {}),
     ...(expire ? { expireTime: expire.toISOString() } : {}),

@@ -363,3 +363,5 @@ export type OrderService = ReturnType<typeof createOrderService>;
 
 // Reconciliation and the ops API ask Temporal about an order's workflow through the orders context.
 export { viewOrderWorkflow } from './workflow-view.js';
+// Supervision resolves a just-started supervised order through its order workflow's read-model row.
+export { findOrderWorkflows } from './store.js';

@@ -135,7 +135,10 @@ export async function findInstanceByWorkflowId(pool: Pool, workflowId: string): 
 
 /** The timeline of an instance, oldest first. */
 export async function listTransitions(pool: Pool, instanceId: string): Promise<Array<{ seq: number; phase: string; event: string; detail: unknown; at: Date }>> {
-  const r = await pool.query(`SELECT seq, phase, event, detail, at FROM instance_transitions WHERE instance_id = $1 ORDER BY seq`, [instanceId]);
+  const r = await pool.query<{ seq: number; phase: string; event: string; detail: unknown; at: Date }>(
+    `SELECT seq, phase, event, detail, at FROM instance_transitions WHERE instance_id = $1 ORDER BY seq`,
+    [instanceId],
+  );
   return r.rows;
 }
 
@@ -195,3 +198,25 @@ export async function listTimelineTransitions(pool: Pool, instanceId: string): P
   );
   return r.rows;
 }
+
+/** A customer's one free trial of a product: claims it for this instance unless taken, and answers who holds it (§11). */
+export async function claimTrialBenefit(pool: Pool, c: { customerId: string; productId: string; instanceId: string }): Promise<string | undefined> {
+  await pool.query(`INSERT INTO trial_benefits (customer_id, product_id, instance_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [c.customerId, c.productId, c.instanceId]);
+  const r = await pool.query<{ instance_id: string }>(`SELECT instance_id FROM trial_benefits WHERE customer_id = $1 AND product_id = $2`, [c.customerId, c.productId]);
+  return r.rows[0]?.instance_id;
+}
+
+/** Frees a trial claim, only if this instance holds it. */
+export async function releaseTrialBenefit(pool: Pool, c: { customerId: string; productId: string; instanceId: string }): Promise<void> {
+  await pool.query(`DELETE FROM trial_benefits WHERE customer_id = $1 AND product_id = $2 AND instance_id = $3`, [c.customerId, c.productId, c.instanceId]);
+}
+
+/** The order workflows of an order (one per line), newest rows included before their supervision is recorded. */
+export async function findOrderWorkflows(pool: Pool, orderId: string, orderLineId?: string): Promise<Array<{ workflowId: string; orderLineId: string | null }>> {
+  const r = await pool.query<{ workflow_id: string; order_line_id: string | null }>(
+    `SELECT workflow_id, order_line_id FROM instances WHERE order_id = $1 AND ($2::text IS NULL OR order_line_id = $2)`,
+    [orderId, orderLineId ?? null],
+  );
+  return r.rows.map((x) => ({ workflowId: x.workflow_id, orderLineId: x.order_line_id }));
+}
+

@@ -33,6 +33,10 @@ import {
   type OrderState,
   type OrderWorkflowInput,
   type ProvisionedAccess,
+  type PurchaseRequest,
+  type RefreshRequest,
+  type StatusRequest,
+  type UpgradeRequest,
   type WorkflowResultCode,
 } from './contract.js';
 import {
@@ -191,7 +195,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       }
       access = await remote.provisionTenant({ instanceId: state.instanceId, details, testOrder: state.testOrder });
       compensations.push(() => remote.removeTenant({ instanceId: state.instanceId }));
-      await transition({ ...state, phase: 'ACTIVE', failureCode: undefined, failureReason: undefined } as OrderState, 'PROVISIONED');
+      await transition({ ...state, phase: 'ACTIVE', failureCode: undefined, failureReason: undefined }, 'PROVISIONED');
     } catch (err) {
       // Unwind in reverse; keep going past a failed compensation; the order records the original failure.
       for (const undo of compensations.reverse()) {
@@ -272,7 +276,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       return purchaseAnswer(state);
     },
     {
-      validator: (req) => {
+      // Validators type their argument (the SDK does not infer it) and still check it: a caller can send anything.
+      validator: (req: PurchaseRequest) => {
         if (!req || typeof req.businessId !== 'string' || req.businessId.length === 0) reject('000005', 'purchase without businessId');
       },
     },
@@ -298,7 +303,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
         return answer(state, '000000');
       }),
     {
-      validator: (req) => {
+      validator: (req: RefreshRequest) => {
         if (!req || typeof req.orderId !== 'string' || Number.isNaN(Date.parse(req.expireTime))) reject('000005', 'refresh without orderId or expireTime');
       },
     },
@@ -318,7 +323,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
         return answer(state, '000000');
       }),
     {
-      validator: (req) => {
+      validator: (req: StatusRequest) => {
         if (!req || (req.action !== 'FREEZE' && req.action !== 'UNFREEZE')) reject('000005', 'unknown status action');
       },
     },
@@ -348,7 +353,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
         return answer(state, '000000');
       }),
     {
-      validator: (req) => {
+      validator: (req: UpgradeRequest) => {
         if (!req || typeof req.orderId !== 'string' || req.orderId.length === 0) reject('000005', 'upgrade without orderId');
       },
     },

@@ -63,7 +63,7 @@ function activitySchema(schema: z.ZodType, description: string): Json {
   const s = requestSchema(schema, description);
   const properties = s['properties'] as Record<string, Json> | undefined;
   const p = properties?.['expireTime'];
-  if (p) properties!['expireTime'] = { ...p, pattern: '^\\d{14}(\\d{3})?$', description: 'UTC time yyyyMMddHHmmss (17 digits with milliseconds accepted)' };
+  if (p) properties['expireTime'] = { ...p, pattern: '^\\d{14}(\\d{3})?$', description: 'UTC time yyyyMMddHHmmss (17 digits with milliseconds accepted)' };
   return s;
 }
 

@@ -24,7 +24,7 @@ export interface V2AdmissionDeps {
 
 /** Decides whether a V2 call is authentic, fresh and JSON. */
 export async function admitV2Call(deps: V2AdmissionDeps, req: Request, body: Buffer, nowMs: number): Promise<V2Admission> {
-  const creds = extractV2Credentials(req.query as Record<string, unknown>, req.headers);
+  const creds = extractV2Credentials(req.query, req.headers);
   if (!creds) return { ok: false, code: ResultCode.AuthFailed, reason: 'signature missing' };
   const verified = verifyV2Signature(deps.accessKey, creds, body, { nowMs, toleranceMs: deps.v2ToleranceMs });
   if (!verified.ok) return { ok: false, code: ResultCode.AuthFailed, reason: `signature ${verified.reason}` };

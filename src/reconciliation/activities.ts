@@ -42,8 +42,12 @@ export interface ReconciliationActivityDeps {
 
 /** The activity context's logger, shaped like pino's (only valid inside an activity). */
 const contextLogger: ReconciliationLogger = {
-  warn: (fields, msg) => log.warn(msg, fields),
-  info: (fields, msg) => log.info(msg, fields),
+  warn: (fields, msg) => {
+    log.warn(msg, fields);
+  },
+  info: (fields, msg) => {
+    log.info(msg, fields);
+  },
 };
 
 /** Runs `fn` over `items` with at most `limit` calls in flight, keeping the order of results. */

@@ -1,4 +1,4 @@
-import type { OrderPhase, OrderState } from '../orders/contract.js';
+import type { OrderPhase } from '../orders/contract.js';
 import type { WorkflowView } from '../orders/contract.js';
 import { DriftKind, type DriftFinding } from './contract.js';
 

@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { countOverdueSupervisions, countSupervisionsByNode } from './store.js';
 import type { Pool } from 'pg';
 import { SUPERVISION_NODES } from './contract.js';
 
@@ -15,8 +16,7 @@ export function registerSupervisionGauges(registry: Registry, pool: Pool, o: { r
     registers: [registry],
     async collect() {
       try {
-        const r = await pool.query<{ node: string; n: string }>(`SELECT node, count(*) AS n FROM supervisions WHERE NOT test_order GROUP BY node`);
-        const counts = new Map(r.rows.map((x) => [x.node, Number(x.n)]));
+        const counts = await countSupervisionsByNode(pool);
         for (const node of SUPERVISION_NODES) this.set({ node }, counts.get(node) ?? 0);
       } catch {
         this.reset();
@@ -29,11 +29,7 @@ export function registerSupervisionGauges(registry: Registry, pool: Pool, o: { r
     registers: [registry],
     async collect() {
       try {
-        const r = await pool.query<{ n: string }>(
-          `SELECT count(*) AS n FROM supervisions WHERE status = 'PROCESSING' AND NOT test_order AND started_at < now() - make_interval(days => $1)`,
-          [o.reminderAfterDays],
-        );
-        this.set(Number(r.rows[0]?.n ?? 0));
+        this.set(await countOverdueSupervisions(pool, o.reminderAfterDays));
       } catch {
         this.reset();
       }

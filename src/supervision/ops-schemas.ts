@@ -144,7 +144,7 @@ const MERCHANT_ACTIONS = new Set(['CONFIRM_REQUIREMENT', 'REJECT_REQUIREMENT', '
 export function parseSupervisionAction(body: unknown): SupervisionAction {
   const a = parseParams(supervisionActionBody, body, 'body');
   const merchant = MERCHANT_ACTIONS.has(a.type) || (a.type === 'OPEN_APPEAL' && a.openedBy === 'MERCHANT');
-  return { ...a, source: merchant ? 'MERCHANT' : 'OPS' } as SupervisionAction;
+  return { ...a, source: merchant ? 'MERCHANT' : 'OPS' };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

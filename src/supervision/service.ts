@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { findOrderWorkflows } from '../orders/service.js';
 import type { Pool } from 'pg';
 import { withDeadline } from '../platform/deadline.js';
 import { classifyTemporalFailure, updateRefusal } from '../platform/temporal/failures.js';
@@ -54,11 +55,8 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
       return { outcome: 'ambiguous', reason: `order ${ref.orderId} has ${rows.length} supervised lines; name one with orderLineId`, orderLineIds: rows.map((r) => r.orderLineId ?? '') };
     }
     // Started a moment ago and not yet written: the order's read-model row names the order workflow.
-    const orders = await pool.query<{ workflow_id: string; order_line_id: string | null }>(
-      `SELECT workflow_id, order_line_id FROM instances WHERE order_id = $1 AND ($2::text IS NULL OR order_line_id = $2)`,
-      [ref.orderId, ref.orderLineId ?? null],
-    );
-    if (orders.rows.length === 1) return { workflowId: supervisionWorkflowId(orders.rows[0]!.workflow_id) };
+    const orders = await findOrderWorkflows(pool, ref.orderId, ref.orderLineId);
+    if (orders.length === 1) return { workflowId: supervisionWorkflowId(orders[0]!.workflowId) };
     return { outcome: 'no-supervision', reason: `no supervised order ${ref.orderId}${ref.orderLineId ? ` line ${ref.orderLineId}` : ''}` };
   }
 

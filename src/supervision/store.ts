@@ -165,3 +165,18 @@ export async function listSupervisionEvents(pool: Pool, workflowId: string): Pro
   const r = await pool.query<SupervisionEventRow>(`SELECT seq, node, event, detail, actor, at FROM supervision_events WHERE workflow_id = $1 ORDER BY seq`, [workflowId]);
   return r.rows;
 }
+
+/** Supervised orders per node, test orders excluded (the gauge). */
+export async function countSupervisionsByNode(pool: Pool): Promise<Map<string, number>> {
+  const r = await pool.query<{ node: string; n: string }>(`SELECT node, count(*) AS n FROM supervisions WHERE NOT test_order GROUP BY node`);
+  return new Map(r.rows.map((x) => [x.node, Number(x.n)]));
+}
+
+/** Supervised orders still unaccepted after `days` (the overdue gauge). */
+export async function countOverdueSupervisions(pool: Pool, days: number): Promise<number> {
+  const r = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM supervisions WHERE status = 'PROCESSING' AND NOT test_order AND started_at < now() - make_interval(days => $1)`,
+    [days],
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}

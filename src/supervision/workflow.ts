@@ -19,6 +19,7 @@ import {
   getSupervisionQuery,
   supervisionActionUpdate,
   type NotificationRequest,
+  type SupervisionAction,
   type SupervisionActionResult,
   type SupervisionInput,
   type SupervisionState,
@@ -109,7 +110,7 @@ export async function supervisionWorkflow(input: SupervisionInput): Promise<Supe
       }),
     {
       // Refused actions never reach history: the node is unchanged and the caller gets the reason (409).
-      validator: (action) => {
+      validator: (action: SupervisionAction) => {
         const shape = shapeProblem(action);
         if (shape) refuse(shape);
         const why = refusalOf(state, action);

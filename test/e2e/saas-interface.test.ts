@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findInstance } from '../../src/orders/store.js';
-import { computeV2Signature, encryptField, formatCompactUtc } from '../../src/koogallery/index.js';
+import { computeV2Signature, encryptField } from '../../src/koogallery/index.js';
 import { createSealedBox } from '../../src/platform/sealed-box.js';
 import type { CreateOrderInput } from '../../tools/simulator/order-book.js';
 import type { ProductionAnswer } from '../../tools/simulator/production-client.js';

@@ -3,13 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeV2Signature, encryptField, formatCompactUtc } from '../../src/koogallery/index.js';
+import { computeV2Signature, encryptField } from '../../src/koogallery/index.js';
 import { createProductionClient, type ProductionAnswer, type ProductionClient } from '../../tools/simulator/production-client.js';
 import { orderWorkflowId } from '../../src/orders/contract.js';
 import { testInfra, uniqueId } from '../setup/infra.js';
 import { AnswerTally, withMarketplaceRetries } from '../support/fault-checks.js';
 import { apiProcess, freePort, randomSecret, reportFigures, simulatorProcess, testSecrets, workerProcess, type ServiceWiring } from '../support/fault-harness.js';
-import { aSimOrder, aV1PurchaseParams, aV2PurchaseBody, aV2RenewalBody, inDays, lineOf } from '../support/factories.js';
+import { aSimOrder, aV2PurchaseBody, aV2RenewalBody, inDays, lineOf } from '../support/factories.js';
 
 // Issue #7, scenario 9: secrets never leak. The API and the worker run as child processes with their own, random
 // key material; the test drives happy paths and failure paths (bad signatures, replays, malformed bodies, a

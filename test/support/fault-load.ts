@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { formatCompactUtc } from '../../src/koogallery/index.js';
 import type { ProductionAnswer, ProductionClient } from '../../tools/simulator/production-client.js';
 import { ProductionCallError } from '../../tools/simulator/production-client.js';
-import { AnswerTally, RETRYABLE_CODES, withMarketplaceRetries } from './fault-checks.js';
+import { type AnswerTally, RETRYABLE_CODES, withMarketplaceRetries } from './fault-checks.js';
 import { aV2PurchaseBody } from './factories.js';
 import { mapPool } from './fault-harness.js';
 

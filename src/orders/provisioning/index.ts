@@ -1,7 +1,7 @@
 import type { AppConfig } from '../../platform/config.js';
 import type { Pool } from '../../platform/db/pool.js';
 import type { SealedBox } from '../../platform/sealed-box.js';
-import { createBuiltinTenantRegistry } from './builtin-tenant-registry.js';
+import { createBuiltinTenantRegistry } from './builtin-tenant-store.js';
 import { createHttpProvisioner } from './http-provisioner.js';
 import type { Provisioner } from './provisioner.js';
 
@@ -23,7 +23,7 @@ export {
   deriveTenantKey,
   generateTenantPassword,
   type BuiltinTenantRegistryOptions,
-} from './builtin-tenant-registry.js';
+} from './builtin-tenant-store.js';
 export { createHttpProvisioner, type HttpProvisionerOptions } from './http-provisioner.js';
 export { withFaults, type FaultInjectingProvisioner, type ProvisionerFaults, type ProvisionerEffects } from './fault-injecting-provisioner.js';
 

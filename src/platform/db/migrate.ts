@@ -65,7 +65,7 @@ export async function migrate(pool: pg.Pool, migrations = loadMigrations()): Pro
         done.push(m.version);
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${m.version} failed: ${(err as Error).message}`);
+        throw new Error(`migration ${m.version} failed: ${(err as Error).message}`, { cause: err });
       }
     }
     return done;

@@ -1,6 +1,11 @@
 import pg from 'pg';
 
 /** Creates the process's one PostgreSQL pool. */
+/** One round trip to PostgreSQL (the readiness probe): throws when the database cannot be reached. */
+export async function pingDatabase(pool: pg.Pool): Promise<void> {
+  await pool.query('SELECT 1');
+}
+
 export function createPool(o: { url: string; max: number; applicationName: string }): pg.Pool {
   const pool = new pg.Pool({
     connectionString: o.url,

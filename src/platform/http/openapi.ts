@@ -53,7 +53,7 @@ const DOCUMENTED_AS = 'x-documented-as';
  * text but means a number (the document then states the number's bounds, which a string pattern cannot).
  */
 export function documentedAs<T extends z.ZodType>(schema: T, jsonSchema: Json): T {
-  return schema.meta({ [DOCUMENTED_AS]: jsonSchema }) as T;
+  return schema.meta({ [DOCUMENTED_AS]: jsonSchema });
 }
 
 /** Replaces what zod generated for a schema marked by `documentedAs`. */

@@ -3,7 +3,7 @@ import {
   countTenants,
   createBuiltinTenantRegistry,
   deriveTenantKey,
-} from '../../../src/orders/provisioning/builtin-tenant-registry.js';
+} from '../../../src/orders/provisioning/builtin-tenant-store.js';
 import { withFaults } from '../../../src/orders/provisioning/fault-injecting-provisioner.js';
 import { ProvisionerError, type Provisioner, type TenantSpec } from '../../../src/orders/provisioning/provisioner.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';

@@ -1,5 +1,5 @@
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import {
 } from '../../../src/supervision/contract.js';
 import { addMissingSearchAttributes } from '../../../scripts/infra/dev-server.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
-import { anOrderDetails, aSupervisionInput, aSupervisionTerms, aV1OrderInput } from '../../support/factories.js';
+import { aSupervisionInput, aSupervisionTerms } from '../../support/factories.js';
 
 // The supervision workflow on the Java time-skipping test server: years of waiting in seconds. Activities are
 // in-memory recorders; the workflow code is the bundle production runs.

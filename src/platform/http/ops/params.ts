@@ -37,7 +37,7 @@ export function cursorOf<T extends z.ZodType>(shape: T) {
   return z.string(once('a cursor')).transform((v, ctx) => {
     try {
       const parsed = shape.safeParse(JSON.parse(Buffer.from(v, 'base64url').toString('utf8')));
-      if (parsed.success) return parsed.data as z.output<T>;
+      if (parsed.success) return parsed.data;
     } catch {
       /* not base64url JSON: reported below */
     }

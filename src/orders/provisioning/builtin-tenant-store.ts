@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
 import type { Pool } from '../../platform/db/pool.js';
 import type { SealedBox } from '../../platform/sealed-box.js';
-import { ProvisionerError, type AdminContacts, type Provisioner, type TenantAccess, type TenantSpec, type TenantStatus } from './provisioner.js';
+import { ProvisionerError, type AdminContacts, type Provisioner, type TenantAccess, type TenantStatus } from './provisioner.js';
 
-// The built-in provisioner: the merchant's tenants are rows of `tenants`, keyed by instanceId. Every statement is a
+// The built-in provisioner is a store (hence the file name, and the fence's "SQL only in stores"): the merchant's
+// tenants are rows of `tenants`, keyed by instanceId. Every statement is a
 // single idempotent one whose WHERE clause carries its precondition (create: insert-if-absent, re-activate-if-deleted,
 // read back), so concurrent or repeated activity attempts converge on one row without read-modify-write races.
 // Rows are never hard-deleted: a removed tenant stays for audit.
