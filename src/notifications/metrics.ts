@@ -4,9 +4,9 @@ import type { MetricMeter } from '@temporalio/common';
 // Prometheus endpoint (WORKER_METRICS_PORT, beside the SDK's temporal_ series) serves them: no second port.
 // Counters, not gauges: every worker replica counts what it did, and sum() over replicas is the truth.
 
-/** Metric names (the exporter adds no prefix or suffix to custom metrics, so `_total` is spelled out). */
-export const NOTIFICATIONS_DELIVERED_METRIC = 'koogallery_notifications_delivered_total';
-export const NOTIFICATIONS_FAILED_METRIC = 'koogallery_notifications_failed_total';
+/** Metric names as created; the worker's exporter (workerPrometheusExporter, countersTotalSuffix) serves counters with `_total` appended. */
+export const NOTIFICATIONS_DELIVERED_METRIC = 'koogallery_notifications_delivered';
+export const NOTIFICATIONS_FAILED_METRIC = 'koogallery_notifications_failed';
 
 /** What the delivery activity reports. */
 export interface NotificationMetrics {

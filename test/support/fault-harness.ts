@@ -471,7 +471,8 @@ export function apiProcess(
     name,
     command: process.execPath,
     args: tsxArgs('src/main/api-server.ts'),
-    env: { ...serviceEnv(w), HOST: '127.0.0.1', PORT: String(port), INTERNAL_PORT: '0' },
+    // LOG_LEVEL info at least: the internal listener's port is read from the API's `api listening` line.
+    env: { ...serviceEnv(w), HOST: '127.0.0.1', PORT: String(port), INTERNAL_PORT: '0', LOG_LEVEL: 'info' },
     ready: async (proc) => {
       // Each start gets its own internal port (0: any free one) and logs it.
       const internal = loggedInternalOrigin(proc.lines);
