@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { json, pathItem, ref, responseRef, zodParameter, type OpenApiPart } from '../platform/http/openapi.js';
+import { json, type OpenApiPart, pathItem, ref, responseRef, zodParameter, zodQueryParameters } from '../platform/http/openapi.js';
 import { OPS_TAG, opsErrorResponses, opsSecurity } from '../platform/http/ops/openapi.js';
 import {
   listOrdersParams,
@@ -38,9 +38,7 @@ export function ordersOpenApiPart(related: { readonly drift: z.ZodType; readonly
           summary: 'Search instances in the read model',
           description: 'Newest change first; keyset pagination by (updatedAt, instanceId) with `cursor`. Unknown parameters are refused.',
           security: opsSecurity,
-          parameters: Object.entries(LIST_DESCRIPTIONS).map(([name, description]) =>
-            zodParameter(name, 'query', listOrdersParams.shape[name as keyof typeof LIST_DESCRIPTIONS], description),
-          ),
+          parameters: zodQueryParameters(listOrdersParams, LIST_DESCRIPTIONS),
           responses: { '200': { description: 'One page of instances', content: json(ref('OrderList')) }, ...opsErrorResponses },
         },
       }),

@@ -1,4 +1,4 @@
-import { json, pathItem, ref, zodParameter, type OpenApiPart } from '../platform/http/openapi.js';
+import { json, type OpenApiPart, pathItem, ref, zodQueryParameters } from '../platform/http/openapi.js';
 import { OPS_TAG, opsErrorResponses, opsSecurity } from '../platform/http/ops/openapi.js';
 import { driftFindingSchema, driftKindSchema, driftListSchema, listDriftParams, reconciliationRunSchema } from './ops-schemas.js';
 
@@ -23,9 +23,7 @@ export function reconciliationOpenApiPart(): OpenApiPart {
           summary: 'Reconciliation findings: where the read model and the order workflows disagree',
           description: 'Ordered by (instanceId, kind); `lastRun` is the most recent reconciliation run.',
           security: opsSecurity,
-          parameters: Object.entries(PARAM_DESCRIPTIONS).map(([name, description]) =>
-            zodParameter(name, 'query', listDriftParams.shape[name as keyof typeof PARAM_DESCRIPTIONS], description),
-          ),
+          parameters: zodQueryParameters(listDriftParams, PARAM_DESCRIPTIONS),
           responses: { '200': { description: 'One page of findings', content: json(ref('DriftList')) }, ...opsErrorResponses },
         },
       }),

@@ -1,5 +1,5 @@
 import { BODY_SIGN_HEADER, ResultCode } from '../koogallery/index.js';
-import { json, pathItem, ref, requestSchema, responseRef, zodParameter, type Json, type OpenApiPart } from '../platform/http/openapi.js';
+import { json, type Json, type OpenApiPart, pathItem, ref, requestSchema, responseRef, zodParameter, zodQueryParameters } from '../platform/http/openapi.js';
 import { OPS_TAG, opsErrorResponses, opsSecurity } from '../platform/http/ops/openapi.js';
 import { PRODUCTION_INTERFACE_TAG, v2CredentialParameters, v2Security } from '../production-interface/openapi.js';
 import type { SupervisionActionType } from './contract.js';
@@ -92,9 +92,7 @@ export function supervisionOpenApiPart(): OpenApiPart {
           summary: 'Search supervised orders (service supervision)',
           description: 'Oldest start first (the longest-waiting orders are the ones to chase); keyset pagination by (startedAt, workflowId) with `cursor`. Unknown parameters are refused.',
           security: opsSecurity,
-          parameters: Object.entries(LIST_DESCRIPTIONS).map(([name, description]) =>
-            zodParameter(name, 'query', listSupervisionParams.shape[name as keyof typeof LIST_DESCRIPTIONS], description),
-          ),
+          parameters: zodQueryParameters(listSupervisionParams, LIST_DESCRIPTIONS),
           responses: { '200': { description: 'One page of supervisions', content: json(ref('SupervisionList')) }, ...opsErrorResponses },
         },
       }),

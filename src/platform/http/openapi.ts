@@ -80,6 +80,11 @@ export function zodParameter(name: string, where: 'query' | 'path', schema: z.Zo
   return { name, in: where, required: !schema.safeParse(undefined).success, description, schema: jsonSchemaOf(schema, 'input') };
 }
 
+/** The query parameters of an ops list endpoint: one per described field of the zod object that parses them. */
+export function zodQueryParameters<S extends z.ZodRawShape>(params: z.ZodObject<S>, descriptions: Readonly<Partial<Record<keyof S & string, string>>>): Json[] {
+  return Object.entries(descriptions).map(([name, description]) => zodParameter(name, 'query', params.shape[name] as z.ZodType, description ?? ''));
+}
+
 /**
  * Converts named zod response schemas (output side) into component schemas, all at once: a schema that contains
  * another named one refers to it with `$ref` instead of repeating it.
