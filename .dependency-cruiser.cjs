@@ -92,12 +92,13 @@ module.exports = {
       name: 'platform-config-reads-context-settings-only',
       comment:
         'config.ts is the only reader of the environment, so it parses each context\'s settings, with that context\'s own types ' +
-        '(contract.ts) and settings parser (notifications/routing.ts), to report every problem at once. Nothing else of a context.',
+        '(contract.ts) and settings parsers (notifications/routing.ts, *settings.ts such as licenses/key-settings.ts), to report every ' +
+        'problem at once. Nothing else of a context.',
       severity: 'error',
       from: { path: '^src/platform/config\\.ts$' },
       to: {
         path: [`^src/${CONTEXT}/`, '^src/(koogallery|marketplace-api|production-interface|ops-api|main)/'],
-        pathNot: [`^src/${CONTEXT}/contract\\.ts$`, '^src/notifications/routing\\.ts$'],
+        pathNot: [`^src/${CONTEXT}/contract\\.ts$`, `^src/${CONTEXT}/[a-z-]*settings\\.ts$`, '^src/notifications/routing\\.ts$'],
       },
     },
     {

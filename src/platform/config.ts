@@ -5,6 +5,7 @@ import { z } from 'zod';
 // and nothing in notifications imports configuration: the dependency runs one way.
 import { CHANNEL_NAME_PATTERN, DEFAULT_NOTIFICATION_ROUTING, LOG_CHANNEL_NAME, NotificationRoutingError, parseNotificationRouting, type NotificationRouting } from '../notifications/routing.js';
 import type { SupervisionKind } from '../supervision/contract.js';
+import { parseLicenseKeySet, pickActiveKid, type LicenseJwk } from '../licenses/key-settings.js';
 
 // The only reader of process.env. Parsed once, validated, frozen; fails fast with every problem listed.
 // Secrets are kept out of `describeConfig()` so the startup log can show the effective configuration. Each secret
@@ -18,6 +19,9 @@ export const DEV_DEFAULTS = Object.freeze({
   dataEncryptionKey: 'dev-data-encryption-key-change-me-32b',
   opsApiToken: 'dev-ops-token',
   apiBase: 'http://127.0.0.1:7090',
+  // A published development key (kid `dev-1`): licenses signed with it prove nothing. Never configured in production.
+  licenseSigningKeys:
+    '{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"dev-1","x":"v2KFdnJWdEOjQj2hSGK9RHneHAfLBzVmxusx10yqMgg","d":"tL1WJYbwLSsGBtSO4fkEiYa5KOH-ixndEAl3qznrBLY"}]}',
 });
 
 const optionalString = z
@@ -102,6 +106,12 @@ const EnvSchema = z.object({
   NOTIFICATION_WEBHOOK_TOKEN: optionalString,
   // No retention or dispatcher settings: notifications are Temporal workflows (README, "Notifications"), kept for
   // the namespace's retention and delivered by every worker on the task queue.
+
+  // License products (issue #13): the Ed25519 signing keys as a JWK set (every key, retired ones included, is
+  // published in the JWKS; only keys with `d` can sign), which of them signs, and the licenses' `iss`.
+  LICENSE_SIGNING_KEYS: optionalString,
+  LICENSE_ACTIVE_KID: optionalString,
+  LICENSE_ISSUER: z.string().default('koogallery-orders'),
 });
 
 /**
@@ -119,6 +129,7 @@ export const SECRET_SETTINGS = [
   'DATA_ENCRYPTION_KEY',
   'OPS_API_TOKEN',
   'NOTIFICATION_WEBHOOK_TOKEN',
+  'LICENSE_SIGNING_KEYS',
 ] as const;
 
 /** Every setting the service reads (the secrets' `_FILE` forms aside). */
@@ -316,6 +327,13 @@ export interface AppConfig {
     readonly webhooks: Readonly<Record<string, string>>;
     readonly webhookToken?: string;
   };
+  readonly licenses: {
+    /** Every configured key (private parts included: never log them). */
+    readonly keys: readonly LicenseJwk[];
+    /** The key that signs new licenses; undefined when no key is configured (production without License products). */
+    readonly activeKid: string | undefined;
+    readonly issuer: string;
+  };
   /** Names of settings that fell back to development defaults (warned about at startup). */
   readonly devDefaultsUsed: readonly string[];
 }
@@ -419,6 +437,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const channel of routedChannels) {
     if (channel !== LOG_CHANNEL_NAME && hooks.webhooks[channel] === undefined) problems.push(`NOTIFICATION_ROUTING: channel "${channel}" has no NOTIFICATION_WEBHOOKS entry`);
   }
+  // Optional in production: only a merchant who sells License products signs licenses (the license interfaces then
+  // refuse to start without a key); elsewhere the published development key stands in, with the usual warning.
+  const licenseKeyText = production ? (e.LICENSE_SIGNING_KEYS ?? '') : secret('LICENSE_SIGNING_KEYS', e.LICENSE_SIGNING_KEYS, DEV_DEFAULTS.licenseSigningKeys);
+  const licenseKeys = licenseKeyText === '' ? { keys: [], problems: [] } : parseLicenseKeySet(licenseKeyText);
+  problems.push(...licenseKeys.problems.map((p) => `LICENSE_SIGNING_KEYS: ${p}`));
+  const active = licenseKeys.keys.length > 0 ? pickActiveKid(licenseKeys.keys, e.LICENSE_ACTIVE_KID) : {};
+  if (active.problem) problems.push(`LICENSE_ACTIVE_KID: ${active.problem}`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const useTls = e.TEMPORAL_TLS_CERT_PATH !== undefined || e.TEMPORAL_TLS_CA_PATH !== undefined || e.TEMPORAL_API_KEY !== undefined;
@@ -472,6 +497,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhooks: hooks.webhooks,
       ...(e.NOTIFICATION_WEBHOOK_TOKEN ? { webhookToken: e.NOTIFICATION_WEBHOOK_TOKEN } : {}),
     },
+    licenses: { keys: licenseKeys.keys, activeKid: active.kid, issuer: e.LICENSE_ISSUER },
     devDefaultsUsed,
   };
   return deepFreeze(config);
@@ -490,6 +516,7 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     ops: { operators: c.ops.operators.map((o) => o.name), revokedNames: c.ops.revokedNames, revokedTokens: c.ops.revokedTokenSha256.length },
     supervision: c.supervision,
     notifications: { routing: c.notifications.routing, webhooks: Object.keys(c.notifications.webhooks), webhookToken: c.notifications.webhookToken ? '***' : undefined },
+    licenses: { activeKid: c.licenses.activeKid, kids: c.licenses.keys.map((k) => (k.d ? k.kid : `${k.kid} (public only)`)), issuer: c.licenses.issuer },
     devDefaultsUsed: c.devDefaultsUsed,
   };
 }

@@ -7,6 +7,7 @@ const PRODUCTION_SECRETS = {
   HUAWEI_CLOUD_SK: 'prod-sk-secret',
   DATA_ENCRYPTION_KEY: 'a-long-enough-data-encryption-key',
   OPS_API_TOKEN: 'prod-ops-token',
+  LICENSE_SIGNING_KEYS: '{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"prod-1","x":"NMHnq_gCzDMqmEbvv9Tk5AZ_NK-w52Sg_gLH7buyrlo","d":"TddzoQtrKLVh4sjY0tHqVUEo8oew5pvAELOyZT2b0IE"}]}',
 };
 
 describe('configuration', () => {
@@ -15,7 +16,7 @@ describe('configuration', () => {
     expect(c.env).toBe('development');
     expect(c.http.port).toBe(8080);
     expect(c.koogallery.apiBase).toBe('http://127.0.0.1:7090');
-    expect(c.devDefaultsUsed).toEqual(['KOOGALLERY_ACCESS_KEY', 'HUAWEI_CLOUD_AK', 'HUAWEI_CLOUD_SK', 'DATA_ENCRYPTION_KEY', 'OPS_API_TOKEN']);
+    expect(c.devDefaultsUsed).toEqual(['KOOGALLERY_ACCESS_KEY', 'HUAWEI_CLOUD_AK', 'HUAWEI_CLOUD_SK', 'DATA_ENCRYPTION_KEY', 'OPS_API_TOKEN', 'LICENSE_SIGNING_KEYS']);
   });
 
   it('when production lacks secrets, then every missing one is reported at once', () => {
@@ -24,6 +25,7 @@ describe('configuration', () => {
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
+      // LICENSE_SIGNING_KEYS is not among them: only a merchant selling License products needs a signing key.
       expect((err as ConfigError).problems).toHaveLength(5);
     }
   });
@@ -54,7 +56,8 @@ describe('configuration', () => {
   it('when described for the log, then no secret appears', () => {
     const c = loadConfig({ APP_ENV: 'production', ...PRODUCTION_SECRETS, DATABASE_URL: 'postgres://u:db-password@h/db', TEMPORAL_API_KEY: 'cloud-key' });
     const text = JSON.stringify(describeConfig(c));
-    for (const secret of [...Object.values(PRODUCTION_SECRETS), 'db-password', 'cloud-key']) expect(text).not.toContain(secret);
+    for (const secret of [...Object.values(PRODUCTION_SECRETS), 'db-password', 'cloud-key', 'TddzoQtrKLVh4sjY0tHqVUEo8oew5pvAELOyZT2b0IE']) expect(text).not.toContain(secret);
+    expect(text).toContain('prod-1');
     expect(text).toContain('mkt.myhuaweicloud.com');
   });
 
