@@ -72,7 +72,9 @@ describe.sequential('duplicates: the same marketplace operation many times at on
     });
     expect(tally.problems).toEqual([]);
     expect(tally.http5xx).toBe(0);
-    expect(successes.length).toBeGreaterThan(0);
+    // Every answer is a success or a retryable one (how many succeed at once depends on the machine's load within
+    // the budget); the retry above must then converge on the one instance.
+    expect(answers.every((a) => ['000000', '000004', '000005'].includes(String(a?.body?.resultCode))), JSON.stringify(answers.map((a) => a?.body?.resultCode))).toBe(true);
     expect(instanceIds).toEqual(new Set([instanceId]));
     expect(rows.rows.map((r) => r.instance_id)).toEqual([instanceId]);
     expect(await workflowsOfOrder(order.orderId)).toBe(1);
