@@ -157,7 +157,9 @@ const V1_CHARGING_MODES: Readonly<Record<string, ChargingModeName>> = { '0': 'ON
 
 /** V1 `chargingMode` (0, 1, 3, 5) as its V2 name; undefined for a code the spec does not list. */
 export function v1ChargingMode(code: string | undefined): ChargingModeName | undefined {
-  return code === undefined ? undefined : V1_CHARGING_MODES[code];
+  // Own keys only: a hostile `chargingMode=__proto__` (or `constructor`) must not read Object.prototype's members
+  // (the fuzz suite found orders stuck with `chargingMode: {}`).
+  return code !== undefined && Object.hasOwn(V1_CHARGING_MODES, code) ? V1_CHARGING_MODES[code] : undefined;
 }
 
 /** V1 leaves the renewal's kind implicit: trialToFormal=1 converts a trial, a negative amount refunds a period. */

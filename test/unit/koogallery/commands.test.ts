@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  v1ChargingMode,
   buyerContactsFromQueryOrder,
   commandIds,
   encryptField,
@@ -237,5 +238,15 @@ describe('Query Order buyer contacts', () => {
   it('when there are none, then there are no contacts', () => {
     expect(buyerContactsFromQueryOrder(KEY, undefined)).toBeUndefined();
     expect(buyerContactsFromQueryOrder(KEY, { mobilePhone: '  ' })).toBeUndefined();
+  });
+});
+
+describe('v1ChargingMode', () => {
+  it('when the code is one the spec lists, then its V2 name', () => {
+    expect(['0', '1', '3', '5'].map((c) => v1ChargingMode(c))).toEqual(['ON_DEMAND', 'PERIOD', 'ONE_TIME', 'ON_DEMAND_PKG']);
+  });
+
+  it('when the code names a member of Object.prototype (hostile input), then undefined, never that member', () => {
+    for (const code of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '2', '']) expect(v1ChargingMode(code), code).toBeUndefined();
   });
 });
