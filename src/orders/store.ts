@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { OrderPhase, TransitionRecord } from './contract.js';
 import type { OrderDetail, OrderSummary, TimelineTransition } from './ops-schemas.js';
+import { toJsonb } from '../platform/db/jsonb.js';
 import { withTransaction } from '../platform/db/transaction.js';
 
 /** One instance as the read model holds it. */
@@ -81,7 +82,7 @@ export async function recordTransition(pool: Pool, r: TransitionRecord): Promise
         d?.trial ?? false,
         r.testOrder,
         d?.expireTime ?? null,
-        JSON.stringify(d?.spec ?? {}),
+        toJsonb(d?.spec ?? {}),
         r.access?.frontEndUrl ?? null,
         r.access?.adminUrl ?? null,
         r.access?.memo ?? null,
@@ -92,7 +93,7 @@ export async function recordTransition(pool: Pool, r: TransitionRecord): Promise
     await client.query(
       `INSERT INTO instance_transitions (instance_id, seq, phase, event, detail) VALUES ($1,$2,$3,$4,$5)
        ON CONFLICT (instance_id, seq) DO NOTHING`,
-      [r.instanceId, r.seq, r.phase, r.event, JSON.stringify(r.detail ?? {})],
+      [r.instanceId, r.seq, r.phase, r.event, toJsonb(r.detail ?? {})],
     );
   });
 }

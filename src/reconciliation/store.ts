@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { ReconciledInstance } from './compare.js';
 import { RECONCILED_PHASES, type DriftFinding, type DriftKind } from './contract.js';
+import { toJsonb } from '../platform/db/jsonb.js';
 import { withTransaction } from '../platform/db/transaction.js';
 
 // reconciliation_runs and reconciliation_findings (migrations/002_reconciliation.sql). Every write is idempotent,
@@ -85,7 +86,7 @@ export async function upsertFindings(pool: Pool, runKey: string, findings: reado
          opened_run = CASE WHEN reconciliation_findings.resolved_at IS NULL THEN reconciliation_findings.opened_run ELSE EXCLUDED.opened_run END,
          resolved_at = NULL
        RETURNING opened_run = last_seen_run AS "isNew"`,
-      [f.instanceId, f.kind, f.workflowId, f.orderId, JSON.stringify(f.details), runKey],
+      [f.instanceId, f.kind, f.workflowId, f.orderId, toJsonb(f.details), runKey],
     );
     if (r.rows[0]?.isNew) fresh.push(f);
   }

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { SupervisionNode, SupervisionOutcome, SupervisionRecord, SupervisionState } from './contract.js';
+import { toJsonb } from '../platform/db/jsonb.js';
 import { withTransaction } from '../platform/db/transaction.js';
 
 // The supervision read model (migrations/003_supervision.sql): written by the supervision workflow's activity,
@@ -73,7 +74,7 @@ export async function recordSupervision(pool: Pool, r: SupervisionRecord): Promi
         s.validity?.end ?? null,
         s.remindersSent,
         s.lastReminderAt ?? null,
-        JSON.stringify(s),
+        toJsonb(s),
         s.seq,
       ],
     );
@@ -85,7 +86,7 @@ export async function recordSupervision(pool: Pool, r: SupervisionRecord): Promi
         s.seq,
         s.node,
         r.event,
-        JSON.stringify({ status: s.status, ...(s.appeal ? { appeal: s.appeal } : {}), ...(s.outcome ? { outcome: s.outcome } : {}) }),
+        toJsonb({ status: s.status, ...(s.appeal ? { appeal: s.appeal } : {}), ...(s.outcome ? { outcome: s.outcome } : {}) }),
         r.actor ?? null,
       ],
     );

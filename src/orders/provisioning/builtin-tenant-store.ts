@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Pool } from '../../platform/db/pool.js';
+import { toJsonb } from '../../platform/db/jsonb.js';
 import type { SealedBox } from '../../platform/sealed-box.js';
 import { ProvisionerError, type AdminContacts, type Provisioner, type TenantAccess, type TenantStatus } from './provisioner.js';
 
@@ -146,7 +147,7 @@ export function createBuiltinTenantRegistry(options: BuiltinTenantRegistryOption
         const frontEndUrl = tenantUrlTemplate.replaceAll(TENANT_PLACEHOLDER, tenantKey);
         const adminUrl = tenantAdminUrlTemplate === '' ? null : tenantAdminUrlTemplate.replaceAll(TENANT_PLACEHOLDER, tenantKey);
         // Every attempt draws a password, but only the attempt whose INSERT wins stores it; the others read the winner's.
-        const specJson = JSON.stringify(spec);
+        const specJson = toJsonb(spec);
         const credentialsSealed = sealedBox.sealJson({ userName: `admin-${tenantKey}`, password: generateTenantPassword() } satisfies SealedCredentials);
         // No conflict target on purpose: two racing inserts of one instance collide on tenant_key as well as on
         // instance_id, and an arbiter on instance_id alone lets the tenant_key violation through as an error.
@@ -196,7 +197,7 @@ export function createBuiltinTenantRegistry(options: BuiltinTenantRegistryOption
           `UPDATE tenants
               SET spec = $2::jsonb, updated_at = CASE WHEN spec = $2::jsonb THEN updated_at ELSE $3 END
             WHERE instance_id = $1 AND status <> 'DELETED'`,
-          [instanceId, JSON.stringify(spec), now()],
+          [instanceId, toJsonb(spec), now()],
         );
         if (res.rowCount === 0) throw notFound('changeSpec', instanceId);
       }),

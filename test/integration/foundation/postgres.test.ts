@@ -26,6 +26,21 @@ describe('PostgreSQL (real server)', () => {
     await expect(migrate(pool, tampered)).rejects.toThrow(/changed after it was applied/);
   });
 
+  it('when a stored detail carries lone surrogates, then jsonb keeps U+FFFD instead of refusing the row', async () => {
+    const instanceId = uniqueId('inst');
+    const base = {
+      workflowId: `wf-${instanceId}`,
+      instanceId,
+      interfaceVersion: 'V2' as const,
+      key: { kind: 'v2-line' as const, orderId: 'CSORDER', orderLineId: 'CSORDER-000001' },
+      testOrder: false,
+      details: { trial: false, spec: { name: 'a\uD800b', ['k\uDC00']: 'x\uD83D\uDE00' }, customerId: 'cust-1', chargingMode: 'PERIOD' as const },
+    };
+    await recordTransition(pool, { ...base, phase: 'PROVISIONING', event: 'PURCHASE_RECEIVED', seq: 1, detail: { note: '\uDFFF' } });
+    const row = await pool.query<{ spec: Record<string, string> }>('SELECT spec FROM instances WHERE instance_id = $1', [instanceId]);
+    expect(row.rows[0]?.spec).toEqual({ name: 'a\uFFFDb', 'k\uFFFD': 'x\uD83D\uDE00' });
+  });
+
   it('when transitions are written out of order, then the read model keeps the newest', async () => {
     const instanceId = uniqueId('inst');
     const base = {
