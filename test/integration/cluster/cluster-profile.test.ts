@@ -3,6 +3,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../../src/kernel/search-attributes.js';
 import { SCENARIOS, SIM_SUPERVISED_PRODUCTS, type ScenarioContext } from '../../../tools/simulator/scenarios.js';
+import { startClusterUi } from '../../../scripts/infra/cluster.js';
+import { freePort, portOpen, waitFor } from '../../../scripts/infra/proc.js';
 import { testInfra, type TestInfra } from '../../setup/infra.js';
 import { testCluster, testClusterDatabases, testClusterPorts, type TestCluster } from '../../support/cluster.js';
 import { bounded } from '../../support/fault-harness.js';
@@ -46,6 +48,20 @@ describe('the cluster profile: temporal-server on PostgreSQL with 4 history shar
     expect(db.database).not.toBe(new URL(infra.databaseUrl).pathname.slice(1));
     const { customAttributes } = await h.client.connection.operatorService.listSearchAttributes({ namespace: 'default' });
     expect(Object.keys(customAttributes ?? {}).sort()).toEqual(ALL_SEARCH_ATTRIBUTE_KEYS.map((k) => k.name).sort());
+  });
+
+  it('serves the Web UI (ui-server, the CLI’s version) pointed at it: the UI’s API lists our search attributes', async () => {
+    const uiPort = await freePort();
+    const ui = startClusterUi({ address: cluster.address, uiPort, logName: 'cluster-suite' });
+    try {
+      await waitFor('the cluster Web UI', () => portOpen(uiPort), 30_000, 200);
+      const page = await fetch(`http://127.0.0.1:${uiPort}/`);
+      expect(page.status).toBe(200);
+      const attrs = (await (await fetch(`http://127.0.0.1:${uiPort}/api/v1/namespaces/default/search-attributes`)).json()) as { customAttributes: Record<string, string> };
+      expect(Object.keys(attrs.customAttributes).sort()).toEqual(ALL_SEARCH_ATTRIBUTE_KEYS.map((k) => k.name).sort());
+    } finally {
+      await ui.stop();
+    }
   });
 
   for (const name of ['v2-yearly-lifecycle', 'v2-service-supervision']) {
