@@ -86,13 +86,19 @@ async function generate(ctx: BenchContext, orders: number, renewals: number): Pr
  * One minimal-workflow history per distinct length of `histories` (rounded to the 5 events an activation adds), made
  * on the bench's server; returned in the order of `histories`, each named after its workflow.
  */
-async function minimalHistoriesLike(ctx: BenchContext, histories: readonly Named[]): Promise<{ bundlePath: string; histories: Named[] }> {
+async function bundleOf(file: string, out: string): Promise<string> {
   const bundle = await bundleWorkflowCode({
-    workflowsPath: join(repoRoot, 'bench', 'workflows', 'minimal.ts'),
+    workflowsPath: join(repoRoot, 'bench', 'workflows', file),
     logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m) => console.error(m) },
   });
-  const bundlePath = join(BENCH_DATA_DIR, 'minimal-workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
+  const path = join(BENCH_DATA_DIR, out);
+  writeFileSync(path, bundle.code);
+  return path;
+}
+
+async function minimalHistoriesLike(ctx: BenchContext, histories: readonly Named[]): Promise<{ bundlePath: string; withOrdersBundlePath: string; histories: Named[] }> {
+  const bundlePath = await bundleOf('minimal.ts', 'minimal-workflow-bundle.js');
+  const withOrdersBundlePath = await bundleOf('minimal-with-orders.ts', 'minimal-with-orders-bundle.js');
   // A started-to-completed workflow of k timers has 5 + 5k events (start, its first task, k × (timer started, fired,
   // task scheduled/started/completed), completed); pick k so the length matches.
   const activationsFor = (events: number) => Math.max(0, Math.round((events - 5) / 5));
@@ -115,7 +121,7 @@ async function minimalHistoriesLike(ctx: BenchContext, histories: readonly Named
   } finally {
     await connection.close();
   }
-  return { bundlePath, histories: histories.map((h) => byActivations.get(activationsFor(h.history.events?.length ?? 0))!) };
+  return { bundlePath, withOrdersBundlePath, histories: histories.map((h) => byActivations.get(activationsFor(h.history.events?.length ?? 0))!) };
 }
 
 async function replayAll(bundlePath: string, histories: readonly Named[], copies: number): Promise<{ seconds: number; cpuMs: number; events: number; histories: number; failures: string[] }> {
@@ -170,14 +176,26 @@ export async function runB6(ctx: BenchContext | undefined, bundlePath: string): 
       split = { perHistoryMs: r(perHistory, 2), perEventMs: r(perEvent, 3), shortEvents: s1.events / s1.histories, longEvents: l1.events / l1.histories };
     }
     // The floor: the same lengths, the same number of copies, a workflow with no code of its own.
-    let floor: { msPerEvent: number; cpuMsPerEvent: number; events: number; ratioCpu: number; ratioWall: number } | undefined;
+    let floor: { msPerEvent: number; cpuMsPerEvent: number; events: number; ratioCpu: number; ratioWall: number; inOurBundle: { cpuMsPerEvent: number; ratioCpu: number } } | undefined;
     if (ctx) {
       const minimal = await minimalHistoriesLike(ctx, set.histories);
-      const mOne = await replayAll(minimal.bundlePath, minimal.histories.slice(0, 1), 1);
-      const mAll = await replayAll(minimal.bundlePath, minimal.histories, copies);
-      const fMs = ((mAll.seconds - mOne.seconds) * 1000) / Math.max(1, mAll.events - mOne.events);
-      const fCpu = (mAll.cpuMs - mOne.cpuMs) / Math.max(1, mAll.events - mOne.events);
-      floor = { msPerEvent: r(fMs, 3), cpuMsPerEvent: r(fCpu, 3), events: mAll.events, ratioCpu: r(cpuMsPerEvent / fCpu, 2), ratioWall: r(msPerEvent / fMs, 2) };
+      const perEvent = async (bundle: string) => {
+        const one = await replayAll(bundle, minimal.histories.slice(0, 1), 1);
+        const all = await replayAll(bundle, minimal.histories, copies);
+        const n = Math.max(1, all.events - one.events);
+        return { ms: ((all.seconds - one.seconds) * 1000) / n, cpu: (all.cpuMs - one.cpuMs) / n, events: all.events };
+      };
+      const f = await perEvent(minimal.bundlePath);
+      // The same minimal histories replayed with a bundle that also holds all our workflows: the bundle's own share.
+      const fo = await perEvent(minimal.withOrdersBundlePath);
+      floor = {
+        msPerEvent: r(f.ms, 3),
+        cpuMsPerEvent: r(f.cpu, 3),
+        events: f.events,
+        ratioCpu: r(cpuMsPerEvent / f.cpu, 2),
+        ratioWall: r(msPerEvent / f.ms, 2),
+        inOurBundle: { cpuMsPerEvent: r(fo.cpu, 3), ratioCpu: r(fo.cpu / f.cpu, 2) },
+      };
     }
     const entry = {
       set: set.name,
@@ -198,7 +216,10 @@ export async function runB6(ctx: BenchContext | undefined, bundlePath: string): 
     console.log(
       `  B6 ${set.name}: ${entry.replayedHistories} histories, ${entry.events} events in ${entry.seconds} s → ${entry.msPerEvent} ms/event (CPU ${entry.cpuMsPerEvent} ms; start-up ${entry.startupSeconds} s), ${all.failures.length} failures` +
         (split ? `; fit: ${split.perHistoryMs} ms per history + ${split.perEventMs} ms per event` : '') +
-        (floor ? `; floor (minimal workflow, same lengths): ${floor.msPerEvent} ms/event (CPU ${floor.cpuMsPerEvent}) ⇒ ${floor.ratioCpu} × in CPU, ${floor.ratioWall} × in wall time` : ''),
+        (floor
+          ? `; floor (minimal workflow, same lengths): ${floor.msPerEvent} ms/event (CPU ${floor.cpuMsPerEvent}) ⇒ ${floor.ratioCpu} × in CPU, ${floor.ratioWall} × in wall time; ` +
+            `the minimal workflow in a bundle that also holds ours: CPU ${floor.inOurBundle.cpuMsPerEvent} ms/event (${floor.inOurBundle.ratioCpu} × the floor)`
+          : ''),
     );
     results.push(entry);
   }
