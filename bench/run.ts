@@ -14,6 +14,7 @@ import { runB4 } from './b4-signature.js';
 import { runB5 } from './b5-open-orders.js';
 import { runB6 } from './b6-replay.js';
 import { EXPERIMENTS, runExperiments } from './experiments.js';
+import { runTopologies, topologyTable } from './topologies.js';
 import { createContext } from './lib/context.js';
 import { describeMachine } from './lib/machine.js';
 import { RESULTS_DIR, resultsTable, writeResult, type BenchResult } from './lib/results.js';
@@ -27,6 +28,20 @@ const BUDGET_SECONDS = 15 * 60;
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const args = process.argv.slice(2).map((a) => a.toUpperCase());
+
+// `npm run bench -- topologies`: B0 and B1 on the dev server and on the cluster profile, 1 and 2 worker processes
+// (bench/topologies.ts); a run of its own, as each topology needs fresh servers.
+if (args.length === 1 && args[0] === 'TOPOLOGIES') {
+  const { bundleOrderWorkflow } = await import('./lib/infra.js');
+  const bundle = await bundleOrderWorkflow();
+  const describe = (cli: string, pg: string) => describeMachine({ temporalCliPath: cli, postgresVersion: pg });
+  const res = await runTopologies(describe, bundle.path);
+  const path = writeResult(res, { machine: describeMachine({ temporalCliPath: (await import('../scripts/infra/temporal-cli.js')).ensureTemporalCli() }) });
+  const table = topologyTable(res.rows);
+  writeFileSync(join(RESULTS_DIR, 'topologies.md'), `${table}\n`);
+  console.log(`\n${table}\n\n${res.targets.map((t) => `${t.name}: ${t.value} (${t.target})`).join('\n')}\n[bench] T → ${path} in ${res.durationSeconds} s`);
+  process.exit(0);
+}
 const experiments = args.includes('EXPERIMENTS') ? Object.keys(EXPERIMENTS) : args.filter((a) => a in EXPERIMENTS);
 const asked = args.filter((a) => (ALL as readonly string[]).includes(a));
 const unknown = args.filter((a) => a !== 'EXPERIMENTS' && !(a in EXPERIMENTS) && !(ALL as readonly string[]).includes(a));

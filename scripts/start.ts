@@ -9,10 +9,12 @@ import { DEV_DEFAULTS } from '../src/platform/config.js';
 import { migrate } from '../src/platform/db/migrate.js';
 import { createPool } from '../src/platform/db/pool.js';
 import { SIM_SUPERVISED_PRODUCTS } from '../tools/simulator/scenarios.js';
+import { clusterPorts, defaultClusterDatabases, ensureCluster } from './infra/cluster.js';
 import { ensureDevServer } from './infra/dev-server.js';
 import { dataDir, logDir, repoRoot } from './infra/paths.js';
 import { ensurePostgres } from './infra/postgres.js';
 import { portOpen, say, startBackground, waitFor, type Background } from './infra/proc.js';
+import { ensureGoTool, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, TEMPORAL_UI_SERVER } from './infra/go-tools.js';
 import { ensureTemporalCli } from './infra/temporal-cli.js';
 
 const API_PORT = Number(process.env.PORT ?? 8080);
@@ -21,6 +23,16 @@ const TEMPORAL_PORT = Number(process.env.TEMPORAL_PORT ?? 7233);
 const UI_PORT = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
 const SIM_PORT = Number(process.env.SIM_PORT ?? 7090);
 const WORKER_METRICS_PORT = Number(process.env.WORKER_METRICS_PORT ?? 9464);
+/**
+ * Which Temporal runs the stack: `dev` (default) the CLI's single-shard SQLite dev server; `cluster` Temporal's own
+ * server on PostgreSQL with 4 history shards and its Web UI (scripts/infra/cluster.ts), from the configuration
+ * docker-compose.yml runs. The cluster takes TEMPORAL_PORT..TEMPORAL_PORT+9 (frontend, services, membership, metrics).
+ */
+const PROFILE = process.env.TEMPORAL_PROFILE ?? 'dev';
+if (PROFILE !== 'dev' && PROFILE !== 'cluster') {
+  console.error(`[start] TEMPORAL_PROFILE must be dev or cluster, not ${PROFILE}`);
+  process.exit(2);
+}
 
 const stops: Array<{ name: string; stop: () => Promise<void>; kill?: () => void }> = [];
 let stopping: Promise<never> | undefined;
@@ -93,6 +105,10 @@ function background(name: string, args: string[], env: NodeJS.ProcessEnv): Backg
 
 try {
   ensureTemporalCli();
+  if (PROFILE === 'cluster') {
+    // Built (first run only: minutes) before anything starts.
+    for (const tool of [TEMPORAL_SQL_TOOL, TEMPORAL_SERVER, TEMPORAL_UI_SERVER]) ensureGoTool(tool);
+  }
   const postgres = await ensurePostgres({ preferredUrl: process.env.DATABASE_URL, database: 'koogallery_orders' });
   stops.push({ name: 'postgres', stop: () => postgres.stop() });
   const pool = createPool({ url: postgres.url, max: 1, applicationName: 'koogallery-start' });
@@ -104,7 +120,10 @@ try {
   const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('build failed');
 
-  const temporal = await ensureDevServer({ port: TEMPORAL_PORT, uiPort: UI_PORT, dbFile: join(dataDir, 'temporal', 'dev.db') });
+  const temporal =
+    PROFILE === 'cluster'
+      ? await ensureCluster({ ports: clusterPorts(TEMPORAL_PORT), db: defaultClusterDatabases(Number(new URL(postgres.url).port || 5432)), uiPort: UI_PORT })
+      : await ensureDevServer({ port: TEMPORAL_PORT, uiPort: UI_PORT, dbFile: join(dataDir, 'temporal', 'dev.db') });
   stops.push({ name: 'temporal', stop: () => temporal.stop() });
 
   const env: NodeJS.ProcessEnv = {
@@ -150,7 +169,7 @@ try {
     `  ops API               http://127.0.0.1:${INTERNAL_PORT}/ops/orders   (Authorization: Bearer <OPS_API_TOKEN>; document: http://127.0.0.1:${INTERNAL_PORT}/openapi.json)`,
     `  health / readiness    http://127.0.0.1:${INTERNAL_PORT}/healthz  http://127.0.0.1:${INTERNAL_PORT}/readyz`,
     `  API metrics           http://127.0.0.1:${INTERNAL_PORT}/metrics   worker metrics http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`,
-    `  Temporal Web UI       ${temporal.uiUrl}`,
+    `  Temporal Web UI       ${temporal.uiUrl ?? '(not started here)'}   (profile ${PROFILE}${PROFILE === 'cluster' ? `: temporal-server on PostgreSQL, ${temporal.address}` : ''})`,
     ...(env.KOOGALLERY_API_BASE?.includes(String(SIM_PORT)) ? [`  marketplace simulator ${env.KOOGALLERY_API_BASE}   (try: npm run sim -- v2-yearly-lifecycle)`] : []),
     `  logs                  ${logDir}`,
     'Press Ctrl-C to stop.',

@@ -1,5 +1,5 @@
-// `npm test`: installs what is missing (the Temporal CLI, Docker Compose, Helm, tools/k8s-validate, temporal-server and
-// temporal-sql-tool built from their Go modules, the Java test server from Maven, Debian's caddy),
+// `npm test`: installs what is missing (the Temporal CLI, Docker Compose, Helm, tools/k8s-validate, temporal-server,
+// temporal-sql-tool and Temporal's ui-server built from their Go modules, the Java test server from Maven, Debian's caddy),
 // type-checks, lints (the fence), then runs every vitest suite. Servers are started (or reused) by the vitest global setup and
 // stopped by its teardown, so nothing is left running.
 import { spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { repoRoot } from './infra/paths.js';
 import { say } from './infra/proc.js';
 import { ensureCaddy } from './infra/caddy.js';
-import { DOCKER_COMPOSE, ensureGoTool, ensureK8sValidator, HELM, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL } from './infra/go-tools.js';
+import { DOCKER_COMPOSE, ensureGoTool, ensureK8sValidator, HELM, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, TEMPORAL_UI_SERVER } from './infra/go-tools.js';
 import { ensureTemporalCli } from './infra/temporal-cli.js';
 import { ensureTimeSkippingServer } from './infra/test-server.js';
 
@@ -24,6 +24,8 @@ try {
   say('test', `caddy: ${ensureCaddy()}`);
   say('test', `temporal-sql-tool: ${ensureGoTool(TEMPORAL_SQL_TOOL)}`);
   say('test', `temporal-server: ${ensureGoTool(TEMPORAL_SERVER)}`);
+  // The cluster profile's Web UI (test/integration/cluster and TEMPORAL_PROFILE=cluster npm start).
+  say('test', `temporal-ui-server: ${ensureGoTool(TEMPORAL_UI_SERVER)}`);
 } catch (err) {
   console.error(`[test] ${(err as Error).message}`);
   process.exit(1);

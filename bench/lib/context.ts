@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { childPids, cpuMeter, parentPid, type CpuSource } from './proc-stats.js';
-import { bundleOrderWorkflow, databaseUrlFor, startBenchTemporal, type BenchTemporal } from './infra.js';
+import { BENCH_CLUSTER_ROLE, bundleOrderWorkflow, databaseUrlFor, startBenchCluster, startBenchTemporal, type BenchTemporal } from './infra.js';
 import { startChild, type BenchChild, type ChildConfig, type WorkerTuning } from './ipc.js';
 import type { MachineDescription } from './machine.js';
 
@@ -12,7 +12,9 @@ import type { MachineDescription } from './machine.js';
 export const PROC = {
   bench: 'bench (load generator, marketplace side)',
   service: 'service (API + worker + simulator)',
-  temporal: 'temporal dev server',
+  temporal: 'temporal server',
+  pgTemporal: 'postgres backends (temporal server, cluster)',
+  worker2: 'worker 2 (child)',
   pgBench: 'postgres backends (bench)',
   pgRest: 'postgres (rest: other sessions, background)',
 } as const;
@@ -65,40 +67,69 @@ export async function startService(
 }
 
 /** CPU sources every report includes. */
-export async function standardSources(pool: pg.Pool, o: { service: () => number | undefined; temporal: () => number | undefined }): Promise<CpuSource[]> {
+export async function standardSources(pool: pg.Pool, o: { service: () => number | undefined; temporal: () => number | undefined; worker2?: () => number | undefined }): Promise<CpuSource[]> {
   const me = (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   const postmaster = parentPid(me);
   const benchBackends = async (): Promise<number[]> =>
     (await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'koo-bench%'`)).rows.map((r) => r.pid);
+  // The cluster server's own sessions (its role is the bench's): its persistence is part of its cost.
+  const temporalBackends = async (): Promise<number[]> =>
+    (await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE usename = $1`, [BENCH_CLUSTER_ROLE])).rows.map((r) => r.pid);
   return [
     { name: PROC.bench, kind: 'self' },
     { name: PROC.service, kind: 'pid', pid: o.service },
     { name: PROC.temporal, kind: 'pid', pid: o.temporal },
     { name: PROC.pgBench, kind: 'pids', pids: benchBackends },
+    { name: PROC.pgTemporal, kind: 'pids', pids: temporalBackends },
+    ...(o.worker2 ? [{ name: PROC.worker2, kind: 'pid' as const, pid: o.worker2 }] : []),
     {
       name: PROC.pgRest,
       kind: 'pids',
       pids: async () => {
         if (postmaster === undefined) return [];
-        const ours = new Set(await benchBackends());
+        const ours = new Set([...(await benchBackends()), ...(await temporalBackends())]);
         return [postmaster, ...childPids(postmaster)].filter((p) => !ours.has(p));
       },
     },
   ];
 }
 
+/** Which Temporal a run uses, and how many worker processes serve the service's task queue. */
+export interface Topology {
+  /** dev: the CLI's dev server (SQLite, 1 shard); cluster: temporal-server on PostgreSQL, 4 shards (the cluster profile). */
+  readonly server: 'dev' | 'cluster';
+  /** 1: the service child's own worker; 2: plus a worker child on the same task queue. */
+  readonly workerProcesses: 1 | 2;
+}
+
 /** Sets up a run: server, bundle, service, client, pool. */
-export async function createContext(machine: (cliPath: string, pgVersion: string) => MachineDescription): Promise<BenchContext & { close(): Promise<void> }> {
-  const temporal = await startBenchTemporal({ label: 'main' });
-  const bundle = await bundleOrderWorkflow();
+export async function createContext(
+  machine: (cliPath: string, pgVersion: string) => MachineDescription,
+  topology: Topology = { server: 'dev', workerProcesses: 1 },
+  bundlePath?: string,
+): Promise<BenchContext & { close(): Promise<void> }> {
+  const label = `${topology.server}-${topology.workerProcesses}w`;
+  const temporal = topology.server === 'cluster' ? await startBenchCluster({ label }) : await startBenchTemporal({ label: 'main' });
+  const bundle = bundlePath ? { path: bundlePath } : await bundleOrderWorkflow();
   const pool = new pg.Pool({ connectionString: databaseUrlFor('koo-bench-main'), max: 4 });
   const pgVersion = (await pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
   const { child: service, config: serviceConfig } = await startService('service', temporal, bundle.path);
+  const worker2 =
+    topology.workerProcesses === 2
+      ? await startChild('worker-2', {
+          ...serviceConfig,
+          role: 'worker',
+          workerDatabaseUrl: databaseUrlFor('koo-bench-worker-2'),
+          taskQueue: service.ready.taskQueue,
+          ...(service.ready.marketplace ? { marketplace: service.ready.marketplace } : {}),
+        })
+      : undefined;
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection, namespace: temporal.namespace });
   const url = new URL(service.ready.baseUrl!);
   let servicePid: number | undefined = service.pid;
-  const sources = await standardSources(pool, { service: () => servicePid, temporal: () => temporal.pid });
+  let worker2Pid: number | undefined = worker2?.pid;
+  const sources = await standardSources(pool, { service: () => servicePid, temporal: () => temporal.pid, ...(worker2 ? { worker2: () => worker2Pid } : {}) });
   const ctx = {
     temporal,
     bundlePath: bundle.path,
@@ -113,6 +144,8 @@ export async function createContext(machine: (cliPath: string, pgVersion: string
     api: { host: url.hostname, port: Number(url.port), path: url.pathname, accessKey: service.ready.accessKey! },
     async close() {
       servicePid = undefined;
+      worker2Pid = undefined;
+      await worker2?.stop().catch(() => undefined);
       await service.stop().catch(() => undefined);
       await connection.close().catch(() => undefined);
       await pool.end().catch(() => undefined);

@@ -5,7 +5,9 @@ import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { DEV_SERVER_SQLITE_PRAGMAS, devServerArgs } from '../../scripts/infra/dev-server.js';
 import { dataDir, logDir, repoRoot } from '../../scripts/infra/paths.js';
-import { startBackground, waitFor } from '../../scripts/infra/proc.js';
+import { clusterPorts, clusterServerCommand, CLUSTER_PORT_SPAN, ensureClusterRole, setupClusterNamespace, setupClusterSchema, type ClusterDatabases } from '../../scripts/infra/cluster.js';
+import { asPostgres } from '../../scripts/infra/postgres.js';
+import { portOpen, startBackground, waitFor } from '../../scripts/infra/proc.js';
 import { ensureTemporalCli } from '../../scripts/infra/temporal-cli.js';
 
 // The bench's own servers: a private Temporal dev server on free ports with a fresh database file (so other
@@ -115,6 +117,71 @@ export async function startBenchTemporal(o: { label: string; pragmas?: readonly 
     async stop() {
       await server.stop();
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbFile}${suffix}`, { force: true });
+    },
+  };
+}
+
+/** The PostgreSQL role the bench's cluster server connects as (its backends are told apart by it). */
+export const BENCH_CLUSTER_ROLE = 'koogallery_temporal_bench';
+
+/** A block of cluster ports below 32768: BENCH_CLUSTER_PORT_BASE when set, else a random free one from 20000. */
+async function clusterPortBlock() {
+  const fixed = process.env.BENCH_CLUSTER_PORT_BASE;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const ports = clusterPorts(fixed ? Number(fixed) : 20_000 + Math.floor(Math.random() * 1_200) * CLUSTER_PORT_SPAN);
+    const taken = await Promise.all((Object.values(ports) as number[]).map((p) => portOpen(p)));
+    if (!taken.includes(true)) return ports;
+    if (fixed) throw new Error(`BENCH_CLUSTER_PORT_BASE=${fixed}: a port of the block is taken`);
+  }
+  throw new Error('no free block of cluster ports below 32768');
+}
+
+/**
+ * The cluster profile for a bench run (scripts/infra/cluster.ts): temporal-server on the bench's PostgreSQL, 4 history
+ * shards, from deploy/temporal/config/temporal-server.yaml, with fresh databases of its own (dropped at the end: a
+ * run leaves thousands of open orders behind). Same shape as the dev server's handle, so every bench runs on either.
+ */
+export async function startBenchCluster(o: { label: string }): Promise<BenchTemporal> {
+  const started = performance.now();
+  const pgUrl = new URL(BENCH_DATABASE_URL);
+  const pgPort = Number(pgUrl.port || 5432);
+  const name = `koogallery_temporal_bench_${o.label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
+  const db: ClusterDatabases = { host: pgUrl.hostname, port: pgPort, user: BENCH_CLUSTER_ROLE, password: BENCH_CLUSTER_ROLE, database: name, visibilityDatabase: `${name}_vis` };
+  const drop = () => {
+    for (const d of [db.database, db.visibilityDatabase]) asPostgres(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`, pgPort);
+  };
+  ensureClusterRole(db);
+  drop();
+  setupClusterSchema(db);
+  const ports = await clusterPortBlock();
+  const command = clusterServerCommand({ ports, db });
+  const server = startBackground(`temporal-cluster-${o.label}`, command.command, command.args, { logFile: join(logDir, `bench-temporal-cluster-${o.label}.log`), env: command.env });
+  let exitCode: number | null = null;
+  server.child.once('exit', (code) => (exitCode = code ?? -1));
+  const address = `127.0.0.1:${ports.frontend}`;
+  await waitFor(
+    `the bench's temporal-server on ${address}`,
+    async () => {
+      if (exitCode !== null) throw new Error(`temporal-server exited with ${exitCode}; see ${server.logFile}`);
+      return fetch(`http://127.0.0.1:${ports.frontendHttp}/api/v1/system-info`).then((r) => r.ok, () => false);
+    },
+    120_000,
+    250,
+  );
+  await setupClusterNamespace(address);
+  return {
+    address,
+    namespace: 'default',
+    pid: server.child.pid!,
+    metricsUrl: `http://127.0.0.1:${ports.metrics}/metrics`,
+    dbFile: `postgresql://${db.host}:${db.port}/${db.database} (+ ${db.visibilityDatabase})`,
+    cliPath: ensureTemporalCli(),
+    pragmas: ['(PostgreSQL persistence and SQL visibility, 4 history shards)'],
+    extraArgs: [],
+    startSeconds: Math.round(performance.now() - started) / 1000,
+    async stop() {
+      await server.stop();
+      drop();
     },
   };
 }

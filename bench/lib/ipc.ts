@@ -23,6 +23,15 @@ export interface ChildConfig {
   readonly taskQueue?: string;
   /** Serve the SDK's Prometheus metrics on this port (worker role). */
   readonly metricsPort?: number;
+  /** The marketplace a worker-role child pulls V2 order lines from (a harness child's simulator: its `ready.marketplace`). */
+  readonly marketplace?: ChildMarketplace;
+}
+
+/** The marketplace open API (the harness's simulator) and the AK/SK it checks. */
+export interface ChildMarketplace {
+  readonly url: string;
+  readonly ak: string;
+  readonly sk: string;
 }
 
 /** Commands a child answers. */
@@ -52,6 +61,8 @@ export interface ChildReady {
   readonly taskQueue: string;
   readonly baseUrl?: string;
   readonly accessKey?: string;
+  /** Harness role: its simulator, for second worker processes on the same task queue. */
+  readonly marketplace?: ChildMarketplace;
   readonly startSeconds: number;
 }
 

@@ -6,6 +6,8 @@ const SHORT: Record<string, string> = {
   [PROC.service]: 'service',
   [PROC.temporal]: 'temporal',
   [PROC.pgBench]: 'pg(ours)',
+  [PROC.pgTemporal]: 'pg(temporal)',
+  [PROC.worker2]: 'worker2',
   [PROC.pgRest]: 'pg(rest)',
 };
 

@@ -47,10 +47,11 @@ const appConfig =
     TEMPORAL_NAMESPACE: config.namespace,
     TEMPORAL_TASK_QUEUE: taskQueue,
     KOOGALLERY_ACCESS_KEY: TEST_ACCESS_KEY,
-    // B5 buys V1 orders (details inline): Query Order is never called; point it nowhere reachable.
-    KOOGALLERY_API_BASE: 'http://127.0.0.1:9',
-    HUAWEI_CLOUD_AK: 'BENCHAKEXAMPLE000001',
-    HUAWEI_CLOUD_SK: 'bench-secret-key',
+    // B5 buys V1 orders (details inline): Query Order is never called; point it nowhere reachable. A second worker
+    // of a harness (the topology runs) pulls V2 order lines from the harness's simulator instead.
+    KOOGALLERY_API_BASE: config.marketplace?.url ?? 'http://127.0.0.1:9',
+    HUAWEI_CLOUD_AK: config.marketplace?.ak ?? 'BENCHAKEXAMPLE000001',
+    HUAWEI_CLOUD_SK: config.marketplace?.sk ?? 'bench-secret-key',
     DATA_ENCRYPTION_KEY: HARNESS_DATA_ENCRYPTION_KEY,
     OPS_API_TOKEN: 'bench-ops-token',
     TENANT_URL_TEMPLATE: 'https://{tenant}.tenants.test',
@@ -153,7 +154,13 @@ process.on('disconnect', () => process.exit(0));
 const ready: ChildReady = {
   pid: process.pid,
   taskQueue,
-  ...(harness ? { baseUrl: harness.baseUrl, accessKey: TEST_ACCESS_KEY } : {}),
+  ...(harness
+    ? {
+        baseUrl: harness.baseUrl,
+        accessKey: TEST_ACCESS_KEY,
+        marketplace: { url: harness.config.koogallery.apiBase, ak: harness.config.koogallery.huaweiAk, sk: harness.config.koogallery.huaweiSk },
+      }
+    : {}),
   startSeconds: Math.round(performance.now() - started) / 1000,
 };
 process.send?.({ ready });

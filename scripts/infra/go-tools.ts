@@ -65,6 +65,19 @@ export const TEMPORAL_SQL_TOOL: GoTool = {
 };
 
 /**
+ * Temporal's Web UI server for the cluster profile (scripts/infra/cluster.ts), at the version the Temporal CLI
+ * v1.5.1 embeds in its dev server (its go.mod requires github.com/temporalio/ui-server/v2 v2.42.1), so the UI of
+ * `TEMPORAL_PROFILE=cluster npm start` is the one of plain `npm start`. The module embeds the built front end.
+ */
+export const TEMPORAL_UI_SERVER: GoTool = {
+  name: 'temporal-ui-server',
+  pkg: 'github.com/temporalio/ui-server/v2/cmd/server',
+  version: 'v2.42.1',
+  envVar: 'TEMPORAL_UI_SERVER_BIN',
+  acceptOnPath: false,
+};
+
+/**
  * The in-repo validator tools/k8s-validate (strict decoding into k8s.io/api types): not from the proxy as a
  * binary but built from this repository's own Go module, whose dependencies come from the proxy.
  */

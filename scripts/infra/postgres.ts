@@ -43,9 +43,14 @@ function listClusters(): Cluster[] {
     .map((f) => ({ version: f[0]!, name: f[1]!, port: Number(f[2]), online: f[3] === 'online' }));
 }
 
-function asPostgres(sql: string, port: number): void {
+/**
+ * Runs SQL as the `postgres` superuser over the local socket (root only: `runuser`). The project's superuser path:
+ * the app's role cannot create roles or databases, so everything that needs them comes through here.
+ */
+export function asPostgres(sql: string, port: number): string {
   const r = run('runuser', ['-u', 'postgres', '--', 'psql', '-p', String(port), '-v', 'ON_ERROR_STOP=1', '-Atqc', sql]);
   if (r.status !== 0) throw new Error(`psql failed (${sql.slice(0, 60)}…): ${r.stderr}`);
+  return r.stdout;
 }
 
 /**

@@ -642,12 +642,26 @@ function temporalServerConfig(): { config: TemporalServerConfig; dynamicConfig: 
   const text = read(toRepo(configPath));
   expect(text.split('\n')[0]).toBe('# enable-template');
   const env = containerEnv('temporal', {});
+  const vars: Record<string, string> = {};
   const rendered = text
     .replace(/\{\{- if not \(env "(\w+)"\) \}\}\{\{ fail "[^"]*" \}\}\{\{ end \}\}/g, (_, name: string) => {
       if (!env[name]) throw new Error(`the config template fails without ${name}`);
       return '';
     })
-    .replace(/\{\{ env "(\w+)" \| quote \}\}/g, (_, name: string) => JSON.stringify(env[name] ?? ''));
+    // The deployment-specific values default to the compose stack's literal: `env "X" | default "lit"`, optionally
+    // bound to a variable first (`{{- $v := … }}`, used as `{{ $v | quote }}`), optionally quoted.
+    .replace(/\{\{- \$(\w+) := env "(\w+)" \| default "([^"]*)" \}\}/g, (_, v: string, name: string, lit: string) => {
+      vars[v] = env[name] || lit;
+      return '';
+    })
+    .replace(/\{\{ \$(\w+) \| quote \}\}/g, (_, v: string) => {
+      if (!(v in vars)) throw new Error(`template variable $${v} is used before it is set`);
+      return JSON.stringify(vars[v]);
+    })
+    .replace(/\{\{ env "(\w+)"(?: \| default "([^"]*)")?( \| quote)? \}\}/g, (_, name: string, lit: string | undefined, quote: string | undefined) => {
+      const value = env[name] || (lit ?? '');
+      return quote ? JSON.stringify(value) : value;
+    });
   expect(rendered, 'unknown template construct').not.toContain('{{');
   const config = parse(rendered) as TemporalServerConfig;
   const dynamicConfig = parse(read(toRepo(config.dynamicConfigClient.filepath))) as Record<string, unknown>;

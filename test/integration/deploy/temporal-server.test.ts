@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ALL_SEARCH_ATTRIBUTE_KEYS, OrderIdKey, TestOrderKey } from '../../../src/kernel/search-attributes.js';
 import { checkWorkerPolling, sameHostIdentity } from '../../../src/platform/temporal/worker-health.js';
+import { clusterServerCommand } from '../../../scripts/infra/cluster.js';
 import { ensureGoTool, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL } from '../../../scripts/infra/go-tools.js';
 import { run } from '../../../scripts/infra/proc.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
@@ -20,8 +21,8 @@ import { testInfra, uniqueId } from '../../setup/infra.js';
 // compose services' own: deploy/temporal/setup-schema.sh (temporal-schema), the server started as the `temporal`
 // service starts it from deploy/temporal/config/temporal-server.yaml, deploy/temporal/setup-namespace.sh with the
 // compose arguments (temporal-namespace), then what the app needs from it: a worker that the health check sees
-// polling, and workflows found by our search attributes in SQL visibility. Only what cannot be the same here is
-// changed in a copy of the config file: the database host, user and names, and free ports instead of the fixed ones.
+// polling, and workflows found by our search attributes in SQL visibility. What cannot be the same here (the
+// database host, user and names, free ports instead of the fixed ones) is set through the file's template variables.
 
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 const repoFile = (rel: string) => join(process.cwd(), rel);
@@ -45,13 +46,6 @@ async function freePort(): Promise<number> {
       return port;
     }
   }
-}
-
-/** Replaces `from`, which must occur exactly `times` times: a changed config file fails here, not silently. */
-function replaceExactly(text: string, from: string, to: string, times: number): string {
-  const count = text.split(from).length - 1;
-  if (count !== times) throw new Error(`expected ${times} × ${from} in the config file, found ${count}`);
-  return text.split(from).join(to);
 }
 
 describe('the compose stack’s Temporal: setup-schema.sh, temporal-server.yaml and setup-namespace.sh on a real server', () => {
@@ -107,36 +101,30 @@ describe('the compose stack’s Temporal: setup-schema.sh, temporal-server.yaml 
       worker: await freePort(),
       workerMembership: await freePort(),
     };
-    let config = readFileSync(repoFile('deploy/temporal/config/temporal-server.yaml'), 'utf8');
-    config = replaceExactly(config, 'connectAddr: "postgres:5432"', `connectAddr: "${pgUrl.hostname}:${pgUrl.port || '5432'}"`, 2);
-    config = replaceExactly(config, 'user: temporal\n', `user: ${role}\n`, 2);
-    config = replaceExactly(config, 'databaseName: temporal\n', `databaseName: ${db}\n`, 1);
-    config = replaceExactly(config, 'databaseName: temporal_visibility\n', `databaseName: ${visibilityDb}\n`, 1);
-    for (const [from, to] of [
-      ['grpcPort: 7233', `grpcPort: ${ports.grpc}`],
-      ['httpPort: 7243', `httpPort: ${ports.http}`],
-      ['membershipPort: 6933', `membershipPort: ${ports.frontendMembership}`],
-      ['grpcPort: 7235', `grpcPort: ${ports.matching}`],
-      ['membershipPort: 6935', `membershipPort: ${ports.matchingMembership}`],
-      ['grpcPort: 7234', `grpcPort: ${ports.history}`],
-      ['membershipPort: 6934', `membershipPort: ${ports.historyMembership}`],
-      ['grpcPort: 7239', `grpcPort: ${ports.worker}`],
-      ['membershipPort: 6939', `membershipPort: ${ports.workerMembership}`],
-      ['listenAddress: "0.0.0.0:8000"', `listenAddress: "127.0.0.1:${ports.metrics}"`],
-      ['rpcAddress: "127.0.0.1:7233"', `rpcAddress: "127.0.0.1:${ports.grpc}"`],
-      ['httpAddress: "127.0.0.1:7243"', `httpAddress: "127.0.0.1:${ports.http}"`],
-    ] as const) {
-      config = replaceExactly(config, from, to, 1);
-    }
-    config = replaceExactly(config, 'filepath: /etc/temporal/config/koogallery/dynamicconfig.yaml', `filepath: ${repoFile('deploy/temporal/config/dynamicconfig.yaml')}`, 1);
-    const configFile = join(dir, 'temporal-server.yaml');
-    writeFileSync(configFile, config);
+    // The config file is the repo's own, unchanged: its templated values (database host, user and names, ports,
+    // the dynamic-config path) come from the environment, as the cluster profile sets them.
+    const { env: templateEnv } = clusterServerCommand({
+      ports: {
+        frontend: ports.grpc,
+        frontendHttp: ports.http,
+        frontendMembership: ports.frontendMembership,
+        history: ports.history,
+        historyMembership: ports.historyMembership,
+        matching: ports.matching,
+        matchingMembership: ports.matchingMembership,
+        worker: ports.worker,
+        workerMembership: ports.workerMembership,
+        metrics: ports.metrics,
+      },
+      db: { host: pgUrl.hostname, port: Number(pgUrl.port || 5432), user: role, password, database: db, visibilityDatabase: visibilityDb },
+      logLevel: 'info',
+    });
 
-    // As the compose service runs it: the same command, the password as its only environment.
+    // As the compose service runs it: the same command and config file.
     const compose = parse(readFileSync(repoFile('docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { command: string[] }> };
     const command = [...compose.services.temporal!.command];
-    command[command.indexOf('--config-file') + 1] = configFile;
-    server = spawn(serverBin, command.slice(1), { env: { PATH: '/usr/bin:/bin', POSTGRES_PWD: password }, stdio: ['ignore', 'pipe', 'pipe'] });
+    command[command.indexOf('--config-file') + 1] = repoFile('deploy/temporal/config/temporal-server.yaml');
+    server = spawn(serverBin, command.slice(1), { env: templateEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (c: Buffer) => (serverLog = (serverLog + c.toString()).slice(-8000));
     server.stdout!.on('data', keep);
     server.stderr!.on('data', keep);

@@ -1,0 +1,130 @@
+import { runB0, type B0Step } from './b0-baseline.js';
+import { runB1 } from './b1-purchase-throughput.js';
+import { createContext, PROC, type Topology } from './lib/context.js';
+import { cpuLine } from './lib/limits.js';
+import type { MachineDescription } from './lib/machine.js';
+import type { BenchResult } from './lib/results.js';
+import { r } from './lib/stats.js';
+
+// T (issue #17): B0 and B1 on both topologies in one run, side by side: the CLI's dev server (SQLite, one shard) and
+// the cluster profile (temporal-server on PostgreSQL, 4 history shards, deploy/temporal/config/temporal-server.yaml),
+// each with one worker process (the service child's) and with two (plus a worker child on the same task queue).
+// Shorter steps than the stand-alone B0/B1 (5 s B0 steps, 6 s B1 steps after 4 s controls) so the four runs fit
+// about ten minutes. The figures: B1/B0 per topology (paired, as B1 reports it), the cluster's B0 ceiling against the
+// dev server's, and per process the CPU at B0's ceiling (what limits each).
+
+export const TOPOLOGIES: readonly Topology[] = [
+  { server: 'dev', workerProcesses: 1 },
+  { server: 'cluster', workerProcesses: 1 },
+  { server: 'dev', workerProcesses: 2 },
+  { server: 'cluster', workerProcesses: 2 },
+];
+
+/** One topology's figures. */
+export interface TopologyRow {
+  readonly topology: string;
+  readonly b0Ceiling: number;
+  readonly b0KneeConcurrency: number;
+  readonly singlePurchaseP50Ms: number;
+  readonly b1KneeRate: number;
+  /** B1 / B0 at the knee, paired with B0 controls (B1's own ratio). */
+  readonly b1OverB0: number;
+  readonly b1KneeOverB0Ceiling: number;
+  /** Cores per process at B0's ceiling step, and the machine's. */
+  readonly coresAtCeiling: Record<string, number>;
+  readonly machineCoresAtCeiling: number;
+  readonly otherCoresAtCeiling: number;
+  /** Our CPU ms per purchase at B0's ceiling, per process. */
+  readonly cpuMsPerPurchase: Record<string, number>;
+  readonly limitedBy: string;
+}
+
+const label = (t: Topology) => `${t.server === 'dev' ? 'dev server (SQLite, 1 shard)' : 'cluster (temporal-server on PostgreSQL, 4 shards)'}, ${t.workerProcesses} worker process${t.workerProcesses > 1 ? 'es' : ''}`;
+
+function limitedBy(top: B0Step): string {
+  const procs = Object.entries(top.cpu.processes).filter(([n]) => n !== PROC.pgRest).sort((a, b) => b[1].cores - a[1].cores);
+  const [name, use] = procs[0]!;
+  const full = top.cpu.machine.cores >= 0.85 * top.cpu.machine.capacityCores;
+  return full
+    ? `CPU: the machine is full at the ceiling (${cpuLine(top.cpu)}); the largest share is the ${name} at ${use.cores} cores`
+    : `not CPU (${cpuLine(top.cpu)}): throughput stops growing with idle CPU left; the busiest process is the ${name} at ${use.cores} cores`;
+}
+
+/** Runs B0 and B1 on every topology, one after another, each on fresh servers. */
+export async function runTopologies(machine: (cliPath: string, pgVersion: string) => MachineDescription, bundlePath: string): Promise<BenchResult & { rows: TopologyRow[] }> {
+  const started = new Date();
+  const t0 = performance.now();
+  const rows: TopologyRow[] = [];
+  const raw: Record<string, unknown> = {};
+  for (const t of TOPOLOGIES) {
+    const name = label(t);
+    console.log(`[bench] T: ${name} …`);
+    const ctx = await createContext(machine, t, bundlePath);
+    try {
+      const b0 = await runB0(ctx, { concurrencies: [1, 2, 4, 8, 16, 32], stepMs: 5000 });
+      const b1 = await runB1(ctx, b0.summary, { stepMs: 6000, controlMs: 4000 });
+      const top = b0.summary.steps.find((s) => s.throughput === b0.summary.ceiling)!;
+      const row: TopologyRow = {
+        topology: name,
+        b0Ceiling: b0.summary.ceiling,
+        b0KneeConcurrency: b0.summary.kneeConcurrency,
+        singlePurchaseP50Ms: b0.summary.steps[0]!.latency.p50,
+        b1KneeRate: b1.summary.kneeRate,
+        b1OverB0: b1.summary.ratio,
+        b1KneeOverB0Ceiling: b1.summary.ratioToCeiling,
+        coresAtCeiling: Object.fromEntries(Object.entries(top.cpu.processes).map(([n, u]) => [n, u.cores])),
+        machineCoresAtCeiling: top.cpu.machine.cores,
+        otherCoresAtCeiling: top.cpu.other.cores,
+        cpuMsPerPurchase: top.cpuMsPerPurchase,
+        limitedBy: limitedBy(top),
+      };
+      rows.push(row);
+      raw[name] = { b0: b0.summary, b1: b1.summary, server: { address: ctx.temporal.address, store: ctx.temporal.dbFile, startSeconds: ctx.temporal.startSeconds } };
+      console.log(`  T ${name}: B0 ${row.b0Ceiling}/s, B1 knee ${row.b1KneeRate}/s, B1/B0 ${row.b1OverB0}; ${row.limitedBy}`);
+    } finally {
+      await ctx.close();
+    }
+  }
+  const find = (server: 'dev' | 'cluster', w: 1 | 2) => rows[TOPOLOGIES.findIndex((t) => t.server === server && t.workerProcesses === w)];
+  const cluster1 = find('cluster', 1);
+  const dev1 = find('dev', 1);
+  const clusterBest = Math.max(find('cluster', 1)?.b1OverB0 ?? 0, find('cluster', 2)?.b1OverB0 ?? 0);
+  const clusterVsDev = cluster1 && dev1 ? r(cluster1.b0Ceiling / dev1.b0Ceiling, 2) : Number.NaN;
+  return {
+    id: 'T',
+    title: 'Topologies: B0 and B1 on the dev server and on the cluster profile, with 1 and 2 worker processes',
+    startedAt: started.toISOString(),
+    durationSeconds: r((performance.now() - t0) / 1000, 1),
+    headline: rows.map((x) => `${x.topology}: B0 ${x.b0Ceiling}/s, B1 ${x.b1KneeRate}/s (B1/B0 ${x.b1OverB0})`).join('; '),
+    targets: [
+      { name: 'B1 / B0 on the cluster (paired, best of 1 and 2 workers)', target: '≥ 0.9', value: clusterBest, met: clusterBest >= 0.9 },
+      { name: 'cluster B0 ceiling / dev-server B0 ceiling (1 worker)', target: 'reported', value: clusterVsDev, met: true },
+    ],
+    limitedBy: rows.map((x) => `${x.topology}: ${x.limitedBy}`).join(' | '),
+    details: { rows, raw },
+    rows,
+  };
+}
+
+/** The side-by-side table (markdown). */
+export function topologyTable(rows: readonly TopologyRow[]): string {
+  const short = (n: string) => n.replace(/^(postgres backends|temporal server|service|bench|worker 2).*/, (m) => m);
+  const lines = [
+    '| Topology | B0 ceiling /s (knee c) | one purchase p50 | B1 knee /s | B1/B0 (paired) | B1 knee / B0 ceiling | cores at B0 ceiling (machine; other) | CPU ms per purchase at B0 ceiling |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const x of rows) {
+    const cores = Object.entries(x.coresAtCeiling)
+      .filter(([n, c]) => n !== PROC.pgRest && c >= 0.01)
+      .sort((a, b) => b[1] - a[1])
+      .map(([n, c]) => `${short(n)} ${c}`)
+      .join(', ');
+    const ms = Object.entries(x.cpuMsPerPurchase)
+      .filter(([n, v]) => n !== 'pg(rest)' && v >= 0.1)
+      .sort((a, b) => b[1] - a[1])
+      .map(([n, v]) => `${n} ${v}`)
+      .join(', ');
+    lines.push(`| ${x.topology} | ${x.b0Ceiling} (c=${x.b0KneeConcurrency}) | ${x.singlePurchaseP50Ms} ms | ${x.b1KneeRate} | ${x.b1OverB0} | ${x.b1KneeOverB0Ceiling} | ${cores} (${x.machineCoresAtCeiling}; ${x.otherCoresAtCeiling}) | ${ms} |`);
+  }
+  return lines.join('\n');
+}
