@@ -1,3 +1,6 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { OrderWorkflowInput } from '../orders/contract.js';
+
 // The licenses context's contract (issue #13): the claims every license carries, the workflow ids and inputs of
 // license instances and activated license codes, and every message they accept. Shared by the API and the
 // workflows; bundle-safe (no Node modules). Message and type names are wire contracts: never rename them while runs
@@ -31,4 +34,79 @@ export interface LicenseClaims {
   readonly iat: number;
   readonly nbf: number;
   readonly exp?: number;
+}
+
+// ---- License instances (Online License and V1 License): order workflows that also issue licenses --------------
+
+/** The workflow type of a license instance: the order lifecycle plus the license ledger. */
+export const LICENSE_INSTANCE_WORKFLOW_TYPE = 'licenseInstanceWorkflow';
+
+/** Workflow id of a license instance: its order workflow id, prefixed (readable in the Temporal UI). */
+export function licenseInstanceWorkflowId(orderWorkflowId: string): string {
+  return `license-${orderWorkflowId}`;
+}
+
+/** The ledger of a license instance: what its quota is made of and how much of it is used. Carried across runs. */
+export interface LicenseLedger {
+  readonly family: LicenseFamily;
+  /**
+   * linearValue per effective order (purchase, upgrades, renewals with change) that said one; the quota is their
+   * sum, or 1 when none did (§7.1: UNCONFIRMED; see quotaOf).
+   */
+  readonly quotaByOrder: Readonly<Record<string, number>>;
+  /** Licenses issued and not released (the read model's count, as the last issue saw it). */
+  readonly issued: number;
+  /** The latest licensed fingerprints (as in the LicenseFingerprints search attribute), newest first. */
+  readonly fingerprints: readonly string[];
+}
+
+/** A license request: Online License getLicenseAsync, or the one license of a V1 order (eventId = its orderId). */
+export interface LicenseRequest {
+  readonly eventId: string;
+  readonly deviceFingerprint?: string;
+  /** ISO-8601. */
+  readonly effectiveTime: string;
+  /** ISO-8601; absent: the instance's expiry, if it has one. */
+  readonly expireTime?: string;
+  readonly testOrder: boolean;
+}
+
+/** The result codes a license request ends with (the API maps them onto the wire). */
+export type LicenseResultCode = '000000' | '000003' | '000900' | '000901';
+
+/** The answer to a license request. */
+export interface LicenseAnswer {
+  readonly code: LicenseResultCode;
+  readonly instanceId: string;
+  /** The compact JWS, for 000000. */
+  readonly license?: string;
+  readonly licenseId?: string;
+  /** True when this request issued it (false: the same request was answered before). */
+  readonly issuedNow?: boolean;
+  readonly message?: string;
+}
+
+/** Issue (or return again) the license for one request; runs after every operation that arrived before it. */
+export const issueLicenseUpdate = defineUpdate<LicenseAnswer, [LicenseRequest]>('issueLicense');
+/** The instance's ledger. */
+export const getLicenseLedgerQuery = defineQuery<LicenseLedger>('getLicenseLedger');
+
+/**
+ * The input of a license instance: an order's (started by the order service's purchase, like any order), plus its
+ * ledger when continuing as new. The family follows from the interface: V2 is Online License, V1 the old License.
+ */
+export interface LicenseInstanceInput extends OrderWorkflowInput {
+  readonly ledger?: LicenseLedger;
+}
+
+/** The license family of an order interface version. */
+export function licenseFamilyOf(interfaceVersion: OrderWorkflowInput['interfaceVersion']): LicenseFamily {
+  return interfaceVersion === 'V1' ? 'LICENSE_V1' : 'ONLINE_LICENSE';
+}
+
+const LICENSE_INSTANCE_PREFIX = licenseInstanceWorkflowId('');
+
+/** True for the workflow id of a license instance (the read model holds orders and license instances alike). */
+export function isLicenseInstanceWorkflowId(workflowId: string): boolean {
+  return workflowId.startsWith(LICENSE_INSTANCE_PREFIX);
 }

@@ -119,6 +119,8 @@ export interface OrderLifecycle {
   state(): OrderState;
   /** Runs `fn` under the order's operation lock, after every operation that arrived before it. */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** Shows the order (and the extension's describe()) in the Temporal UI's current details again. */
+  showDetails(): void;
 }
 
 /** How a workflow type builds on the order lifecycle: its fulfilment and, optionally, more handlers and state. */
@@ -130,6 +132,8 @@ export interface OrderLifecycleExtension {
   carry?(): Record<string, unknown>;
   /** A suffix for the Temporal UI's current details. */
   describe?(): string;
+  /** True when the extension needs a fresh run (e.g. many updates), checked with the history length. */
+  wantsContinueAsNew?(): boolean;
 }
 
 /** The SaaS fulfilment: the merchant's tenant, through the provisioner activities. */
@@ -142,6 +146,9 @@ const tenantFulfilment: OrderFulfilment = {
   },
   remove: (state) => remote.removeTenant({ instanceId: state.instanceId }),
 };
+
+// What a workflow built on the lifecycle needs of the order's rules (the order's state.ts is private to the context).
+export { isGone } from './state.js';
 
 /** The order workflow. */
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderState> {
@@ -433,10 +440,14 @@ export async function runOrderLifecycle(input: OrderWorkflowInput, extension: Or
 
   const historyTooLong = () => {
     const info = workflowInfo();
-    return info.continueAsNewSuggested || (input.historyEventLimit !== undefined && info.historyLength >= input.historyEventLimit);
+    return (
+      info.continueAsNewSuggested ||
+      (input.historyEventLimit !== undefined && info.historyLength >= input.historyEventLimit) ||
+      extension.wantsContinueAsNew?.() === true
+    );
   };
 
-  extension.install?.({ state: () => state, exclusive: (fn) => lock.run(fn) });
+  extension.install?.({ state: () => state, exclusive: (fn) => lock.run(fn), showDetails: () => setCurrentDetails(describe(state)) });
 
   if (state.seq === 0) setCurrentDetails(describe(state));
 
