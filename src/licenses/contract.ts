@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { OrderWorkflowInput } from '../orders/contract.js';
+import type { MarketplaceLicense } from '../marketplace-api/license-code-client.js';
 
 // The licenses context's contract (issue #13): the claims every license carries, the workflow ids and inputs of
 // license instances and activated license codes, and every message they accept. Shared by the API and the
@@ -7,7 +8,7 @@ import type { OrderWorkflowInput } from '../orders/contract.js';
 // are open.
 
 /** Which product family issued a license. */
-export type LicenseFamily = 'ONLINE_LICENSE' | 'LICENSE_V1';
+export type LicenseFamily = 'ONLINE_LICENSE' | 'LICENSE_V1' | 'LICENSE_CODE';
 
 /**
  * The claims of a license (the JWT payload; `iss`, `sub` = instanceId and `jti` = licenseId are added at signing).
@@ -110,3 +111,112 @@ const LICENSE_INSTANCE_PREFIX = licenseInstanceWorkflowId('');
 export function isLicenseInstanceWorkflowId(workflowId: string): boolean {
   return workflowId.startsWith(LICENSE_INSTANCE_PREFIX);
 }
+
+// ---- Activated license codes (License 授权码 2.0) ----------------------------------------------------------------
+
+/** The workflow type of an activated license code. */
+export const LICENSE_CODE_WORKFLOW_TYPE = 'licenseCodeWorkflow';
+
+/** Workflow id of a license code (readable in the Temporal UI; the code is the marketplace's id of it). */
+export function licenseCodeWorkflowId(code: string): string {
+  return `license-code-${code}`;
+}
+
+/** A code's phase: activated and usable, frozen by the marketplace, or released. */
+export type LicenseCodePhase = 'ACTIVE' | 'FROZEN' | 'RELEASED';
+
+/** What the marketplace said about the code at activation (license/activate), updated by refreshes. */
+export type LicenseCodeFacts = Omit<MarketplaceLicense, 'license' | 'status'>;
+
+/** The state of an activated code: small, typed, carried across continue-as-new. */
+export interface LicenseCodeState {
+  readonly code: string;
+  readonly phase: LicenseCodePhase;
+  readonly facts: LicenseCodeFacts;
+  readonly deviceFingerprint?: string;
+  readonly testOrder: boolean;
+  readonly activatedAt: string;
+  /** The license of the code's current term (reissued when its expiry changes), and how many terms there were. */
+  readonly license?: { readonly licenseId: string; readonly token: string; readonly expireTime?: string };
+  readonly terms: number;
+  /** Order ids of refreshes already applied (bounded): repeats are no-ops. */
+  readonly appliedOrderIds: readonly string[];
+  readonly lastHeartbeat?: { readonly at: string; readonly result: string };
+  /** What the order's supervision said to the activation (§9: activation passes a supervised order's supervision). */
+  readonly supervision?: string;
+  /** Monotonic transition counter; the read model ignores writes with an older seq. */
+  readonly seq: number;
+}
+
+/** What a license code workflow is started with (by the first activation, with update-with-start). */
+export interface LicenseCodeInput {
+  readonly code: string;
+  readonly testOrder: boolean;
+  /** Set when continuing as new. */
+  readonly carried?: LicenseCodeState;
+  /** Continue as new once history reaches this many events (tests). */
+  readonly historyEventLimit?: number;
+}
+
+/** The merchant's client software activating the code, or reporting it alive. */
+export interface CodeClientRequest {
+  readonly deviceFingerprint?: string;
+}
+
+/** What the client software is told. */
+export interface CodeClientAnswer {
+  /** ACTIVE: here is the license. REFUSED: the marketplace refused the code. OTHER_DEVICE: active on another device. */
+  readonly outcome: 'ACTIVE' | 'REFUSED' | 'OTHER_DEVICE' | LicenseCodePhase;
+  readonly license?: string;
+  readonly expireTime?: string;
+  readonly message?: string;
+}
+
+/** refreshLicenseCode (§7.2): renewal or renewal refund of the code's order. */
+export interface RefreshCodeRequest {
+  readonly scene: 'RENEWAL' | 'UNSUBSCRIBE_RENEWAL_PERIOD';
+  readonly orderId: string;
+  readonly orderLineId: string;
+  /** ISO-8601. */
+  readonly expireTime: string;
+  readonly productId?: string;
+  readonly testOrder: boolean;
+}
+
+/** updateLicenseCodeStatus (§7.2). */
+export interface CodeStatusRequest {
+  readonly status: 'FREEZE' | 'UNFREEZE';
+  readonly testOrder: boolean;
+}
+
+/** releaseLicenseCode (§7.2). */
+export interface ReleaseCodeRequest {
+  readonly orderId?: string;
+  readonly testOrder: boolean;
+}
+
+/** The answer to a marketplace operation on a code. */
+export interface CodeOperationResult {
+  readonly code: '000000' | '000003';
+  readonly phase: LicenseCodePhase;
+  readonly message?: string;
+}
+
+/** Activate the code (first time: through license/activate), or return what the device was given. */
+export const activateCodeUpdate = defineUpdate<CodeClientAnswer, [CodeClientRequest]>('activateCode');
+/** The client software reports the code alive (license/heartbeat); answered with the current license. */
+export const heartbeatCodeUpdate = defineUpdate<CodeClientAnswer, [CodeClientRequest]>('heartbeatCode');
+/** Apply a renewal or renewal refund. */
+export const refreshCodeUpdate = defineUpdate<CodeOperationResult, [RefreshCodeRequest]>('refreshCode');
+/** Freeze or unfreeze. */
+export const setCodeStatusUpdate = defineUpdate<CodeOperationResult, [CodeStatusRequest]>('setCodeStatus');
+/** Release the code and end its workflow. */
+export const releaseCodeUpdate = defineUpdate<CodeOperationResult, [ReleaseCodeRequest]>('releaseCode');
+/** The code's state (undefined before its activation finished). */
+export const getLicenseCodeQuery = defineQuery<LicenseCodeState | undefined>('getLicenseCode');
+
+/** Failure types of the license-code activities, matched by the workflow. */
+export const LicenseCodeFailureType = {
+  /** license/activate or license/heartbeat refused the code: retrying will not help. */
+  Refused: 'MARKETPLACE_LICENSE_CODE_REFUSED',
+} as const;

@@ -27,6 +27,8 @@ import { ORDER_NOTIFICATION_PATH, orderNotificationRouter } from '../supervision
 import { supervisionOpsRoutes, supervisionSummaryOf } from '../supervision/ops-routes.js';
 import { createSupervisionService } from '../supervision/service.js';
 import { publicJwk } from '../licenses/key-settings.js';
+import { LICENSE_CODE_PATH, licenseCodeRouter } from '../licenses/code-routes.js';
+import { createLicenseCodeService } from '../licenses/code-service.js';
 import { LICENSE_PATH, licenseRouter } from '../licenses/routes.js';
 import { LICENSE_INSTANCE_WORKFLOW, createLicenseService } from '../licenses/service.js';
 import { openApiJson } from './openapi.js';
@@ -128,6 +130,13 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
           // The API publishes the keys' public parts only; licenses are signed in the worker.
           jwks: { keys: config.licenses.keys.map(publicJwk) },
           saasInterface: productionInterfaceRouter({ ...productionInterface, orders: licenseOrders }),
+        }),
+      },
+      {
+        path: LICENSE_CODE_PATH,
+        handler: licenseCodeRouter({
+          ...productionInterface,
+          codes: createLicenseCodeService({ client, pool, taskQueue: config.temporal.taskQueue, budgetMs: config.koogallery.provisionBudgetMs }),
         }),
       },
       {

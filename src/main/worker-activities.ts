@@ -18,6 +18,7 @@ import type { Provisioner } from '../orders/provisioning/provisioner.js';
 import { createLicenseActivities, type LicenseActivities } from '../licenses/activities.js';
 import { createLicenseKeyRing } from '../licenses/key-settings.js';
 import { createLicenseSigner } from '../licenses/license-token.js';
+import { createLicenseCodeClient } from '../marketplace-api/license-code-client.js';
 
 /** What tests (and worker.ts) may replace in the notification wiring. */
 export interface NotificationOverrides {
@@ -46,12 +47,14 @@ export function createActivities(
   overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides } = {},
 ): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & LicenseActivities {
   const sealedBox = createSealedBox(config.dataEncryptionKey);
-  const queryOrderClient = createQueryOrderClient({
+  // The marketplace's open API, APIG-signed: Query Order, and license/activate and license/heartbeat.
+  const openApi = {
     apiBase: config.koogallery.apiBase,
     ...(config.koogallery.apiFallbackBase ? { fallbackBase: config.koogallery.apiFallbackBase } : {}),
     ak: config.koogallery.huaweiAk,
     sk: config.koogallery.huaweiSk,
-  });
+  };
+  const queryOrderClient = createQueryOrderClient(openApi);
   const orderActivities = createOrderActivities({
     pool,
     sealedBox,
@@ -84,6 +87,7 @@ export function createActivities(
   const licenseActivities = createLicenseActivities({
     pool,
     signer: activeKid === undefined ? undefined : createLicenseSigner(createLicenseKeyRing(keys, activeKid), { issuer }),
+    licenseCodes: createLicenseCodeClient(openApi),
   });
   return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities, ...licenseActivities };
 }
