@@ -8,7 +8,7 @@ import { findSupervisionByInstance } from '../../src/supervision/store.js';
 import { createProductionClient, type ProductionClient } from '../../tools/simulator/production-client.js';
 import { uniqueId } from '../setup/infra.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../support/service-harness.js';
-import { buyLicenseInstance, expectSigned, licenseMarket, verifiedClaims } from '../support/licenses.js';
+import { buyLicenseInstance, expectDocumentedAnswer, expectSigned, licenseMarket, verifiedClaims } from '../support/licenses.js';
 
 // License 授权码 2.0 over HTTP: the client software activates and heartbeats a code through the service (which calls
 // the simulator's license/activate and license/heartbeat, APIG-signed), and the marketplace renews, freezes and
@@ -156,5 +156,19 @@ describe('License code 2.0: supervision', () => {
       if (done?.outcome !== 'LICENSE_ACTIVATED') await new Promise((r) => setTimeout(r, 250));
     }
     expect(done).toMatchObject({ node: 'COMPLETED', outcome: 'LICENSE_ACTIVATED' });
+  });
+});
+
+describe('the License code answers match the OpenAPI document', () => {
+  it('when the client and the marketplace are answered, then each answer matches its documented schema', async () => {
+    const code = newCode();
+    const activated = await client('activate', code.license, 'DOC');
+    await expectDocumentedAnswer(h, 'POST', '/koogallery/license-code/activate', activated.status, activated.body);
+    const other = await client('activate', code.license, 'DOC-2');
+    await expectDocumentedAnswer(h, 'POST', '/koogallery/license-code/activate', other.status, other.body);
+    const missing = await client('heartbeat', newCode().license);
+    await expectDocumentedAnswer(h, 'POST', '/koogallery/license-code/heartbeat', missing.status, missing.body);
+    const released = await market.v2({ activity: 'releaseLicenseCode', license: code.license });
+    await expectDocumentedAnswer(h, 'POST', '/koogallery/license-code', 200, released.body);
   });
 });

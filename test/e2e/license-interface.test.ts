@@ -9,7 +9,7 @@ import { formatCompactUtc } from '../../src/koogallery/index.js';
 import type { ProductionClient } from '../../tools/simulator/production-client.js';
 import { uniqueId } from '../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
-import { buyLicenseInstance, expectSigned, fetchJwks, licenseCount, licenseMarket, licenseRequest, verifiedClaims } from '../support/licenses.js';
+import { buyLicenseInstance, expectDocumentedAnswer, expectSigned, fetchJwks, licenseCount, licenseMarket, licenseRequest, verifiedClaims } from '../support/licenses.js';
 
 // The Online License interface (POST /koogallery/license) and the old V1 License (GET /koogallery/license) over HTTP,
 // through the simulator's production client, against the real Temporal and PostgreSQL. Each test checks the answer
@@ -253,5 +253,17 @@ describe('V1 License (GET /koogallery/license)', () => {
     expectSigned(await market.v1('newInstance', { orderId: 'o', businessId: 'b', customerId: 'c' }), '000002');
     expectSigned(await market.raw({ method: 'GET', query: 'activity=getLicense&activity=getLicense&timeStamp=1&authToken=x' }), '000002');
     expectSigned(await market.raw({ method: 'GET', query: 'activity=%E0%A4%A' }), '000002');
+  });
+});
+
+describe('the License answers match the OpenAPI document', () => {
+  it('when getLicenseAsync, a refusal, V1 getLicense and the JWKS answer, then each matches its documented schema', async () => {
+    const { instanceId } = await buyLicenseInstance(h, market);
+    await expectDocumentedAnswer(h, 'POST', '/koogallery/license', 200, (await market.v2(licenseRequest(instanceId, 'doc-1'))).body);
+    await expectDocumentedAnswer(h, 'POST', '/koogallery/license', 200, (await market.v2(licenseRequest(instanceId, 'doc-2'))).body);
+    await expectDocumentedAnswer(h, 'POST', '/koogallery/license', 200, (await market.v2({ activity: 'queryInstance', instanceId })).body);
+    const v1 = await market.v1('getLicense', { businessId: randomUUID(), orderId: uniqueId('CSV1DOC'), customerId: 'c' });
+    await expectDocumentedAnswer(h, 'GET', '/koogallery/license', 200, v1.body);
+    await expectDocumentedAnswer(h, 'GET', '/koogallery/license/jwks.json', 200, await fetchJwks(h));
   });
 });

@@ -72,3 +72,13 @@ export async function licenseCount(h: ServiceHarness, instanceId: string): Promi
   const r = await h.pool.query('SELECT count(*)::int AS n FROM licenses WHERE instance_id = $1', [instanceId]);
   return r.rows[0].n;
 }
+
+/** Checks that an answer's body matches the documented response of (method, path, status) in the served document. */
+export async function expectDocumentedAnswer(h: ServiceHarness, method: string, path: string, status: number, body: unknown): Promise<void> {
+  const { openApiAjv, deref } = await import('./ops/openapi-ajv.js');
+  const doc = (await (await fetch(new URL('/openapi.json', h.internalOrigin))).json()) as Record<string, any>;
+  const response = deref(doc, doc.paths[path]?.[method.toLowerCase()]?.responses?.[String(status)]);
+  expect(response, `${method} ${path} ${status} is documented`).toBeDefined();
+  const validate = openApiAjv(doc).validator(response.content['application/json'].schema);
+  expect(validate(body), `${method} ${path} ${status}: ${JSON.stringify(validate.errors)}`).toBe(true);
+}
