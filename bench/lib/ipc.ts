@@ -27,7 +27,7 @@ export interface ChildConfig {
 
 /** Commands a child answers. */
 export type ChildCommand =
-  | { cmd: 'createOrders'; n: number }
+  | { cmd: 'createOrders'; n: number; linearValue?: number }
   | { cmd: 'b0'; concurrency: number; warmupMs: number; durationMs: number }
   | { cmd: 'memory'; gc?: boolean }
   | { cmd: 'shutdown' };
