@@ -1,9 +1,9 @@
 import type { Request } from 'express';
 import { ResultCode, parseRawQuery, verifyV1AuthToken } from '../koogallery/index.js';
 
-// Admission of a V1 (GET, authToken) marketplace call (spec §2.1), for the V1 License interface: the raw query
-// string split without loss, no parameter twice, authToken and timeStamp good. The caller answers a refusal in
-// its own way; this only decides.
+// Admission of a V1 (GET, authToken) marketplace call (spec §2.1), shared by the SaaS and the V1 License
+// interfaces: the raw query string split without loss, no parameter twice, authToken and timeStamp good. The caller
+// answers a refusal in its own way; this only decides.
 
 /** What admission decided; `activity` is the (clipped) activity named, for logs and the inbox, when readable. */
 export type V1Admission =
