@@ -68,9 +68,20 @@ module.exports = {
         'A context is reached from outside only through its contract.ts or service.ts (not its store, activities, routes, ' +
         'workflow or index.ts). Only the composition roots (src/main, worker.ts) and the bundle entry (src/workflows.ts) may reach further.',
       severity: 'error',
-      // config.ts is governed by platform-config-reads-context-settings-only instead.
-      from: { path: '^src/([^/]+)/', pathNot: ['^src/main/', '^src/platform/config\\.ts$'] },
+      // config.ts is governed by platform-config-reads-context-settings-only instead; workflow files by the rule below.
+      from: { path: '^src/([^/]+)/', pathNot: ['^src/main/', '^src/platform/config\\.ts$', `^src/${CONTEXT}/workflow\\.ts$`] },
       to: { path: `^src/${CONTEXT}/`, pathNot: ['^src/$1/', CONTEXT_PUBLIC] },
+    },
+    {
+      name: 'context-reached-through-contract-or-service',
+      comment:
+        'The same rule for workflow files, with one exception: another context\'s workflow may build on the order lifecycle ' +
+        '(runOrderLifecycle in src/orders/workflow.ts), as the license instance does. A workflow is bundled with its imports, ' +
+        'so the lifecycle must be importable by workflow code; it stays in orders/workflow.ts (not a file of its own) so that ' +
+        'changes to the order workflow land in the one body both workflow types run.',
+      severity: 'error',
+      from: { path: `^src/${CONTEXT}/workflow\\.ts$` },
+      to: { path: `^src/${CONTEXT}/`, pathNot: ['^src/$1/', CONTEXT_PUBLIC, '^src/orders/workflow\\.ts$'] },
     },
     {
       name: 'composition-roots-not-imported',

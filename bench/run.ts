@@ -1,5 +1,5 @@
 // `npm run bench [-- B0 B3 … | experiments | X1 …]`: the load and latency benchmarks of issue #8.
-// With no argument it runs B4, B0, B1, B2, B3, B6, B5 (B1 needs B0 and B2 needs B1 from the same run, so asking for
+// With no argument it runs B4, B0, B1, B2, B3, B6, B5, B7 (B1 and B7 need B0 and B2 needs B1 from the same run, so asking for
 // one pulls in its prerequisites). Experiments (X*) are opt-in. Results: bench/results/<id>.json, summary.json,
 // summary.md; a full run also rewrites the results table in bench/README.md. See bench/README.md.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { runB3 } from './b3-query-instance.js';
 import { runB4 } from './b4-signature.js';
 import { runB5 } from './b5-open-orders.js';
 import { runB6 } from './b6-replay.js';
+import { runB7 } from './b7-licenses.js';
 import { EXPERIMENTS, runExperiments } from './experiments.js';
 import { runTopologies, topologyTable } from './topologies.js';
 import { createContext } from './lib/context.js';
@@ -20,8 +21,8 @@ import { describeMachine } from './lib/machine.js';
 import { RESULTS_DIR, resultsTable, writeResult, type BenchResult } from './lib/results.js';
 import { r } from './lib/stats.js';
 
-const ALL = ['B4', 'B0', 'B1', 'B2', 'B3', 'B6', 'B5'] as const;
-const NEEDS: Record<string, string[]> = { B1: ['B0'], B2: ['B0', 'B1'] };
+const ALL = ['B4', 'B0', 'B1', 'B2', 'B3', 'B6', 'B5', 'B7'] as const;
+const NEEDS: Record<string, string[]> = { B1: ['B0'], B2: ['B0', 'B1'], B7: ['B0'] };
 /** The whole default run must stay under 15 minutes; warn when it does not. */
 const BUDGET_SECONDS = 15 * 60;
 
@@ -110,6 +111,9 @@ try {
         break;
       case 'B5':
         res = await runB5(ctx!, b2);
+        break;
+      case 'B7':
+        res = await runB7(ctx!, b0!);
         break;
       case 'B6':
         res = await runB6(ctx, ctx?.bundlePath ?? (await (await import('./lib/infra.js')).bundleOrderWorkflow()).path);

@@ -4,5 +4,9 @@ export { orderWorkflow } from './orders/workflow.js';
 export { reconciliationWorkflow } from './reconciliation/workflow.js';
 // Service supervision (§9): a child of a supervised order, started after provisioning.
 export { supervisionWorkflow } from './supervision/workflow.js';
+// License products (issue #13): an Online License or V1 License instance (the order lifecycle plus its licenses).
+export { licenseInstanceWorkflow } from './licenses/workflow.js';
+// License codes (授权码 2.0): one workflow per code activated through this service.
+export { licenseCodeWorkflow } from './licenses/workflow.js';
 // Notifications: one run per message and channel, started by the supervision's enqueueNotifications activity.
 export { notificationWorkflow } from './notifications/workflow.js';

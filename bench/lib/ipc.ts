@@ -36,7 +36,7 @@ export interface ChildMarketplace {
 
 /** Commands a child answers. */
 export type ChildCommand =
-  | { cmd: 'createOrders'; n: number }
+  | { cmd: 'createOrders'; n: number; linearValue?: number }
   | { cmd: 'b0'; concurrency: number; warmupMs: number; durationMs: number }
   | { cmd: 'memory'; gc?: boolean }
   | { cmd: 'shutdown' };

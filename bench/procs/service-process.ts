@@ -118,7 +118,7 @@ async function handle(c: ChildCommand): Promise<unknown> {
       const ids: string[] = [];
       for (let i = 0; i < c.n; i++) {
         ids.push(
-          book.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-bench', skuCode: 'sku-basic', customerId: `cust-${randomUUID()}` }).orderId,
+          book.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-bench', skuCode: 'sku-basic', customerId: `cust-${randomUUID()}`, ...(c.linearValue ? { linearValue: c.linearValue } : {}) }).orderId,
         );
       }
       return ids;

@@ -25,6 +25,12 @@ export const SettlementStateKey = defineSearchAttributeKey('SettlementState', Se
 export const TestOrderKey = defineSearchAttributeKey('TestOrder', SearchAttributeType.BOOL);
 /** Which production-interface version created the order: V1 or V2. */
 export const InterfaceVersionKey = defineSearchAttributeKey('InterfaceVersion', SearchAttributeType.KEYWORD);
+// License products (issue #13). SQL visibility has 10 Keyword slots and the ones above take all of them; these are an
+// Int and a KeywordList, which have 3 slots each.
+/** How many licenses a license instance has issued (1 for an activated license code). */
+export const LicenseCountKey = defineSearchAttributeKey('LicenseCount', SearchAttributeType.INT);
+/** The device fingerprints licensed (latest first, bounded; a long one as `sha256:<hex>`), to find a device's instance. */
+export const LicenseFingerprintsKey = defineSearchAttributeKey('LicenseFingerprints', SearchAttributeType.KEYWORD_LIST);
 
 /** Every custom search attribute, for registration with a server. */
 export const ALL_SEARCH_ATTRIBUTE_KEYS = [
@@ -39,6 +45,8 @@ export const ALL_SEARCH_ATTRIBUTE_KEYS = [
   SettlementStateKey,
   TestOrderKey,
   InterfaceVersionKey,
+  LicenseCountKey,
+  LicenseFingerprintsKey,
 ] as const;
 
 /** Name → CLI type (`temporal server start-dev --search-attribute Name=Type`). */

@@ -361,3 +361,6 @@ export function parseV1Request(params: Record<string, string>): RequestParseResu
 export function parseV2Request(body: unknown): RequestParseResult<V2Request> {
   return parseWith<V2Request>(v2RequestSchemas, V2_ACTIVITIES, body, 'body');
 }
+
+/** The field builders and the parser of these schemas, for the License request schemas (license-requests.ts). */
+export const requestFields = { required, optional, oneOf, compactTime, v1Common, v2TestFlag, dropEmpty, parseWith } as const;

@@ -16,6 +16,13 @@ export const ResultCode = {
   AlreadyHoldsBenefit: '000105',
   SoldOut: '000106',
   DuplicateEmailDomain: '000107',
+  /** getLicenseAsync: the instance's quota (its effective orders' linearValue) is used up. */
+  LicenseQuotaExceeded: '000900',
+  /**
+   * getLicenseAsync: the instance is frozen, so no new license. §6 lists 000901–000903 as further async-license
+   * errors without texts (UNCONFIRMED): 000901 is our pick for this one.
+   */
+  LicenseInstanceFrozen: '000901',
 } as const;
 
 /** One of the result-code strings above. */
@@ -37,6 +44,8 @@ const MESSAGES: Readonly<Record<ResultCode, string>> = {
   '000105': 'customer already holds this benefit.',
   '000106': 'sold out.',
   '000107': 'email domain is already registered.',
+  '000900': 'license quota of the instance is insufficient.',
+  '000901': 'instance is frozen: no new license.',
 };
 
 /** A short English resultMsg for a result code. */

@@ -16,6 +16,7 @@ import { listInboxCalls, recordInboxEntry } from '../production-interface/inbox-
 import { createNonceStore, type NonceStore } from '../production-interface/nonce-store.js';
 import { SAAS_PATH } from '../production-interface/paths.js';
 import { orderOpsRoutes } from '../orders/ops-routes.js';
+import { answerFor } from '../orders/answers.js';
 import { productionInterfaceRouter } from '../orders/routes.js';
 import { createOrderService } from '../orders/service.js';
 import { registerDriftGauges } from '../reconciliation/gauges.js';
@@ -25,6 +26,11 @@ import { registerNotificationGauges } from '../notifications/gauges.js';
 import { ORDER_NOTIFICATION_PATH, orderNotificationRouter } from '../supervision/notification-routes.js';
 import { supervisionOpsRoutes, supervisionSummaryOf } from '../supervision/ops-routes.js';
 import { createSupervisionService } from '../supervision/service.js';
+import { publicJwk } from '../licenses/key-settings.js';
+import { LICENSE_CODE_PATH, licenseCodeRouter } from '../licenses/code-routes.js';
+import { createLicenseCodeService } from '../licenses/code-service.js';
+import { LICENSE_PATH, licenseRouter } from '../licenses/routes.js';
+import { LICENSE_INSTANCE_WORKFLOW, createLicenseService } from '../licenses/service.js';
 import { openApiJson } from './openapi.js';
 
 // The API process's composition root: every dependency wired once, and the two HTTP apps built from them. The
@@ -44,12 +50,21 @@ export interface ApiSurfaces {
 
 /** Wires the API from configuration, the one pool and the one Temporal client. */
 export function composeApi(config: AppConfig, pool: Pool, client: Client, logger: Logger): ApiSurfaces {
-  const orders = createOrderService({
+  const orderServiceDeps = {
     client,
     pool,
     taskQueue: config.temporal.taskQueue,
     accessKey: config.koogallery.accessKey,
     sealedBox: createSealedBox(config.dataEncryptionKey),
+    budgetMs: config.koogallery.provisionBudgetMs,
+  };
+  const orders = createOrderService(orderServiceDeps);
+  // License products: the same order service, its purchases starting license instances (runOrderLifecycle + ledger).
+  const licenseOrders = createOrderService({ ...orderServiceDeps, instanceWorkflow: LICENSE_INSTANCE_WORKFLOW });
+  const licenses = createLicenseService({
+    client,
+    pool,
+    runCommand: async (c) => answerFor(c, await licenseOrders.execute(c)),
     budgetMs: config.koogallery.provisionBudgetMs,
   });
   const supervision = createSupervisionService({ client, pool });
@@ -92,22 +107,36 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     },
   ]);
 
+  const productionInterface = {
+    accessKey: config.koogallery.accessKey,
+    maxBodyBytes: config.http.maxBodyBytes,
+    v1ToleranceMs: config.koogallery.v1TimestampToleranceMs,
+    v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
+    nonces,
+    metrics,
+    logger,
+    recordInbox,
+  };
   const publicApp = createApp({
     logger,
     draining: () => readiness.draining,
     mounts: [
+      { path: SAAS_PATH, handler: productionInterfaceRouter({ ...productionInterface, orders }) },
       {
-        path: SAAS_PATH,
-        handler: productionInterfaceRouter({
-          accessKey: config.koogallery.accessKey,
-          maxBodyBytes: config.http.maxBodyBytes,
-          v1ToleranceMs: config.koogallery.v1TimestampToleranceMs,
-          v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
-          orders,
-          nonces,
-          metrics,
-          logger,
-          recordInbox,
+        path: LICENSE_PATH,
+        handler: licenseRouter({
+          ...productionInterface,
+          licenses,
+          // The API publishes the keys' public parts only; licenses are signed in the worker.
+          jwks: { keys: config.licenses.keys.map(publicJwk) },
+          saasInterface: productionInterfaceRouter({ ...productionInterface, orders: licenseOrders }),
+        }),
+      },
+      {
+        path: LICENSE_CODE_PATH,
+        handler: licenseCodeRouter({
+          ...productionInterface,
+          codes: createLicenseCodeService({ client, pool, taskQueue: config.temporal.taskQueue, budgetMs: config.koogallery.provisionBudgetMs }),
         }),
       },
       {

@@ -1,6 +1,7 @@
 import { mergeParts } from '../platform/http/openapi.js';
 import { opsOpenApiPart } from '../platform/http/ops/openapi.js';
 import { platformOpenApiPart } from '../platform/http/platform-openapi.js';
+import { licensesOpenApiPart } from '../licenses/openapi.js';
 import { ordersOpenApiPart } from '../orders/openapi.js';
 import { productionInterfaceOpenApiPart } from '../production-interface/openapi.js';
 import { reconciliationOpenApiPart } from '../reconciliation/openapi.js';
@@ -23,6 +24,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     ordersOpenApiPart({ drift: driftFindingSchema, supervision: supervisionSummarySchema }),
     reconciliationOpenApiPart(),
     supervisionOpenApiPart(),
+    licensesOpenApiPart(),
   ]);
   return {
     openapi: '3.1.0',

@@ -15,6 +15,10 @@ import { createOrderActivities, type OrderActivities } from '../orders/activitie
 import { createSupervisionActivities, type SupervisionActivities } from '../supervision/activities.js';
 import { createProvisioner } from '../orders/provisioning/index.js';
 import type { Provisioner } from '../orders/provisioning/provisioner.js';
+import { createLicenseActivities, type LicenseActivities } from '../licenses/activities.js';
+import { createLicenseKeyRing } from '../licenses/key-settings.js';
+import { createLicenseSigner } from '../licenses/license-token.js';
+import { createLicenseCodeClient } from '../marketplace-api/license-code-client.js';
 
 /** What tests (and worker.ts) may replace in the notification wiring. */
 export interface NotificationOverrides {
@@ -41,14 +45,16 @@ export function createActivities(
   config: AppConfig,
   pool: Pool,
   overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides } = {},
-): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities {
+): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & LicenseActivities {
   const sealedBox = createSealedBox(config.dataEncryptionKey);
-  const queryOrderClient = createQueryOrderClient({
+  // The marketplace's open API, APIG-signed: Query Order, and license/activate and license/heartbeat.
+  const openApi = {
     apiBase: config.koogallery.apiBase,
     ...(config.koogallery.apiFallbackBase ? { fallbackBase: config.koogallery.apiFallbackBase } : {}),
     ak: config.koogallery.huaweiAk,
     sk: config.koogallery.huaweiSk,
-  });
+  };
+  const queryOrderClient = createQueryOrderClient(openApi);
   const orderActivities = createOrderActivities({
     pool,
     sealedBox,
@@ -76,7 +82,14 @@ export function createActivities(
     queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
     ...(overrides.logger ? { logger: overrides.logger } : {}),
   });
-  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities };
+  // Licenses are signed here, in the worker, with the active key; without a configured key issuing fails for good.
+  const { keys, activeKid, issuer } = config.licenses;
+  const licenseActivities = createLicenseActivities({
+    pool,
+    signer: activeKid === undefined ? undefined : createLicenseSigner(createLicenseKeyRing(keys, activeKid), { issuer }),
+    licenseCodes: createLicenseCodeClient(openApi),
+  });
+  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities, ...licenseActivities };
 }
 
 export { createOrderActivities, type OrderActivities } from '../orders/activities.js';

@@ -5,11 +5,9 @@ import type { NonceStore } from '../production-interface/nonce-store.js';
 import {
   ResultCode,
   commandIds,
-  parseRawQuery,
   parseV1Request,
   parseV2Request,
   simpleResponse,
-  verifyV1AuthToken,
   v1Command,
   v2Command,
   V1_ACTIVITIES,
@@ -19,6 +17,7 @@ import {
 import type { InterfaceVersion } from './contract.js';
 import type { ApiMetrics } from '../platform/http/metrics.js';
 import { createSignedAnswerSender } from '../production-interface/signed-answer.js';
+import { admitV1Call, rawQueryOf } from '../production-interface/v1-admission.js';
 import { admitV2Call, sha256Hex } from '../production-interface/v2-admission.js';
 import { answerFor, answerForFailure } from './answers.js';
 import type { OrderService } from './service.js';
@@ -109,15 +108,12 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
 
   // ---- V1: GET with every parameter in the query string ------------------------------------------------------
   router.get('/', (req: Request, res: Response) => {
-    const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+    const rawQuery = rawQueryOf(req);
     const ctx: CallContext = { version: 'V1', started: now(), bodySha256: sha256Hex(rawQuery), ids: {} };
-    const parsed = parseRawQuery(rawQuery);
-    if (!parsed) return refuse(res, ctx, ResultCode.InvalidParameter, 'malformed query string');
-    ctx.activity = clipActivity(parsed.params.activity);
-    if (parsed.duplicates.length > 0) return refuse(res, ctx, ResultCode.InvalidParameter, `duplicated parameter ${parsed.duplicates[0]}`);
-    const auth = verifyV1AuthToken(deps.accessKey, parsed, { nowMs: now(), toleranceMs: deps.v1ToleranceMs });
-    if (!auth.ok) return refuse(res, ctx, ResultCode.AuthFailed, `authToken ${auth.reason}`);
-    const request = parseV1Request(auth.params);
+    const admitted = admitV1Call(deps, rawQuery, ctx.started);
+    if (admitted.activity !== undefined) ctx.activity = admitted.activity;
+    if (!admitted.ok) return refuse(res, ctx, admitted.code, admitted.reason);
+    const request = parseV1Request(admitted.params);
     if (!request.ok) return refuse(res, ctx, ResultCode.InvalidParameter, `${request.field} ${request.reason}`);
     const command = v1Command(request.request, { accessKey: deps.accessKey });
     if (!command.ok) return refuse(res, ctx, command.code, `${command.field} ${command.reason}`);

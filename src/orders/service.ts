@@ -63,6 +63,20 @@ export interface OrderServiceDeps {
   readonly sealedBox: SealedBox;
   /** How long an operation may wait for its workflow before answering "processing" or a retryable failure. */
   readonly budgetMs: number;
+  /**
+   * The workflow a purchase starts, when it is not orderWorkflow: another workflow type built on the order lifecycle
+   * (runOrderLifecycle), such as the licenses context's license instance. Everything else about orders is the same.
+   */
+  readonly instanceWorkflow?: InstanceWorkflow;
+}
+
+/** A workflow type built on the order lifecycle, as purchases start it. */
+export interface InstanceWorkflow {
+  readonly type: string;
+  /** Its workflow id for an order (orderWorkflowId's for orderWorkflow). */
+  id(key: OrderKey): string;
+  /** A word for the Temporal UI's summary, e.g. "Online License". */
+  label(interfaceVersion: InterfaceVersion): string;
 }
 
 /** A purchase as the order workflow is started with it. */
@@ -72,6 +86,8 @@ export interface PurchaseInput {
   readonly businessId: string;
   readonly testOrder: boolean;
   readonly details?: OrderDetails;
+  /** Default: orderWorkflow. */
+  readonly workflow?: InstanceWorkflow;
 }
 
 class BudgetExceeded extends Error {}
@@ -99,7 +115,7 @@ const READY_PHASES = new Set(['ACTIVE', 'FROZEN']);
  * attributes and summaries. Exported so the benchmarks send exactly the purchase the API sends.
  */
 export function purchaseStartOperation(taskQueue: string, p: PurchaseInput, instanceId: string, seqBase?: number) {
-  const workflowId = orderWorkflowId(p.key);
+  const workflowId = p.workflow?.id(p.key) ?? orderWorkflowId(p.key);
   const input: OrderWorkflowInput = {
     key: p.key,
     interfaceVersion: p.interfaceVersion,
@@ -108,7 +124,7 @@ export function purchaseStartOperation(taskQueue: string, p: PurchaseInput, inst
     ...(p.details ? { details: p.details } : {}),
     ...(seqBase !== undefined ? { seqBase } : {}),
   };
-  return new WithStartWorkflowOperation(ORDER_WORKFLOW_TYPE, {
+  return new WithStartWorkflowOperation(p.workflow?.type ?? ORDER_WORKFLOW_TYPE, {
     workflowId,
     taskQueue,
     args: [input],
@@ -122,7 +138,7 @@ export function purchaseStartOperation(taskQueue: string, p: PurchaseInput, inst
       { key: TestOrderKey, value: p.testOrder },
       { key: InterfaceVersionKey, value: p.interfaceVersion },
     ],
-    staticSummary: `${p.interfaceVersion} order ${p.key.orderId}${p.key.kind === 'v2-line' ? ` line ${p.key.orderLineId}` : ''}${p.testOrder ? ' (test order)' : ''}`,
+    staticSummary: `${p.workflow ? `${p.workflow.label(p.interfaceVersion)} ` : ''}${p.interfaceVersion} order ${p.key.orderId}${p.key.kind === 'v2-line' ? ` line ${p.key.orderLineId}` : ''}${p.testOrder ? ' (test order)' : ''}`,
     staticDetails: `instanceId \`${instanceId}\` · first businessId \`${p.businessId}\``,
   });
 }
@@ -192,8 +208,15 @@ export function createOrderService(deps: OrderServiceDeps) {
 
   async function purchase(c: PurchaseCommand): Promise<OrderOutcome> {
     const details = purchaseDetails(c);
-    const p: PurchaseInput = { key: c.key, interfaceVersion: c.interfaceVersion, businessId: c.businessId, testOrder: c.testOrder, ...(details ? { details } : {}) };
-    const workflowId = orderWorkflowId(p.key);
+    const p: PurchaseInput = {
+      key: c.key,
+      interfaceVersion: c.interfaceVersion,
+      businessId: c.businessId,
+      testOrder: c.testOrder,
+      ...(details ? { details } : {}),
+      ...(deps.instanceWorkflow ? { workflow: deps.instanceWorkflow } : {}),
+    };
+    const workflowId = p.workflow?.id(p.key) ?? orderWorkflowId(p.key);
     const orderIds = { workflowId, orderId: p.key.orderId };
     let instanceId = instanceIdFor(p.businessId);
     let seqBase: number | undefined;

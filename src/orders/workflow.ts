@@ -98,8 +98,71 @@ function failureMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * What an order line sells, behind the lifecycle: the SaaS tenant for `orderWorkflow`, or another context's product
+ * (the licenses context's license instance). Every method runs inside the lifecycle's operation lock.
+ */
+export interface OrderFulfilment {
+  /** Creates it at purchase (after Query Order and the trial claim); access is recorded with PROVISIONED. */
+  create(state: OrderState, details: OrderDetails): Promise<ProvisionedAccess | undefined>;
+  /** Applies a new spec: an upgrade, or a renewal with change; `orderId` is that change order. */
+  changeSpec(state: OrderState, details: OrderDetails, orderId: string): Promise<void>;
+  /** Freezes or resumes it after a status change or renewal. */
+  applyEffect(state: OrderState, effect: TenantEffect): Promise<void>;
+  /** Removes it: at release, and to undo a purchase that failed after create. */
+  remove(state: OrderState): Promise<void>;
+}
+
+/** What a workflow built on the order lifecycle sees of it (to add its own handlers). */
+export interface OrderLifecycle {
+  /** The order's current state. */
+  state(): OrderState;
+  /** Runs `fn` under the order's operation lock, after every operation that arrived before it. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** Shows the order (and the extension's describe()) in the Temporal UI's current details again. */
+  showDetails(): void;
+}
+
+/** How a workflow type builds on the order lifecycle: its fulfilment and, optionally, more handlers and state. */
+export interface OrderLifecycleExtension {
+  readonly fulfilment: OrderFulfilment;
+  /** Registers further handlers; called once, before the first operation runs. */
+  install?(lifecycle: OrderLifecycle): void;
+  /** Input fields a continued run needs besides the order's (the extension's own carried state). */
+  carry?(): Record<string, unknown>;
+  /** A suffix for the Temporal UI's current details. */
+  describe?(): string;
+  /** True when the extension needs a fresh run (e.g. many updates), checked with the history length. */
+  wantsContinueAsNew?(): boolean;
+}
+
+/** The SaaS fulfilment: the merchant's tenant, through the provisioner activities. */
+const tenantFulfilment: OrderFulfilment = {
+  create: (state, details) => remote.provisionTenant({ instanceId: state.instanceId, details, testOrder: state.testOrder }),
+  changeSpec: (state, details) => remote.changeTenantSpec({ instanceId: state.instanceId, details, testOrder: state.testOrder }),
+  async applyEffect(state, effect) {
+    if (effect === 'freeze') await remote.freezeTenant({ instanceId: state.instanceId });
+    if (effect === 'resume') await remote.resumeTenant({ instanceId: state.instanceId });
+  },
+  remove: (state) => remote.removeTenant({ instanceId: state.instanceId }),
+};
+
+// What a workflow built on the lifecycle needs of the order's rules (the order's state.ts is private to the context).
+export { isGone } from './state.js';
+
 /** The order workflow. */
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderState> {
+  return runOrderLifecycle(input, { fulfilment: tenantFulfilment });
+}
+
+/**
+ * One order line from purchase to release: the body of `orderWorkflow`, and the building block of other contexts'
+ * order-like workflows, which bring their own fulfilment (and handlers) and inherit purchase, Query Order, trials,
+ * supervision, renewals, status, upgrade, release, the read model and continue-as-new.
+ */
+export async function runOrderLifecycle(input: OrderWorkflowInput, extension: OrderLifecycleExtension): Promise<OrderState> {
+  const { fulfilment } = extension;
+  const describe = (s: OrderState) => describeOrder(s) + (extension.describe?.() ?? '');
   let state: OrderState = input.carried ?? initialOrderState(input);
   let access: ProvisionedAccess | undefined;
   let retryPurchase = false;
@@ -122,7 +185,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       { key: TestOrderKey, value: state.testOrder },
       { key: InterfaceVersionKey, value: state.interfaceVersion },
     ]);
-    setCurrentDetails(describeOrder(state));
+    setCurrentDetails(describe(state));
     await local.recordTransition({
       workflowId,
       instanceId: state.instanceId,
@@ -138,11 +201,6 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       ...(detail ? { detail } : {}),
     });
     access = undefined; // written once; later transitions keep what the read model has
-  }
-
-  async function applyTenantEffect(effect: TenantEffect): Promise<void> {
-    if (effect === 'freeze') await remote.freezeTenant({ instanceId: state.instanceId });
-    if (effect === 'resume') await remote.resumeTenant({ instanceId: state.instanceId });
   }
 
   async function fail(code: WorkflowResultCode, reason: string, phase: 'FAILED' | 'REJECTED'): Promise<void> {
@@ -193,8 +251,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
         }
         compensations.push(() => remote.releaseTrialBenefit({ customerId: details.customerId!, productId: details.productId!, instanceId: state.instanceId }));
       }
-      access = await remote.provisionTenant({ instanceId: state.instanceId, details, testOrder: state.testOrder });
-      compensations.push(() => remote.removeTenant({ instanceId: state.instanceId }));
+      access = await fulfilment.create(state, details);
+      compensations.push(() => fulfilment.remove(state));
       await transition({ ...state, phase: 'ACTIVE', failureCode: undefined, failureReason: undefined }, 'PROVISIONED');
     } catch (err) {
       // Unwind in reverse; keep going past a failed compensation; the order records the original failure.
@@ -296,9 +354,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
         if (req.scene === 'RENEWAL_CHANGE' && state.key.kind === 'v2-line') {
           const changed = await remote.fetchOrderDetails({ orderId: req.orderId, ...(req.orderLineId ? { orderLineId: req.orderLineId } : {}) });
           details = { ...details!, ...pickSpec(changed.details) };
-          await remote.changeTenantSpec({ instanceId: state.instanceId, details, testOrder: state.testOrder });
+          await fulfilment.changeSpec(state, details, req.orderId);
         }
-        await applyTenantEffect(effect);
+        await fulfilment.applyEffect(state, effect);
         await transition({ ...next, details }, req.scene, { orderId: req.orderId, expireTime: req.expireTime, orderAmount: req.orderAmount });
         return answer(state, '000000');
       }),
@@ -316,7 +374,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
         await condition(() => state.phase !== 'PROVISIONING');
         if (isGone(state.phase)) return goneAnswer(state, req.testOrder);
         const { state: next, effect } = applyStatus(state, req, Date.now());
-        await applyTenantEffect(effect);
+        await fulfilment.applyEffect(state, effect);
         if (next.phase !== state.phase || next.freezeReasons.length !== state.freezeReasons.length) {
           await transition(next, req.action, { reason: req.reason });
         }
@@ -348,7 +406,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
             spec: { ...details.spec, ...(req.spec ?? {}) },
           };
         }
-        await remote.changeTenantSpec({ instanceId: state.instanceId, details, testOrder: state.testOrder });
+        await fulfilment.changeSpec(state, details, req.orderId);
         await transition(rememberOrder({ ...state, details }, req.orderId), 'UPGRADED', { orderId: req.orderId, skuCode: details.skuCode });
         return answer(state, '000000');
       }),
@@ -366,7 +424,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       if (state.phase === 'RELEASED') return answer(state, '000000', 'already released');
       if (state.phase === 'ACTIVE' || state.phase === 'FROZEN') {
         // A trial's benefit stays claimed after release: §11 allows one trial per customer and product, ever.
-        await remote.removeTenant({ instanceId: state.instanceId });
+        await fulfilment.remove(state);
       }
       if (state.supervision && !state.supervision.outcome) {
         try {
@@ -382,10 +440,16 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
 
   const historyTooLong = () => {
     const info = workflowInfo();
-    return info.continueAsNewSuggested || (input.historyEventLimit !== undefined && info.historyLength >= input.historyEventLimit);
+    return (
+      info.continueAsNewSuggested ||
+      (input.historyEventLimit !== undefined && info.historyLength >= input.historyEventLimit) ||
+      extension.wantsContinueAsNew?.() === true
+    );
   };
 
-  if (state.seq === 0) setCurrentDetails(describeOrder(state));
+  extension.install?.({ state: () => state, exclusive: (fn) => lock.run(fn), showDetails: () => setCurrentDetails(describe(state)) });
+
+  if (state.seq === 0) setCurrentDetails(describe(state));
 
   // Main loop: provision (again, when a failed purchase is retried), then wait for the end of the order.
   for (;;) {
@@ -406,7 +470,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     if (state.phase === 'RELEASED') break;
     if (state.phase !== 'PROVISIONING' && historyTooLong()) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof orderWorkflow>({ ...input, details: state.details, carried: state });
+      await continueAsNew<typeof orderWorkflow>({ ...input, details: state.details, carried: state, ...extension.carry?.() });
     }
   }
   // Let in-flight updates (e.g. duplicate purchases waiting for their answer) finish before the run closes.

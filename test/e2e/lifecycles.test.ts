@@ -14,7 +14,14 @@ describe('marketplace lifecycles over HTTP', () => {
     // The stack `npm start` runs with the simulator lists the same supervised products.
     h = await startServiceHarness({ env: { SUPERVISED_PRODUCTS: SIM_SUPERVISED_PRODUCTS } });
     const ops = { baseUrl: `${h.internalOrigin}/ops`, token: h.opsToken };
-    ctx = (log) => ({ client: h.market, orderBook: h.marketplace.orderBook, ops, log: (m) => log.push(m) });
+    // The order book, plus the simulator's license codes for the License code scenario (as its admin API offers both).
+    const { orderBook: book, licenseCodes } = h.marketplace;
+    const orderBook = {
+      createOrder: book.createOrder.bind(book),
+      addSupervisionEvents: book.addSupervisionEvents.bind(book),
+      createLicenseCode: licenseCodes.create.bind(licenseCodes),
+    };
+    ctx = (log) => ({ client: h.market, orderBook, ops, log: (m) => log.push(m) });
   });
   afterAll(async () => {
     await h?.close();

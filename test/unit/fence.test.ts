@@ -82,6 +82,24 @@ const FIXTURE: Record<string, string> = {
     '}',
     '',
   ].join('\n'),
+  // The order lifecycle, which another context's workflow may build on, and the orders context's private state.
+  'src/orders/workflow.ts': 'export async function runOrderLifecycle(orderId: string): Promise<string> {\n  return Promise.resolve(orderId);\n}\n',
+  'src/orders/state.ts': "export const GONE_PHASES: readonly string[] = ['RELEASED'];\n",
+  // A license workflow on the lifecycle (allowed), reaching into the orders context's state (not allowed).
+  'src/licenses/workflow.ts': [
+    "import { runOrderLifecycle } from '../orders/workflow.js';",
+    "import { GONE_PHASES } from '../orders/state.js';",
+    'export async function licenseWorkflow(orderId: string): Promise<string> {',
+    '  return GONE_PHASES.includes(orderId) ? orderId : runOrderLifecycle(orderId);',
+    '}',
+    '',
+  ].join('\n'),
+  // The lifecycle is for workflow code only: routes (or any other file) reach the orders context by its contract.
+  'src/licenses/routes.ts': [
+    "import { runOrderLifecycle } from '../orders/workflow.js';",
+    'export const lifecycle: (orderId: string) => Promise<string> = runOrderLifecycle;',
+    '',
+  ].join('\n'),
   'test/helper.ts': "export const fixtureOrderId = 'CS0001';\n",
 };
 
@@ -137,11 +155,13 @@ describe('the fence (eslint.config.js)', () => {
 });
 
 describe('the fence (.dependency-cruiser.cjs)', () => {
-  it('when a context imports another context\'s store, src imports test/, two contracts import each other\'s types, and a workflow or a service loads pg, then each edge is reported under its rule and nothing else is', () => {
+  it('when a context imports another context\'s store (or, outside workflow code, the order lifecycle), src imports test/, two contracts import each other\'s types, and a workflow or a service loads pg, then each edge is reported under its rule and nothing else is (a license workflow on the order lifecycle is allowed)', () => {
     expect(cruiseFindings).toEqual(
       [
         'context-reached-through-contract-or-service: src/supervision/service.ts → src/orders/store.ts',
         'context-reached-through-contract-or-service: src/supervision/service.ts → src/licenses/store.ts',
+        'context-reached-through-contract-or-service: src/licenses/workflow.ts → src/orders/state.ts',
+        'context-reached-through-contract-or-service: src/licenses/routes.ts → src/orders/workflow.ts',
         'src-imports-no-support-code: src/supervision/service.ts → test/helper.ts',
         'no-circular: src/orders/contract.ts → src/supervision/contract.ts',
         'workflow-imports-only-workflow-safe-code: src/supervision/workflow.ts → crypto',

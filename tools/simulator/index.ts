@@ -55,3 +55,4 @@ export {
   type ScenarioStep,
 } from './scenarios.js';
 export { createSimAdminClient, type SimAdminClient } from './sim-admin-client.js';
+export { LicenseCodeBook, SIM_LICENSE_CODE_ERRORS, type CreateLicenseCodeInput, type SimLicenseCode } from './license-codes.js';

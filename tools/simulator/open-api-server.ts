@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { QUERY_ORDER_PATH, verifyApigSignature } from '../../src/marketplace-api/index.js';
 import { OrderBook, OrderBookError, type AddSupervisionEventsInput, type CreateOrderInput } from './order-book.js';
+import { LicenseCodeBook, type CreateLicenseCodeInput } from './license-codes.js';
 
 // KooGallery's open API as the simulator plays it: Query Order (spec §4.1), checked with the APIG signature,
 // plus fault injection and a loopback-only admin API (`/_sim/...`) for driving a separately running simulator.
@@ -69,6 +70,8 @@ export interface OpenApiServerOptions {
   ak: string;
   sk: string;
   orderBook?: OrderBook;
+  /** The license codes served by license/activate and license/heartbeat (License 授权码 2.0). */
+  licenseCodes?: LicenseCodeBook;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** Allowed X-Sdk-Date skew; APIG allows 15 minutes. */
   clockSkewMs?: number;
@@ -83,6 +86,7 @@ export interface OpenApiServer {
   /** Every non-admin call, oldest first; tests may clear it with `calls.length = 0`. */
   readonly calls: RecordedCall[];
   readonly orderBook: OrderBook;
+  readonly licenseCodes: LicenseCodeBook;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -116,6 +120,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Creates the simulated KooGallery open API (Query Order + admin API). */
 export function createOpenApiServer(options: OpenApiServerOptions): OpenApiServer {
   const orderBook = options.orderBook ?? new OrderBook();
+  const licenseCodes = options.licenseCodes ?? new LicenseCodeBook();
   const faults = new SimFaults();
   const calls: RecordedCall[] = [];
   const log = options.logger;
@@ -147,6 +152,8 @@ export function createOpenApiServer(options: OpenApiServerOptions): OpenApiServe
         }
         log?.info({ orderId, events: order.serviceSupervision?.events.length }, 'simulator: supervision events added');
         sendJson(res, 201, order);
+      } else if (route === 'POST /_sim/license-codes') {
+        sendJson(res, 201, licenseCodes.create(parseBody() as CreateLicenseCodeInput));
       } else if (route === 'GET /_sim/orders') {
         sendJson(res, 200, orderBook.list());
       } else if (req.method === 'GET' && url.pathname.startsWith('/_sim/orders/')) {
@@ -186,7 +193,7 @@ export function createOpenApiServer(options: OpenApiServerOptions): OpenApiServe
         sendJson(res, 404, { error: 'unknown admin route' });
       }
     } catch (err) {
-      if (err instanceof OrderBookError || err instanceof SyntaxError) sendJson(res, 400, { error: err.message });
+      if (err instanceof OrderBookError || err instanceof SyntaxError || (err as Error).name === 'ZodError') sendJson(res, 400, { error: (err as Error).message });
       else throw err;
     }
   }
@@ -232,6 +239,12 @@ export function createOpenApiServer(options: OpenApiServerOptions): OpenApiServe
       return;
     }
     call.ak = verdict.ak;
+
+    const licenseCall = licenseCodes.answer(req.method ?? '', url.pathname.replace(/\/+$/, ''), body);
+    if (licenseCall) {
+      answer(licenseCall.status, licenseCall.payload);
+      return;
+    }
 
     if (url.pathname.replace(/\/+$/, '') !== QUERY_ORDER_PATH) {
       answer(404, { error_code: 'APIGW.0101', error_msg: 'The API does not exist or has not been published in the environment' });
@@ -281,6 +294,7 @@ export function createOpenApiServer(options: OpenApiServerOptions): OpenApiServe
     faults,
     calls,
     orderBook,
+    licenseCodes,
     listen(port = 0, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

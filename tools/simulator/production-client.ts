@@ -127,6 +127,8 @@ export interface ProductionClient {
    * answer's Body-Sign is checked like every V2 answer (`bodySignValid`).
    */
   orderNotification(input: OrderNotificationInput, options?: V2CallOptions): Promise<ProductionAnswer>;
+  /** The same marketplace (key, transport, options) calling another production URL on the same origin. */
+  at(path: string): ProductionClient;
   /** V2 newInstance as the marketplace does it: retry with a new businessId on failure, poll queryInstance on 000004. */
   newInstanceV2WithAsync(orderId: string, orderLineId: string, options?: NewInstanceV2Options): Promise<NewInstanceOutcome>;
   /** V1 newInstance with marketplace-style retries (fresh businessId each attempt). */
@@ -288,6 +290,10 @@ export function createProductionClient(options: ProductionClientOptions): Produc
 
   const client: ProductionClient = {
     baseUrl,
+
+    at(path) {
+      return createProductionClient({ ...options, baseUrl: new URL(path, baseUrl).toString() });
+    },
 
     v1(activity, params) {
       const signed: Record<string, string> = { activity, timeStamp: formatV1TimeStamp(now()), ...params };

@@ -1,5 +1,6 @@
 import type { AddSupervisionEventsInput, CreateOrderInput, SimOrderInfo } from './order-book.js';
 import type { RecordedCall } from './open-api-server.js';
+import type { CreateLicenseCodeInput, SimLicenseCode } from './license-codes.js';
 
 // Drives a separately running simulator (`npm run sim -- serve`) through its loopback-only admin API.
 
@@ -9,6 +10,8 @@ export interface SimAdminClient {
   createOrder(input: CreateOrderInput): Promise<SimOrderInfo>;
   /** POST /_sim/orders/:orderId/supervision-events: appends events (served by Query Order); returns the order. */
   addSupervisionEvents(orderId: string, input: AddSupervisionEventsInput): Promise<SimOrderInfo>;
+  /** POST /_sim/license-codes: sells a license code for an order (License 授权码 2.0). */
+  createLicenseCode(input: CreateLicenseCodeInput): Promise<SimLicenseCode>;
   /** GET /_sim/calls */
   calls(): Promise<RecordedCall[]>;
   /** POST /_sim/faults */
@@ -34,6 +37,7 @@ export function createSimAdminClient(simUrl: string, fetchImpl: typeof fetch = f
   return {
     createOrder: (input) => call<SimOrderInfo>('POST', '/_sim/orders', input),
     addSupervisionEvents: (orderId, input) => call<SimOrderInfo>('POST', `/_sim/orders/${encodeURIComponent(orderId)}/supervision-events`, input),
+    createLicenseCode: (input) => call<SimLicenseCode>('POST', '/_sim/license-codes', input),
     calls: () => call<RecordedCall[]>('GET', '/_sim/calls'),
     setFaults: async (faults) => {
       await call('POST', '/_sim/faults', faults);

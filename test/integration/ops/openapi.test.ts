@@ -123,7 +123,17 @@ describe('the served OpenAPI document', () => {
   it('when compared with the Express routes of each listener, then every routed operation is documented for its listener and every documented one is routed there', () => {
     const publicRouted = routedOperations(h.api.public);
     const internalRouted = routedOperations(h.api.internal);
-    expect(publicRouted).toEqual(['GET /koogallery/saas', 'POST /koogallery/order-notification', 'POST /koogallery/saas']);
+    expect(publicRouted).toEqual([
+      'GET /koogallery/license',
+      'GET /koogallery/license/jwks.json',
+      'GET /koogallery/saas',
+      'POST /koogallery/license',
+      'POST /koogallery/license-code',
+      'POST /koogallery/license-code/activate',
+      'POST /koogallery/license-code/heartbeat',
+      'POST /koogallery/order-notification',
+      'POST /koogallery/saas',
+    ]);
     expect(internalRouted).toContain('GET /ops/orders/{instanceId}');
     expect(internalRouted).toContain('GET /readyz');
     expect(documentedOperations('public')).toEqual(publicRouted);

@@ -874,7 +874,12 @@ describe('order workflow (time-skipping test server, mocked activities)', () => 
     // The workflow upserts our search attributes; the test server knows none of them until told (it implements
     // AddSearchAttributes but not ListSearchAttributes, so the dev-server helper cannot be reused).
     const { IndexedValueType } = proto.temporal.api.enums.v1; // CommonJS: named exports are not visible to ESM
-    const indexed: Record<string, proto.temporal.api.enums.v1.IndexedValueType> = { KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL };
+    const indexed: Record<string, proto.temporal.api.enums.v1.IndexedValueType> = {
+      KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+      INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+      KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    };
     await env.connection.operatorService.addSearchAttributes({
       namespace: env.namespace ?? 'default',
       searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTE_KEYS.map((k) => [k.name, indexed[k.type]!])),

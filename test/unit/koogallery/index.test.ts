@@ -37,6 +37,7 @@ describe('koogallery index', () => {
       'decodeSaasExtendParams',
       'v1RequestSchemas',
       'v2RequestSchemas',
+      'requestFields',
       'serializeResponse',
       'newInstanceResponse',
       'simpleResponse',

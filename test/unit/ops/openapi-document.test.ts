@@ -36,7 +36,15 @@ describe('the OpenAPI document', () => {
 
   it('when the paths are read, then each states its listener, and the public one carries exactly the marketplace paths', () => {
     const byListener = (listener: string) => Object.keys(doc.paths).filter((p) => doc.paths[p]['x-listener'] === listener).sort();
-    expect(byListener('public')).toEqual(['/koogallery/order-notification', '/koogallery/saas']);
+    expect(byListener('public')).toEqual([
+      '/koogallery/license',
+      '/koogallery/license-code',
+      '/koogallery/license-code/activate',
+      '/koogallery/license-code/heartbeat',
+      '/koogallery/license/jwks.json',
+      '/koogallery/order-notification',
+      '/koogallery/saas',
+    ]);
     expect(byListener('internal').length + byListener('public').length).toBe(Object.keys(doc.paths).length);
     expect(byListener('internal')).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/openapi.json', '/ops/orders', '/ops/drift', '/ops/supervision']));
   });
