@@ -1,0 +1,89 @@
+import type { BillableEvent, CatalogueProduct, Minor, PlatformFeeTier, Ppm, SettlementSettings } from './contract.js';
+
+// The revenue split and §10 eligibility as pure functions (no I/O, no clock): unit-tested, used by the
+// activities that record lines and build statements.
+//
+// Arithmetic: integer minor units (fen) and integer rates (ppm), multiplied in BigInt and rounded once per line,
+// half away from zero. Why not a decimal library: every quantity is an integer count of fen, the only operation
+// that leaves the integers is "amount × rate", and rounding it once with a stated rule is all the precision a
+// statement needs; half away from zero makes split(−x) = −split(x) exactly, so a refund nets its sale to zero.
+
+/** round(a × num / den), half away from zero, for integers. */
+export function mulDivRound(a: Minor, num: number, den: number): Minor {
+  const n = BigInt(a) * BigInt(num);
+  const d = BigInt(den);
+  const neg = n < 0n !== d < 0n;
+  const absN = n < 0n ? -n : n;
+  const absD = d < 0n ? -d : d;
+  const q = (absN * 2n + absD) / (absD * 2n);
+  return Number(neg ? -q : q);
+}
+
+/** One line's split. gross = share + net; tax is the VAT contained in net (what the merchant invoices). */
+export interface LineSplit {
+  readonly grossMinor: Minor;
+  /** The marketplace's share (revenue split) or the platform fee (general goods). */
+  readonly shareMinor: Minor;
+  readonly netMinor: Minor;
+  readonly taxMinor: Minor;
+}
+
+/** Splits a (signed) gross amount at a share rate and a VAT rate (prices are tax-inclusive). */
+export function splitLine(grossMinor: Minor, sharePpm: Ppm, taxRatePpm: Ppm): LineSplit {
+  if (!Number.isSafeInteger(grossMinor)) throw new RangeError(`gross ${grossMinor} is not an integer amount of minor units`);
+  const shareMinor = mulDivRound(grossMinor, sharePpm, 1_000_000);
+  const netMinor = grossMinor - shareMinor;
+  const netExTax = mulDivRound(netMinor, 1_000_000, 1_000_000 + taxRatePpm);
+  return { grossMinor, shareMinor, netMinor, taxMinor: netMinor - netExTax };
+}
+
+/** The platform-fee rate for a product's monthly GMV: the first tier whose bound it does not exceed. */
+export function platformFeeRate(tiers: readonly PlatformFeeTier[], monthlyGmvMinor: Minor): Ppm {
+  for (const t of tiers) if (t.upToMinor === undefined || monthlyGmvMinor <= t.upToMinor) return t.ratePpm;
+  return tiers[tiers.length - 1]?.ratePpm ?? 0;
+}
+
+/** The catalogue entry of a product; unlisted products are general goods at the default tax rate. */
+export function productOf(settings: Pick<SettlementSettings, 'products' | 'defaultTaxRatePpm'>, productId: string): CatalogueProduct {
+  return settings.products[productId] ?? { goods: 'GENERAL', taxRatePpm: settings.defaultTaxRatePpm, marketplaceSharePpm: 0, apiProduct: false };
+}
+
+/** Whether and from when an event may enter a statement (§10). */
+export type Eligibility = { readonly eligible: true; readonly at: string } | { readonly eligible: false; readonly reason: string; readonly never?: boolean };
+
+/**
+ * §10: paid; effective (renewals: from their effective date); supervision not involved or completed; API products
+ * at activation; test orders never. The line enters the statement of the month in which the last condition held.
+ */
+export function eligibilityOf(e: BillableEvent, product: Pick<CatalogueProduct, 'apiProduct'>): Eligibility {
+  if (e.testOrder) return { eligible: false, reason: 'test orders are never settled', never: true };
+  if (e.paidAt === undefined) return { eligible: false, reason: 'not paid' };
+  // Renewals do not go through supervision (§9, [S73]); refunds and downgrades follow their order.
+  if (e.kind === 'PURCHASE' && e.supervision === 'PENDING') return { eligible: false, reason: 'supervision not completed' };
+  if (product.apiProduct && e.activatedAt === undefined) return { eligible: false, reason: 'API product not activated' };
+  const times = [e.paidAt, e.effectiveAt, ...(e.kind === 'PURCHASE' && e.supervision === 'COMPLETED' && e.supervisionCompletedAt ? [e.supervisionCompletedAt] : []), ...(product.apiProduct && e.activatedAt ? [e.activatedAt] : [])];
+  const at = times.reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a));
+  return { eligible: true, at: new Date(at).toISOString() };
+}
+
+/** The billing period (YYYY-MM, UTC) an eligibility time falls in. */
+export function periodOf(at: string | Date): string {
+  const d = typeof at === 'string' ? new Date(at) : at;
+  return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** Start of the month after a period (exclusive end of the period), ISO. */
+export function periodEnd(period: string): string {
+  const [y, m] = period.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 1)).toISOString();
+}
+
+/** Σ of splits, exact. */
+export function sumSplits(splits: readonly LineSplit[]): LineSplit {
+  return splits.reduce((a, s) => ({ grossMinor: a.grossMinor + s.grossMinor, shareMinor: a.shareMinor + s.shareMinor, netMinor: a.netMinor + s.netMinor, taxMinor: a.taxMinor + s.taxMinor }), {
+    grossMinor: 0,
+    shareMinor: 0,
+    netMinor: 0,
+    taxMinor: 0,
+  });
+}
