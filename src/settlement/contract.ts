@@ -219,8 +219,8 @@ export const MONTHLY_SETTLEMENT_WORKFLOW_TYPE = 'monthlySettlementWorkflow';
 export const SETTLEMENT_SCHEDULE_ID = 'koogallery-settlement';
 
 /** The statement of a period (YYYY-MM) and settlement type: one workflow, ever. */
-export function statementWorkflowId(period: string, type: SettlementType): string {
-  return `settlement-statement-${period}-${type}`;
+export function statementWorkflowId(period: string, type: SettlementType, scope = ''): string {
+  return `settlement-statement-${period}-${type}${scope ? `-${scope}` : ''}`;
 }
 
 /** The monthly run's input (from the schedule's action). */
@@ -229,6 +229,8 @@ export interface MonthlySettlementInput {
   readonly holidays: readonly string[];
   /** Tests: bill this period regardless of the date. */
   readonly period?: string;
+  /** Only lines whose key starts with this (tests and benchmarks share one database); absent: every line. */
+  readonly scope?: string;
 }
 
 /** A statement workflow's input. */
@@ -236,6 +238,7 @@ export interface StatementInput {
   readonly statementId: string;
   readonly period: string;
   readonly settlementType: SettlementType;
+  readonly scope?: string;
 }
 
 /** What an order workflow is told as its lines advance. */

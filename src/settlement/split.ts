@@ -87,3 +87,50 @@ export function sumSplits(splits: readonly LineSplit[]): LineSplit {
     taxMinor: 0,
   });
 }
+
+/** Ledger accounts (debits positive, credits negative). */
+export const LedgerAccount = {
+  MarketplaceReceivable: 'MARKETPLACE_RECEIVABLE',
+  Revenue: 'REVENUE',
+  CommissionExpense: 'COMMISSION_EXPENSE',
+  VatPayable: 'VAT_PAYABLE',
+  Bank: 'BANK',
+} as const;
+
+/** A journal kind: with (line, period) the idempotency key of a journal. */
+export type JournalKind = 'SALE' | 'MARKETPLACE_SHARE' | 'PLATFORM_FEE' | 'OUTPUT_VAT' | 'PAYOUT' | 'WRITE_OFF';
+
+/** One posting: one leg of a journal. */
+export interface Posting {
+  readonly lineKey: string;
+  readonly period: string;
+  readonly kind: JournalKind;
+  readonly account: string;
+  readonly amountMinor: Minor;
+}
+
+/**
+ * The journals a line's split posts when its statement is built: the sale (receivable from the marketplace against
+ * revenue), the marketplace's share or platform fee (an expense against the receivable) and the VAT in the net
+ * (revenue against VAT payable). Each journal sums to zero; zero journals are left out.
+ */
+export function statementJournals(lineKey: string, period: string, s: LineSplit, shareKind: 'MARKETPLACE_SHARE' | 'PLATFORM_FEE'): Posting[] {
+  const out: Posting[] = [];
+  const pair = (kind: JournalKind, debit: string, credit: string, amount: Minor) => {
+    if (amount === 0) return;
+    out.push({ lineKey, period, kind, account: debit, amountMinor: amount }, { lineKey, period, kind, account: credit, amountMinor: -amount });
+  };
+  pair('SALE', LedgerAccount.MarketplaceReceivable, LedgerAccount.Revenue, s.grossMinor);
+  pair(shareKind, LedgerAccount.CommissionExpense, LedgerAccount.MarketplaceReceivable, s.shareMinor);
+  pair('OUTPUT_VAT', LedgerAccount.Revenue, LedgerAccount.VatPayable, s.taxMinor);
+  return out;
+}
+
+/** The payout journal of a line: the marketplace pays the net into the bank account. */
+export function payoutJournal(lineKey: string, period: string, netMinor: Minor): Posting[] {
+  if (netMinor === 0) return [];
+  return [
+    { lineKey, period, kind: 'PAYOUT', account: LedgerAccount.Bank, amountMinor: netMinor },
+    { lineKey, period, kind: 'PAYOUT', account: LedgerAccount.MarketplaceReceivable, amountMinor: -netMinor },
+  ];
+}
