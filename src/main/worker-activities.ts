@@ -1,3 +1,4 @@
+import { getClient } from '@temporalio/activity';
 import { Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../platform/config.js';
@@ -14,6 +15,7 @@ import { createSupervisionCatalogue } from '../supervision/catalogue.js';
 import { createOrderActivities, type OrderActivities } from '../orders/activities.js';
 import { createSupervisionActivities, type SupervisionActivities } from '../supervision/activities.js';
 import { createProvisioner } from '../orders/provisioning/index.js';
+import { clientOrderSignaller, createSettlementActivities, type SettlementActivities } from '../settlement/activities.js';
 import type { Provisioner } from '../orders/provisioning/provisioner.js';
 
 /** What tests (and worker.ts) may replace in the notification wiring. */
@@ -41,7 +43,7 @@ export function createActivities(
   config: AppConfig,
   pool: Pool,
   overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides } = {},
-): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities {
+): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & SettlementActivities {
   const sealedBox = createSealedBox(config.dataEncryptionKey);
   const queryOrderClient = createQueryOrderClient({
     apiBase: config.koogallery.apiBase,
@@ -76,7 +78,16 @@ export function createActivities(
     queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
     ...(overrides.logger ? { logger: overrides.logger } : {}),
   });
-  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities };
+  // Settlement (§10): statements tell order workflows through the worker's own client; the invoice notice goes
+  // to the merchant's contacts through the notification routing.
+  const settlementActivities = createSettlementActivities({
+    pool,
+    settings: config.settlement,
+    enqueueNotifications: createNotificationEnqueuer({ routing: config.notifications.routing, ...(notifying.retry ? { retry: notifying.retry } : {}) }),
+    signalOrder: clientOrderSignaller(getClient),
+    logger: notificationLogger,
+  });
+  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities, ...settlementActivities };
 }
 
 export { createOrderActivities, type OrderActivities } from '../orders/activities.js';

@@ -202,6 +202,9 @@ export type StatementAction =
   | { readonly type: 'RECORD_COUNTERSIGN'; readonly actor: string }
   | { readonly type: 'RECORD_PAYMENT'; readonly actor: string };
 
+/** An action as the ops API's body carries it: the actor is the authenticated operator, added by the API. */
+export type StatementActionInput = StatementAction extends infer A ? (A extends StatementAction ? Omit<A, 'actor'> : never) : never;
+
 /** Every action type. */
 export const STATEMENT_ACTION_TYPES = ['RECORD_MARKETPLACE_BILL', 'RECORD_INVOICE_NOTICE', 'ISSUE_INVOICE', 'RECORD_SIGN_FOR', 'RECORD_COUNTERSIGN', 'RECORD_PAYMENT'] as const;
 

@@ -22,6 +22,13 @@ export function previousPeriod(date: Date): string {
   return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
+/** What a monthly run on `now` bills: the previous month, once its bill date has come (else nothing yet). */
+export function monthlyRunPlan(now: Date, holidays: readonly string[], period?: string): { period: string; billDate: string; due: boolean } {
+  const p = period ?? previousPeriod(now);
+  const billDate = billDateOf(p, holidays);
+  return { period: p, billDate, due: period !== undefined || now.toISOString().slice(0, 10) >= billDate };
+}
+
 /** The remark every VAT special invoice of a payment request must carry (§10: 申付单号 + 对账期次). */
 export function invoiceRemark(paymentRequestNo: string, period: string): string {
   return `申付单号 ${paymentRequestNo}; 对账期次 ${period}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StatementState, StatementSummary } from '../../../src/settlement/contract.js';
-import { applyStatementAction, billDateOf, initialStatementState, previousPeriod } from '../../../src/settlement/state.js';
+import { applyStatementAction, billDateOf, initialStatementState, monthlyRunPlan, previousPeriod } from '../../../src/settlement/state.js';
 
 const summary = (type: 'REVENUE_SPLIT' | 'PLATFORM_FEE'): StatementSummary => ({
   statementId: `s-${type}`,
@@ -29,6 +29,13 @@ describe('statement steps', () => {
     expect(billDateOf('2027-01', ['2027-02-03', '2027-02-04'])).toBe('2027-02-05');
     expect(billDateOf('2027-03', [])).toBe('2027-04-05'); // 3 Apr 2027 is a Saturday
     expect(previousPeriod(new Date('2027-01-03T00:00:00Z'))).toBe('2026-12');
+  });
+
+  it('when the schedule fires before the bill date, then the run bills nothing; on and after it, the previous month', () => {
+    const holidays = ['2027-02-03'];
+    expect(monthlyRunPlan(new Date('2027-02-03T01:00:00Z'), holidays)).toEqual({ period: '2027-01', billDate: '2027-02-04', due: false });
+    expect(monthlyRunPlan(new Date('2027-02-04T01:00:00Z'), holidays)).toEqual({ period: '2027-01', billDate: '2027-02-04', due: true });
+    expect(monthlyRunPlan(new Date('2027-02-09T01:00:00Z'), holidays).due).toBe(true);
   });
 
   it('when a revenue-split statement goes through every step, then invoices per tax rate carry the remark', () => {
