@@ -25,6 +25,8 @@ import { registerNotificationGauges } from '../notifications/gauges.js';
 import { ORDER_NOTIFICATION_PATH, orderNotificationRouter } from '../supervision/notification-routes.js';
 import { supervisionOpsRoutes, supervisionSummaryOf } from '../supervision/ops-routes.js';
 import { createSupervisionService } from '../supervision/service.js';
+import { settlementOpsRoutes } from '../settlement/ops-routes.js';
+import { createSettlementService } from '../settlement/service.js';
 import { openApiJson } from './openapi.js';
 
 // The API process's composition root: every dependency wired once, and the two HTTP apps built from them. The
@@ -53,6 +55,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     budgetMs: config.koogallery.provisionBudgetMs,
   });
   const supervision = createSupervisionService({ client, pool });
+  const settlement = createSettlementService({ client, pool });
   // Query Order for order notifications: short, because the marketplace waits 5 s for the whole answer.
   const queryOrderClient = createQueryOrderClient({
     apiBase: config.koogallery.apiBase,
@@ -146,6 +149,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
       },
       { path: '/drift', handler: driftOpsRoutes({ pool }) },
       { path: '/supervision', handler: supervisionOpsRoutes({ pool, supervision, logger }) },
+      { path: '/settlement', handler: settlementOpsRoutes({ pool, settlement, logger }) },
     ],
   });
   const internalApp = createApp({

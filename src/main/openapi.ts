@@ -5,6 +5,7 @@ import { ordersOpenApiPart } from '../orders/openapi.js';
 import { productionInterfaceOpenApiPart } from '../production-interface/openapi.js';
 import { reconciliationOpenApiPart } from '../reconciliation/openapi.js';
 import { driftFindingSchema } from '../reconciliation/ops-schemas.js';
+import { settlementOpenApiPart } from '../settlement/openapi.js';
 import { supervisionOpenApiPart } from '../supervision/openapi.js';
 import { supervisionSummarySchema } from '../supervision/ops-schemas.js';
 
@@ -23,6 +24,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     ordersOpenApiPart({ drift: driftFindingSchema, supervision: supervisionSummarySchema }),
     reconciliationOpenApiPart(),
     supervisionOpenApiPart(),
+    settlementOpenApiPart(),
   ]);
   return {
     openapi: '3.1.0',
