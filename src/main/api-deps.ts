@@ -50,6 +50,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     client,
     pool,
     taskQueue: config.temporal.taskQueue,
+    settlement: config.settlement.orderLines,
     accessKey: config.koogallery.accessKey,
     sealedBox: createSealedBox(config.dataEncryptionKey),
     budgetMs: config.koogallery.provisionBudgetMs,

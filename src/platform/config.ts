@@ -122,6 +122,9 @@ const EnvSchema = z.object({
   SETTLEMENT_CATALOGUE_FILE: optionalString,
   // Create the monthly settlement schedule paused (a second deployment on the same namespace, or tests).
   SETTLEMENT_SCHEDULE_PAUSED: z.enum(['true', 'false']).default('false'),
+  // New orders carry settlement lines and stay open after release until every line is paid or written off. Off by
+  // default until every deployment runs the monthly statements (an order released unpaid would otherwise wait).
+  SETTLEMENT_ORDER_LINES: z.enum(['true', 'false']).default('false'),
 });
 
 /**
@@ -344,7 +347,7 @@ export interface AppConfig {
     readonly activeKid: string | undefined;
     readonly issuer: string;
   };
-  readonly settlement: SettlementSettings & { readonly schedulePaused: boolean };
+  readonly settlement: SettlementSettings & { readonly schedulePaused: boolean; readonly orderLines: boolean };
   /** Names of settings that fell back to development defaults (warned about at startup). */
   readonly devDefaultsUsed: readonly string[];
 }
@@ -521,7 +524,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(e.NOTIFICATION_WEBHOOK_TOKEN ? { webhookToken: e.NOTIFICATION_WEBHOOK_TOKEN } : {}),
     },
     licenses: { keys: licenseKeys.keys, activeKid: active.kid, issuer: e.LICENSE_ISSUER },
-    settlement: { ...catalogue.settings, schedulePaused: e.SETTLEMENT_SCHEDULE_PAUSED === 'true' },
+    settlement: { ...catalogue.settings, schedulePaused: e.SETTLEMENT_SCHEDULE_PAUSED === 'true', orderLines: e.SETTLEMENT_ORDER_LINES === 'true' },
     devDefaultsUsed,
   };
   return deepFreeze(config);
@@ -541,6 +544,7 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     supervision: c.supervision,
     notifications: { routing: c.notifications.routing, webhooks: Object.keys(c.notifications.webhooks), webhookToken: c.notifications.webhookToken ? '***' : undefined },
     settlement: {
+      orderLines: c.settlement.orderLines,
       invoicingEntity: c.settlement.invoicingEntity,
       products: c.settlement.products,
       platformFeeTiers: c.settlement.platformFeeTiers,

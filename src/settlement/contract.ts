@@ -1,4 +1,5 @@
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, defineUpdate, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { SettlementStateKey } from '../kernel/search-attributes.js';
 
 // The settlement context's contract (spec §10): goods types, the catalogue's shape, settlement lines, the monthly
 // statement's steps and every message the statement workflow and the order workflows exchange. Shared by the
@@ -94,7 +95,7 @@ export type SupervisionSettlement = 'NOT_INVOLVED' | 'PENDING' | 'COMPLETED';
 
 /** A billable event as the order workflow knows it; eligibility decides when (and whether) it becomes a line. */
 export interface BillableEvent {
-  /** Unique per order line and event: `<orderWorkflowId>:<marketplace orderId>:<kind>`. */
+  /** Unique per order line and event: `<instanceId>:<marketplace orderId>:<kind>`. */
   readonly lineKey: string;
   readonly kind: BillableEventKind;
   readonly orderWorkflowId: string;
@@ -259,3 +260,161 @@ export const statementActionUpdate = defineUpdate<StatementState, [StatementActi
 
 /** Statement → order workflow: these lines of yours moved on. */
 export const settlementLinesAdvancedSignal = defineSignal<[LinesAdvanced]>('settlementLinesAdvanced');
+
+// ---------------------------------------------------------------------------------------------------------------
+// The order workflow's side of settlement. Workflow code (deterministic; @temporalio/workflow and the kernel only),
+// here because an order workflow may import another context's contract and nothing else of it (the fence). The
+// order workflow calls these at its billable events and waits with untilSettled() after its release.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The activity the order workflow calls (implemented by createSettlementActivities). */
+export interface SettlementLineActivities {
+  recordSettlementLine(e: BillableEvent): Promise<{ state: LineState; reason?: string }>;
+}
+
+/** An order's lines, carried across continue-as-new in the order's state. */
+export interface OrderSettlementState {
+  readonly lines: Readonly<Record<string, LineState>>;
+}
+
+const LINE_ORDER: readonly LineState[] = ['PENDING', 'ELIGIBLE', 'IN_STATEMENT', 'INVOICED', 'COUNTERSIGNED', 'PAID', 'WRITTEN_OFF'];
+const rank = (s: LineState): number => LINE_ORDER.indexOf(s);
+const isFinal = (s: LineState): boolean => s === 'PAID' || s === 'WRITTEN_OFF';
+
+/** An amount in yuan ("1200.000", "-50.5") as fen, rounded half away from zero; undefined if not a number. */
+export function yuanToMinor(text: string | undefined): Minor | undefined {
+  const m = /^\s*(-?)(\d{1,13})(?:\.(\d*))?\s*$/.exec(text ?? '');
+  if (!m) return undefined;
+  const frac = (m[3] ?? '').padEnd(3, '0');
+  let minor = Number(m[2]) * 100 + Number(frac.slice(0, 2));
+  if (Number(frac[2]) >= 5) minor += 1;
+  return m[1] === '-' && minor !== 0 ? -minor : minor;
+}
+
+/** What an order tells settlement about itself at a billable event. */
+export interface OrderFacts {
+  readonly orderWorkflowId: string;
+  readonly instanceId: string;
+  readonly productId?: string;
+  readonly testOrder: boolean;
+  readonly supervised: boolean;
+}
+
+/**
+ * The order workflow's settlement lines: records each billable event as a line (an activity), follows the lines
+ * as statements advance them (the settlementLinesAdvanced signal), shows the least advanced line in the
+ * SettlementState search attribute, and tells when every line is paid or written off.
+ */
+export class OrderSettlement {
+  private lines: Record<string, LineState>;
+  private facts: OrderFacts;
+  private readonly acts = proxyActivities<SettlementLineActivities>({
+    startToCloseTimeout: '15 s',
+    retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  });
+
+  constructor(facts: OrderFacts, carried?: OrderSettlementState) {
+    this.facts = facts;
+    this.lines = { ...(carried?.lines ?? {}) };
+  }
+
+  /** The order's product and supervision, once known (a V2 order learns them from Query Order). */
+  withProduct(d: { readonly productId?: string; readonly supervision?: unknown }): this {
+    this.facts = { ...this.facts, ...(d.productId ? { productId: d.productId } : {}), supervised: this.facts.supervised || d.supervision !== undefined };
+    return this;
+  }
+
+  /** Supervision ended: accepted → the purchase line is eligible from acceptance; closed unaccepted → written off. */
+  async onSupervisionEnded(ended: { readonly outcome: string; readonly acceptedAt?: string }, orderId: string, amount: string | undefined): Promise<void> {
+    if (ended.outcome === 'RELEASED' || ended.outcome === 'APPEAL_CLOSED') {
+      this.writeOff(this.purchaseLineKeys());
+      return;
+    }
+    const at = ended.acceptedAt ?? new Date().toISOString();
+    if (this.purchaseLineKeys().length > 0) await this.recordBillableEvent({ kind: 'PURCHASE', orderId, amount, at: at, supervisionCompletedAt: at });
+  }
+
+  /** A refreshInstance: renewals from their effective date (the old expiry), renewal refunds negative. */
+  async onRefresh(req: { readonly scene: string; readonly orderId: string; readonly orderAmount?: string }, renewedFrom: string | undefined): Promise<void> {
+    const now = new Date().toISOString();
+    if (req.scene === 'UNSUBSCRIBE_RENEWAL_PERIOD') return this.recordBillableEvent({ kind: 'REFUND', orderId: req.orderId, amount: req.orderAmount, at: now, negative: true });
+    if (req.scene === 'TRIAL_TO_FORMAL') return this.recordBillableEvent({ kind: 'PURCHASE', orderId: req.orderId, amount: req.orderAmount, at: now });
+    const effectiveAt = renewedFrom !== undefined && Date.parse(renewedFrom) > Date.parse(now) ? new Date(renewedFrom).toISOString() : now;
+    return this.recordBillableEvent({ kind: 'RENEWAL', orderId: req.orderId, amount: req.orderAmount, at: now, effectiveAt });
+  }
+
+  /** What continue-as-new carries. */
+  get state(): OrderSettlementState {
+    return { lines: { ...this.lines } };
+  }
+
+  /** Records a billable event (purchase, renewal, upgrade, refund …) with its gross in yuan; no amount, no line. */
+  async recordBillableEvent(e: { kind: BillableEventKind; orderId: string; amount: string | undefined; at: string; effectiveAt?: string; supervisionCompletedAt?: string; negative?: boolean }): Promise<void> {
+    const gross = yuanToMinor(e.amount);
+    // Test orders are never settled (§10), and a zero amount (a free trial) has nothing to settle.
+    if (this.facts.testOrder || gross === undefined || gross === 0 || !this.facts.productId) return;
+    // Keyed by the instance (from the workflow's input), not the workflow id: a replay elsewhere (or of a fixture
+    // without its id) derives the same keys as the statements that signal them.
+    const lineKey = `${this.facts.instanceId}:${e.orderId}:${e.kind}`;
+    const purchase = e.kind === 'PURCHASE';
+    const r = await this.acts.recordSettlementLine({
+      lineKey,
+      kind: e.kind,
+      orderWorkflowId: this.facts.orderWorkflowId,
+      instanceId: this.facts.instanceId,
+      orderId: e.orderId,
+      productId: this.facts.productId,
+      grossMinor: e.negative ? -Math.abs(gross) : gross,
+      testOrder: false,
+      // The marketplace calls the merchant only after the customer paid.
+      paidAt: e.at,
+      effectiveAt: e.effectiveAt ?? e.at,
+      supervision: !purchase || !this.facts.supervised ? 'NOT_INVOLVED' : e.supervisionCompletedAt ? 'COMPLETED' : 'PENDING',
+      ...(e.supervisionCompletedAt ? { supervisionCompletedAt: e.supervisionCompletedAt } : {}),
+      // API products are activated when provisioned.
+      activatedAt: e.at,
+    });
+    this.advance([lineKey], r.state);
+  }
+
+  /** The purchase line's keys (to complete or write off when supervision ends). */
+  purchaseLineKeys(): string[] {
+    return Object.keys(this.lines).filter((k) => k.endsWith(':PURCHASE'));
+  }
+
+  /** Lines that will never be settled (a supervision closed without acceptance): written off. */
+  writeOff(lineKeys: readonly string[]): void {
+    this.advance(lineKeys.filter((k) => this.lines[k] === 'PENDING' || this.lines[k] === 'ELIGIBLE'), 'WRITTEN_OFF');
+  }
+
+  /** The settlementLinesAdvanced signal's handler. */
+  handleLinesAdvanced(p: LinesAdvanced): void {
+    this.advance(p.lineKeys.filter((k) => k in this.lines), p.state);
+  }
+
+  /** Every line paid or written off (true for an order without lines). */
+  settled(): boolean {
+    return Object.values(this.lines).every(isFinal);
+  }
+
+  /** Waits until settled(), or until `orElse` holds (e.g. continue-as-new is due); true when settled. */
+  async untilSettled(orElse: () => boolean = () => false): Promise<boolean> {
+    await condition(() => this.settled() || orElse());
+    return this.settled();
+  }
+
+  private advance(lineKeys: readonly string[], state: LineState): void {
+    let changed = false;
+    for (const k of lineKeys) {
+      const was = this.lines[k];
+      // Lines only move forward; a late or repeated signal changes nothing.
+      if (was !== undefined && (isFinal(was) || rank(was) >= rank(state))) continue;
+      this.lines[k] = state;
+      changed = true;
+    }
+    if (!changed) return;
+    const open = Object.values(this.lines).filter((s) => !isFinal(s));
+    const shown = open.length > 0 ? open.reduce((a, b) => (rank(b) < rank(a) ? b : a)) : Object.values(this.lines).every((s) => s === 'WRITTEN_OFF') ? 'WRITTEN_OFF' : 'PAID';
+    upsertSearchAttributes([{ key: SettlementStateKey, value: shown }]);
+  }
+}

@@ -21,7 +21,26 @@ import {
 import { accountBalances, linesOfStatement } from '../../../src/settlement/store.js';
 import type { NotificationRequest } from '../../../src/notifications/contract.js';
 import { addMissingSearchAttributes } from '../../../scripts/infra/dev-server.js';
+import type { OrderActivities } from '../../../src/orders/activities.js';
+import { getOrderQuery, purchaseUpdate, refreshUpdate, releaseUpdate, type OrderState, type OrderWorkflowInput } from '../../../src/orders/contract.js';
+import { settlementLinesAdvancedSignal } from '../../../src/settlement/contract.js';
+import { SettlementStateKey } from '../../../src/kernel/search-attributes.js';
+import { aV1OrderInput, anOrderDetails } from '../../support/factories.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '../../../tools/history-recorder/history-json.js';
+
+/**
+ * RECORD_SETTLEMENT_FIXTURES=1 writes the runs of this file as replay fixtures (test/replay/histories): the
+ * settlement workflows' first record, and the order workflow's `settlement-lines` path.
+ */
+async function recordFixture(handle: { fetchHistory(): Promise<Parameters<typeof historyToJSON>[0]> }, type: string, name: string): Promise<void> {
+  if (process.env.RECORD_SETTLEMENT_FIXTURES !== '1') return;
+  const dir = join('test/replay/histories', type);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), `${historyToJSON(await handle.fetchHistory())}\n`);
+}
 
 // Three monthly cycles on the time-skipping server, with the real activities against PostgreSQL: mixed general
 // and joint-operation orders, supervised or not, renewals, refunds and test orders. Order workflows are stood in
@@ -66,16 +85,33 @@ beforeAll(async () => {
       },
       signalOrder: async (orderWorkflowId, payload) => {
         signals.push({ orderWorkflowId, payload });
-        return true;
+        // Real order workflows (the order-integration test) are told; the stand-ins of the cycle test do not exist.
+        if (!orderWorkflowId.startsWith('order-')) return true;
+        try {
+          await env.client.workflow.getHandle(orderWorkflowId).signal(settlementLinesAdvancedSignal, payload);
+          return true;
+        } catch {
+          return false;
+        }
       },
     });
   const withT = make(true);
   const withoutT = make(false);
+  const orderActivities: Partial<OrderActivities> = {
+    async lookUpSupervisionTerms() {
+      return {};
+    },
+    async provisionTenant(input) {
+      return { frontEndUrl: `https://${input.instanceId}.test`, credentialsSealed: 'sealed' };
+    },
+    async removeTenant() {},
+    async recordTransition() {},
+  };
   worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
     workflowBundle: { codePath: testInfra().workflowBundlePath },
-    activities: { ...withT, requestPlatformFeeInvoice: (i: { statementId: string; feeMinor: number }) => (templateOn ? withT : withoutT).requestPlatformFeeInvoice(i) },
+    activities: { ...orderActivities, ...withT, requestPlatformFeeInvoice: (i: { statementId: string; feeMinor: number }) => (templateOn ? withT : withoutT).requestPlatformFeeInvoice(i) },
   });
   running = worker.run();
 });
@@ -125,8 +161,9 @@ async function refusal(h: Handle, action: StatementActionInput): Promise<string>
 }
 
 async function startMonth(scope: string, period: string) {
-  const run = await env.client.workflow.execute(MONTHLY_SETTLEMENT_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('monthly'), args: [{ holidays: [], period, scope: `${scope}:` }] });
-  expect(run).toMatchObject({ period });
+  const monthly = await env.client.workflow.start(MONTHLY_SETTLEMENT_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('monthly'), args: [{ holidays: [], period, scope: `${scope}:` }] });
+  expect(await monthly.result()).toMatchObject({ period });
+  if (period === '2030-01') await recordFixture(monthly, 'monthlySettlementWorkflow', 'starts-both-statements');
   const split = env.client.workflow.getHandle(statementWorkflowId(period, 'REVENUE_SPLIT', `${scope}:`)) as Handle;
   const general = env.client.workflow.getHandle(statementWorkflowId(period, 'PLATFORM_FEE', `${scope}:`)) as Handle;
   await waitFor(async () => (await split.query(getStatementQuery)).step === 'BILL_GENERATED');
@@ -213,6 +250,8 @@ describe('monthly settlement (time-skipping, real PostgreSQL)', () => {
     await act(m1.general, { type: 'RECORD_COUNTERSIGN' });
     await act(m1.general, { type: 'RECORD_PAYMENT' });
     expect(await m1.general.result()).toMatchObject({ step: 'PAID', platformFeeInvoice: { requested: true } });
+    await recordFixture(m1.split, 'settlementStatementWorkflow', 'revenue-split-refusals-then-paid');
+    await recordFixture(m1.general, 'settlementStatementWorkflow', 'platform-fee-paid-invoice-requested');
     const fee = await pool.query('SELECT fee_minor::int AS fee, template->>$2 AS title FROM platform_fee_invoice_requests WHERE statement_id = $1', [g1.statementId, 'title']);
     expect(fee.rows).toEqual([{ fee: 1_500, title: ENTITY }]);
 
@@ -222,6 +261,7 @@ describe('monthly settlement (time-skipping, real PostgreSQL)', () => {
     const s2 = await m2.split.query(getStatementQuery);
     expect((await linesOfStatement(pool, s2.statementId)).map((l) => l.lineKey)).toEqual([`${scope}:s1`]);
     expect((await m2.general.result()).summary!.lines).toBe(0);
+    await recordFixture(m2.general, 'settlementStatementWorkflow', 'empty-month');
     // The invoice of January's payment request cannot be reused (one invoice, one payment request).
     await act(m2.split, { type: 'RECORD_MARKETPLACE_BILL', amountMinor: s2.summary!.netMinor });
     await act(m2.split, { type: 'RECORD_INVOICE_NOTICE', paymentRequestNo: 'PR2' });
@@ -244,6 +284,7 @@ describe('monthly settlement (time-skipping, real PostgreSQL)', () => {
       await act(m3.general, { type: 'RECORD_PAYMENT' });
       const r = await m3.general.result();
       expect(r.platformFeeInvoice).toEqual({ requested: false, error: expect.stringMatching(/no invoice template is configured/) });
+      await recordFixture(m3.general, 'settlementStatementWorkflow', 'platform-fee-paid-without-template');
     } finally {
       templateOn = true;
     }
@@ -254,5 +295,48 @@ describe('monthly settlement (time-skipping, real PostgreSQL)', () => {
       const balances = await accountBalances(pool, period);
       expect(Object.values(balances).reduce((s, v) => s + v, 0)).toBe(0);
     }
+  });
+
+  it('when a settled order is released, its workflow stays open until its last line is paid', async () => {
+    const orderId = uniqueId('SETL').replace(/[^A-Za-z0-9]/g, '');
+    const input: OrderWorkflowInput = aV1OrderInput(orderId, { settlement: true, details: anOrderDetails({ productId: 'p-joint', orderAmount: '1200.000', expireTime: '2030-05-01T00:00:00.000Z' }) });
+    const workflowId = `order-${orderId}`;
+    const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId, args: [input] });
+    await order.executeUpdate(purchaseUpdate, { args: [{ businessId: 'b1', testOrder: false }] });
+    // A renewal effective at the old expiry, and a refund of it.
+    await order.executeUpdate(refreshUpdate, { args: [{ orderId: `${orderId}R`, scene: 'RENEWAL', expireTime: '2030-06-01T00:00:00.000Z', orderAmount: '100.000', testOrder: false }] });
+    await order.executeUpdate(refreshUpdate, { args: [{ orderId: `${orderId}U`, scene: 'UNSUBSCRIBE_RENEWAL_PERIOD', expireTime: '2030-05-01T00:00:00.000Z', orderAmount: '-100.000', testOrder: false }] });
+    await order.executeUpdate(releaseUpdate, { args: [{ orderId, testOrder: false }] });
+    const released = (await order.query(getOrderQuery)) as OrderState;
+    expect(released.phase).toBe('RELEASED');
+    expect(Object.values(released.settlement?.lines ?? {}).length).toBeGreaterThan(0);
+    expect((await order.describe()).status.name).toBe('RUNNING');
+    const lines = await pool.query<{ line_key: string; gross_minor: string; eligible_at: Date }>('SELECT line_key, gross_minor, eligible_at FROM settlement_lines WHERE order_workflow_id = $1 ORDER BY line_key', [workflowId]);
+    expect(lines.rows.map((r) => [r.line_key.slice(input.instanceId.length), Number(r.gross_minor)])).toEqual([
+      [`:${orderId}:PURCHASE`, 120_000],
+      [`:${orderId}R:RENEWAL`, 10_000],
+      [`:${orderId}U:REFUND`, -10_000],
+    ]);
+    expect(lines.rows[1]!.eligible_at.toISOString()).toBe('2030-05-01T00:00:00.000Z');
+
+    // Bill everything eligible up to the renewal's month; pay it; the order completes.
+    const period = lines.rows.map((r) => r.eligible_at.toISOString().slice(0, 7)).sort().at(-1)!;
+    await env.client.workflow.execute(MONTHLY_SETTLEMENT_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('monthly'), args: [{ holidays: [], period, scope: `${input.instanceId}:` }] });
+    const st = env.client.workflow.getHandle(statementWorkflowId(period, 'REVENUE_SPLIT', `${input.instanceId}:`)) as Handle;
+    await waitFor(async () => (await st.query(getStatementQuery)).step === 'BILL_GENERATED');
+    expect((await st.query(getStatementQuery)).summary!.lines).toBe(3);
+    await act(st, { type: 'RECORD_MARKETPLACE_BILL', amountMinor: 0 });
+    await act(st, { type: 'RECORD_INVOICE_NOTICE', paymentRequestNo: 'PRORDER' });
+    const s = await act(st, { type: 'ISSUE_INVOICE', taxRatePpm: 60_000, invoiceNo: `${orderId}-INV`, mailedTo: 'ap@huawei.example' });
+    expect(s.step).toBe('INVOICES_ISSUED');
+    expect((await order.describe()).status.name).toBe('RUNNING');
+    await act(st, { type: 'RECORD_SIGN_FOR', invoiceNo: `${orderId}-INV` });
+    await act(st, { type: 'RECORD_COUNTERSIGN' });
+    expect((await order.describe()).status.name).toBe('RUNNING');
+    await act(st, { type: 'RECORD_PAYMENT' });
+    const done = (await order.result()) as OrderState;
+    expect(Object.values(done.settlement!.lines)).toEqual(['PAID', 'PAID', 'PAID']);
+    expect((await order.describe()).typedSearchAttributes.get(SettlementStateKey)).toBe('PAID');
+    await recordFixture(order, 'orderWorkflow', 'v1-settled-renewal-refund-paid.after-look-up-v1-supervision-in-worker.after-settlement-lines');
   });
 });
