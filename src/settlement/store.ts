@@ -291,3 +291,34 @@ export async function linesOfStatement(pool: Pool, statementId: string): Promise
   );
   return r.rows;
 }
+
+/** Inserts many lines at once (benchmarks, data loads); existing keys are left as they are. */
+export async function insertLinesBulk(pool: Pool, lines: readonly LineRecord[]): Promise<void> {
+  for (let i = 0; i < lines.length; i += CHUNK) {
+    const part = lines.slice(i, i + CHUNK);
+    const col = <T>(f: (l: LineRecord) => T): T[] => part.map(f);
+    await pool.query(
+      `INSERT INTO settlement_lines (line_key, order_workflow_id, instance_id, order_id, product_id, event_kind, goods,
+         settlement_type, tax_rate_ppm, share_rate_ppm, gross_minor, test_order, eligible_at, ineligible_reason, state, event)
+       SELECT k, w, i, o, p, e, g, t, tr, sr, gm, tst, ea, NULL, CASE WHEN ea IS NULL THEN 'PENDING' ELSE 'ELIGIBLE' END, '{}'::jsonb
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::int[], $11::bigint[], $12::boolean[], $13::timestamptz[])
+           AS u(k, w, i, o, p, e, g, t, tr, sr, gm, tst, ea)
+       ON CONFLICT (line_key) DO NOTHING`,
+      [
+        col((l) => l.lineKey),
+        col((l) => l.orderWorkflowId),
+        col((l) => l.instanceId),
+        col((l) => l.orderId),
+        col((l) => l.productId),
+        col((l) => l.eventKind),
+        col((l) => l.goods),
+        col((l) => l.settlementType),
+        col((l) => l.taxRatePpm),
+        col((l) => l.shareRatePpm),
+        col((l) => l.grossMinor),
+        col((l) => l.testOrder),
+        col((l) => l.eligibleAt),
+      ],
+    );
+  }
+}
