@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSettlementActivities } from '../../../src/settlement/activities.js';
 import { MONTHLY_SETTLEMENT_WORKFLOW_TYPE, statementWorkflowId, type BillableEvent } from '../../../src/settlement/contract.js';
+import { ensureSettlementSchedule } from '../../../src/settlement/schedule.js';
 import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
 
@@ -95,5 +96,24 @@ describe('settlement ops routes', () => {
     expect((await call('GET', '/statements/settlement-statement-1999-01-REVENUE_SPLIT')).status).toBe(404);
     expect((await call('GET', '/statements/nope')).status).toBe(400);
     expect((await call('GET', '/statements?bogus=1')).status).toBe(400);
+  });
+});
+
+describe('settlement schedule', () => {
+  it('when ensured twice, then it is created once and updated in place with the holidays, on the 3rd–15th of each month', async () => {
+    const taskQueue = uniqueId('settle-tq');
+    const first = await ensureSettlementSchedule(h.client, { taskQueue, holidays: [], paused: true });
+    try {
+      expect(first).toEqual({ scheduleId: `koogallery-settlement-${taskQueue}`, created: true });
+      const second = await ensureSettlementSchedule(h.client, { taskQueue, holidays: ['2033-02-03'], paused: true });
+      expect(second).toEqual({ scheduleId: first.scheduleId, created: false });
+      const d = await h.client.schedule.getHandle(first.scheduleId).describe();
+      expect(d.spec.timezone).toBe('Asia/Shanghai');
+      expect(d.spec.calendars?.[0]).toMatchObject({ dayOfMonth: [{ start: 3, end: 15, step: 1 }], hour: [{ start: 9, end: 9, step: 1 }] });
+      expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: MONTHLY_SETTLEMENT_WORKFLOW_TYPE, taskQueue, args: [{ holidays: ['2033-02-03'] }] });
+      expect(d.state.paused).toBe(true);
+    } finally {
+      await h.client.schedule.getHandle(first.scheduleId).delete();
+    }
   });
 });
