@@ -56,7 +56,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     budgetMs: config.koogallery.provisionBudgetMs,
   });
   const supervision = createSupervisionService({ client, pool });
-  const settlement = createSettlementService({ client, pool });
+  const settlement = createSettlementService({ client, pool, taskQueue: config.temporal.taskQueue, holidays: config.settlement.holidays });
   // Query Order for order notifications: short, because the marketplace waits 5 s for the whole answer.
   const queryOrderClient = createQueryOrderClient({
     apiBase: config.koogallery.apiBase,

@@ -3,6 +3,8 @@ import { OPS_TAG, opsErrorResponses, opsSecurity } from '../platform/http/ops/op
 import type { STATEMENT_ACTION_TYPES } from './contract.js';
 import {
   listStatementParams,
+  runPeriodBody,
+  runPeriodResultSchema,
   settlementTypeSchema,
   statementActionBody,
   statementConflictSchema,
@@ -57,6 +59,21 @@ export function settlementOpenApiPart(): OpenApiPart {
           responses: { '200': { description: 'Statements', content: json(ref('StatementList')) }, ...opsErrorResponses },
         },
       }),
+      '/ops/settlement/runs': pathItem('internal', {
+        post: {
+          tags: [OPS_TAG],
+          operationId: 'runSettlementPeriod',
+          summary: "Start a period's statements now (catch-up or simulation) instead of waiting for the schedule",
+          description: 'Starts one statement per settlement type for the period (each once: an existing one is left as it is) and answers their ids.',
+          security: opsSecurity,
+          requestBody: { required: true, content: json(requestSchema(runPeriodBody, 'The period, and optionally one instance whose lines alone are billed.')) },
+          responses: {
+            '200': { description: 'The statements of the period', content: json(ref('SettlementRun')) },
+            ...opsErrorResponses,
+            '503': { description: 'The run did not finish in time; list the statements and retry.', content: json(ref('OpsError')) },
+          },
+        },
+      }),
       '/ops/settlement/statements/{statementId}': pathItem('internal', {
         get: {
           tags: [OPS_TAG],
@@ -98,6 +115,7 @@ export function settlementOpenApiPart(): OpenApiPart {
       StatementList: statementListSchema,
       StatementDetail: statementDetailSchema,
       StatementConflict: statementConflictSchema,
+      SettlementRun: runPeriodResultSchema,
     },
     responses: { OpsNoStatement: { description: 'No statement with this id.', content: json(ref('OpsError')) } },
   };

@@ -5,7 +5,7 @@ import { operatorOf } from '../platform/http/ops/auth.js';
 import { OpsError, OpsErrorCode } from '../platform/http/ops/errors.js';
 import { PAGE_LIMIT, parseParams } from '../platform/http/ops/params.js';
 import type { StatementAction } from './contract.js';
-import { listStatementParams, statementActionBody, statementPathParams, type StatementDetail, type StatementList, type StatementSummaryRow } from './ops-schemas.js';
+import { listStatementParams, runPeriodBody, statementActionBody, statementPathParams, type StatementDetail, type StatementList, type StatementSummaryRow } from './ops-schemas.js';
 import type { SettlementService } from './service.js';
 import { listStatements, type StatementRow } from './store.js';
 
@@ -37,6 +37,19 @@ export function settlementOpsRoutes(deps: { pool: Pool; settlement: SettlementSe
     const rows = await listStatements(deps.pool, { ...(p.period ? { period: p.period } : {}), ...(p.flagged !== undefined ? { flagged: p.flagged } : {}), limit: p.limit ?? PAGE_LIMIT.default });
     const body: StatementList = { items: rows.map(rowBody) };
     res.json(body);
+  });
+
+  router.post('/runs', express.json({ limit: '4kb', type: () => true }), async (req: Request, res: Response) => {
+    const { period, instanceId } = parseParams(runPeriodBody, req.body, 'body');
+    let r;
+    try {
+      r = await deps.settlement.runPeriod(period, instanceId);
+    } catch (err) {
+      deps.logger.error({ period, instanceId, err: (err as Error).message }, 'settlement run failed');
+      throw new OpsError(OpsErrorCode.Unavailable, 'the settlement run did not finish in time; list the statements and retry');
+    }
+    deps.logger.info({ period, instanceId, operator: operatorOf(res), started: r.started }, 'settlement run started by ops');
+    res.json(r);
   });
 
   router.get('/statements/:statementId', async (req: Request, res: Response) => {

@@ -23,8 +23,17 @@ export const listStatementParams = z.strictObject({
   limit: limit.optional(),
 });
 
+/** The body of POST /ops/settlement/runs. */
+export const runPeriodBody = z.strictObject({
+  period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM').describe('The billing period.'),
+  instanceId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be an instance id').optional().describe("Bill only this instance's lines (a simulation, or settling one order apart)."),
+});
+
+/** POST /ops/settlement/runs, 200 */
+export const runPeriodResultSchema = z.object({ period: z.string(), statementIds: z.array(z.string()).describe('One per settlement type.'), started: z.array(z.string()).describe('Those this call started (the others existed).') });
+
 /** The path of one statement. */
-export const statementPathParams = z.strictObject({ statementId: z.string().regex(/^settlement-statement-[A-Za-z0-9:_-]{1,160}$/, once('a statement id (settlement-statement-…)')) });
+export const statementPathParams = z.strictObject({ statementId: z.string().regex(/^settlement-statement-[A-Za-z0-9:._-]{1,160}$/, once('a statement id (settlement-statement-…)')) });
 
 /** The body of POST /ops/settlement/statements/:statementId/actions (the operator is the actor). */
 export const statementActionBody = z.discriminatedUnion('type', [

@@ -2,7 +2,17 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { withDeadline } from '../platform/deadline.js';
 import { classifyTemporalFailure } from '../platform/temporal/failures.js';
-import { getStatementQuery, STATEMENT_REJECTION_TYPE, statementActionUpdate, type StatementAction, type StatementState } from './contract.js';
+import {
+  getStatementQuery,
+  MONTHLY_SETTLEMENT_WORKFLOW_TYPE,
+  SETTLEMENT_TYPES,
+  STATEMENT_REJECTION_TYPE,
+  statementActionUpdate,
+  statementWorkflowId,
+  type MonthlySettlementInput,
+  type StatementAction,
+  type StatementState,
+} from './contract.js';
 import { findStatement, statementOfInvoice, type StatementRow } from './store.js';
 
 // The settlement's use cases for the ops API: read a statement, apply a people's step as the statement workflow's
@@ -16,7 +26,7 @@ export type StatementActionOutcome =
   | { readonly outcome: 'not-found'; readonly reason: string };
 
 /** Creates the settlement service. */
-export function createSettlementService(deps: { client: Client; pool: Pool; timeoutMs?: number }) {
+export function createSettlementService(deps: { client: Client; pool: Pool; taskQueue: string; holidays?: readonly string[]; timeoutMs?: number }) {
   const timeoutMs = deps.timeoutMs ?? 8000;
   const withTimeout = <T>(p: Promise<T>): Promise<T> => withDeadline(p, timeoutMs, () => new Error(`statement workflow did not answer within ${timeoutMs} ms`));
 
@@ -48,7 +58,26 @@ export function createSettlementService(deps: { client: Client; pool: Pool; time
     return { row, ...(live ? { live } : {}) };
   }
 
-  return { act, current };
+  /**
+   * Starts a period's statements now (ops: a catch-up after an outage, or a simulation), instead of waiting for the
+   * schedule; `instanceId` bills only that instance's lines (statement ids then carry it). Statements already
+   * started are left as they are. Answers the statement ids.
+   */
+  async function runPeriod(period: string, instanceId?: string): Promise<{ period: string; statementIds: string[]; started: string[] }> {
+    const scope = instanceId ? `${instanceId}:` : undefined;
+    const input: MonthlySettlementInput = { holidays: [...(deps.holidays ?? [])], period, ...(scope ? { scope } : {}) };
+    const result = await withTimeout(
+      deps.client.workflow.execute(MONTHLY_SETTLEMENT_WORKFLOW_TYPE, {
+        taskQueue: deps.taskQueue,
+        workflowId: `settlement-run-${period}${instanceId ? `-${instanceId}` : ''}-${Date.now()}`,
+        args: [input],
+        workflowExecutionTimeout: '1 minute',
+      }) as Promise<{ started: string[] }>,
+    );
+    return { period, statementIds: SETTLEMENT_TYPES.map((t) => statementWorkflowId(period, t, scope)), started: result.started };
+  }
+
+  return { act, current, runPeriod };
 }
 
 /** The settlement service. */
