@@ -7,6 +7,7 @@ import { describeConfig, loadConfig } from './src/platform/config.js';
 import { createPool } from './src/platform/db/pool.js';
 import { createLogger } from './src/platform/logger.js';
 import { ensureReconciliationSchedule } from './src/reconciliation/schedule.js';
+import { ensureSettlementSchedule } from './src/settlement/schedule.js';
 import { connectWorker } from './src/platform/temporal/native-connection.js';
 import { createOrderWorker, workerPrometheusExporter } from './src/platform/temporal/worker.js';
 
@@ -82,6 +83,18 @@ if (config.env === 'test') {
     logger.info({ scheduleId, created }, 'reconciliation schedule ready');
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'reconciliation schedule could not be created or updated');
+  }
+  // Settlement (§10): the monthly run on the bill date; holidays from configuration.
+  try {
+    const schedules = new Client({ connection, namespace: config.temporal.namespace });
+    const { scheduleId, created } = await ensureSettlementSchedule(schedules, {
+      taskQueue: config.temporal.taskQueue,
+      holidays: config.settlement.holidays,
+      ...(config.settlement.schedulePaused ? { paused: true } : {}),
+    });
+    logger.info({ scheduleId, created }, 'settlement schedule ready');
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'settlement schedule could not be created or updated');
   }
 }
 

@@ -10,3 +10,6 @@ export { licenseInstanceWorkflow } from './licenses/workflow.js';
 export { licenseCodeWorkflow } from './licenses/workflow.js';
 // Notifications: one run per message and channel, started by the supervision's enqueueNotifications activity.
 export { notificationWorkflow } from './notifications/workflow.js';
+// Settlement (§10): the monthly run (started by the `koogallery-settlement` Schedule) and one statement per period
+// and settlement type.
+export { monthlySettlementWorkflow, settlementStatementWorkflow } from './settlement/workflow.js';

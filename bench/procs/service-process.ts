@@ -28,6 +28,8 @@ let taskQueue: string;
 if (config.role === 'harness') {
   harness = await startServiceHarness({
     worker: false,
+    // Extra service settings for a comparison run, e.g. BENCH_SERVICE_ENV='{"SETTLEMENT_ORDER_LINES":"true"}'.
+    env: JSON.parse(process.env.BENCH_SERVICE_ENV ?? '{}') as Record<string, string>,
     infra: { databaseUrl: config.apiDatabaseUrl, temporalAddress: config.temporalAddress, temporalNamespace: config.namespace, workflowBundlePath: config.bundlePath },
   });
   taskQueue = harness.config.temporal.taskQueue;
@@ -84,7 +86,7 @@ async function b0Step(c: Extract<ChildCommand, { cmd: 'b0' }>): Promise<B0StepRe
   let completedTotal = 0;
   const loop = async () => {
     while (performance.now() < windowEnd) {
-      const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-bench', skuCode: 'sku-basic', customerId: `cust-${randomUUID()}` });
+      const order = h.marketplace.orderBook.createOrder({ orderType: 'NEW', chargingMode: 'PERIOD', periodType: 'year', periodNumber: 1, productId: 'prod-bench', skuCode: 'sku-basic', orderAmount: '1200.000', customerId: `cust-${randomUUID()}` });
       const businessId = randomUUID();
       const s = performance.now();
       try {

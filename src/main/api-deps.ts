@@ -31,6 +31,8 @@ import { LICENSE_CODE_PATH, licenseCodeRouter } from '../licenses/code-routes.js
 import { createLicenseCodeService } from '../licenses/code-service.js';
 import { LICENSE_PATH, licenseRouter } from '../licenses/routes.js';
 import { LICENSE_INSTANCE_WORKFLOW, createLicenseService } from '../licenses/service.js';
+import { settlementOpsRoutes } from '../settlement/ops-routes.js';
+import { createSettlementService } from '../settlement/service.js';
 import { openApiJson } from './openapi.js';
 
 // The API process's composition root: every dependency wired once, and the two HTTP apps built from them. The
@@ -54,6 +56,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     client,
     pool,
     taskQueue: config.temporal.taskQueue,
+    settlement: config.settlement.orderLines,
     accessKey: config.koogallery.accessKey,
     sealedBox: createSealedBox(config.dataEncryptionKey),
     budgetMs: config.koogallery.provisionBudgetMs,
@@ -68,6 +71,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     budgetMs: config.koogallery.provisionBudgetMs,
   });
   const supervision = createSupervisionService({ client, pool });
+  const settlement = createSettlementService({ client, pool, taskQueue: config.temporal.taskQueue, holidays: config.settlement.holidays });
   // Query Order for order notifications: short, because the marketplace waits 5 s for the whole answer.
   const queryOrderClient = createQueryOrderClient({
     apiBase: config.koogallery.apiBase,
@@ -175,6 +179,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
       },
       { path: '/drift', handler: driftOpsRoutes({ pool }) },
       { path: '/supervision', handler: supervisionOpsRoutes({ pool, supervision, logger }) },
+      { path: '/settlement', handler: settlementOpsRoutes({ pool, settlement, logger }) },
     ],
   });
   const internalApp = createApp({

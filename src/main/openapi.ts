@@ -6,6 +6,7 @@ import { ordersOpenApiPart } from '../orders/openapi.js';
 import { productionInterfaceOpenApiPart } from '../production-interface/openapi.js';
 import { reconciliationOpenApiPart } from '../reconciliation/openapi.js';
 import { driftFindingSchema } from '../reconciliation/ops-schemas.js';
+import { settlementOpenApiPart } from '../settlement/openapi.js';
 import { supervisionOpenApiPart } from '../supervision/openapi.js';
 import { supervisionSummarySchema } from '../supervision/ops-schemas.js';
 
@@ -25,6 +26,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     reconciliationOpenApiPart(),
     supervisionOpenApiPart(),
     licensesOpenApiPart(),
+    settlementOpenApiPart(),
   ]);
   return {
     openapi: '3.1.0',

@@ -1,3 +1,4 @@
+import { getClient } from '@temporalio/activity';
 import { Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../platform/config.js';
@@ -14,6 +15,7 @@ import { createSupervisionCatalogue } from '../supervision/catalogue.js';
 import { createOrderActivities, type OrderActivities } from '../orders/activities.js';
 import { createSupervisionActivities, type SupervisionActivities } from '../supervision/activities.js';
 import { createProvisioner } from '../orders/provisioning/index.js';
+import { clientOrderSignaller, createSettlementActivities, type SettlementActivities } from '../settlement/activities.js';
 import type { Provisioner } from '../orders/provisioning/provisioner.js';
 import { createLicenseActivities, type LicenseActivities } from '../licenses/activities.js';
 import { createLicenseKeyRing } from '../licenses/key-settings.js';
@@ -45,7 +47,7 @@ export function createActivities(
   config: AppConfig,
   pool: Pool,
   overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides } = {},
-): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & LicenseActivities {
+): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & LicenseActivities & SettlementActivities {
   const sealedBox = createSealedBox(config.dataEncryptionKey);
   // The marketplace's open API, APIG-signed: Query Order, and license/activate and license/heartbeat.
   const openApi = {
@@ -89,7 +91,16 @@ export function createActivities(
     signer: activeKid === undefined ? undefined : createLicenseSigner(createLicenseKeyRing(keys, activeKid), { issuer }),
     licenseCodes: createLicenseCodeClient(openApi),
   });
-  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities, ...licenseActivities };
+  // Settlement (§10): statements tell order workflows through the worker's own client; the invoice notice goes
+  // to the merchant's contacts through the notification routing.
+  const settlementActivities = createSettlementActivities({
+    pool,
+    settings: config.settlement,
+    enqueueNotifications: createNotificationEnqueuer({ routing: config.notifications.routing, ...(notifying.retry ? { retry: notifying.retry } : {}) }),
+    signalOrder: clientOrderSignaller(getClient),
+    logger: notificationLogger,
+  });
+  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities, ...licenseActivities, ...settlementActivities };
 }
 
 export { createOrderActivities, type OrderActivities } from '../orders/activities.js';

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OrderKey } from '../kernel/order-key.js';
+import type { OrderSettlementState } from '../settlement/contract.js';
 import type { SupervisionEnded, SupervisionNode, SupervisionOutcome, SupervisionTerms, Validity } from '../supervision/contract.js';
 
 // The order workflow's contract: its id scheme, its input and state types, and every message it accepts.
@@ -100,6 +101,11 @@ export interface OrderWorkflowInput {
    * (tests use a small value; production leaves it to the server's suggestion).
    */
   readonly historyEventLimit?: number;
+  /**
+   * Settle this order (issue #15): each billable event becomes a settlement line, and the workflow completes only
+   * once released and every line is paid or written off. Set by the API from SETTLEMENT_ORDER_LINES.
+   */
+  readonly settlement?: boolean;
 }
 
 /** The workflow's whole state: small, typed, carried across continue-as-new. */
@@ -121,6 +127,8 @@ export interface OrderState {
   readonly frontEndUrl?: string;
   /** Present once a supervised order has started its supervision workflow. */
   readonly supervision?: OrderSupervision;
+  /** The order's settlement lines (orders started with `settlement`). */
+  readonly settlement?: OrderSettlementState;
 }
 
 /** The marketplace result codes the workflow itself decides (the API owns the rest). */

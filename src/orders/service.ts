@@ -59,6 +59,8 @@ export interface OrderServiceDeps {
   readonly client: Client;
   readonly pool: Pool;
   readonly taskQueue: string;
+  /** Start orders with settlement lines (SETTLEMENT_ORDER_LINES, issue #15). */
+  readonly settlement?: boolean;
   readonly accessKey: string;
   readonly sealedBox: SealedBox;
   /** How long an operation may wait for its workflow before answering "processing" or a retryable failure. */
@@ -114,7 +116,7 @@ const READY_PHASES = new Set(['ACTIVE', 'FROZEN']);
  * The start half of a purchase's update-with-start: the order workflow's id, input, id policies, initial search
  * attributes and summaries. Exported so the benchmarks send exactly the purchase the API sends.
  */
-export function purchaseStartOperation(taskQueue: string, p: PurchaseInput, instanceId: string, seqBase?: number) {
+export function purchaseStartOperation(taskQueue: string, p: PurchaseInput, instanceId: string, seqBase?: number, settlement?: boolean) {
   const workflowId = p.workflow?.id(p.key) ?? orderWorkflowId(p.key);
   const input: OrderWorkflowInput = {
     key: p.key,
@@ -123,6 +125,7 @@ export function purchaseStartOperation(taskQueue: string, p: PurchaseInput, inst
     testOrder: p.testOrder,
     ...(p.details ? { details: p.details } : {}),
     ...(seqBase !== undefined ? { seqBase } : {}),
+    ...(settlement ? { settlement: true } : {}),
   };
   return new WithStartWorkflowOperation(p.workflow?.type ?? ORDER_WORKFLOW_TYPE, {
     workflowId,
@@ -230,7 +233,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         seqBase = prior.seq;
       }
     }
-    const startWorkflowOperation = purchaseStartOperation(deps.taskQueue, p, instanceId, seqBase);
+    const startWorkflowOperation = purchaseStartOperation(deps.taskQueue, p, instanceId, seqBase, deps.settlement);
     const deadline = Date.now() + budgetMs;
     let outcome: OrderOutcome;
     try {

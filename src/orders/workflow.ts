@@ -51,6 +51,7 @@ import {
   TestOrderKey,
 } from '../kernel/search-attributes.js';
 import { closeSupervisionSignal, SUPERVISION_WORKFLOW_TYPE, supervisionWorkflowId, type SupervisionInput } from '../supervision/contract.js';
+import { OrderSettlement, settlementLinesAdvancedSignal } from '../settlement/contract.js';
 import {
   answer,
   applyRefresh,
@@ -170,6 +171,11 @@ export async function runOrderLifecycle(input: OrderWorkflowInput, extension: Or
   let purchaseRecorded = state.seq > (input.seqBase ?? 0);
   const lock = new OperationLock();
   const { workflowId } = workflowInfo();
+  // Patch `settlement-lines` (issue #15): an order started with `settlement` records its billable events as
+  // settlement lines and stays open after release until every line is paid or written off. Orders started without
+  // the flag issue no new command (and write no marker). See docs/workflow-versioning.md.
+  const settlement = input.settlement && patched('settlement-lines') ? new OrderSettlement({ orderWorkflowId: workflowId, instanceId: state.instanceId, productId: state.details?.productId ?? input.details?.productId, testOrder: state.testOrder, supervised: Boolean(state.details?.supervision ?? input.details?.supervision) }, state.settlement) : undefined;
+  if (settlement) setHandler(settlementLinesAdvancedSignal, (p) => settlement.handleLinesAdvanced(p));
 
   async function transition(next: OrderState, event: string, detail?: Record<string, unknown>): Promise<void> {
     state = { ...next, seq: next.seq + 1 };
@@ -254,6 +260,7 @@ export async function runOrderLifecycle(input: OrderWorkflowInput, extension: Or
       access = await fulfilment.create(state, details);
       compensations.push(() => fulfilment.remove(state));
       await transition({ ...state, phase: 'ACTIVE', failureCode: undefined, failureReason: undefined }, 'PROVISIONED');
+      await settlement?.withProduct(details).recordBillableEvent({ kind: 'PURCHASE', orderId: state.key.orderId, amount: details.orderAmount, at: new Date().toISOString() });
     } catch (err) {
       // Unwind in reverse; keep going past a failed compensation; the order records the original failure.
       for (const undo of compensations.reverse()) {
@@ -304,7 +311,7 @@ export async function runOrderLifecycle(input: OrderWorkflowInput, extension: Or
     await transition({ ...state, supervision: { workflowId: id } }, 'SUPERVISION_STARTED', { supervisionWorkflowId: id, kind: terms.kind });
   }
 
-  setHandler(getOrderQuery, () => state);
+  setHandler(getOrderQuery, () => (settlement ? { ...state, settlement: settlement.state } : state));
 
   setHandler(supervisionEndedSignal, (ended) =>
     lock.run(async () => {
@@ -318,6 +325,7 @@ export async function runOrderLifecycle(input: OrderWorkflowInput, extension: Or
         ...(ended.acceptedAt ? { acceptedAt: ended.acceptedAt } : {}),
         ...(ended.validity ? { validity: ended.validity } : {}),
       };
+      await settlement?.onSupervisionEnded(ended, state.key.orderId, state.details?.orderAmount);
       await transition({ ...state, ...(details ? { details } : {}), supervision }, `SUPERVISION_${ended.outcome}`, {
         ...(ended.acceptedAt ? { acceptedAt: ended.acceptedAt } : {}),
         ...(ended.validity ? { validityStart: ended.validity.start, validityEnd: ended.validity.end } : {}),
@@ -357,7 +365,9 @@ export async function runOrderLifecycle(input: OrderWorkflowInput, extension: Or
           await fulfilment.changeSpec(state, details, req.orderId);
         }
         await fulfilment.applyEffect(state, effect);
+        const renewedFrom = state.details?.expireTime;
         await transition({ ...next, details }, req.scene, { orderId: req.orderId, expireTime: req.expireTime, orderAmount: req.orderAmount });
+        await settlement?.onRefresh(req, renewedFrom);
         return answer(state, '000000');
       }),
     {
@@ -395,9 +405,11 @@ export async function runOrderLifecycle(input: OrderWorkflowInput, extension: Or
         if (isGone(state.phase)) return goneAnswer(state, req.testOrder);
         if (state.appliedOrderIds.includes(req.orderId)) return answer(state, '000000', 'already applied');
         let details: OrderDetails = state.details ?? { trial: false, spec: {} };
+        let upgradeAmount: string | undefined;
         if (state.interfaceVersion === 'V2') {
           const changed = await remote.fetchOrderDetails({ orderId: req.orderId, ...(req.orderLineId ? { orderLineId: req.orderLineId } : {}) });
           details = { ...details, ...pickSpec(changed.details) };
+          upgradeAmount = changed.details.orderAmount;
         } else {
           details = {
             ...details,
@@ -408,6 +420,7 @@ export async function runOrderLifecycle(input: OrderWorkflowInput, extension: Or
         }
         await fulfilment.changeSpec(state, details, req.orderId);
         await transition(rememberOrder({ ...state, details }, req.orderId), 'UPGRADED', { orderId: req.orderId, skuCode: details.skuCode });
+        await settlement?.recordBillableEvent({ kind: 'UPGRADE', orderId: req.orderId, amount: upgradeAmount, at: new Date().toISOString() });
         return answer(state, '000000');
       }),
     {
@@ -470,12 +483,17 @@ export async function runOrderLifecycle(input: OrderWorkflowInput, extension: Or
     if (state.phase === 'RELEASED') break;
     if (state.phase !== 'PROVISIONING' && historyTooLong()) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof orderWorkflow>({ ...input, details: state.details, carried: state, ...extension.carry?.() });
+      await continueAsNew<typeof orderWorkflow>({ ...input, details: state.details, carried: { ...state, ...(settlement ? { settlement: settlement.state } : {}) }, ...extension.carry?.() });
     }
+  }
+  // Released: the order stays open until its last settlement line is paid or written off.
+  while (settlement && !(await settlement.untilSettled(historyTooLong))) {
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof orderWorkflow>({ ...input, details: state.details, carried: { ...state, settlement: settlement.state }, ...extension.carry?.() });
   }
   // Let in-flight updates (e.g. duplicate purchases waiting for their answer) finish before the run closes.
   await condition(allHandlersFinished);
-  return state;
+  return settlement ? { ...state, settlement: settlement.state } : state;
 }
 
 /** The spec-bearing fields of a change order. */

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { CHANNEL_NAME_PATTERN, DEFAULT_NOTIFICATION_ROUTING, LOG_CHANNEL_NAME, NotificationRoutingError, parseNotificationRouting, type NotificationRouting } from '../notifications/routing.js';
 import type { SupervisionKind } from '../supervision/contract.js';
 import { parseLicenseKeySet, pickActiveKid, type LicenseJwk } from '../licenses/key-settings.js';
+import { parseSettlementCatalogue } from '../settlement/catalogue-settings.js';
+import type { SettlementSettings } from '../settlement/contract.js';
 
 // The only reader of process.env. Parsed once, validated, frozen; fails fast with every problem listed.
 // Secrets are kept out of `describeConfig()` so the startup log can show the effective configuration. Each secret
@@ -112,6 +114,17 @@ const EnvSchema = z.object({
   LICENSE_SIGNING_KEYS: optionalString,
   LICENSE_ACTIVE_KID: optionalString,
   LICENSE_ISSUER: z.string().default('koogallery-orders'),
+
+  // Settlement (issue #15, spec §10): the product catalogue (goods type, tax rate, share), joint-operation
+  // certifications, platform-fee tiers, the invoice template and holidays, as JSON inline or in a file (README,
+  // "Settlement"). Absent: every product is general goods at 6 %, with the default tiers.
+  SETTLEMENT_CATALOGUE: optionalString,
+  SETTLEMENT_CATALOGUE_FILE: optionalString,
+  // Create the monthly settlement schedule paused (a second deployment on the same namespace, or tests).
+  SETTLEMENT_SCHEDULE_PAUSED: z.enum(['true', 'false']).default('false'),
+  // New orders carry settlement lines and stay open after release until every line is paid or written off. Off by
+  // default until every deployment runs the monthly statements (an order released unpaid would otherwise wait).
+  SETTLEMENT_ORDER_LINES: z.enum(['true', 'false']).default('false'),
 });
 
 /**
@@ -334,6 +347,7 @@ export interface AppConfig {
     readonly activeKid: string | undefined;
     readonly issuer: string;
   };
+  readonly settlement: SettlementSettings & { readonly schedulePaused: boolean; readonly orderLines: boolean };
   /** Names of settings that fell back to development defaults (warned about at startup). */
   readonly devDefaultsUsed: readonly string[];
 }
@@ -444,6 +458,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   problems.push(...licenseKeys.problems.map((p) => `LICENSE_SIGNING_KEYS: ${p}`));
   const active = licenseKeys.keys.length > 0 ? pickActiveKid(licenseKeys.keys, e.LICENSE_ACTIVE_KID) : {};
   if (active.problem) problems.push(`LICENSE_ACTIVE_KID: ${active.problem}`);
+  let catalogueText = e.SETTLEMENT_CATALOGUE ?? '';
+  const catalogueSource = e.SETTLEMENT_CATALOGUE_FILE !== undefined ? 'SETTLEMENT_CATALOGUE_FILE' : 'SETTLEMENT_CATALOGUE';
+  if (e.SETTLEMENT_CATALOGUE_FILE !== undefined) {
+    if (e.SETTLEMENT_CATALOGUE !== undefined) problems.push('SETTLEMENT_CATALOGUE and SETTLEMENT_CATALOGUE_FILE: both are set; set one');
+    try {
+      catalogueText = readFileSync(e.SETTLEMENT_CATALOGUE_FILE, 'utf8');
+    } catch (err) {
+      problems.push(`SETTLEMENT_CATALOGUE_FILE: cannot read ${e.SETTLEMENT_CATALOGUE_FILE} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  const catalogue = parseSettlementCatalogue(catalogueText);
+  problems.push(...catalogue.problems.map((p) => `${catalogueSource}: ${p}`));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const useTls = e.TEMPORAL_TLS_CERT_PATH !== undefined || e.TEMPORAL_TLS_CA_PATH !== undefined || e.TEMPORAL_API_KEY !== undefined;
@@ -498,6 +524,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(e.NOTIFICATION_WEBHOOK_TOKEN ? { webhookToken: e.NOTIFICATION_WEBHOOK_TOKEN } : {}),
     },
     licenses: { keys: licenseKeys.keys, activeKid: active.kid, issuer: e.LICENSE_ISSUER },
+    settlement: { ...catalogue.settings, schedulePaused: e.SETTLEMENT_SCHEDULE_PAUSED === 'true', orderLines: e.SETTLEMENT_ORDER_LINES === 'true' },
     devDefaultsUsed,
   };
   return deepFreeze(config);
@@ -516,6 +543,14 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     ops: { operators: c.ops.operators.map((o) => o.name), revokedNames: c.ops.revokedNames, revokedTokens: c.ops.revokedTokenSha256.length },
     supervision: c.supervision,
     notifications: { routing: c.notifications.routing, webhooks: Object.keys(c.notifications.webhooks), webhookToken: c.notifications.webhookToken ? '***' : undefined },
+    settlement: {
+      orderLines: c.settlement.orderLines,
+      invoicingEntity: c.settlement.invoicingEntity,
+      products: c.settlement.products,
+      platformFeeTiers: c.settlement.platformFeeTiers,
+      invoiceTemplate: c.settlement.invoiceTemplate ? c.settlement.invoiceTemplate.kind : null,
+      holidays: c.settlement.holidays.length,
+    },
     licenses: { activeKid: c.licenses.activeKid, kids: c.licenses.keys.map((k) => (k.d ? k.kid : `${k.kid} (public only)`)), issuer: c.licenses.issuer },
     devDefaultsUsed: c.devDefaultsUsed,
   };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCENARIOS, SIM_SUPERVISED_PRODUCTS, type ScenarioContext } from '../../tools/simulator/scenarios.js';
+import { SCENARIOS, SIM_SETTLEMENT_CATALOGUE, SIM_SUPERVISED_PRODUCTS, type ScenarioContext } from '../../tools/simulator/scenarios.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
 
 // Whole lifecycles over HTTP, driven by the marketplace simulator, against the real Temporal and PostgreSQL:
@@ -11,8 +11,9 @@ describe('marketplace lifecycles over HTTP', () => {
   let h: ServiceHarness;
   let ctx: (log: string[]) => ScenarioContext;
   beforeAll(async () => {
-    // The stack `npm start` runs with the simulator lists the same supervised products.
-    h = await startServiceHarness({ env: { SUPERVISED_PRODUCTS: SIM_SUPERVISED_PRODUCTS } });
+    // The stack `npm start` runs with the simulator lists the same supervised products. Orders carry settlement
+    // lines, and the simulated SaaS product is joint-operation goods, for settlement-month.
+    h = await startServiceHarness({ env: { SUPERVISED_PRODUCTS: SIM_SUPERVISED_PRODUCTS, SETTLEMENT_ORDER_LINES: 'true', SETTLEMENT_CATALOGUE: SIM_SETTLEMENT_CATALOGUE } });
     const ops = { baseUrl: `${h.internalOrigin}/ops`, token: h.opsToken };
     // The order book, plus the simulator's license codes for the License code scenario (as its admin API offers both).
     const { orderBook: book, licenseCodes } = h.marketplace;
@@ -42,6 +43,12 @@ describe('marketplace lifecycles over HTTP', () => {
         // The merchant's refused action and the completion are part of what was checked.
         expect(report.steps.some((s) => s.status === 409)).toBe(true);
         expect(report.steps.at(-1)).toMatchObject({ status: 200, node: 'COMPLETED' });
+      }
+      if (name === 'settlement-month') {
+        // Payment before countersign and before sign-for refused; invoices issued and signed for; paid last.
+        expect(report.steps.filter((s) => s.status === 409)).toHaveLength(2);
+        expect(report.steps.filter((s) => s.step === 'ops RECORD_SIGN_FOR')).toHaveLength(1);
+        expect(report.steps.at(-1)).toMatchObject({ step: 'ops RECORD_PAYMENT', status: 200 });
       }
     });
   }

@@ -6,7 +6,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as registeredWorkflows from '../../src/workflows.js';
 import { historyFromJSON, patchIds, type History } from '../../tools/history-recorder/history-json.js';
-import { deliveryAsLocalActivity, reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, unguardedV1SupervisionLookUp, writeVariant } from './workflow-variants.js';
+import { deliveryAsLocalActivity, reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, unguardedSettlementLines, unguardedV1SupervisionLookUp, writeVariant } from './workflow-variants.js';
 import { quietBundlerLogger } from '../../tools/testing/quiet-logger.js';
 
 // Replays every recorded history (test/replay/histories/<workflow-type>/*.json, written by
@@ -174,17 +174,19 @@ let unguardedPatch: ReplayWorkerOptions;
 let unguardedV1Patch: ReplayWorkerOptions;
 let reminderSwapped: ReplayWorkerOptions;
 let deliveryLocal: ReplayWorkerOptions;
+let unguardedSettlement: ReplayWorkerOptions;
 let outcomes: ReplayOutcome[];
 
 beforeAll(async () => {
   // Bundled once each, from the sources as they are now: the current code and the four negative controls.
-  [current, swappedQueryOrder, unguardedPatch, unguardedV1Patch, reminderSwapped, deliveryLocal] = await Promise.all([
+  [current, swappedQueryOrder, unguardedPatch, unguardedV1Patch, reminderSwapped, deliveryLocal, unguardedSettlement] = await Promise.all([
     bundle(WORKFLOWS_ENTRY),
     bundle(writeVariant(swappedQueryOrderVariant)),
     bundle(writeVariant(unguardedDetailsUpsert)),
     bundle(writeVariant(unguardedV1SupervisionLookUp)),
     bundle(writeVariant(reminderRecordedBeforeNotified)),
     bundle(writeVariant(deliveryAsLocalActivity)),
+    bundle(writeVariant(unguardedSettlementLines)),
   ]);
   outcomes = await replayAll(current, fixtures, 'replay-all-fixtures');
 });
@@ -335,5 +337,27 @@ describe(`patch ${V1_PATCH_ID}: V1 purchases from before and after the change`, 
     // Before: the local activity is a command their histories lack (the run open on deploy day). After: their
     // marker must be matched by a patched() call.
     expect([...failed].sort()).toEqual([...before(), ...after()].map((f) => f.name).sort());
+  });
+});
+
+// The settlement patch (src/orders/workflow.ts): orders started with `settlement` record lines and wait for them.
+const SETTLEMENT_PATCH_ID = 'settlement-lines';
+
+describe(`patch ${SETTLEMENT_PATCH_ID}: settled orders and the orders before them`, () => {
+  const settled = () => fixtures.filter((f) => f.name.includes(`.after-${SETTLEMENT_PATCH_ID}.`));
+
+  it('when the settled order fixture is read, then it carries the marker and no earlier order fixture does', () => {
+    expect(settled().map((f) => f.name)).toEqual([`orderWorkflow/v1-settled-renewal-refund-paid.after-look-up-v1-supervision-in-worker.after-${SETTLEMENT_PATCH_ID}.json`]);
+    for (const f of settled()) expect(patchIdsOf(f), f.name).toContain(SETTLEMENT_PATCH_ID);
+    for (const f of fixtures.filter((x) => x.workflowType === 'orderWorkflow' && !settled().includes(x))) expect(patchIdsOf(f), f.name).not.toContain(SETTLEMENT_PATCH_ID);
+  });
+
+  it('negative control: when every order settles without patched(), then the settled fixture and earlier orders that billed an amount fail with DeterminismViolationError', async () => {
+    const unguarded = await replayAll(unguardedSettlement, fixtures.filter((f) => f.workflowType === 'orderWorkflow'), 'unguarded-settlement-lines');
+    for (const o of unguarded.filter((x) => x.error)) expect(o.error, o.fixture.name).toBeInstanceOf(DeterminismViolationError);
+    const failed = unguarded.filter((o) => o.error).map((o) => o.fixture.name);
+    expect(failed).toEqual(expect.arrayContaining(settled().map((f) => f.name)));
+    // Orders open in production on deploy day (recorded before the patch) would break without the guard.
+    expect(failed.filter((n) => !n.includes(`.after-${SETTLEMENT_PATCH_ID}.`)).length).toBeGreaterThan(0);
   });
 });

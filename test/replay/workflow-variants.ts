@@ -79,6 +79,15 @@ export const unguardedV1SupervisionLookUp: WorkflowVariant = {
   edit: (s) => replaceOnce(s, `patched('look-up-v1-supervision-in-worker')`, `true`),
 };
 
+/**
+ * The settlement lines made without their guard (every order settles, no patched() call): the settled order's
+ * fixture (its marker unmatched) and every earlier order history that billed an amount must break.
+ */
+export const unguardedSettlementLines: WorkflowVariant = {
+  name: 'unguarded-settlement-lines',
+  edit: (s) => replaceOnce(s, `input.settlement && patched('settlement-lines')`, `true`),
+};
+
 const REMINDER_NOTIFIED_THEN_RECORDED = `        await notify(reminderNotifications(workflowId, input, state, now));
         await commit(reminderSent(state, nowIso()), 'REMINDER_SENT');
 `;

@@ -6,14 +6,15 @@ import type { Scenario } from './scenarios/context.js';
 import { SAAS_V1_SCENARIOS } from './scenarios/saas-v1.js';
 import { SAAS_V2_SCENARIOS } from './scenarios/saas-v2.js';
 import type { NamedScenario } from './scenarios/scenario-run.js';
+import { SETTLEMENT_SCENARIOS } from './scenarios/settlement.js';
 import { SUPERVISION_SCENARIOS } from './scenarios/supervision.js';
 import { LICENSE_SCENARIOS } from './scenarios/licenses.js';
 
 export type { Scenario, ScenarioContext, ScenarioOpsApi, ScenarioOrderSource, ScenarioReport, ScenarioStep } from './scenarios/context.js';
-export { SIM_HARDWARE_PRODUCT_ID, SIM_SERVICE_PRODUCT_ID, SIM_SUPERVISED_PRODUCTS } from './scenarios/products.js';
+export { SIM_HARDWARE_PRODUCT_ID, SIM_SERVICE_PRODUCT_ID, SIM_SETTLEMENT_CATALOGUE, SIM_SUPERVISED_PRODUCTS } from './scenarios/products.js';
 
 /** Every scenario, in `npm run sim -- list` (and `all`) order. */
-const ALL: readonly NamedScenario[] = [...SAAS_V2_SCENARIOS, ...SAAS_V1_SCENARIOS, ...SUPERVISION_SCENARIOS, ...LICENSE_SCENARIOS];
+const ALL: readonly NamedScenario[] = [...SAAS_V2_SCENARIOS, ...SAAS_V1_SCENARIOS, ...SUPERVISION_SCENARIOS, ...LICENSE_SCENARIOS, ...SETTLEMENT_SCENARIOS];
 
 /** Every scenario by name. */
 export const SCENARIOS: Record<string, Scenario> = Object.fromEntries(ALL.map((s) => [s.name, s.run]));

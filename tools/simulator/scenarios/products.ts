@@ -12,3 +12,13 @@ export const SIM_SERVICE_PRODUCT_ID = 'OFFI0000000000000000SV';
 export const SIM_SUPERVISED_PRODUCTS = `${SIM_HARDWARE_PRODUCT_ID}=HARDWARE,${SIM_SERVICE_PRODUCT_ID}=GENERAL`;
 export const SKU_HARDWARE = 'b5d3f0a2c4e64f1f9a8e7d6c5b4a3921';
 export const SKU_SERVICE = 'd8e2a6c1f3b94e07a5c2d9e8f1b6a704';
+
+/**
+ * A settlement catalogue (SETTLEMENT_CATALOGUE) in which the simulated SaaS product is joint-operation goods, so
+ * `settlement-month` plays the VAT invoices; without it every product is general goods (no invoice steps).
+ */
+export const SIM_SETTLEMENT_CATALOGUE = JSON.stringify({
+  invoicingEntity: 'Simulated Merchant Co., Ltd.',
+  products: { [PRODUCT_ID]: { goods: 'JOINT_OPERATION', taxRate: '0.06', marketplaceShare: '0.20' } },
+  jointOperationCertifications: [{ id: 'SIM-JOC-1', status: 'PASSED', companyEntity: 'Simulated Merchant Co., Ltd.', productIds: [PRODUCT_ID] }],
+});

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSettlementActivities } from '../../../src/settlement/activities.js';
+import { MONTHLY_SETTLEMENT_WORKFLOW_TYPE, statementWorkflowId, type BillableEvent } from '../../../src/settlement/contract.js';
+import { ensureSettlementSchedule } from '../../../src/settlement/schedule.js';
+import { uniqueId } from '../../setup/infra.js';
+import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
+
+// The settlement routes of the ops API, in-process against the real PostgreSQL and Temporal (the whole service:
+// its worker runs the statement workflows): list, read, steps in order (200), out of order (409, nothing changed),
+// invalid bodies (400), the flagged bill difference, and a second payment request reusing an invoice (409).
+
+const ENTITY = 'Ops Test Co., Ltd.';
+let h: ServiceHarness;
+
+beforeAll(async () => {
+  h = await startServiceHarness({
+    env: {
+      SETTLEMENT_CATALOGUE: JSON.stringify({
+        invoicingEntity: ENTITY,
+        products: { 'p-joint': { goods: 'JOINT_OPERATION', taxRate: '0.06', marketplaceShare: '0.2' } },
+        jointOperationCertifications: [{ id: 'JOC', status: 'PASSED', companyEntity: ENTITY, productIds: ['p-joint'] }],
+      }),
+    },
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${h.internalOrigin}/ops/settlement${path}`, {
+    method,
+    headers: { authorization: `Bearer ${h.opsToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function statementOf(scope: string, period: string): Promise<string> {
+  const rec = createSettlementActivities({ pool: h.pool, settings: h.config.settlement, enqueueNotifications: async () => 0, signalOrder: async () => true });
+  const ev: BillableEvent = {
+    lineKey: `${scope}:1`,
+    kind: 'PURCHASE',
+    orderWorkflowId: `order-${scope}`,
+    instanceId: `i-${scope}`,
+    orderId: `o-${scope}`,
+    productId: 'p-joint',
+    grossMinor: 12_345,
+    testOrder: false,
+    paidAt: `${period}-05T00:00:00.000Z`,
+    effectiveAt: `${period}-05T00:00:00.000Z`,
+    supervision: 'NOT_INVOLVED',
+  };
+  await rec.recordSettlementLine(ev);
+  await h.client.workflow.execute(MONTHLY_SETTLEMENT_WORKFLOW_TYPE, { taskQueue: h.config.temporal.taskQueue, workflowId: uniqueId('monthly'), args: [{ holidays: [], period, scope: `${scope}:` }] });
+  const id = statementWorkflowId(period, 'REVENUE_SPLIT', `${scope}:`);
+  await expect.poll(async () => (await call('GET', `/statements/${id}`)).body?.state?.step, { timeout: 15_000, interval: 150 }).toBe('BILL_GENERATED');
+  return id;
+}
+
+describe('settlement ops routes', () => {
+  it('when steps come in order they apply; out of order they are refused with 409 and change nothing', async () => {
+    const scope = uniqueId('ops');
+    const id = await statementOf(scope, '2032-05');
+    const read = await call('GET', `/statements/${id}`);
+    expect(read.body).toMatchObject({ live: true, statement: { statementId: id, lines: 1, netMinor: 9_876, flagged: false } });
+
+    expect(await call('POST', `/statements/${id}/actions`, { type: 'RECORD_PAYMENT' })).toMatchObject({ status: 409, body: { error: 'CONFLICT', message: expect.stringMatching(/COUNTERSIGNED/), step: 'BILL_GENERATED' } });
+    expect((await call('POST', `/statements/${id}/actions`, { type: 'RECORD_MARKETPLACE_BILL', amountMinor: '1' })).status).toBe(400);
+    expect((await call('POST', `/statements/${id}/actions`, { type: 'RECORD_MARKETPLACE_BILL', amountMinor: 1, extra: true })).status).toBe(400);
+    expect((await call('POST', `/statements/${id}/actions`, { type: 'NOPE' })).status).toBe(400);
+    expect((await call('GET', `/statements/${id}`)).body.state.step).toBe('BILL_GENERATED');
+
+    const billed = await call('POST', `/statements/${id}/actions`, { type: 'RECORD_MARKETPLACE_BILL', amountMinor: 9_900 });
+    expect(billed).toMatchObject({ status: 200, body: { applied: true, state: { step: 'COUNTERSIGN_PENDING', differenceMinor: 24, history: [{ actor: 'system' }, { actor: 'ops' }] } } });
+    const flagged = await call('GET', '/statements?flagged=true&period=2032-05');
+    expect(flagged.body.items.map((s: { statementId: string }) => s.statementId)).toContain(id);
+
+    const noticed = await call('POST', `/statements/${id}/actions`, { type: 'RECORD_INVOICE_NOTICE', paymentRequestNo: 'PR-OPS-1' });
+    expect(noticed.body.state.invoices).toEqual([{ taxRatePpm: 60_000, amountMinor: 9_876, remark: '申付单号 PR-OPS-1; 对账期次 2032-05' }]);
+    const invoiceNo = `INV-${scope}`.replace(/[^A-Za-z0-9_-]/g, '');
+    expect((await call('POST', `/statements/${id}/actions`, { type: 'ISSUE_INVOICE', taxRatePpm: 60_000, invoiceNo, mailedTo: 'ap@huawei.example' })).status).toBe(200);
+
+    // Another month's payment request cannot reuse the invoice.
+    const other = await statementOf(uniqueId('ops2'), '2032-06');
+    await call('POST', `/statements/${other}/actions`, { type: 'RECORD_MARKETPLACE_BILL', amountMinor: 9_876 });
+    await call('POST', `/statements/${other}/actions`, { type: 'RECORD_INVOICE_NOTICE', paymentRequestNo: 'PR-OPS-2' });
+    expect(await call('POST', `/statements/${other}/actions`, { type: 'ISSUE_INVOICE', taxRatePpm: 60_000, invoiceNo, mailedTo: 'ap@huawei.example' })).toMatchObject({
+      status: 409,
+      body: { message: expect.stringMatching(/two payment requests/) },
+    });
+  });
+
+  it('when the statement does not exist or the id is malformed, then 404 or 400', async () => {
+    expect((await call('GET', '/statements/settlement-statement-1999-01-REVENUE_SPLIT')).status).toBe(404);
+    expect((await call('GET', '/statements/nope')).status).toBe(400);
+    expect((await call('GET', '/statements?bogus=1')).status).toBe(400);
+  });
+});
+
+describe('settlement schedule', () => {
+  it('when ensured twice, then it is created once and updated in place with the holidays, on the 3rd–15th of each month', async () => {
+    const taskQueue = uniqueId('settle-tq');
+    const first = await ensureSettlementSchedule(h.client, { taskQueue, holidays: [], paused: true });
+    try {
+      expect(first).toEqual({ scheduleId: `koogallery-settlement-${taskQueue}`, created: true });
+      const second = await ensureSettlementSchedule(h.client, { taskQueue, holidays: ['2033-02-03'], paused: true });
+      expect(second).toEqual({ scheduleId: first.scheduleId, created: false });
+      const d = await h.client.schedule.getHandle(first.scheduleId).describe();
+      expect(d.spec.timezone).toBe('Asia/Shanghai');
+      expect(d.spec.calendars?.[0]).toMatchObject({ dayOfMonth: [{ start: 3, end: 15, step: 1 }], hour: [{ start: 9, end: 9, step: 1 }] });
+      expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: MONTHLY_SETTLEMENT_WORKFLOW_TYPE, taskQueue, args: [{ holidays: ['2033-02-03'] }] });
+      expect(d.state.paused).toBe(true);
+    } finally {
+      await h.client.schedule.getHandle(first.scheduleId).delete();
+    }
+  });
+});
