@@ -122,9 +122,10 @@ const EnvSchema = z.object({
   SETTLEMENT_CATALOGUE_FILE: optionalString,
   // Create the monthly settlement schedule paused (a second deployment on the same namespace, or tests).
   SETTLEMENT_SCHEDULE_PAUSED: z.enum(['true', 'false']).default('false'),
-  // New orders carry settlement lines and stay open after release until every line is paid or written off. Off by
-  // default until every deployment runs the monthly statements (an order released unpaid would otherwise wait).
-  SETTLEMENT_ORDER_LINES: z.enum(['true', 'false']).default('false'),
+  // New orders carry settlement lines and stay open after release until every line is paid or written off (#15: the
+  // order's workflow covers its settlement). `false` for a deployment whose settlement is kept elsewhere: its orders
+  // then close at release, as before the patch.
+  SETTLEMENT_ORDER_LINES: z.enum(['true', 'false']).default('true'),
 });
 
 /**
