@@ -25,6 +25,8 @@ import { registerNotificationGauges } from '../notifications/gauges.js';
 import { ORDER_NOTIFICATION_PATH, orderNotificationRouter } from '../supervision/notification-routes.js';
 import { supervisionOpsRoutes, supervisionSummaryOf } from '../supervision/ops-routes.js';
 import { createSupervisionService } from '../supervision/service.js';
+import { METERING_PATH, meteringIntakeRouter } from '../metering/routes.js';
+import { createMeteringService } from '../metering/service.js';
 import { openApiJson } from './openapi.js';
 
 // The API process's composition root: every dependency wired once, and the two HTTP apps built from them. The
@@ -35,7 +37,7 @@ import { openApiJson } from './openapi.js';
 export interface ApiSurfaces {
   /** PORT: the production interface and the order notification, nothing else. */
   readonly public: Express;
-  /** INTERNAL_PORT: /healthz, /readyz, /metrics, /openapi.json, /ops. */
+  /** INTERNAL_PORT: /healthz, /readyz, /metrics, /openapi.json, /ops, /metering (usage intake). */
   readonly internal: Express;
   readonly readiness: Readiness;
   readonly metrics: ApiMetrics;
@@ -44,6 +46,7 @@ export interface ApiSurfaces {
 
 /** Wires the API from configuration, the one pool and the one Temporal client. */
 export function composeApi(config: AppConfig, pool: Pool, client: Client, logger: Logger): ApiSurfaces {
+  const metering = createMeteringService({ pool, packages: config.metering.packages, futureToleranceMs: config.metering.futureToleranceMs });
   const orders = createOrderService({
     client,
     pool,
@@ -51,6 +54,8 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     accessKey: config.koogallery.accessKey,
     sealedBox: createSealedBox(config.dataEncryptionKey),
     budgetMs: config.koogallery.provisionBudgetMs,
+    // queryInstance's usage of on-demand and package instances comes from the metering context.
+    usageOf: (ids) => metering.usageOf(ids),
   });
   const supervision = createSupervisionService({ client, pool });
   // Query Order for order notifications: short, because the marketplace waits 5 s for the whole answer.
@@ -154,7 +159,15 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     readiness,
     metrics: metrics.registry,
     documents: { '/openapi.json': openApiJson },
-    mounts: [{ path: OPS_PATH, handler: ops }],
+    mounts: [
+      { path: OPS_PATH, handler: ops },
+      // Usage intake: called by the merchant's own product from inside its network, never by the marketplace,
+      // so it stays off the public listener (which serves only what KooGallery calls).
+      {
+        path: METERING_PATH,
+        handler: meteringIntakeRouter({ service: metering, token: config.metering.apiToken, maxBodyBytes: config.metering.maxBodyBytes, logger }),
+      },
+    ],
   });
 
   return { public: publicApp, internal: internalApp, readiness, metrics, nonces };

@@ -7,6 +7,7 @@ import { reconciliationOpenApiPart } from '../reconciliation/openapi.js';
 import { driftFindingSchema } from '../reconciliation/ops-schemas.js';
 import { supervisionOpenApiPart } from '../supervision/openapi.js';
 import { supervisionSummarySchema } from '../supervision/ops-schemas.js';
+import { meteringOpenApiPart } from '../metering/openapi.js';
 
 // The service's OpenAPI 3.1 document, served at GET /openapi.json on the internal listener. Each context writes
 // its own paths (its openapi.ts, next to its routes, from the zod schemas its routes validate and answer with);
@@ -23,6 +24,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     ordersOpenApiPart({ drift: driftFindingSchema, supervision: supervisionSummarySchema }),
     reconciliationOpenApiPart(),
     supervisionOpenApiPart(),
+    meteringOpenApiPart(),
   ]);
   return {
     openapi: '3.1.0',

@@ -63,6 +63,11 @@ export interface OrderServiceDeps {
   readonly sealedBox: SealedBox;
   /** How long an operation may wait for its workflow before answering "processing" or a retryable failure. */
   readonly budgetMs: number;
+  /**
+   * The usage queryInstance carries for on-demand and package instances (§4.2), by instanceId: the metering
+   * context's, injected by the composition root (this context knows no metering). Asked only for metered ids.
+   */
+  readonly usageOf?: (instanceIds: readonly string[]) => Promise<ReadonlyMap<string, unknown>>;
 }
 
 /** A purchase as the order workflow is started with it. */
@@ -281,12 +286,15 @@ export function createOrderService(deps: OrderServiceDeps) {
     const rows = await findInstanceAccess(pool, instanceIds);
     if (rows.length === 0) return { kind: 'instance-not-found', message: 'instance not found' };
     const byId = new Map(rows.map((r) => [r.instanceId, r]));
+    const metered = deps.usageOf ? rows.filter((r) => READY_PHASES.has(r.phase) && (r.chargingMode === 'ON_DEMAND' || r.chargingMode === 'ON_DEMAND_PKG')).map((r) => r.instanceId) : [];
+    const usage = metered.length > 0 && deps.usageOf ? await deps.usageOf(metered) : undefined;
     const info: InstanceInfo[] = [];
     for (const id of instanceIds) {
       const row = byId.get(id);
       if (!row || !READY_PHASES.has(row.phase)) continue;
       const appInfo = appInfoOf(row);
-      info.push({ instanceId: row.instanceId, ...(appInfo ? { appInfo } : {}) });
+      const used = usage?.get(row.instanceId);
+      info.push({ instanceId: row.instanceId, ...(appInfo ? { appInfo } : {}), ...(used !== undefined ? { usage: used } : {}) });
     }
     // A single-instance query names its order in the logs like every other call about that order.
     const only = rows.length === 1 ? rows[0]! : undefined;
@@ -365,3 +373,5 @@ export type OrderService = ReturnType<typeof createOrderService>;
 export { viewOrderWorkflow } from './workflow-view.js';
 // Supervision resolves a just-started supervised order through its order workflow's read-model row.
 export { findOrderWorkflows } from './store.js';
+// Metering checks usage records against the instances' charging facts (charging mode, phase, customer, product).
+export { findInstanceChargingFacts, type InstanceChargingRow } from './store.js';

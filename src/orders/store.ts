@@ -105,7 +105,7 @@ export async function findInstances(pool: Pool, instanceIds: readonly string[]):
 }
 
 /** The columns queryInstance needs: how the buyer reaches a live instance. */
-export type InstanceAccessRow = Pick<InstanceRow, 'instanceId' | 'workflowId' | 'orderId' | 'phase' | 'frontEndUrl' | 'adminUrl' | 'memo' | 'credentialsSealed'>;
+export type InstanceAccessRow = Pick<InstanceRow, 'instanceId' | 'workflowId' | 'orderId' | 'phase' | 'chargingMode' | 'frontEndUrl' | 'adminUrl' | 'memo' | 'credentialsSealed'>;
 
 /**
  * Instances for queryInstance, reading only what its answer needs: it is polled with up to 100 ids per call, and
@@ -114,8 +114,23 @@ export type InstanceAccessRow = Pick<InstanceRow, 'instanceId' | 'workflowId' | 
 export async function findInstanceAccess(pool: Pool, instanceIds: readonly string[]): Promise<InstanceAccessRow[]> {
   if (instanceIds.length === 0) return [];
   const r = await pool.query<InstanceAccessRow>(
-    `SELECT instance_id AS "instanceId", workflow_id AS "workflowId", order_id AS "orderId", phase, front_end_url AS "frontEndUrl",
+    `SELECT instance_id AS "instanceId", workflow_id AS "workflowId", order_id AS "orderId", phase, charging_mode AS "chargingMode", front_end_url AS "frontEndUrl",
        admin_url AS "adminUrl", memo, credentials_sealed AS "credentialsSealed"
+     FROM instances WHERE instance_id = ANY($1::text[])`,
+    [instanceIds],
+  );
+  return r.rows;
+}
+
+/** What metering needs to know about an instance: its charging mode, who bought what, and its phase. */
+export type InstanceChargingRow = Pick<InstanceRow, 'instanceId' | 'phase' | 'chargingMode' | 'customerId' | 'productId' | 'skuCode' | 'spec' | 'testOrder'>;
+
+/** The charging facts of these instances (usage intake checks every record's instance against them). */
+export async function findInstanceChargingFacts(pool: Pool, instanceIds: readonly string[]): Promise<InstanceChargingRow[]> {
+  if (instanceIds.length === 0) return [];
+  const r = await pool.query<InstanceChargingRow>(
+    `SELECT instance_id AS "instanceId", phase, charging_mode AS "chargingMode", customer_id AS "customerId", product_id AS "productId",
+       sku_code AS "skuCode", spec, test_order AS "testOrder"
      FROM instances WHERE instance_id = ANY($1::text[])`,
     [instanceIds],
   );

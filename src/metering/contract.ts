@@ -1,0 +1,116 @@
+import { ORDER_TASK_QUEUE } from '../orders/contract.js';
+
+// The metering context's contract (issue #14, spec §2.5, §4.2, §8): usage intake's record and answer shapes,
+// what queryInstance says about usage, and the push workflow's input, result and activities. Shared by the API,
+// the worker and the workflow. Bundle-safe: nothing here may import Node modules. Names are wire contracts.
+
+/** The charging modes metering serves (V1 chargingMode 0 → ON_DEMAND, 5 → ON_DEMAND_PKG). */
+export const METERED_CHARGING_MODES = ['ON_DEMAND', 'ON_DEMAND_PKG'] as const;
+/** One of METERED_CHARGING_MODES. */
+export type MeteredChargingMode = (typeof METERED_CHARGING_MODES)[number];
+
+/** Whether an instance of this charging mode reports usage. */
+export function isMetered(chargingMode: string | null | undefined): chargingMode is MeteredChargingMode {
+  return chargingMode === 'ON_DEMAND' || chargingMode === 'ON_DEMAND_PKG';
+}
+
+/** Most records one intake call may carry (the push API's own limit per call, §8). */
+export const MAX_RECORDS_PER_INTAKE = 1000;
+/** Most records one usage-data call carries (§8). */
+export const MAX_RECORDS_PER_PUSH = 1000;
+/** The marketplace refuses begin_time older than this (§8, MKT error "within the last 21 days"). */
+export const MAX_USAGE_AGE_MS = 21 * 24 * 3600_000;
+/** numeric(16,4): the largest value one record may carry. */
+export const MAX_USAGE_VALUE = 999_999_999_999.9999;
+
+/** Why one intake record was refused (the answer's `reason`). */
+export const UsageRefusal = {
+  UnknownInstance: 'UNKNOWN_INSTANCE',
+  /** The instance exists but is not on-demand or a package: its usage is not billed by metering. */
+  NotMetered: 'NOT_METERED',
+  /** Released, failed or rejected: no usage can accrue. */
+  InstanceNotLive: 'INSTANCE_NOT_LIVE',
+  ValueNotPositive: 'VALUE_NOT_POSITIVE',
+  TooManyDecimals: 'TOO_MANY_DECIMALS',
+  ValueTooLarge: 'VALUE_TOO_LARGE',
+  BeginTooOld: 'BEGIN_TOO_OLD',
+  EndBeforeBegin: 'END_BEFORE_BEGIN',
+  /** The period has not happened yet (clock skew is allowed for; see METERING_FUTURE_TOLERANCE_MS). */
+  EndInFuture: 'END_IN_FUTURE',
+} as const;
+/** One of UsageRefusal's values. */
+export type UsageRefusal = (typeof UsageRefusal)[keyof typeof UsageRefusal];
+
+/** The answer for one intake record. */
+export type RecordAnswer =
+  | { readonly recordId: string; readonly status: 'accepted' }
+  | { readonly recordId: string; readonly status: 'duplicate' }
+  | { readonly recordId: string; readonly status: 'refused'; readonly reason: UsageRefusal };
+
+/**
+ * What queryInstance carries as `usage` for a metered instance (§4.2: field names UNCONFIRMED; ours, documented in
+ * README "Metering"). Amounts are decimal strings with up to 4 decimals, as the push sends them.
+ */
+export type InstanceUsage =
+  | { readonly chargingMode: 'ON_DEMAND'; readonly usedAmount: string; readonly updatedAt: string }
+  | {
+      readonly chargingMode: 'ON_DEMAND_PKG';
+      readonly usedAmount: string;
+      readonly totalAmount: string | null;
+      readonly remainingAmount: string | null;
+      readonly updatedAt: string;
+    };
+
+/** The registered push workflow type (the schedule starts it by name). */
+export const METERING_PUSH_WORKFLOW_TYPE = 'meteringPushWorkflow';
+/** Id of the Schedule that runs the push for the default deployment. */
+export const METERING_PUSH_SCHEDULE_ID = 'koogallery-metering-push';
+
+/** The schedule id for the deployment serving `taskQueue` (see reconciliationScheduleId for why it is suffixed). */
+export function meteringPushScheduleId(taskQueue: string): string {
+  return taskQueue === ORDER_TASK_QUEUE ? METERING_PUSH_SCHEDULE_ID : `${METERING_PUSH_SCHEDULE_ID}-${taskQueue}`;
+}
+
+/** What a push run is started with. */
+export interface MeteringPushInput {
+  /** Aggregate hours that ended at least this long ago (late records still arriving); default from configuration. */
+  readonly closeDelayMs?: number;
+  /** Carried across continue-as-new. */
+  readonly carried?: MeteringPushResult;
+}
+
+/** What a push run did. */
+export interface MeteringPushResult {
+  /** Push items created from closed hours. */
+  readonly aggregated: number;
+  /** Usage-data calls made. */
+  readonly calls: number;
+  readonly accepted: number;
+  /** Items the marketplace refused or could not take: retried next run, or flagged once out of attempts. */
+  readonly retrying: number;
+  readonly flagged: number;
+}
+
+/** One call's worth of pending items pushed. */
+export interface PushBatchResult {
+  readonly sent: number;
+  readonly accepted: number;
+  readonly retrying: number;
+  readonly flagged: number;
+  /** Whether pending items remain that this run has not tried yet. */
+  readonly more: boolean;
+}
+
+/** The push workflow's activities (implemented in activities.ts). */
+export interface MeteringPushActivities {
+  /** Turns every closed (instance, hour) with unpushed records into a push item; returns how many it made. */
+  aggregateClosedPeriods(input: { readonly closeDelayMs?: number; readonly runStartedAt: string }): Promise<number>;
+  /** Sends up to 1,000 pending items not tried since `runStartedAt` and records each one's answer. */
+  pushPendingBatch(input: { readonly runStartedAt: string }): Promise<PushBatchResult>;
+}
+
+/** Failure types raised by the metering activities. */
+export const MeteringFailureType = {
+  /** The usage-data API did not answer (timeout, network, 5xx): the activity retries the same items. */
+  PushUnavailable: 'METERING_PUSH_UNAVAILABLE',
+} as const;
