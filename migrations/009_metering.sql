@@ -61,6 +61,8 @@ CREATE TABLE metering_push_items (
   last_code            text,
   last_message         text,
   last_attempt_at      timestamptz,
+  -- The push run that last sent it: a run sends each item at most once (whatever the clocks say).
+  last_run             text,
   accepted_at          timestamptz,
   created_at           timestamptz NOT NULL DEFAULT now(),
   UNIQUE (instance_id, period_start, revision)

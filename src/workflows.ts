@@ -6,3 +6,5 @@ export { reconciliationWorkflow } from './reconciliation/workflow.js';
 export { supervisionWorkflow } from './supervision/workflow.js';
 // Notifications: one run per message and channel, started by the supervision's enqueueNotifications activity.
 export { notificationWorkflow } from './notifications/workflow.js';
+// Metering: the usage push, started by the `koogallery-metering-push` Schedule and by POST /ops/metering/push.
+export { meteringPushWorkflow } from './metering/workflow.js';

@@ -26,6 +26,8 @@ import { ORDER_NOTIFICATION_PATH, orderNotificationRouter } from '../supervision
 import { supervisionOpsRoutes, supervisionSummaryOf } from '../supervision/ops-routes.js';
 import { createSupervisionService } from '../supervision/service.js';
 import { METERING_PATH, meteringIntakeRouter } from '../metering/routes.js';
+import { registerMeteringGauges } from '../metering/gauges.js';
+import { meteringOpsRoutes } from '../metering/ops-routes.js';
 import { createMeteringService } from '../metering/service.js';
 import { openApiJson } from './openapi.js';
 
@@ -71,6 +73,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
   registerDriftGauges(metrics.registry, pool);
   registerSupervisionGauges(metrics.registry, pool, { reminderAfterDays: config.supervision.reminderAfterDays });
   registerNotificationGauges(metrics.registry, client);
+  registerMeteringGauges(metrics.registry, pool);
   const recordInbox = (e: Parameters<typeof recordInboxEntry>[1]) => recordInboxEntry(pool, e);
 
   const readiness = createReadiness([
@@ -151,6 +154,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
       },
       { path: '/drift', handler: driftOpsRoutes({ pool }) },
       { path: '/supervision', handler: supervisionOpsRoutes({ pool, supervision, logger }) },
+      { path: '/metering', handler: meteringOpsRoutes({ pool, client, taskQueue: config.temporal.taskQueue }) },
     ],
   });
   const internalApp = createApp({

@@ -14,6 +14,9 @@ import { createSupervisionCatalogue } from '../supervision/catalogue.js';
 import { createOrderActivities, type OrderActivities } from '../orders/activities.js';
 import { createSupervisionActivities, type SupervisionActivities } from '../supervision/activities.js';
 import { createProvisioner } from '../orders/provisioning/index.js';
+import { createMeteringActivities } from '../metering/activities.js';
+import type { MeteringPushActivities } from '../metering/contract.js';
+import { createUsageDataClient, type UsageDataClient } from '../marketplace-api/usage-data-client.js';
 import type { Provisioner } from '../orders/provisioning/provisioner.js';
 
 /** What tests (and worker.ts) may replace in the notification wiring. */
@@ -40,8 +43,8 @@ function runtimeNotificationMetrics(): NotificationMetrics {
 export function createActivities(
   config: AppConfig,
   pool: Pool,
-  overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides } = {},
-): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities {
+  overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides; usageData?: Pick<UsageDataClient, 'push'> } = {},
+): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & MeteringPushActivities {
   const sealedBox = createSealedBox(config.dataEncryptionKey);
   const queryOrderClient = createQueryOrderClient({
     apiBase: config.koogallery.apiBase,
@@ -76,7 +79,16 @@ export function createActivities(
     queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
     ...(overrides.logger ? { logger: overrides.logger } : {}),
   });
-  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities };
+  // Metering: the usage push, signed with the merchant's docking key (spec §2.5).
+  const meteringActivities = createMeteringActivities({
+    pool,
+    usageData:
+      overrides.usageData ??
+      createUsageDataClient({ apiBase: config.metering.usageApiBase, key: config.koogallery.accessKey, timeoutMs: config.metering.pushTimeoutMs }),
+    closeDelayMs: config.metering.pushCloseDelayMs,
+    maxAttempts: config.metering.pushMaxAttempts,
+  });
+  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities, ...meteringActivities };
 }
 
 export { createOrderActivities, type OrderActivities } from '../orders/activities.js';

@@ -73,7 +73,10 @@ export function meteringPushScheduleId(taskQueue: string): string {
 
 /** What a push run is started with. */
 export interface MeteringPushInput {
-  /** Aggregate hours that ended at least this long ago (late records still arriving); default from configuration. */
+  /**
+   * Aggregate hours that ended at least this long ago (records still in flight land in their hour); default
+   * METERING_PUSH_CLOSE_DELAY_MINUTES. The ops push passes 0: every hour that has ended.
+   */
   readonly closeDelayMs?: number;
   /** Carried across continue-as-new. */
   readonly carried?: MeteringPushResult;
@@ -83,12 +86,15 @@ export interface MeteringPushInput {
 export interface MeteringPushResult {
   /** Push items created from closed hours. */
   readonly aggregated: number;
-  /** Usage-data calls made. */
+  /** Usage-data calls answered. */
   readonly calls: number;
   readonly accepted: number;
-  /** Items the marketplace refused or could not take: retried next run, or flagged once out of attempts. */
+  /** Items the marketplace refused: retried by the next run. */
   readonly retrying: number;
+  /** Items refused METERING_PUSH_MAX_ATTEMPTS times: waiting for ops (GET /ops/metering/flagged). */
   readonly flagged: number;
+  /** Set when the usage-data API could not be reached: the pending items wait for the next run. */
+  readonly unavailable?: string;
 }
 
 /** One call's worth of pending items pushed. */
@@ -97,16 +103,19 @@ export interface PushBatchResult {
   readonly accepted: number;
   readonly retrying: number;
   readonly flagged: number;
-  /** Whether pending items remain that this run has not tried yet. */
+  /** Whether pending items remain that this run has not sent yet. */
   readonly more: boolean;
 }
 
 /** The push workflow's activities (implemented in activities.ts). */
 export interface MeteringPushActivities {
   /** Turns every closed (instance, hour) with unpushed records into a push item; returns how many it made. */
-  aggregateClosedPeriods(input: { readonly closeDelayMs?: number; readonly runStartedAt: string }): Promise<number>;
-  /** Sends up to 1,000 pending items not tried since `runStartedAt` and records each one's answer. */
-  pushPendingBatch(input: { readonly runStartedAt: string }): Promise<PushBatchResult>;
+  aggregateClosedPeriods(input: { readonly runStartedAt: string; readonly closeDelayMs?: number }): Promise<number>;
+  /**
+   * Sends up to 1,000 pending items that run `runKey` has not sent yet and records each one's answer. Throws
+   * METERING_PUSH_UNAVAILABLE (retryable) when no answer came: the same items, with the same sns, go again.
+   */
+  pushPendingBatch(input: { readonly runKey: string }): Promise<PushBatchResult>;
 }
 
 /** Failure types raised by the metering activities. */

@@ -1,4 +1,6 @@
-import { json, type OpenApiPart, pathItem, ref, requestSchema } from '../platform/http/openapi.js';
+import { json, type OpenApiPart, pathItem, ref, requestSchema, responseRef, zodQueryParameters } from '../platform/http/openapi.js';
+import { OPS_TAG, opsErrorResponses, opsSecurity } from '../platform/http/ops/openapi.js';
+import { flaggedItemSchema, flaggedListSchema, listFlaggedParams, pushNowBody, pushResultSchema, requeueBody, requeueResultSchema } from './ops-routes.js';
 import { usageBatchSchema } from './intake.js';
 import { usageAnswerSchema, usageErrorSchema } from './routes.js';
 
@@ -37,8 +39,52 @@ export function meteringOpenApiPart(): OpenApiPart {
           },
         },
       }),
+      '/ops/metering/push': pathItem('internal', {
+        post: {
+          tags: [OPS_TAG, METERING_TAG],
+          operationId: 'pushUsageNow',
+          summary: 'Aggregate every ended hour and push all pending usage now',
+          description:
+            'Starts the push workflow (or joins the ops push already running) and waits up to 25 s for it. Items keep their metering_sn, so pushing again never bills twice.',
+          security: opsSecurity,
+          requestBody: { required: false, content: json(requestSchema(pushNowBody, 'Push options')) },
+          responses: {
+            '200': { description: 'The run finished', content: json(ref('MeteringPushRun')) },
+            '202': { description: 'The run goes on', content: json(ref('MeteringPushRun')) },
+            '503': responseRef('OpsUnavailable'),
+            ...opsErrorResponses,
+          },
+        },
+      }),
+      '/ops/metering/flagged': pathItem('internal', {
+        get: {
+          tags: [OPS_TAG, METERING_TAG],
+          operationId: 'listFlaggedUsage',
+          summary: 'Usage push items the marketplace refused METERING_PUSH_MAX_ATTEMPTS times',
+          security: opsSecurity,
+          parameters: zodQueryParameters(listFlaggedParams, { limit: 'Page size (default 50).', cursor: 'The `nextCursor` of the previous page (opaque).' }),
+          responses: { '200': { description: 'One page of flagged items', content: json(ref('FlaggedUsageList')) }, ...opsErrorResponses },
+        },
+      }),
+      '/ops/metering/flagged/requeue': pathItem('internal', {
+        post: {
+          tags: [OPS_TAG, METERING_TAG],
+          operationId: 'requeueFlaggedUsage',
+          summary: 'Put flagged items back in the push queue (same metering_sn)',
+          security: opsSecurity,
+          requestBody: { required: true, content: json(requestSchema(requeueBody, 'The items to requeue')) },
+          responses: { '200': { description: 'How many were requeued', content: json(ref('RequeueResult')) }, ...opsErrorResponses },
+        },
+      }),
     },
-    responseSchemas: { UsageAnswer: usageAnswerSchema, UsageError: usageErrorSchema },
+    responseSchemas: {
+      UsageAnswer: usageAnswerSchema,
+      UsageError: usageErrorSchema,
+      MeteringPushRun: pushResultSchema,
+      FlaggedUsageItem: flaggedItemSchema,
+      FlaggedUsageList: flaggedListSchema,
+      RequeueResult: requeueResultSchema,
+    },
     securitySchemes: {
       meteringBearer: { type: 'http', scheme: 'bearer', description: 'METERING_API_TOKEN, compared in constant time.' },
     },

@@ -189,15 +189,15 @@ export interface PushItemRow {
   attempts: number;
 }
 
-/** Up to `limit` pending items not attempted since `notAttemptedSince`, oldest hours first. */
-export async function pendingPushItems(pool: Pool, notAttemptedSince: Date, limit: number): Promise<PushItemRow[]> {
+/** Up to `limit` pending items that push run `runKey` has not sent yet, oldest hours first. */
+export async function pendingPushItems(pool: Pool, runKey: string, limit: number): Promise<PushItemRow[]> {
   const r = await pool.query<PushItemRow>(
     `SELECT metering_sn AS "meteringSn", instance_id AS "instanceId", period_start AS "periodStart", period_end AS "periodEnd",
        record_time AS "recordTime", usage_value::text AS "usageValue", relate_pkg_instance AS "relatePkgInstance", attempts
      FROM metering_push_items
-     WHERE status = 'PENDING' AND (last_attempt_at IS NULL OR last_attempt_at < $1)
+     WHERE status = 'PENDING' AND last_run IS DISTINCT FROM $1
      ORDER BY period_start, metering_sn LIMIT $2`,
-    [notAttemptedSince, limit],
+    [runKey, limit],
   );
   return r.rows;
 }
@@ -210,15 +210,15 @@ export interface ItemAnswer {
   readonly message: string | null;
 }
 
-/** Records the answers of one call (one statement); an ACCEPTED item is never moved back. */
-export async function recordPushAnswers(pool: Pool, answers: readonly ItemAnswer[]): Promise<void> {
+/** Records the answers of one call of run `runKey` (one statement); an ACCEPTED item is never moved back. */
+export async function recordPushAnswers(pool: Pool, runKey: string, answers: readonly ItemAnswer[]): Promise<void> {
   if (answers.length === 0) return;
   await pool.query(
     `UPDATE metering_push_items p SET status = a.status, last_code = a.code, last_message = a.message, attempts = p.attempts + 1,
-       last_attempt_at = now(), accepted_at = CASE WHEN a.status = 'ACCEPTED' THEN now() ELSE p.accepted_at END
+       last_attempt_at = now(), last_run = $5, accepted_at = CASE WHEN a.status = 'ACCEPTED' THEN now() ELSE p.accepted_at END
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS a(sn, status, code, message)
      WHERE p.metering_sn = a.sn AND p.status <> 'ACCEPTED'`,
-    [answers.map((a) => a.meteringSn), answers.map((a) => a.status), answers.map((a) => a.code), answers.map((a) => a.message)],
+    [answers.map((a) => a.meteringSn), answers.map((a) => a.status), answers.map((a) => a.code), answers.map((a) => a.message), runKey],
   );
 }
 
