@@ -17,6 +17,8 @@ CREATE TABLE metering_instances (
   stop_when_used_up  boolean,
   threshold_kind     text CHECK (threshold_kind IN ('PERCENT', 'REMAINING')),
   threshold_value    numeric(20, 4),
+  -- Whether the buyer's auto-repurchase is expected at the threshold (false: a remainder alert only).
+  repurchase         boolean,
   -- Auto-repurchase: the package that follows this one (and the one it follows), once linked.
   next_instance_id   text,
   prev_instance_id   text,
@@ -24,6 +26,9 @@ CREATE TABLE metering_instances (
   updated_at         timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX metering_instances_customer_product ON metering_instances (customer_id, product_id);
+-- A package is followed by at most one package, and follows at most one.
+CREATE UNIQUE INDEX metering_instances_next ON metering_instances (next_instance_id) WHERE next_instance_id IS NOT NULL;
+CREATE UNIQUE INDEX metering_instances_prev ON metering_instances (prev_instance_id) WHERE prev_instance_id IS NOT NULL;
 
 -- Every accepted usage record, idempotent by the reporter's recordId. `period_start` is the UTC hour of
 -- begin_time (the push aggregates per instance and hour); `push_sn` is the push item it went into (NULL until

@@ -8,3 +8,5 @@ export { supervisionWorkflow } from './supervision/workflow.js';
 export { notificationWorkflow } from './notifications/workflow.js';
 // Metering: the usage push, started by the `koogallery-metering-push` Schedule and by POST /ops/metering/push.
 export { meteringPushWorkflow } from './metering/workflow.js';
+// Metering: one per package instance, started by usage intake at its first threshold crossing (signal-with-start).
+export { packageWorkflow } from './metering/workflow.js';

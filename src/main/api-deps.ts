@@ -28,7 +28,7 @@ import { createSupervisionService } from '../supervision/service.js';
 import { METERING_PATH, meteringIntakeRouter } from '../metering/routes.js';
 import { registerMeteringGauges } from '../metering/gauges.js';
 import { meteringOpsRoutes } from '../metering/ops-routes.js';
-import { createMeteringService } from '../metering/service.js';
+import { createMeteringService, packageSignaller } from '../metering/service.js';
 import { openApiJson } from './openapi.js';
 
 // The API process's composition root: every dependency wired once, and the two HTTP apps built from them. The
@@ -48,7 +48,19 @@ export interface ApiSurfaces {
 
 /** Wires the API from configuration, the one pool and the one Temporal client. */
 export function composeApi(config: AppConfig, pool: Pool, client: Client, logger: Logger): ApiSurfaces {
-  const metering = createMeteringService({ pool, packages: config.metering.packages, futureToleranceMs: config.metering.futureToleranceMs });
+  const metering = createMeteringService({
+    pool,
+    packages: config.metering.packages,
+    futureToleranceMs: config.metering.futureToleranceMs,
+    // Package workflows hear only thresholds crossed and quotas used up, never single records.
+    onPackageCrossings: packageSignaller({
+      client,
+      taskQueue: config.temporal.taskQueue,
+      repurchaseWindowMs: config.metering.repurchaseWindowMs,
+      pollIntervalMs: config.metering.repurchasePollMs,
+      onError: (err, c) => logger.error({ err: (err as Error).message, instanceId: c.instanceId, crossing: c.kind }, 'package workflow not told of a crossing'),
+    }),
+  });
   const orders = createOrderService({
     client,
     pool,

@@ -15,7 +15,10 @@ import { createOrderActivities, type OrderActivities } from '../orders/activitie
 import { createSupervisionActivities, type SupervisionActivities } from '../supervision/activities.js';
 import { createProvisioner } from '../orders/provisioning/index.js';
 import { createMeteringActivities } from '../metering/activities.js';
-import type { MeteringPushActivities } from '../metering/contract.js';
+import type { MeteringPushActivities, PackageActivities } from '../metering/contract.js';
+import { createPackageActivities } from '../metering/package-activities.js';
+import { createOrderService } from '../orders/service.js';
+import { getClient } from '@temporalio/activity';
 import { createUsageDataClient, type UsageDataClient } from '../marketplace-api/usage-data-client.js';
 import type { Provisioner } from '../orders/provisioning/provisioner.js';
 
@@ -44,7 +47,7 @@ export function createActivities(
   config: AppConfig,
   pool: Pool,
   overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides; usageData?: Pick<UsageDataClient, 'push'> } = {},
-): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & MeteringPushActivities {
+): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & MeteringPushActivities & PackageActivities {
   const sealedBox = createSealedBox(config.dataEncryptionKey);
   const queryOrderClient = createQueryOrderClient({
     apiBase: config.koogallery.apiBase,
@@ -88,7 +91,28 @@ export function createActivities(
     closeDelayMs: config.metering.pushCloseDelayMs,
     maxAttempts: config.metering.pushMaxAttempts,
   });
-  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities, ...meteringActivities };
+  // Packages: the buyer is told through the notification context; a used-up package is frozen through the orders
+  // context's service, by the same update the marketplace's FREEZE runs (its workflow stays the one writer).
+  const packageActivities = createPackageActivities({
+    pool,
+    packages: config.metering.packages,
+    enqueueNotifications: createNotificationEnqueuer({ routing: config.notifications.routing, ...(notifying.retry ? { retry: notifying.retry } : {}) }),
+    freeze: async (instanceId) => {
+      const orders = createOrderService({
+        client: getClient(),
+        pool,
+        taskQueue: config.temporal.taskQueue,
+        accessKey: config.koogallery.accessKey,
+        sealedBox,
+        budgetMs: 30_000,
+      });
+      const outcome = await orders.execute({ kind: 'freeze', instanceId, interfaceVersion: 'V2', testOrder: false });
+      // Frozen (or already), or gone (released: nothing to stop). Anything else is retried by the activity.
+      if (outcome.kind === 'instance-not-found' || (outcome.kind === 'answered' && outcome.code === '000000')) return;
+      throw new Error(`freezing ${instanceId} answered ${outcome.kind}${'code' in outcome ? ` ${outcome.code}` : ''}`);
+    },
+  });
+  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities, ...meteringActivities, ...packageActivities };
 }
 
 export { createOrderActivities, type OrderActivities } from '../orders/activities.js';

@@ -1,3 +1,4 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { ORDER_TASK_QUEUE } from '../orders/contract.js';
 
 // The metering context's contract (issue #14, spec §2.5, §4.2, §8): usage intake's record and answer shapes,
@@ -58,6 +59,8 @@ export type InstanceUsage =
       readonly usedAmount: string;
       readonly totalAmount: string | null;
       readonly remainingAmount: string | null;
+      /** The package that follows this one (the buyer's repurchase), once linked. */
+      readonly nextInstanceId?: string;
       readonly updatedAt: string;
     };
 
@@ -123,3 +126,66 @@ export const MeteringFailureType = {
   /** The usage-data API did not answer (timeout, network, 5xx): the activity retries the same items. */
   PushUnavailable: 'METERING_PUSH_UNAVAILABLE',
 } as const;
+
+// ---- Packages (按需套餐包) and auto-repurchase (API套餐包自动复购, §8) -------------------------------------------
+
+/** The registered package workflow type. */
+export const PACKAGE_WORKFLOW_TYPE = 'packageWorkflow';
+
+/** One package workflow per package instance, started by the first crossing intake sees. */
+export function packageWorkflowId(instanceId: string): string {
+  return `package-${instanceId}`;
+}
+
+/** What a package workflow is started with (the package's terms, from the registry). */
+export interface PackageWorkflowInput {
+  readonly instanceId: string;
+  /** Service stops (the instance is frozen) at exhaustion unless a follow-on package is linked. */
+  readonly stopWhenUsedUp: boolean;
+  /** Whether the buyer's auto-repurchase is expected at the threshold (false: remainder alert only). */
+  readonly repurchase: boolean;
+  /** How long after the threshold a repurchase may take before the buyer is told it did not arrive. */
+  readonly repurchaseWindowMs: number;
+  /** How often the workflow looks for the follow-on package while it waits (default 1 minute). */
+  readonly pollIntervalMs?: number;
+}
+
+/** What intake tells a package workflow: only what changes its course. */
+export interface PackageEvent {
+  readonly kind: 'THRESHOLD_CROSSED' | 'EXHAUSTED';
+  readonly usedAfter: string;
+  readonly quota: string;
+}
+
+/** The package workflow's state. */
+export interface PackageState {
+  readonly instanceId: string;
+  readonly thresholdCrossed: boolean;
+  readonly exhausted: boolean;
+  readonly nextInstanceId?: string;
+  /** What the marketplace (through ops) said about a failed repurchase. */
+  readonly repurchaseFailed?: string;
+  readonly frozen: boolean;
+  /** Notification kinds sent to the buyer, in order. */
+  readonly notified: readonly PackageNotificationKind[];
+}
+
+/** What the buyer is told about a package. */
+export type PackageNotificationKind = 'PACKAGE_REMAINDER_LOW' | 'PACKAGE_REPURCHASE_MISSING' | 'PACKAGE_REPURCHASE_FAILED';
+
+/** Intake: a threshold crossed or the quota used up. */
+export const packageEventSignal = defineSignal<[PackageEvent]>('packageEvent');
+/** Ops: the marketplace reported that the buyer's auto-repurchase failed. */
+export const repurchaseFailedSignal = defineSignal<[{ readonly reason: string }]>('repurchaseFailed');
+/** The package's state. */
+export const getPackageQuery = defineQuery<PackageState>('getPackage');
+
+/** The package workflow's activities. */
+export interface PackageActivities {
+  /** Finds the buyer's repurchased package (same customer and product) and links it; its id, or null. */
+  linkFollowOnPackage(input: { readonly instanceId: string }): Promise<string | null>;
+  /** Tells the buyer (every channel routed to CUSTOMER: SMS, e-mail, in-site message). Idempotent per kind. */
+  notifyPackageBuyer(input: { readonly instanceId: string; readonly kind: PackageNotificationKind; readonly reason?: string }): Promise<number>;
+  /** Freezes the used-up package through the orders context (the marketplace FREEZE path). */
+  freezeUsedUpPackage(input: { readonly instanceId: string }): Promise<void>;
+}

@@ -1,6 +1,17 @@
-import { json, type OpenApiPart, pathItem, ref, requestSchema, responseRef, zodQueryParameters } from '../platform/http/openapi.js';
+import { json, type OpenApiPart, pathItem, ref, requestSchema, responseRef, zodParameter, zodQueryParameters } from '../platform/http/openapi.js';
 import { OPS_TAG, opsErrorResponses, opsSecurity } from '../platform/http/ops/openapi.js';
-import { flaggedItemSchema, flaggedListSchema, listFlaggedParams, pushNowBody, pushResultSchema, requeueBody, requeueResultSchema } from './ops-routes.js';
+import {
+  flaggedItemSchema,
+  flaggedListSchema,
+  listFlaggedParams,
+  packagePathParams,
+  pushNowBody,
+  pushResultSchema,
+  repurchaseFailedBody,
+  repurchaseFailedResultSchema,
+  requeueBody,
+  requeueResultSchema,
+} from './ops-routes.js';
 import { usageBatchSchema } from './intake.js';
 import { usageAnswerSchema, usageErrorSchema } from './routes.js';
 
@@ -76,8 +87,25 @@ export function meteringOpenApiPart(): OpenApiPart {
           responses: { '200': { description: 'How many were requeued', content: json(ref('RequeueResult')) }, ...opsErrorResponses },
         },
       }),
+      '/ops/metering/packages/{instanceId}/repurchase-failed': pathItem('internal', {
+        post: {
+          tags: [OPS_TAG, METERING_TAG],
+          operationId: 'recordRepurchaseFailure',
+          summary: "Record that the buyer's auto-repurchase of this package failed (the buyer is told at once)",
+          security: opsSecurity,
+          parameters: [zodParameter('instanceId', 'path', packagePathParams.shape.instanceId, 'The package instance.')],
+          requestBody: { required: true, content: json(requestSchema(repurchaseFailedBody, 'What the marketplace reported')) },
+          responses: {
+            '200': { description: 'Recorded', content: json(ref('RepurchaseFailureRecorded')) },
+            '404': responseRef('OpsNotFound'),
+            '503': responseRef('OpsUnavailable'),
+            ...opsErrorResponses,
+          },
+        },
+      }),
     },
     responseSchemas: {
+      RepurchaseFailureRecorded: repurchaseFailedResultSchema,
       UsageAnswer: usageAnswerSchema,
       UsageError: usageErrorSchema,
       MeteringPushRun: pushResultSchema,

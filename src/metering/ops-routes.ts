@@ -1,11 +1,11 @@
-import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import express, { type Request, type Response, type Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { PAGE_LIMIT, cursorOf, encodeCursor, limit, parseParams } from '../platform/http/ops/params.js';
 import { OpsError, OpsErrorCode } from '../platform/http/ops/errors.js';
 import { isTemporalUnavailable } from '../platform/temporal/failures.js';
-import { METERING_PUSH_WORKFLOW_TYPE, meteringPushScheduleId, type MeteringPushInput, type MeteringPushResult } from './contract.js';
+import { METERING_PUSH_WORKFLOW_TYPE, meteringPushScheduleId, packageWorkflowId, repurchaseFailedSignal, type MeteringPushInput, type MeteringPushResult } from './contract.js';
 import { listFlaggedItems, requeueFlaggedItems, type FlaggedItemRow } from './store.js';
 
 // The metering ops API (mounted at /ops/metering): run a push now, list the items the marketplace kept refusing,
@@ -50,6 +50,13 @@ export const pushResultSchema = z.object({
     })
     .optional(),
 });
+/** Body of POST /ops/metering/packages/{instanceId}/repurchase-failed. */
+export const repurchaseFailedBody = z.strictObject({ reason: z.string().min(1).max(500).describe('What the marketplace reported (e.g. insufficient balance).') });
+/** Path parameters of the package routes. */
+export const packagePathParams = z.strictObject({ instanceId: z.string().min(1).max(64) });
+/** Answer of POST /ops/metering/packages/{instanceId}/repurchase-failed. */
+export const repurchaseFailedResultSchema = z.object({ instanceId: z.string(), recorded: z.literal(true) });
+
 /** Requeue answer. */
 export const requeueResultSchema = z.object({ requeued: z.number().int() });
 
@@ -103,6 +110,20 @@ export function meteringOpsRoutes(deps: { readonly pool: Pool; readonly client: 
   router.post('/flagged/requeue', express.json({ limit: '128kb', type: () => true }), async (req: Request, res: Response) => {
     const p = parseParams(requeueBody, req.body ?? {}, 'body');
     res.json({ requeued: await requeueFlaggedItems(deps.pool, p.meteringSns) });
+  });
+  // The marketplace tells the merchant (not through an interface: UNCONFIRMED how) that a buyer's auto-repurchase
+  // failed; ops record it here and the package workflow tells the buyer at once instead of at the window's end.
+  router.post('/packages/:instanceId/repurchase-failed', express.json({ limit: '4kb', type: () => true }), async (req: Request, res: Response) => {
+    const { instanceId } = parseParams(packagePathParams, req.params, 'path');
+    const { reason } = parseParams(repurchaseFailedBody, req.body ?? {}, 'body');
+    try {
+      await deps.client.workflow.getHandle(packageWorkflowId(instanceId)).signal(repurchaseFailedSignal, { reason });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new OpsError(OpsErrorCode.NotFound, `no package workflow for ${instanceId} (its threshold has not been crossed, or it ended)`);
+      if (isTemporalUnavailable(err)) throw new OpsError(OpsErrorCode.Unavailable, 'Temporal is unavailable; retry');
+      throw err;
+    }
+    res.json({ instanceId, recorded: true });
   });
   return router;
 }

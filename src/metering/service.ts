@@ -1,7 +1,17 @@
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { withTransaction } from '../platform/db/transaction.js';
 import { findInstanceChargingFacts, type InstanceChargingRow } from '../orders/service.js';
-import { UsageRefusal, isMetered, type InstanceUsage, type RecordAnswer } from './contract.js';
+import {
+  PACKAGE_WORKFLOW_TYPE,
+  UsageRefusal,
+  isMetered,
+  packageEventSignal,
+  packageWorkflowId,
+  type InstanceUsage,
+  type PackageWorkflowInput,
+  type RecordAnswer,
+} from './contract.js';
 import { checkRecord, type CheckedRecord, type UsageBatch } from './intake.js';
 import type { PackageTerms } from './settings.js';
 import { findMeteredInstances, insertUsage, registerInstances, type InstanceRegistration, type MeteredInstanceRow, type TotalMove } from './store.js';
@@ -19,6 +29,8 @@ export interface PackageCrossing {
   readonly kind: 'THRESHOLD_CROSSED' | 'EXHAUSTED';
   readonly usedAfter: string;
   readonly quota: string;
+  readonly stopWhenUsedUp: boolean;
+  readonly repurchase: boolean;
 }
 
 /** What the metering service needs. */
@@ -58,6 +70,7 @@ export function registrationOf(f: InstanceChargingRow, packages: Readonly<Record
     stopWhenUsedUp: mode === 'ON_DEMAND_PKG' ? (terms?.stopWhenUsedUp ?? true) : null,
     thresholdKind: terms?.threshold?.kind ?? null,
     thresholdValue: terms?.threshold?.value ?? null,
+    repurchase: mode === 'ON_DEMAND_PKG' ? (terms?.repurchase ?? true) : null,
   };
 }
 
@@ -76,9 +89,10 @@ export function crossingsOf(p: MeteredInstanceRow, move: TotalMove): PackageCros
   const after = Number(move.usedAfter);
   const quota = Number(p.quota);
   const out: PackageCrossing[] = [];
+  const terms = { usedAfter: move.usedAfter, quota: p.quota, stopWhenUsedUp: p.stopWhenUsedUp ?? true, repurchase: p.repurchase ?? true };
   const at = thresholdUsedAt(p);
-  if (at !== undefined && before < at && after >= at) out.push({ instanceId: p.instanceId, kind: 'THRESHOLD_CROSSED', usedAfter: move.usedAfter, quota: p.quota });
-  if (before < quota && after >= quota) out.push({ instanceId: p.instanceId, kind: 'EXHAUSTED', usedAfter: move.usedAfter, quota: p.quota });
+  if (at !== undefined && before < at && after >= at) out.push({ instanceId: p.instanceId, kind: 'THRESHOLD_CROSSED', ...terms });
+  if (before < quota && after >= quota) out.push({ instanceId: p.instanceId, kind: 'EXHAUSTED', ...terms });
   return out;
 }
 
@@ -99,6 +113,7 @@ export function usageOfRow(r: MeteredInstanceRow): InstanceUsage {
     usedAmount: used,
     totalAmount: r.quota === null ? null : trimDecimal(r.quota),
     remainingAmount: remaining === null ? null : String(remaining),
+    ...(r.nextInstanceId ? { nextInstanceId: r.nextInstanceId } : {}),
     updatedAt,
   };
 }
@@ -184,6 +199,44 @@ export function createMeteringService(deps: MeteringServiceDeps) {
   }
 
   return { report, usageOf };
+}
+
+/**
+ * Tells each crossing to its package's workflow (signal-with-start: the first crossing starts it). A signal that
+ * cannot be sent is logged and the intake still answers: the records are stored.
+ */
+export function packageSignaller(o: {
+  readonly client: Client;
+  readonly taskQueue: string;
+  readonly repurchaseWindowMs: number;
+  readonly pollIntervalMs?: number;
+  readonly onError: (err: unknown, c: PackageCrossing) => void;
+}): (crossings: readonly PackageCrossing[]) => Promise<void> {
+  return async (crossings) => {
+    await Promise.all(
+      crossings.map(async (c) => {
+        const input: PackageWorkflowInput = {
+          instanceId: c.instanceId,
+          stopWhenUsedUp: c.stopWhenUsedUp,
+          repurchase: c.repurchase,
+          repurchaseWindowMs: o.repurchaseWindowMs,
+          ...(o.pollIntervalMs !== undefined ? { pollIntervalMs: o.pollIntervalMs } : {}),
+        };
+        try {
+          await o.client.workflow.signalWithStart(PACKAGE_WORKFLOW_TYPE, {
+            workflowId: packageWorkflowId(c.instanceId),
+            taskQueue: o.taskQueue,
+            args: [input],
+            signal: packageEventSignal,
+            signalArgs: [{ kind: c.kind, usedAfter: c.usedAfter, quota: c.quota }],
+            staticSummary: `Package ${c.instanceId}`,
+          });
+        } catch (err) {
+          o.onError(err, c);
+        }
+      }),
+    );
+  };
 }
 
 /** The metering service's type. */

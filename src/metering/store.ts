@@ -18,6 +18,7 @@ export interface MeteredInstanceRow {
   stopWhenUsedUp: boolean | null;
   thresholdKind: 'PERCENT' | 'REMAINING' | null;
   thresholdValue: string | null;
+  repurchase: boolean | null;
   nextInstanceId: string | null;
   prevInstanceId: string | null;
   updatedAt: Date;
@@ -26,7 +27,7 @@ export interface MeteredInstanceRow {
 const INSTANCE_COLUMNS = `instance_id AS "instanceId", charging_mode AS "chargingMode", customer_id AS "customerId",
   product_id AS "productId", sku_code AS "skuCode", used::text AS used, quota::text AS quota,
   stop_when_used_up AS "stopWhenUsedUp", threshold_kind AS "thresholdKind", threshold_value::text AS "thresholdValue",
-  next_instance_id AS "nextInstanceId", prev_instance_id AS "prevInstanceId", updated_at AS "updatedAt"`;
+  repurchase, next_instance_id AS "nextInstanceId", prev_instance_id AS "prevInstanceId", updated_at AS "updatedAt"`;
 
 /** What registering an instance writes (package terms only for packages). */
 export interface InstanceRegistration {
@@ -39,6 +40,7 @@ export interface InstanceRegistration {
   readonly stopWhenUsedUp: boolean | null;
   readonly thresholdKind: 'PERCENT' | 'REMAINING' | null;
   readonly thresholdValue: string | null;
+  readonly repurchase: boolean | null;
 }
 
 /** Registers instances not registered yet (one statement); existing rows are left as they are. */
@@ -46,8 +48,8 @@ export async function registerInstances(db: Pool | PoolClient, rows: readonly In
   if (rows.length === 0) return;
   await db.query(
     `INSERT INTO metering_instances (instance_id, charging_mode, customer_id, product_id, sku_code, quota, stop_when_used_up,
-       threshold_kind, threshold_value)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::boolean[], $8::text[], $9::numeric[])
+       threshold_kind, threshold_value, repurchase)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::boolean[], $8::text[], $9::numeric[], $10::boolean[])
      ON CONFLICT (instance_id) DO NOTHING`,
     [
       rows.map((r) => r.instanceId),
@@ -59,6 +61,7 @@ export async function registerInstances(db: Pool | PoolClient, rows: readonly In
       rows.map((r) => r.stopWhenUsedUp),
       rows.map((r) => r.thresholdKind),
       rows.map((r) => r.thresholdValue),
+      rows.map((r) => r.repurchase),
     ],
   );
 }
@@ -260,4 +263,27 @@ export async function pushItemCounts(pool: Pool): Promise<Record<'PENDING' | 'FL
   const out = { PENDING: 0, FLAGGED: 0 };
   for (const row of r.rows) out[row.status] = Number(row.n);
   return out;
+}
+
+/**
+ * Links `nextId` as the package that follows `instanceId` (both registered): only when neither is linked yet in
+ * that direction. Returns the follow-on now linked (this call's, or one linked before), or undefined.
+ */
+export async function linkPackages(pool: Pool, instanceId: string, nextId: string): Promise<string | undefined> {
+  return withTransaction(pool, async (client) => {
+    const current = await client.query<{ next: string | null }>(`SELECT next_instance_id AS next FROM metering_instances WHERE instance_id = $1 FOR UPDATE`, [instanceId]);
+    const existing = current.rows[0]?.next;
+    if (existing) return existing;
+    const taken = await client.query(`UPDATE metering_instances SET prev_instance_id = $1, updated_at = now() WHERE instance_id = $2 AND prev_instance_id IS NULL`, [instanceId, nextId]);
+    if (taken.rowCount !== 1) return undefined;
+    await client.query(`UPDATE metering_instances SET next_instance_id = $2, updated_at = now() WHERE instance_id = $1`, [instanceId, nextId]);
+    return nextId;
+  });
+}
+
+/** Which of these instances already follow another package. */
+export async function linkedAsFollowOn(pool: Pool, instanceIds: readonly string[]): Promise<Set<string>> {
+  if (instanceIds.length === 0) return new Set();
+  const r = await pool.query<{ id: string }>(`SELECT instance_id AS id FROM metering_instances WHERE instance_id = ANY($1::text[]) AND prev_instance_id IS NOT NULL`, [instanceIds]);
+  return new Set(r.rows.map((x) => x.id));
 }

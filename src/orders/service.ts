@@ -374,4 +374,5 @@ export { viewOrderWorkflow } from './workflow-view.js';
 // Supervision resolves a just-started supervised order through its order workflow's read-model row.
 export { findOrderWorkflows } from './store.js';
 // Metering checks usage records against the instances' charging facts (charging mode, phase, customer, product).
-export { findInstanceChargingFacts, type InstanceChargingRow } from './store.js';
+// A package's follow-on (the buyer's auto-repurchase) is an ordinary instance of the same customer and product.
+export { findInstanceChargingFacts, findLiveInstancesOfCustomerProduct, type InstanceChargingRow } from './store.js';

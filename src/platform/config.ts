@@ -127,6 +127,7 @@ const EnvSchema = z.object({
   METERING_USAGE_API_BASE: optionalString,
   METERING_PACKAGES: z.string().default(''),
   METERING_REPURCHASE_WINDOW_MINUTES: intFrom(60, 1, 30 * 24 * 60),
+  METERING_REPURCHASE_POLL_MS: intFrom(60_000, 100, 3600_000),
 });
 
 /**
@@ -368,6 +369,8 @@ export interface AppConfig {
     readonly packages: Readonly<Record<string, PackageTerms>>;
     /** How long after a package's threshold a repurchase may take before the buyer is told it did not happen. */
     readonly repurchaseWindowMs: number;
+    /** How often a package workflow looks for the repurchased package while it waits. */
+    readonly repurchasePollMs: number;
   };
   /** Names of settings that fell back to development defaults (warned about at startup). */
   readonly devDefaultsUsed: readonly string[];
@@ -550,6 +553,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       usageApiBase: e.METERING_USAGE_API_BASE ?? apiBase,
       packages: packageTerms.packages,
       repurchaseWindowMs: e.METERING_REPURCHASE_WINDOW_MINUTES * 60_000,
+      repurchasePollMs: e.METERING_REPURCHASE_POLL_MS,
     },
     devDefaultsUsed,
   };

@@ -72,15 +72,15 @@ describe('the intake schema', () => {
 
 describe('package terms', () => {
   it('when METERING_PACKAGES lists SKUs, then each has its quota, kind and threshold', () => {
-    const { packages, problems } = parsePackageTerms('API-1K=1000:stop:80%, API-10K=10000.5:continue:500,API-X=5');
+    const { packages, problems } = parsePackageTerms('API-1K=1000:stop:80%, API-10K=10000.5:continue:500:alert,API-X=5');
     expect(problems).toEqual([]);
     expect(packages).toEqual({
-      'API-1K': { quota: '1000', stopWhenUsedUp: true, threshold: { kind: 'PERCENT', value: '80' } },
-      'API-10K': { quota: '10000.5', stopWhenUsedUp: false, threshold: { kind: 'REMAINING', value: '500' } },
-      'API-X': { quota: '5', stopWhenUsedUp: true },
+      'API-1K': { quota: '1000', stopWhenUsedUp: true, threshold: { kind: 'PERCENT', value: '80' }, repurchase: true },
+      'API-10K': { quota: '10000.5', stopWhenUsedUp: false, threshold: { kind: 'REMAINING', value: '500' }, repurchase: false },
+      'API-X': { quota: '5', stopWhenUsedUp: true, repurchase: true },
     });
   });
-  it.each(['API', 'A=0', 'A=1:sometimes', 'A=1:120%', 'A=1:stop:2:3', 'A=-1'])('when an entry is %j, then it is a problem', (text) => {
+  it.each(['API', 'A=0', 'A=1:sometimes', 'A=1:120%', 'A=1:stop:2:alert:3', 'A=-1'])('when an entry is %j, then it is a problem', (text) => {
     expect(parsePackageTerms(text).problems).toHaveLength(1);
   });
 });
@@ -97,6 +97,7 @@ describe('package crossings', () => {
     stopWhenUsedUp: true,
     thresholdKind: 'PERCENT',
     thresholdValue: '80',
+    repurchase: true,
     nextInstanceId: null,
     prevInstanceId: null,
     updatedAt: new Date(NOW),
