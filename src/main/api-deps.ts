@@ -69,7 +69,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     sealedBox: createSealedBox(config.dataEncryptionKey),
     budgetMs: config.koogallery.provisionBudgetMs,
     // queryInstance's usage of on-demand and package instances comes from the metering context.
-    usageOf: (ids) => metering.usageOf(ids),
+    usageOf: (ids, o) => metering.usageOf(ids, o),
   });
   const supervision = createSupervisionService({ client, pool });
   // Query Order for order notifications: short, because the marketplace waits 5 s for the whole answer.

@@ -14,7 +14,7 @@ import {
 } from './contract.js';
 import { checkRecord, type CheckedRecord, type UsageBatch } from './intake.js';
 import type { PackageTerms } from './settings.js';
-import { findMeteredInstances, insertUsage, registerInstances, type InstanceRegistration, type MeteredInstanceRow, type TotalMove } from './store.js';
+import { findMeteredInstances, insertUsage, lockInstances, registerInstances, type InstanceRegistration, type MeteredInstanceRow, type TotalMove } from './store.js';
 
 // Metering's use cases for the API: usage intake (checked, then stored in bulk: no workflow per record) and the
 // usage queryInstance answers with. Instances are learnt from the orders context's read model (through its
@@ -157,8 +157,13 @@ export function createMeteringService(deps: MeteringServiceDeps) {
 
     let moves: TotalMove[] = [];
     if (storable.length > 0) {
+      const ids = [...registrations.keys()].sort();
       const stored = await withTransaction(pool, async (client) => {
-        await registerInstances(client, [...registrations.values()]);
+        await registerInstances(
+          client,
+          ids.map((id) => registrations.get(id)!),
+        );
+        await lockInstances(client, ids);
         return insertUsage(
           client,
           storable.map((s) => s.record),
@@ -182,11 +187,13 @@ export function createMeteringService(deps: MeteringServiceDeps) {
 
   /**
    * The usage of every metered instance among these ids (others are absent from the map). An instance that has
-   * reported nothing yet is not registered: its usage is zero, with its package's quota from the order's facts.
+   * reported nothing yet is not registered: its usage is zero, with its package's quota from the order's facts
+   * (skipped with `reportedOnly`).
    */
-  async function usageOf(instanceIds: readonly string[]): Promise<Map<string, InstanceUsage>> {
+  async function usageOf(instanceIds: readonly string[], o: { readonly reportedOnly?: boolean } = {}): Promise<Map<string, InstanceUsage>> {
     const rows = await findMeteredInstances(pool, instanceIds);
     const out = new Map(rows.map((r) => [r.instanceId, usageOfRow(r)]));
+    if (o.reportedOnly) return out;
     const unregistered = instanceIds.filter((id) => !out.has(id));
     if (unregistered.length > 0) {
       for (const f of await findInstanceChargingFacts(pool, unregistered)) {

@@ -50,6 +50,10 @@ export async function registerInstances(db: Pool | PoolClient, rows: readonly In
     `INSERT INTO metering_instances (instance_id, charging_mode, customer_id, product_id, sku_code, quota, stop_when_used_up,
        threshold_kind, threshold_value, repurchase)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::boolean[], $8::text[], $9::numeric[], $10::boolean[])
+       AS t(id, mode, customer, product, sku, quota, stop, tkind, tvalue, repurchase)
+     -- Registered instances (nearly all, after their first batch) are skipped by a plain index probe, without the
+     -- speculative insertion ON CONFLICT would make for each.
+     WHERE NOT EXISTS (SELECT 1 FROM metering_instances m WHERE m.instance_id = t.id)
      ON CONFLICT (instance_id) DO NOTHING`,
     [
       rows.map((r) => r.instanceId),
@@ -71,6 +75,15 @@ export async function findMeteredInstances(pool: Pool, instanceIds: readonly str
   if (instanceIds.length === 0) return [];
   const r = await pool.query<MeteredInstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM metering_instances WHERE instance_id = ANY($1::text[])`, [instanceIds]);
   return r.rows;
+}
+
+/**
+ * Locks these instances' registry rows in id order, for the rest of the transaction. Two batches of the same
+ * instances then wait for each other instead of deadlocking on the totals update (which locks in any order).
+ */
+export async function lockInstances(db: PoolClient, instanceIds: readonly string[]): Promise<void> {
+  if (instanceIds.length === 0) return;
+  await db.query(`SELECT 1 FROM metering_instances WHERE instance_id = ANY($1::text[]) ORDER BY instance_id FOR UPDATE`, [instanceIds]);
 }
 
 /** One usage record to store (validated: value a decimal string with ≤ 4 decimals, times ISO-8601). */
@@ -172,7 +185,7 @@ export async function aggregateClosedPeriods(
          RETURNING metering_sn
        )
        UPDATE metering_usage_records u SET push_sn = i.sn
-       FROM items i WHERE u.instance_id = i.instance_id AND u.period_start = i.period_start AND u.push_sn IS NULL
+       FROM items i WHERE u.instance_id = i.instance_id AND u.instance_id = ANY($2::text[]) AND u.period_start = i.period_start AND u.push_sn IS NULL
          AND u.period_start + interval '1 hour' <= $8`,
       [sns, g.map((x) => x.instanceId), g.map((x) => x.periodStart), g.map((x) => x.revision), g.map((x) => x.total), g.map((x) => x.pkg), o.recordTime, o.closedBefore],
     );
@@ -220,7 +233,9 @@ export async function recordPushAnswers(pool: Pool, runKey: string, answers: rea
     `UPDATE metering_push_items p SET status = a.status, last_code = a.code, last_message = a.message, attempts = p.attempts + 1,
        last_attempt_at = now(), last_run = $5, accepted_at = CASE WHEN a.status = 'ACCEPTED' THEN now() ELSE p.accepted_at END
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS a(sn, status, code, message)
-     WHERE p.metering_sn = a.sn AND p.status <> 'ACCEPTED'`,
+     -- The ANY lets the planner find the rows by primary key whatever its estimate of the status filter (stale
+     -- statistics once made it compare every pending row with every answer).
+     WHERE p.metering_sn = a.sn AND p.metering_sn = ANY($1::text[]) AND p.status <> 'ACCEPTED'`,
     [answers.map((a) => a.meteringSn), answers.map((a) => a.status), answers.map((a) => a.code), answers.map((a) => a.message), runKey],
   );
 }

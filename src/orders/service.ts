@@ -65,9 +65,10 @@ export interface OrderServiceDeps {
   readonly budgetMs: number;
   /**
    * The usage queryInstance carries for on-demand and package instances (§4.2), by instanceId: the metering
-   * context's, injected by the composition root (this context knows no metering). Asked only for metered ids.
+   * context's, injected by the composition root (this context knows no metering). `reportedOnly`: only instances
+   * that have reported usage (no look-up of the others).
    */
-  readonly usageOf?: (instanceIds: readonly string[]) => Promise<ReadonlyMap<string, unknown>>;
+  readonly usageOf?: (instanceIds: readonly string[], o?: { readonly reportedOnly?: boolean }) => Promise<ReadonlyMap<string, unknown>>;
 }
 
 /** A purchase as the order workflow is started with it. */
@@ -283,17 +284,20 @@ export function createOrderService(deps: OrderServiceDeps) {
 
   /** queryInstance: answered from the read model (fast, and available while no worker runs). */
   async function queryInstances(instanceIds: readonly string[]): Promise<OrderOutcome> {
-    const rows = await findInstanceAccess(pool, instanceIds);
+    // The usage of instances that reported some is read alongside (one round trip, not two, for on-demand ids).
+    const [rows, reported] = await Promise.all([findInstanceAccess(pool, instanceIds), deps.usageOf?.(instanceIds, { reportedOnly: true })]);
     if (rows.length === 0) return { kind: 'instance-not-found', message: 'instance not found' };
     const byId = new Map(rows.map((r) => [r.instanceId, r]));
-    const metered = deps.usageOf ? rows.filter((r) => READY_PHASES.has(r.phase) && (r.chargingMode === 'ON_DEMAND' || r.chargingMode === 'ON_DEMAND_PKG')).map((r) => r.instanceId) : [];
-    const usage = metered.length > 0 && deps.usageOf ? await deps.usageOf(metered) : undefined;
+    const silent = rows.filter((r) => READY_PHASES.has(r.phase) && (r.chargingMode === 'ON_DEMAND' || r.chargingMode === 'ON_DEMAND_PKG') && !reported?.has(r.instanceId));
+    // Metered instances that have reported nothing yet: their (zero) usage and package terms, asked for apart.
+    const late = silent.length > 0 && deps.usageOf ? await deps.usageOf(silent.map((r) => r.instanceId)) : undefined;
+    const usage = { get: (id: string) => reported?.get(id) ?? late?.get(id) };
     const info: InstanceInfo[] = [];
     for (const id of instanceIds) {
       const row = byId.get(id);
       if (!row || !READY_PHASES.has(row.phase)) continue;
       const appInfo = appInfoOf(row);
-      const used = usage?.get(row.instanceId);
+      const used = usage.get(row.instanceId);
       info.push({ instanceId: row.instanceId, ...(appInfo ? { appInfo } : {}), ...(used !== undefined ? { usage: used } : {}) });
     }
     // A single-instance query names its order in the logs like every other call about that order.

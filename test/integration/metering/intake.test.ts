@@ -15,7 +15,9 @@ let pkg: string;
 let period: string;
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
-const rec = (instanceId: string, o: Record<string, unknown> = {}) => ({ recordId: uniqueId('rec'), instanceId, usageValue: 1.25, beginTime: hoursAgo(3), endTime: hoursAgo(2.5), ...o });
+/** A time in the current hour (never aggregated by a push of ended hours, which other test files may run meanwhile). */
+const inOpenHour = () => new Date(Math.max(Math.floor(Date.now() / 3600_000) * 3600_000, Date.now() - 60_000));
+const rec = (instanceId: string, o: Record<string, unknown> = {}) => ({ recordId: uniqueId('rec'), instanceId, usageValue: 1.25, beginTime: inOpenHour().toISOString(), endTime: new Date(inOpenHour().getTime() + 1000).toISOString(), ...o });
 
 async function report(body: unknown, o: { token?: string; contentType?: string; raw?: string } = {}): Promise<{ status: number; body: Json }> {
   const res = await fetch(`${h.internalOrigin}/metering/usage`, {
@@ -54,7 +56,7 @@ describe('usage intake', () => {
         rec(onDemand, { usageValue: 0 }),
         rec(onDemand, { usageValue: '1.00001' }),
         rec(onDemand, { beginTime: new Date(Date.now() - 22 * 24 * 3600_000).toISOString() }),
-        rec(onDemand, { endTime: hoursAgo(4) }),
+        rec(onDemand, { beginTime: hoursAgo(3), endTime: hoursAgo(4) }),
         rec('no-such-instance'),
         rec(period),
       ],
@@ -84,6 +86,15 @@ describe('usage intake', () => {
     expect(byId.get(onDemand)?.usage).toMatchObject({ chargingMode: 'ON_DEMAND', usedAmount: '1.25' });
     expect(byId.get(pkg)?.usage).toMatchObject({ chargingMode: 'ON_DEMAND_PKG', usedAmount: '250.5', totalAmount: '1000', remainingAmount: '749.5' });
     expect(byId.get(period)?.usage).toBeUndefined();
+  });
+
+  it('when four batches for the same instances arrive at once, then all are stored and the totals add up (no deadlock)', async () => {
+    const before = Number((await h.pool.query<{ used: string }>('SELECT used::text AS used FROM metering_instances WHERE instance_id = $1', [pkg])).rows[0]!.used);
+    const batch = () => Array.from({ length: 200 }, (_, i) => rec(i % 2 ? pkg : onDemand, { usageValue: 0.5 }));
+    const answers = await Promise.all([batch(), batch(), batch(), batch()].map((records) => report({ records })));
+    expect(answers.map((a) => [a.status, a.body.accepted])).toEqual([[200, 200], [200, 200], [200, 200], [200, 200]]);
+    const after = Number((await h.pool.query<{ used: string }>('SELECT used::text AS used FROM metering_instances WHERE instance_id = $1', [pkg])).rows[0]!.used);
+    expect(after - before).toBe(200);
   });
 
   it.each([
