@@ -18,7 +18,7 @@ import { createMeteringActivities } from '../metering/activities.js';
 import type { MeteringPushActivities, PackageActivities } from '../metering/contract.js';
 import { createPackageActivities } from '../metering/package-activities.js';
 import { createOrderService } from '../orders/service.js';
-import { getClient } from '@temporalio/activity';
+import { Context, getClient } from '@temporalio/activity';
 import { createUsageDataClient, type UsageDataClient } from '../marketplace-api/usage-data-client.js';
 import type { Provisioner } from '../orders/provisioning/provisioner.js';
 
@@ -90,6 +90,7 @@ export function createActivities(
       createUsageDataClient({ apiBase: config.metering.usageApiBase, key: config.koogallery.accessKey, timeoutMs: config.metering.pushTimeoutMs }),
     closeDelayMs: config.metering.pushCloseDelayMs,
     maxAttempts: config.metering.pushMaxAttempts,
+    heartbeat: () => Context.current().heartbeat(),
   });
   // Packages: the buyer is told through the notification context; a used-up package is frozen through the orders
   // context's service, by the same update the marketplace's FREEZE runs (its workflow stays the one writer).

@@ -19,6 +19,8 @@ export interface MeteringActivityDeps {
   readonly maxAttempts: number;
   /** Told how many items were flagged by a call (a counter for alerting). */
   readonly onFlagged?: (count: number) => void;
+  /** Records a heartbeat of the running activity (the worker wires Temporal's; default none). */
+  readonly heartbeat?: () => void;
 }
 
 /** Builds the push activities. */
@@ -42,7 +44,9 @@ export function createMeteringActivities(deps: MeteringActivityDeps): MeteringPu
     async pushPendingBatch({ runKey }): Promise<PushBatchResult> {
       const items = await pendingPushItems(pool, runKey, MAX_RECORDS_PER_PUSH);
       if (items.length === 0) return { sent: 0, accepted: 0, retrying: 0, flagged: 0, more: false };
+      deps.heartbeat?.();
       const answer = await deps.usageData.push(items.map(usageDataRecordOf));
+      deps.heartbeat?.();
       if (answer.kind === 'unavailable') throw ApplicationFailure.retryable(`usage-data API unavailable: ${answer.reason}`, MeteringFailureType.PushUnavailable);
       const callOk = answer.code === USAGE_SUCCESS_CODE;
       let accepted = 0;

@@ -20,6 +20,9 @@ import {
 
 const acts = proxyActivities<MeteringPushActivities>({
   startToCloseTimeout: '2 minutes',
+  // A push heartbeats before and after its call (at most METERING_PUSH_TIMEOUT_MS ≤ 25 s): a worker that dies
+  // mid-push is noticed in 30 s, and the retry sends the same items with the same sns.
+  heartbeatTimeout: '30 seconds',
   // A call that got no answer is retried with the same items (same sns) a few times; then the run ends and the
   // next one tries again.
   retry: { initialInterval: '2 s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },

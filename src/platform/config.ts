@@ -123,7 +123,8 @@ const EnvSchema = z.object({
   METERING_PUSH_INTERVAL_MINUTES: intFrom(60, 1, 1440),
   METERING_PUSH_CLOSE_DELAY_MINUTES: intFrom(5, 0, 50),
   METERING_PUSH_MAX_ATTEMPTS: intFrom(12, 1, 1000),
-  METERING_PUSH_TIMEOUT_MS: intFrom(10_000, 100, 60_000),
+  // At most 25 s: the push activity's heartbeat timeout is 30 s.
+  METERING_PUSH_TIMEOUT_MS: intFrom(10_000, 100, 25_000),
   METERING_USAGE_API_BASE: optionalString,
   METERING_PACKAGES: z.string().default(''),
   METERING_REPURCHASE_WINDOW_MINUTES: intFrom(60, 1, 30 * 24 * 60),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../../src/main/worker-activities.js';
@@ -10,6 +10,7 @@ import { loadConfig } from '../../../src/platform/config.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { addMissingSearchAttributes } from '../../../scripts/infra/dev-server.js';
 import { createOpenApiServer, type OpenApiServer } from '../../../tools/simulator/open-api-server.js';
+import { eventually, testSecrets, workerProcess, type ManagedProcess } from '../../support/fault-harness.js';
 import { meteringSn } from '../../../src/metering/push.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
@@ -18,7 +19,8 @@ import { aSimOrder, lineOf } from '../../support/factories.js';
 // The usage push end to end: usage reported on the internal listener, aggregated per instance and hour, signed
 // and pushed to the simulated usage-data API by the push workflow (through POST /ops/metering/push), each
 // (instance, hour) billed exactly once across lost answers, refusals and repeated pushes. Then the hourly push over
-// two simulated days. One file: a push takes every pending item of the database, so two files pushing at once
+// two simulated days, and a worker killed mid-push. One file: a push takes every pending item of the database, so
+// two files pushing at once
 // would take each other's.
 
 type Json = Record<string, any>;
@@ -199,4 +201,72 @@ describe('hourly usage push over two days', () => {
     expect(all.find((b) => b.meteringSn === meteringSn(instanceId, new Date(hours[9]!), 0))?.usageValue).toBe(11.5);
     expect(sim.usage.duplicates).toBe(0);
   });
+});
+
+// A worker SIGKILLed in the middle of a usage push: the marketplace has the call (and bills it) but the worker
+// never hears the answer. The push activity's heartbeat times out, a new worker retries it with the same items,
+// and the marketplace bills each (instance, hour) once: same metering_sn, no record lost, none twice.
+
+let killPool: Pool;
+let killSim: OpenApiServer;
+let killWorker: ManagedProcess;
+let connection: Connection;
+let killClient: Client;
+let killQueue: string;
+
+describe('a worker killed mid-push', () => {
+  beforeAll(async () => {
+    const infra = testInfra();
+    const secrets = testSecrets();
+    killSim = createOpenApiServer({ ak: secrets.huaweiAk, sk: secrets.huaweiSk, usageKey: secrets.accessKey });
+    const { url } = await killSim.listen(0);
+    killQueue = uniqueId('tq-push-kill');
+    killWorker = workerProcess({
+      ...secrets,
+      databaseUrl: infra.databaseUrl,
+      temporalAddress: infra.temporalAddress,
+      temporalNamespace: infra.temporalNamespace,
+      taskQueue: killQueue,
+      marketplaceUrl: url,
+      workflowBundlePath: infra.workflowBundlePath,
+    });
+    await killWorker.start();
+    killPool = createPool({ url: infra.databaseUrl, max: 2, applicationName: 'metering-worker-kill-test' });
+    connection = await Connection.connect({ address: infra.temporalAddress });
+    killClient = new Client({ connection, namespace: infra.temporalNamespace });
+  }, 120_000);
+
+  afterAll(async () => {
+    await killWorker?.stop().catch(() => undefined);
+    await connection?.close();
+    await killPool?.end();
+    await killSim?.close();
+  });
+
+  it('when the worker dies while the marketplace bills its call, then the retry on a new worker bills nothing twice and loses nothing', async () => {
+    const instanceId = uniqueId('od-kill');
+    const hours = [5, 4, 3].map((h) => Math.floor((Date.now() - h * HOUR) / HOUR) * HOUR);
+    await insertUsage(
+      killPool,
+      hours.map((h) => ({ recordId: uniqueId('r'), instanceId, usageValue: '2', beginTime: new Date(h + 60_000).toISOString(), endTime: new Date(h + 120_000).toISOString() })),
+    );
+    // The call reaches the marketplace and is answered 3 s later: the killWorker is dead by then.
+    killSim.faults.delayMs = 3000;
+    const handle = await killClient.workflow.start(METERING_PUSH_WORKFLOW_TYPE, { taskQueue: killQueue, workflowId: uniqueId('push-kill'), args: [{ closeDelayMs: 0 }] });
+    await eventually('the push call to reach the marketplace', () => killSim.calls.some((c) => c.path.endsWith('/usage-data')), 30_000);
+    await killWorker.kill();
+    await eventually('the marketplace to bill the call', () => hours.every((h) => killSim.usage.billed.has(meteringSn(instanceId, new Date(h), 0))), 10_000);
+    killSim.faults.delayMs = 0;
+    await killWorker.start();
+
+    const result = (await handle.result()) as MeteringPushResult;
+    expect(result.unavailable).toBeUndefined();
+    const mine = [...killSim.usage.billed.values()].filter((b) => b.instanceId === instanceId);
+    expect(mine.map((b) => b.meteringSn).sort()).toEqual(hours.map((h) => meteringSn(instanceId, new Date(h), 0)).sort());
+    expect(mine.map((b) => b.usageValue)).toEqual([2, 2, 2]);
+    // The retry sent the same records again: the marketplace saw them as repeats.
+    expect(killSim.usage.duplicates).toBeGreaterThanOrEqual(3);
+    const rows = await killPool.query<{ status: string }>('SELECT status FROM metering_push_items WHERE instance_id = $1', [instanceId]);
+    expect(rows.rows.map((r) => r.status)).toEqual(['ACCEPTED', 'ACCEPTED', 'ACCEPTED']);
+  }, 120_000);
 });
