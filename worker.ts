@@ -8,6 +8,7 @@ import { createPool } from './src/platform/db/pool.js';
 import { createLogger } from './src/platform/logger.js';
 import { ensureReconciliationSchedule } from './src/reconciliation/schedule.js';
 import { ensureSettlementSchedule } from './src/settlement/schedule.js';
+import { ensureMeteringPushSchedule } from './src/metering/schedule.js';
 import { connectWorker } from './src/platform/temporal/native-connection.js';
 import { createOrderWorker, workerPrometheusExporter } from './src/platform/temporal/worker.js';
 
@@ -75,7 +76,7 @@ const worker = await createOrderWorker({
 // here is logged and does not keep the worker from serving orders. Test harnesses (APP_ENV=test) run workers on
 // throwaway task queues against shared databases: a schedule would outlive them and scan every test's orders.
 if (config.env === 'test') {
-  logger.info('reconciliation schedule not managed (APP_ENV=test)');
+  logger.info('reconciliation and metering push schedules not managed (APP_ENV=test)');
 } else {
   try {
     const schedules = new Client({ connection, namespace: config.temporal.namespace });
@@ -95,6 +96,18 @@ if (config.env === 'test') {
     logger.info({ scheduleId, created }, 'settlement schedule ready');
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'settlement schedule could not be created or updated');
+  }
+  // Metering: the hourly usage push, the same way.
+  try {
+    const schedules = new Client({ connection, namespace: config.temporal.namespace });
+    const { scheduleId, created } = await ensureMeteringPushSchedule(schedules, {
+      taskQueue: config.temporal.taskQueue,
+      everyMinutes: config.metering.pushIntervalMinutes,
+      offsetMs: config.metering.pushCloseDelayMs,
+    });
+    logger.info({ scheduleId, created }, 'metering push schedule ready');
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'metering push schedule could not be created or updated');
   }
 }
 

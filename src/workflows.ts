@@ -13,3 +13,7 @@ export { notificationWorkflow } from './notifications/workflow.js';
 // Settlement (§10): the monthly run (started by the `koogallery-settlement` Schedule) and one statement per period
 // and settlement type.
 export { monthlySettlementWorkflow, settlementStatementWorkflow } from './settlement/workflow.js';
+// Metering: the usage push, started by the `koogallery-metering-push` Schedule and by POST /ops/metering/push.
+export { meteringPushWorkflow } from './metering/workflow.js';
+// Metering: one per package instance, started by usage intake at its first threshold crossing (signal-with-start).
+export { packageWorkflow } from './metering/workflow.js';

@@ -18,7 +18,7 @@ import { SAAS_PATH } from '../production-interface/paths.js';
 import { orderOpsRoutes } from '../orders/ops-routes.js';
 import { answerFor } from '../orders/answers.js';
 import { productionInterfaceRouter } from '../orders/routes.js';
-import { createOrderService } from '../orders/service.js';
+import { createOrderService, type OrderServiceDeps } from '../orders/service.js';
 import { registerDriftGauges } from '../reconciliation/gauges.js';
 import { driftOpsRoutes, openDriftOf } from '../reconciliation/ops-routes.js';
 import { registerSupervisionGauges } from '../supervision/gauges.js';
@@ -33,6 +33,10 @@ import { LICENSE_PATH, licenseRouter } from '../licenses/routes.js';
 import { LICENSE_INSTANCE_WORKFLOW, createLicenseService } from '../licenses/service.js';
 import { settlementOpsRoutes } from '../settlement/ops-routes.js';
 import { createSettlementService } from '../settlement/service.js';
+import { METERING_PATH, meteringIntakeRouter } from '../metering/routes.js';
+import { registerMeteringGauges } from '../metering/gauges.js';
+import { meteringOpsRoutes } from '../metering/ops-routes.js';
+import { createMeteringService, packageSignaller } from '../metering/service.js';
 import { openApiJson } from './openapi.js';
 
 // The API process's composition root: every dependency wired once, and the two HTTP apps built from them. The
@@ -43,7 +47,7 @@ import { openApiJson } from './openapi.js';
 export interface ApiSurfaces {
   /** PORT: the production interface and the order notification, nothing else. */
   readonly public: Express;
-  /** INTERNAL_PORT: /healthz, /readyz, /metrics, /openapi.json, /ops. */
+  /** INTERNAL_PORT: /healthz, /readyz, /metrics, /openapi.json, /ops, /metering (usage intake). */
   readonly internal: Express;
   readonly readiness: Readiness;
   readonly metrics: ApiMetrics;
@@ -52,7 +56,20 @@ export interface ApiSurfaces {
 
 /** Wires the API from configuration, the one pool and the one Temporal client. */
 export function composeApi(config: AppConfig, pool: Pool, client: Client, logger: Logger): ApiSurfaces {
-  const orderServiceDeps = {
+  const metering = createMeteringService({
+    pool,
+    packages: config.metering.packages,
+    futureToleranceMs: config.metering.futureToleranceMs,
+    // Package workflows hear only thresholds crossed and quotas used up, never single records.
+    onPackageCrossings: packageSignaller({
+      client,
+      taskQueue: config.temporal.taskQueue,
+      repurchaseWindowMs: config.metering.repurchaseWindowMs,
+      pollIntervalMs: config.metering.repurchasePollMs,
+      onError: (err, c) => logger.error({ err: (err as Error).message, instanceId: c.instanceId, crossing: c.kind }, 'package workflow not told of a crossing'),
+    }),
+  });
+  const orderServiceDeps: OrderServiceDeps = {
     client,
     pool,
     taskQueue: config.temporal.taskQueue,
@@ -60,6 +77,8 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     accessKey: config.koogallery.accessKey,
     sealedBox: createSealedBox(config.dataEncryptionKey),
     budgetMs: config.koogallery.provisionBudgetMs,
+    // queryInstance's usage of on-demand and package instances comes from the metering context.
+    usageOf: (ids, o) => metering.usageOf(ids, o),
   };
   const orders = createOrderService(orderServiceDeps);
   // License products: the same order service, its purchases starting license instances (runOrderLifecycle + ledger).
@@ -85,6 +104,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
   registerDriftGauges(metrics.registry, pool);
   registerSupervisionGauges(metrics.registry, pool, { reminderAfterDays: config.supervision.reminderAfterDays });
   registerNotificationGauges(metrics.registry, client);
+  registerMeteringGauges(metrics.registry, pool);
   const recordInbox = (e: Parameters<typeof recordInboxEntry>[1]) => recordInboxEntry(pool, e);
 
   const readiness = createReadiness([
@@ -180,6 +200,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
       { path: '/drift', handler: driftOpsRoutes({ pool }) },
       { path: '/supervision', handler: supervisionOpsRoutes({ pool, supervision, logger }) },
       { path: '/settlement', handler: settlementOpsRoutes({ pool, settlement, logger }) },
+      { path: '/metering', handler: meteringOpsRoutes({ pool, client, taskQueue: config.temporal.taskQueue }) },
     ],
   });
   const internalApp = createApp({
@@ -188,7 +209,15 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     readiness,
     metrics: metrics.registry,
     documents: { '/openapi.json': openApiJson },
-    mounts: [{ path: OPS_PATH, handler: ops }],
+    mounts: [
+      { path: OPS_PATH, handler: ops },
+      // Usage intake: called by the merchant's own product from inside its network, never by the marketplace,
+      // so it stays off the public listener (which serves only what KooGallery calls).
+      {
+        path: METERING_PATH,
+        handler: meteringIntakeRouter({ service: metering, token: config.metering.apiToken, maxBodyBytes: config.metering.maxBodyBytes, logger }),
+      },
+    ],
   });
 
   return { public: publicApp, internal: internalApp, readiness, metrics, nonces };

@@ -9,6 +9,7 @@ import { driftFindingSchema } from '../reconciliation/ops-schemas.js';
 import { settlementOpenApiPart } from '../settlement/openapi.js';
 import { supervisionOpenApiPart } from '../supervision/openapi.js';
 import { supervisionSummarySchema } from '../supervision/ops-schemas.js';
+import { meteringOpenApiPart } from '../metering/openapi.js';
 
 // The service's OpenAPI 3.1 document, served at GET /openapi.json on the internal listener. Each context writes
 // its own paths (its openapi.ts, next to its routes, from the zod schemas its routes validate and answer with);
@@ -27,6 +28,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     supervisionOpenApiPart(),
     licensesOpenApiPart(),
     settlementOpenApiPart(),
+    meteringOpenApiPart(),
   ]);
   return {
     openapi: '3.1.0',

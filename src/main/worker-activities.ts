@@ -1,4 +1,4 @@
-import { getClient } from '@temporalio/activity';
+import { Context, getClient } from '@temporalio/activity';
 import { Runtime } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../platform/config.js';
@@ -16,6 +16,11 @@ import { createOrderActivities, type OrderActivities } from '../orders/activitie
 import { createSupervisionActivities, type SupervisionActivities } from '../supervision/activities.js';
 import { createProvisioner } from '../orders/provisioning/index.js';
 import { clientOrderSignaller, createSettlementActivities, type SettlementActivities } from '../settlement/activities.js';
+import { createMeteringActivities } from '../metering/activities.js';
+import type { MeteringPushActivities, PackageActivities } from '../metering/contract.js';
+import { createPackageActivities } from '../metering/package-activities.js';
+import { createOrderService } from '../orders/service.js';
+import { createUsageDataClient, type UsageDataClient } from '../marketplace-api/usage-data-client.js';
 import type { Provisioner } from '../orders/provisioning/provisioner.js';
 import { createLicenseActivities, type LicenseActivities } from '../licenses/activities.js';
 import { createLicenseKeyRing } from '../licenses/key-settings.js';
@@ -46,8 +51,8 @@ function runtimeNotificationMetrics(): NotificationMetrics {
 export function createActivities(
   config: AppConfig,
   pool: Pool,
-  overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides } = {},
-): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & LicenseActivities & SettlementActivities {
+  overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides; usageData?: Pick<UsageDataClient, 'push'> } = {},
+): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & LicenseActivities & SettlementActivities & MeteringPushActivities & PackageActivities {
   const sealedBox = createSealedBox(config.dataEncryptionKey);
   // The marketplace's open API, APIG-signed: Query Order, and license/activate and license/heartbeat.
   const openApi = {
@@ -100,7 +105,38 @@ export function createActivities(
     signalOrder: clientOrderSignaller(getClient),
     logger: notificationLogger,
   });
-  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities, ...licenseActivities, ...settlementActivities };
+  // Metering: the usage push, signed with the merchant's docking key (spec §2.5).
+  const meteringActivities = createMeteringActivities({
+    pool,
+    usageData:
+      overrides.usageData ??
+      createUsageDataClient({ apiBase: config.metering.usageApiBase, key: config.koogallery.accessKey, timeoutMs: config.metering.pushTimeoutMs }),
+    closeDelayMs: config.metering.pushCloseDelayMs,
+    maxAttempts: config.metering.pushMaxAttempts,
+    heartbeat: () => Context.current().heartbeat(),
+  });
+  // Packages: the buyer is told through the notification context; a used-up package is frozen through the orders
+  // context's service, by the same update the marketplace's FREEZE runs (its workflow stays the one writer).
+  const packageActivities = createPackageActivities({
+    pool,
+    packages: config.metering.packages,
+    enqueueNotifications: createNotificationEnqueuer({ routing: config.notifications.routing, ...(notifying.retry ? { retry: notifying.retry } : {}) }),
+    freeze: async (instanceId) => {
+      const orders = createOrderService({
+        client: getClient(),
+        pool,
+        taskQueue: config.temporal.taskQueue,
+        accessKey: config.koogallery.accessKey,
+        sealedBox,
+        budgetMs: 30_000,
+      });
+      const outcome = await orders.execute({ kind: 'freeze', instanceId, interfaceVersion: 'V2', testOrder: false });
+      // Frozen (or already), or gone (released: nothing to stop). Anything else is retried by the activity.
+      if (outcome.kind === 'instance-not-found' || (outcome.kind === 'answered' && outcome.code === '000000')) return;
+      throw new Error(`freezing ${instanceId} answered ${outcome.kind}${'code' in outcome ? ` ${outcome.code}` : ''}`);
+    },
+  });
+  return { ...orderActivities, ...supervisionActivities, ...reconciliationActivities, ...notificationActivities, ...licenseActivities, ...settlementActivities, ...meteringActivities, ...packageActivities };
 }
 
 export { createOrderActivities, type OrderActivities } from '../orders/activities.js';

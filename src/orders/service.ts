@@ -66,6 +66,12 @@ export interface OrderServiceDeps {
   /** How long an operation may wait for its workflow before answering "processing" or a retryable failure. */
   readonly budgetMs: number;
   /**
+   * The usage queryInstance carries for on-demand and package instances (§4.2), by instanceId: the metering
+   * context's, injected by the composition root (this context knows no metering). `reportedOnly`: only instances
+   * that have reported usage (no look-up of the others).
+   */
+  readonly usageOf?: (instanceIds: readonly string[], o?: { readonly reportedOnly?: boolean }) => Promise<ReadonlyMap<string, unknown>>;
+  /**
    * The workflow a purchase starts, when it is not orderWorkflow: another workflow type built on the order lifecycle
    * (runOrderLifecycle), such as the licenses context's license instance. Everything else about orders is the same.
    */
@@ -304,15 +310,21 @@ export function createOrderService(deps: OrderServiceDeps) {
 
   /** queryInstance: answered from the read model (fast, and available while no worker runs). */
   async function queryInstances(instanceIds: readonly string[]): Promise<OrderOutcome> {
-    const rows = await findInstanceAccess(pool, instanceIds);
+    // The usage of instances that reported some is read alongside (one round trip, not two, for on-demand ids).
+    const [rows, reported] = await Promise.all([findInstanceAccess(pool, instanceIds), deps.usageOf?.(instanceIds, { reportedOnly: true })]);
     if (rows.length === 0) return { kind: 'instance-not-found', message: 'instance not found' };
     const byId = new Map(rows.map((r) => [r.instanceId, r]));
+    const silent = rows.filter((r) => READY_PHASES.has(r.phase) && (r.chargingMode === 'ON_DEMAND' || r.chargingMode === 'ON_DEMAND_PKG') && !reported?.has(r.instanceId));
+    // Metered instances that have reported nothing yet: their (zero) usage and package terms, asked for apart.
+    const late = silent.length > 0 && deps.usageOf ? await deps.usageOf(silent.map((r) => r.instanceId)) : undefined;
+    const usage = { get: (id: string) => reported?.get(id) ?? late?.get(id) };
     const info: InstanceInfo[] = [];
     for (const id of instanceIds) {
       const row = byId.get(id);
       if (!row || !READY_PHASES.has(row.phase)) continue;
       const appInfo = appInfoOf(row);
-      info.push({ instanceId: row.instanceId, ...(appInfo ? { appInfo } : {}) });
+      const used = usage.get(row.instanceId);
+      info.push({ instanceId: row.instanceId, ...(appInfo ? { appInfo } : {}), ...(used !== undefined ? { usage: used } : {}) });
     }
     // A single-instance query names its order in the logs like every other call about that order.
     const only = rows.length === 1 ? rows[0]! : undefined;
@@ -391,3 +403,6 @@ export type OrderService = ReturnType<typeof createOrderService>;
 export { viewOrderWorkflow } from './workflow-view.js';
 // Supervision resolves a just-started supervised order through its order workflow's read-model row.
 export { findOrderWorkflows } from './store.js';
+// Metering checks usage records against the instances' charging facts (charging mode, phase, customer, product).
+// A package's follow-on (the buyer's auto-repurchase) is an ordinary instance of the same customer and product.
+export { findInstanceChargingFacts, findLiveInstancesOfCustomerProduct, type InstanceChargingRow } from './store.js';

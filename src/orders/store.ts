@@ -106,7 +106,7 @@ export async function findInstances(pool: Pool, instanceIds: readonly string[]):
 }
 
 /** The columns queryInstance needs: how the buyer reaches a live instance. */
-export type InstanceAccessRow = Pick<InstanceRow, 'instanceId' | 'workflowId' | 'orderId' | 'phase' | 'frontEndUrl' | 'adminUrl' | 'memo' | 'credentialsSealed'>;
+export type InstanceAccessRow = Pick<InstanceRow, 'instanceId' | 'workflowId' | 'orderId' | 'phase' | 'chargingMode' | 'frontEndUrl' | 'adminUrl' | 'memo' | 'credentialsSealed'>;
 
 /**
  * Instances for queryInstance, reading only what its answer needs: it is polled with up to 100 ids per call, and
@@ -115,10 +115,37 @@ export type InstanceAccessRow = Pick<InstanceRow, 'instanceId' | 'workflowId' | 
 export async function findInstanceAccess(pool: Pool, instanceIds: readonly string[]): Promise<InstanceAccessRow[]> {
   if (instanceIds.length === 0) return [];
   const r = await pool.query<InstanceAccessRow>(
-    `SELECT instance_id AS "instanceId", workflow_id AS "workflowId", order_id AS "orderId", phase, front_end_url AS "frontEndUrl",
+    `SELECT instance_id AS "instanceId", workflow_id AS "workflowId", order_id AS "orderId", phase, charging_mode AS "chargingMode", front_end_url AS "frontEndUrl",
        admin_url AS "adminUrl", memo, credentials_sealed AS "credentialsSealed"
      FROM instances WHERE instance_id = ANY($1::text[])`,
     [instanceIds],
+  );
+  return r.rows;
+}
+
+/** What metering needs to know about an instance: its charging mode, who bought what, and its phase. */
+export type InstanceChargingRow = Pick<InstanceRow, 'instanceId' | 'orderId' | 'phase' | 'chargingMode' | 'customerId' | 'productId' | 'skuCode' | 'spec' | 'testOrder' | 'createdAt'>;
+
+const CHARGING_COLUMNS = `instance_id AS "instanceId", order_id AS "orderId", phase, charging_mode AS "chargingMode", customer_id AS "customerId",
+  product_id AS "productId", sku_code AS "skuCode", spec, test_order AS "testOrder", created_at AS "createdAt"`;
+
+/** The charging facts of these instances (usage intake checks every record's instance against them). */
+export async function findInstanceChargingFacts(pool: Pool, instanceIds: readonly string[]): Promise<InstanceChargingRow[]> {
+  if (instanceIds.length === 0) return [];
+  const r = await pool.query<InstanceChargingRow>(
+    `SELECT ${CHARGING_COLUMNS} FROM instances WHERE instance_id = ANY($1::text[])`,
+    [instanceIds],
+  );
+  return r.rows;
+}
+
+/** The live instances of one customer's product in one charging mode, oldest first (a package's follow-ons). */
+export async function findLiveInstancesOfCustomerProduct(pool: Pool, o: { customerId: string; productId: string; chargingMode: string }): Promise<InstanceChargingRow[]> {
+  const r = await pool.query<InstanceChargingRow>(
+    `SELECT ${CHARGING_COLUMNS} FROM instances
+     WHERE customer_id = $1 AND product_id = $2 AND charging_mode = $3 AND phase = 'ACTIVE'
+     ORDER BY created_at, instance_id LIMIT 100`,
+    [o.customerId, o.productId, o.chargingMode],
   );
   return r.rows;
 }

@@ -8,6 +8,7 @@ import type { SupervisionKind } from '../supervision/contract.js';
 import { parseLicenseKeySet, pickActiveKid, type LicenseJwk } from '../licenses/key-settings.js';
 import { parseSettlementCatalogue } from '../settlement/catalogue-settings.js';
 import type { SettlementSettings } from '../settlement/contract.js';
+import { parsePackageTerms, type PackageTerms } from '../metering/settings.js';
 
 // The only reader of process.env. Parsed once, validated, frozen; fails fast with every problem listed.
 // Secrets are kept out of `describeConfig()` so the startup log can show the effective configuration. Each secret
@@ -20,6 +21,7 @@ export const DEV_DEFAULTS = Object.freeze({
   huaweiSk: 'dev-secret-key-change-me',
   dataEncryptionKey: 'dev-data-encryption-key-change-me-32b',
   opsApiToken: 'dev-ops-token',
+  meteringApiToken: 'dev-metering-token',
   apiBase: 'http://127.0.0.1:7090',
   // A published development key (kid `dev-1`): licenses signed with it prove nothing. Never configured in production.
   licenseSigningKeys:
@@ -126,6 +128,20 @@ const EnvSchema = z.object({
   // order's workflow covers its settlement). `false` for a deployment whose settlement is kept elsewhere: its orders
   // then close at release, as before the patch.
   SETTLEMENT_ORDER_LINES: z.enum(['true', 'false']).default('true'),
+  // Metering (issue #14): the bearer token of the usage intake (POST /metering/usage on the internal listener), its
+  // body limit (1,000 records), the hourly push to the usage-data API, and package terms per SKU.
+  METERING_API_TOKEN: optionalString,
+  METERING_MAX_BODY_BYTES: intFrom(512 * 1024, 1024, 10 * 1024 * 1024),
+  METERING_FUTURE_TOLERANCE_MS: intFrom(5 * 60_000, 0, 3600_000),
+  METERING_PUSH_INTERVAL_MINUTES: intFrom(60, 1, 1440),
+  METERING_PUSH_CLOSE_DELAY_MINUTES: intFrom(5, 0, 50),
+  METERING_PUSH_MAX_ATTEMPTS: intFrom(12, 1, 1000),
+  // At most 25 s: the push activity's heartbeat timeout is 30 s.
+  METERING_PUSH_TIMEOUT_MS: intFrom(10_000, 100, 25_000),
+  METERING_USAGE_API_BASE: optionalString,
+  METERING_PACKAGES: z.string().default(''),
+  METERING_REPURCHASE_WINDOW_MINUTES: intFrom(60, 1, 30 * 24 * 60),
+  METERING_REPURCHASE_POLL_MS: intFrom(60_000, 100, 3600_000),
 });
 
 /**
@@ -144,6 +160,7 @@ export const SECRET_SETTINGS = [
   'OPS_API_TOKEN',
   'NOTIFICATION_WEBHOOK_TOKEN',
   'LICENSE_SIGNING_KEYS',
+  'METERING_API_TOKEN',
 ] as const;
 
 /** Every setting the service reads (the secrets' `_FILE` forms aside). */
@@ -349,6 +366,27 @@ export interface AppConfig {
     readonly issuer: string;
   };
   readonly settlement: SettlementSettings & { readonly schedulePaused: boolean; readonly orderLines: boolean };
+  readonly metering: {
+    /** The bearer token of POST /metering/usage; undefined (production without on-demand products): intake is off. */
+    readonly apiToken?: string;
+    readonly maxBodyBytes: number;
+    /** How far in the future a record's end may lie (the reporter's clock skew). */
+    readonly futureToleranceMs: number;
+    readonly pushIntervalMinutes: number;
+    /** An hour is aggregated this long after it ended, so records still in flight land in it. */
+    readonly pushCloseDelayMs: number;
+    /** Failed attempts after which a refused item is flagged to ops instead of retried. */
+    readonly pushMaxAttempts: number;
+    readonly pushTimeoutMs: number;
+    /** Base URL of the usage-data API (default: KOOGALLERY_API_BASE). */
+    readonly usageApiBase: string;
+    /** Package terms per SKU, where the order does not state them. */
+    readonly packages: Readonly<Record<string, PackageTerms>>;
+    /** How long after a package's threshold a repurchase may take before the buyer is told it did not happen. */
+    readonly repurchaseWindowMs: number;
+    /** How often a package workflow looks for the repurchased package while it waits. */
+    readonly repurchasePollMs: number;
+  };
   /** Names of settings that fell back to development defaults (warned about at startup). */
   readonly devDefaultsUsed: readonly string[];
 }
@@ -471,6 +509,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const catalogue = parseSettlementCatalogue(catalogueText);
   problems.push(...catalogue.problems.map((p) => `${catalogueSource}: ${p}`));
+  // Optional in production, like the license keys: only a merchant selling on-demand products reports usage (without
+  // a token the intake refuses every call); elsewhere a development token stands in, with the usual warning.
+  const meteringApiToken = production ? e.METERING_API_TOKEN : secret('METERING_API_TOKEN', e.METERING_API_TOKEN, DEV_DEFAULTS.meteringApiToken);
+  if (production && meteringApiToken !== undefined && meteringApiToken.length < 16) problems.push('METERING_API_TOKEN: must be at least 16 characters');
+  const packageTerms = parsePackageTerms(e.METERING_PACKAGES);
+  problems.push(...packageTerms.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const useTls = e.TEMPORAL_TLS_CERT_PATH !== undefined || e.TEMPORAL_TLS_CA_PATH !== undefined || e.TEMPORAL_API_KEY !== undefined;
@@ -526,6 +570,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     licenses: { keys: licenseKeys.keys, activeKid: active.kid, issuer: e.LICENSE_ISSUER },
     settlement: { ...catalogue.settings, schedulePaused: e.SETTLEMENT_SCHEDULE_PAUSED === 'true', orderLines: e.SETTLEMENT_ORDER_LINES === 'true' },
+    metering: {
+      ...(meteringApiToken !== undefined ? { apiToken: meteringApiToken } : {}),
+      maxBodyBytes: e.METERING_MAX_BODY_BYTES,
+      futureToleranceMs: e.METERING_FUTURE_TOLERANCE_MS,
+      pushIntervalMinutes: e.METERING_PUSH_INTERVAL_MINUTES,
+      pushCloseDelayMs: e.METERING_PUSH_CLOSE_DELAY_MINUTES * 60_000,
+      pushMaxAttempts: e.METERING_PUSH_MAX_ATTEMPTS,
+      pushTimeoutMs: e.METERING_PUSH_TIMEOUT_MS,
+      usageApiBase: e.METERING_USAGE_API_BASE ?? apiBase,
+      packages: packageTerms.packages,
+      repurchaseWindowMs: e.METERING_REPURCHASE_WINDOW_MINUTES * 60_000,
+      repurchasePollMs: e.METERING_REPURCHASE_POLL_MS,
+    },
     devDefaultsUsed,
   };
   return deepFreeze(config);
@@ -553,6 +610,7 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
       holidays: c.settlement.holidays.length,
     },
     licenses: { activeKid: c.licenses.activeKid, kids: c.licenses.keys.map((k) => (k.d ? k.kid : `${k.kid} (public only)`)), issuer: c.licenses.issuer },
+    metering: { ...c.metering, apiToken: c.metering.apiToken ? '***' : undefined },
     devDefaultsUsed: c.devDefaultsUsed,
   };
 }

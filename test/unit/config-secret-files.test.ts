@@ -39,6 +39,7 @@ describe('secrets from files', () => {
       DATABASE_URL: 'postgres://app:file-db-password@db:5432/orders',
       TEMPORAL_API_KEY: 'file-temporal-api-key',
       NOTIFICATION_WEBHOOK_TOKEN: 'file-webhook-token',
+      METERING_API_TOKEN: 'file-metering-token-0123',
     };
     for (const [name, value] of Object.entries(values)) env[`${name}_FILE`] = file(name, `${value}\n`);
     const c = loadConfig(env);
@@ -49,6 +50,7 @@ describe('secrets from files', () => {
     expect(c.database.url).toBe('postgres://app:file-db-password@db:5432/orders');
     expect(c.temporal.apiKey).toBe('file-temporal-api-key');
     expect(c.notifications.webhookToken).toBe('file-webhook-token');
+    expect(c.metering.apiToken).toBe('file-metering-token-0123');
     expect(c.devDefaultsUsed).toEqual([]);
     // Read from a file or not, a secret stays out of the startup log.
     const described = JSON.stringify(describeConfig(c));

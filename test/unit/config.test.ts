@@ -16,7 +16,7 @@ describe('configuration', () => {
     expect(c.env).toBe('development');
     expect(c.http.port).toBe(8080);
     expect(c.koogallery.apiBase).toBe('http://127.0.0.1:7090');
-    expect(c.devDefaultsUsed).toEqual(['KOOGALLERY_ACCESS_KEY', 'HUAWEI_CLOUD_AK', 'HUAWEI_CLOUD_SK', 'DATA_ENCRYPTION_KEY', 'OPS_API_TOKEN', 'LICENSE_SIGNING_KEYS']);
+    expect(c.devDefaultsUsed).toEqual(['KOOGALLERY_ACCESS_KEY', 'HUAWEI_CLOUD_AK', 'HUAWEI_CLOUD_SK', 'DATA_ENCRYPTION_KEY', 'OPS_API_TOKEN', 'LICENSE_SIGNING_KEYS', 'METERING_API_TOKEN']);
   });
 
   it('when production lacks secrets, then every missing one is reported at once', () => {

@@ -12,6 +12,9 @@ import { startServiceHarness, type ServiceHarness } from '../testing/service-har
 import { freshId, inDays, sleep, until, type RecordingKit, type Settled } from './recorder.js';
 import { expectSupervision, SUPERVISED_PRODUCTS, type SupervisionHandle } from './supervised-products.js';
 
+/** The package SKU the service kit configures (METERING_PACKAGES) for the metering recorders. */
+export const REPLAY_PACKAGE_SKU = 'replay-api-pkg';
+
 /** What service recorders drive the service with: the harness, plus checked marketplace and ops calls. */
 export class ServiceKit implements RecordingKit {
   private constructor(readonly h: ServiceHarness) {}
@@ -27,7 +30,8 @@ export class ServiceKit implements RecordingKit {
         temporalAddress: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
         temporalNamespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
       },
-      env: { SUPERVISED_PRODUCTS },
+      // The metering recorders' package SKU (quota 100, stop when used up, repurchase expected at 80 %).
+      env: { SUPERVISED_PRODUCTS, METERING_PACKAGES: `${REPLAY_PACKAGE_SKU}=100:stop:80%`, METERING_REPURCHASE_POLL_MS: '200' },
     });
     return new ServiceKit(h);
   }

@@ -35,6 +35,8 @@ async function serve(portText: string | undefined, host: string): Promise<void> 
   const server = createOpenApiServer({
     ak: env('HUAWEI_CLOUD_AK', 'DEVAKEXAMPLE0000000'),
     sk: env('HUAWEI_CLOUD_SK', 'dev-secret-key-change-me'),
+    // The usage-data API checks the push signature with the merchant's docking key (spec §2.5).
+    usageKey: env('KOOGALLERY_ACCESS_KEY', 'dev-access-key-change-me'),
     orderBook: new OrderBook(),
     logger,
   });

@@ -2,8 +2,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { QUERY_ORDER_PATH, verifyApigSignature } from '../../src/marketplace-api/index.js';
+import { USAGE_DATA_PATH } from '../../src/marketplace-api/usage-data-client.js';
 import { OrderBook, OrderBookError, type AddSupervisionEventsInput, type CreateOrderInput } from './order-book.js';
 import { LicenseCodeBook, type CreateLicenseCodeInput } from './license-codes.js';
+import { UsageLedger } from './usage-data.js';
 
 // KooGallery's open API as the simulator plays it: Query Order (spec §4.1), checked with the APIG signature,
 // plus fault injection and a loopback-only admin API (`/_sim/...`) for driving a separately running simulator.
@@ -75,6 +77,8 @@ export interface OpenApiServerOptions {
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
   /** Allowed X-Sdk-Date skew; APIG allows 15 minutes. */
   clockSkewMs?: number;
+  /** The merchant's docking key (KOOGALLERY_ACCESS_KEY): the usage-data API checks its `signature` header with it. */
+  usageKey?: string;
 }
 
 /** A running (or ready to run) simulated open API. */
@@ -87,9 +91,12 @@ export interface OpenApiServer {
   readonly calls: RecordedCall[];
   readonly orderBook: OrderBook;
   readonly licenseCodes: LicenseCodeBook;
+  /** The usage-data API's billing (each metering_sn once) and its faults. */
+  readonly usage: UsageLedger;
 }
 
-const MAX_BODY_BYTES = 64 * 1024;
+// A usage push carries up to 1,000 records (about 250 bytes each).
+const MAX_BODY_BYTES = 1024 * 1024;
 /** `POST /_sim/orders/:orderId/supervision-events` */
 const SUPERVISION_EVENTS_ROUTE = /^\/_sim\/orders\/([^/]+)\/supervision-events\/?$/;
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -122,6 +129,7 @@ export function createOpenApiServer(options: OpenApiServerOptions): OpenApiServe
   const orderBook = options.orderBook ?? new OrderBook();
   const licenseCodes = options.licenseCodes ?? new LicenseCodeBook();
   const faults = new SimFaults();
+  const usage = new UsageLedger(options.usageKey ?? '');
   const calls: RecordedCall[] = [];
   const log = options.logger;
   const lookupSecret = (ak: string): string | undefined => (ak === options.ak ? options.sk : undefined);
@@ -185,7 +193,21 @@ export function createOpenApiServer(options: OpenApiServerOptions): OpenApiServe
           faults.delayMs = delay;
         }
         sendJson(res, 200, { delayMs: faults.delayMs, pendingFailures: faults.pendingFailures });
+      } else if (route === 'GET /_sim/usage') {
+        sendJson(res, 200, { billed: [...usage.billed.values()], totals: Object.fromEntries(usage.totals()), duplicates: usage.duplicates, calls: usage.calls });
+      } else if (route === 'POST /_sim/usage/faults') {
+        const f = parseBody() as { refuseNextRecords?: unknown; code?: unknown; loseNextAnswers?: unknown };
+        const n = Number(f.refuseNextRecords ?? 0);
+        const lose = Number(f.loseNextAnswers ?? 0);
+        if (!Number.isInteger(n) || n < 0 || n > 100_000 || !Number.isInteger(lose) || lose < 0 || lose > 1000) {
+          sendJson(res, 400, { error: 'refuseNextRecords and loseNextAnswers must be small non-negative integers' });
+          return;
+        }
+        if (n > 0) usage.refuseNextRecords(n, typeof f.code === 'string' ? f.code : undefined);
+        if (lose > 0) usage.loseNextAnswers(lose);
+        sendJson(res, 200, { ok: true });
       } else if (route === 'POST /_sim/reset') {
+        usage.reset();
         faults.reset();
         calls.length = 0;
         sendJson(res, 200, { ok: true });
@@ -219,6 +241,14 @@ export function createOpenApiServer(options: OpenApiServerOptions): OpenApiServe
     if (failure !== undefined) {
       call.fault = `failNext(${failure})`;
       answer(failure, { error_code: 'SIM.FAULT', error_msg: `injected failure (HTTP ${failure})` });
+      return;
+    }
+
+    // The usage-data API has its own signature (spec §2.5), not APIG's.
+    if (url.pathname.replace(/\/+$/, '') === USAGE_DATA_PATH && req.method === 'POST') {
+      const out = usage.handle(req.headers, body);
+      log?.debug({ status: out.status, code: out.body['error_code'] }, 'simulator: usage data');
+      answer(out.status, out.body);
       return;
     }
 
@@ -295,6 +325,7 @@ export function createOpenApiServer(options: OpenApiServerOptions): OpenApiServe
     calls,
     orderBook,
     licenseCodes,
+    usage,
     listen(port = 0, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -71,7 +71,7 @@ export interface ServiceHarnessOptions {
 /** Starts a harness: simulator, worker on its own task queue, API on port 0. */
 export async function startServiceHarness(o: ServiceHarnessOptions): Promise<ServiceHarness> {
   const { infra } = o;
-  const marketplace = createOpenApiServer({ ak: TEST_AK, sk: TEST_SK });
+  const marketplace = createOpenApiServer({ ak: TEST_AK, sk: TEST_SK, usageKey: o.env?.KOOGALLERY_ACCESS_KEY ?? TEST_ACCESS_KEY });
   const { url: simUrl } = await marketplace.listen(0);
   const config = loadConfig({
     APP_ENV: 'test',

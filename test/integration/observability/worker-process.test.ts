@@ -12,6 +12,7 @@ import {
   type NotificationResult,
 } from '../../../src/notifications/contract.js';
 import { RECONCILIATION_WORKFLOW_TYPE, reconciliationScheduleId, type ReconciliationResult } from '../../../src/reconciliation/contract.js';
+import { meteringPushScheduleId } from '../../../src/metering/contract.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 import { parseSamples } from '../../support/ops/prometheus-text.js';
 
@@ -107,6 +108,7 @@ afterAll(async () => {
     await exited;
   }
   await client?.schedule.getHandle(reconciliationScheduleId(taskQueue)).delete().catch(() => undefined);
+  await client?.schedule.getHandle(meteringPushScheduleId(taskQueue)).delete().catch(() => undefined);
   await connection?.close();
 });
 
@@ -117,6 +119,11 @@ describe('worker process', () => {
     const d = await client.schedule.getHandle(reconciliationScheduleId(taskQueue)).describe();
     expect(d.action).toMatchObject({ workflowType: RECONCILIATION_WORKFLOW_TYPE, taskQueue });
     expect(d.spec.intervals?.map((i) => i.every)).toEqual([15 * 60_000]);
+    // The usage push schedule beside it: hourly, 5 minutes into the hour.
+    const push = await waitFor('the push schedule log line', () => logLines().find((l) => l.msg === 'metering push schedule ready'), 20_000);
+    expect(push).toMatchObject({ scheduleId: meteringPushScheduleId(taskQueue), created: true });
+    const p = await client.schedule.getHandle(meteringPushScheduleId(taskQueue)).describe();
+    expect(p.spec.intervals).toEqual([{ every: 3600_000, offset: 300_000 }]);
   });
 
   it('when a workflow runs on it, then /metrics on WORKER_METRICS_PORT serves temporal_ series for its task queue, counters as _total and durations in seconds', async () => {

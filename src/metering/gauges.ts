@@ -1,0 +1,25 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { Pool } from 'pg';
+import { pushItemCounts } from './store.js';
+
+// Metering gauges on the API's /metrics, read from metering_push_items at scrape time (see
+// src/reconciliation/gauges.ts for why a table-backed gauge beats one set by an activity).
+
+/** Registers the metering gauges on `registry`. */
+export function registerMeteringGauges(registry: Registry, pool: Pool): void {
+  new Gauge({
+    name: 'koogallery_metering_push_items',
+    help: 'Usage push items not yet accepted by the marketplace: pending (to be sent or retried) and flagged (refused too often, waiting for ops); absent when the database cannot be read',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      try {
+        const counts = await pushItemCounts(pool);
+        this.set({ status: 'pending' }, counts.PENDING);
+        this.set({ status: 'flagged' }, counts.FLAGGED);
+      } catch {
+        this.reset();
+      }
+    },
+  });
+}
