@@ -1,5 +1,5 @@
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import pg from 'pg';
@@ -102,6 +102,8 @@ beforeAll(async () => {
       return {};
     },
     async provisionTenant(input) {
+      // The failed-purchase case: this tenant can never be created.
+      if (input.instanceId.includes('NOPROV')) throw ApplicationFailure.create({ type: 'TenantRejected', message: 'the tenant cannot be created', nonRetryable: true });
       return { frontEndUrl: `https://${input.instanceId}.test`, credentialsSealed: 'sealed' };
     },
     async removeTenant() {},
@@ -405,5 +407,38 @@ describe('monthly settlement (time-skipping, real PostgreSQL)', () => {
     expect(bank.rows[0]!.total).toBe('0');
     const payouts = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ledger_postings WHERE kind = 'PAYOUT' AND line_key = $1`, [renewalA]);
     expect(payouts.rows[0]!.n).toBe('0');
+  });
+  it('when an order has nothing to settle (a test order, a zero amount, a purchase that failed), it closes without waiting', async () => {
+    const run = async (prefix: string, over: Partial<OrderWorkflowInput>, testOrder: boolean, orderAmount: string) => {
+      const orderId = uniqueId(prefix).replace(/[^A-Za-z0-9]/g, '');
+      const input: OrderWorkflowInput = aV1OrderInput(orderId, { settlement: true, testOrder, details: anOrderDetails({ productId: 'p-joint', orderAmount, expireTime: '2030-05-01T00:00:00.000Z' }), ...over });
+      const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId: `order-${orderId}`, args: [input] });
+      await order.executeUpdate(purchaseUpdate, { args: [{ businessId: 'b1', testOrder }] });
+      return { order, workflowId: `order-${orderId}` };
+    };
+    const linesOf = async (workflowId: string) => (await pool.query('SELECT 1 FROM settlement_lines WHERE order_workflow_id = $1', [workflowId])).rowCount;
+
+    // Released test order and released free order: complete at release, no lines.
+    for (const [prefix, testOrder, amount] of [['TST', true, '1200.000'], ['FREE', false, '0']] as const) {
+      const { order, workflowId } = await run(prefix, {}, testOrder, amount);
+      expect(((await order.query(getOrderQuery)) as OrderState).phase).toBe('ACTIVE');
+      await order.executeUpdate(releaseUpdate, { args: [{ orderId: workflowId.slice('order-'.length), testOrder }] });
+      const done = (await order.result()) as OrderState;
+      expect(done.phase).toBe('RELEASED');
+      expect(done.settlement?.lines).toEqual({});
+      expect(await linesOf(workflowId)).toBe(0);
+    }
+
+    // A purchase that failed (never provisioned): released, it completes; left alone, it completes after its
+    // retention (time-skipping) instead of waiting for lines that will never come.
+    for (const release of [true, false]) {
+      const { order, workflowId } = await run(`NOPROV${release ? 'R' : 'K'}`, {}, false, '1200.000');
+      expect(((await order.query(getOrderQuery)) as OrderState).phase).toBe('FAILED');
+      if (release) await order.executeUpdate(releaseUpdate, { args: [{ orderId: workflowId.slice('order-'.length), testOrder: false }] });
+      const done = (await order.result()) as OrderState;
+      expect(done.phase).toBe(release ? 'RELEASED' : 'FAILED');
+      expect(done.settlement?.lines).toEqual({});
+      expect(await linesOf(workflowId)).toBe(0);
+    }
   });
 });
