@@ -388,6 +388,8 @@ describe('monthly settlement (time-skipping, real PostgreSQL)', () => {
     expect(Object.values(doneB.settlement!.lines)).toEqual(['WRITTEN_OFF', 'WRITTEN_OFF']);
     expect((await b.order.describe()).typedSearchAttributes.get(SettlementStateKey)).toBe('WRITTEN_OFF');
     expect(await stB.result()).toMatchObject({ step: 'WRITTEN_OFF' });
+    await recordFixture(stA, 'settlementStatementWorkflow', 'revenue-split-line-written-off-then-paid');
+    await recordFixture(stB, 'settlementStatementWorkflow', 'revenue-split-all-written-off');
 
     // The ledger: each written-off line nets to zero in every account; each statement and the period balance.
     const perAccount = await pool.query<{ line_key: string; account: string; total: string }>(
