@@ -14,7 +14,7 @@ import {
   type StatementSummary,
 } from './contract.js';
 import { eligibilityOf, productOf } from './split.js';
-import { advanceLines, buildStatement, insertPlatformFeeInvoiceRequest, ordersOfStatement, saveStatementState, upsertLine } from './store.js';
+import { advanceLines, buildStatement, insertPlatformFeeInvoiceRequest, ordersOfStatement, saveStatementState, upsertLine, writeOffLines } from './store.js';
 
 // The settlement side effects, built once per worker with their dependencies injected. Each is idempotent: lines
 // by key, statements by id, journals by (line, period, kind), notifications by dedupe key, signals are
@@ -97,6 +97,19 @@ export function createSettlementActivities(deps: SettlementActivityDeps) {
         after = page[page.length - 1]!.orderWorkflowId;
       }
       return { orders, gone };
+    },
+
+    /**
+     * Writes off a statement's unpaid lines (ops: the payment will never come), reverses them in the ledger and tells
+     * each order workflow its lines are WRITTEN_OFF (a released order then completes). Answers the lines written off.
+     */
+    async writeOffSettlementLines(input: { statementId: string; period: string; lineKeys?: readonly string[]; reason: string; actor: string }): Promise<{ lineKeys: string[]; netMinor: number; remaining: number }> {
+      const r = await writeOffLines(pool, input);
+      const byOrder = new Map<string, string[]>();
+      for (const l of r.lines) byOrder.set(l.orderWorkflowId, [...(byOrder.get(l.orderWorkflowId) ?? []), l.lineKey]);
+      const told = await Promise.all([...byOrder].map(([orderWorkflowId, lineKeys]) => deps.signalOrder(orderWorkflowId, { statementId: input.statementId, lineKeys, state: 'WRITTEN_OFF' })));
+      deps.logger?.info({ statementId: input.statementId, lines: r.lines.length, orders: byOrder.size, gone: told.filter((t) => !t).length, operator: input.actor, reason: input.reason }, 'settlement lines written off');
+      return { lineKeys: r.lines.map((l) => l.lineKey), netMinor: r.lines.reduce((a, l) => a + l.netMinor, 0), remaining: r.remaining };
     },
 
     /** The invoice notice reaches the merchant's contacts (notification routing's MERCHANT channels). */

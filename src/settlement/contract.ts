@@ -126,7 +126,9 @@ export type StatementStep =
   | 'INVOICES_ISSUED'
   | 'INVOICES_SIGNED_FOR'
   | 'COUNTERSIGNED'
-  | 'PAID';
+  | 'PAID'
+  /** Every line of the statement written off (ops): nothing left to pay, the statement ends. */
+  | 'WRITTEN_OFF';
 
 /** Every step in flow order. */
 export const STATEMENT_STEPS: readonly StatementStep[] = [
@@ -137,6 +139,7 @@ export const STATEMENT_STEPS: readonly StatementStep[] = [
   'INVOICES_SIGNED_FOR',
   'COUNTERSIGNED',
   'PAID',
+  'WRITTEN_OFF',
 ];
 
 /** One group of a statement: per goods type and tax rate. */
@@ -191,7 +194,19 @@ export interface StatementState {
   readonly paidAt?: string;
   /** General goods: the platform-fee invoice request, or why it could not be prepared. */
   readonly platformFeeInvoice?: { readonly requested: boolean; readonly error?: string };
+  /** Lines written off by ops (the payment will never come), with the reason and who did it. */
+  readonly writeOffs?: readonly StatementWriteOff[];
   readonly history: readonly { readonly step: StatementStep; readonly at: string; readonly actor: string }[];
+}
+
+/** One write-off of a statement's unpaid lines: reversed in the ledger, their orders told. */
+export interface StatementWriteOff {
+  readonly lineKeys: readonly string[];
+  readonly reason: string;
+  readonly at: string;
+  readonly actor: string;
+  /** The written-off lines' net (what will not be paid). */
+  readonly netMinor: Minor;
 }
 
 /** A people's step on a statement (ops API → validated update). */
@@ -201,13 +216,15 @@ export type StatementAction =
   | { readonly type: 'ISSUE_INVOICE'; readonly taxRatePpm: Ppm; readonly invoiceNo: string; readonly mailedTo: string; readonly actor: string }
   | { readonly type: 'RECORD_SIGN_FOR'; readonly invoiceNo: string; readonly actor: string }
   | { readonly type: 'RECORD_COUNTERSIGN'; readonly actor: string }
-  | { readonly type: 'RECORD_PAYMENT'; readonly actor: string };
+  | { readonly type: 'RECORD_PAYMENT'; readonly actor: string }
+  /** Writes off these unpaid lines of the statement (absent: every unpaid line) because their payment will not come. */
+  | { readonly type: 'WRITE_OFF'; readonly reason: string; readonly lineKeys?: readonly string[]; readonly actor: string };
 
 /** An action as the ops API's body carries it: the actor is the authenticated operator, added by the API. */
 export type StatementActionInput = StatementAction extends infer A ? (A extends StatementAction ? Omit<A, 'actor'> : never) : never;
 
 /** Every action type. */
-export const STATEMENT_ACTION_TYPES = ['RECORD_MARKETPLACE_BILL', 'RECORD_INVOICE_NOTICE', 'ISSUE_INVOICE', 'RECORD_SIGN_FOR', 'RECORD_COUNTERSIGN', 'RECORD_PAYMENT'] as const;
+export const STATEMENT_ACTION_TYPES = ['RECORD_MARKETPLACE_BILL', 'RECORD_INVOICE_NOTICE', 'ISSUE_INVOICE', 'RECORD_SIGN_FOR', 'RECORD_COUNTERSIGN', 'RECORD_PAYMENT', 'WRITE_OFF'] as const;
 
 /** Failure type of a refused statement action (out of order, unknown invoice): the ops API answers 409. */
 export const STATEMENT_REJECTION_TYPE = 'StatementActionRefused';

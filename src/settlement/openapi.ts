@@ -26,6 +26,7 @@ const ACTION_DESCRIPTIONS: Record<(typeof STATEMENT_ACTION_TYPES)[number], strin
   RECORD_SIGN_FOR: "Revenue split only: Huawei signed for one invoice (all signed for → INVOICES_SIGNED_FOR).",
   RECORD_COUNTERSIGN: 'Countersign done (→ COUNTERSIGNED): for revenue split only once every invoice is issued and signed for; for general goods after the bill.',
   RECORD_PAYMENT: 'Paid (COUNTERSIGNED → PAID): the lines are paid, their payouts posted, their orders told; general goods: the platform-fee invoice request is prepared from the invoice template.',
+  WRITE_OFF: "Before PAID: writes off the given unpaid lines (or all of them) with a reason, because their payment will not come. Each line's statement journals are reversed by a WRITE_OFF journal (statement and period still balance), its order workflow is told (a released order completes), and a payment later pays out only the other lines. Every line written off → WRITTEN_OFF and the statement ends. A line already written off, or no unpaid line matching, is refused (409).",
 };
 
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);

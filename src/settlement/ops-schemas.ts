@@ -43,6 +43,11 @@ export const statementActionBody = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('RECORD_SIGN_FOR'), invoiceNo: id }),
   z.strictObject({ type: z.literal('RECORD_COUNTERSIGN') }),
   z.strictObject({ type: z.literal('RECORD_PAYMENT') }),
+  z.strictObject({
+    type: z.literal('WRITE_OFF'),
+    reason: text(500).describe('Why the payment will not come (recorded with the operator).'),
+    lineKeys: z.array(z.string().min(1).max(300)).min(1).max(1000).optional().describe("The statement's lines to write off; absent: every unpaid line."),
+  }),
 ]);
 
 const groupSchema = z.object({ goods: goodsSchema, taxRatePpm: ppm, lines: z.number().int(), grossMinor: minor, shareMinor: minor, netMinor: minor, taxMinor: minor });
@@ -81,6 +86,7 @@ export const statementStateSchema = z.object({
   ),
   paidAt: time.optional(),
   platformFeeInvoice: z.object({ requested: z.boolean(), error: z.string().optional() }).optional(),
+  writeOffs: z.array(z.object({ lineKeys: z.array(z.string()), reason: z.string(), at: time, actor: z.string(), netMinor: minor })).optional().describe('Lines written off by ops, reversed in the ledger.'),
   history: z.array(z.object({ step: statementStepSchema, at: time, actor: z.string() })),
 });
 

@@ -61,6 +61,8 @@ export function lineStateOf(step: StatementStep): LineState {
       return 'COUNTERSIGNED';
     case 'PAID':
       return 'PAID';
+    case 'WRITTEN_OFF':
+      return 'WRITTEN_OFF';
   }
 }
 
@@ -134,6 +136,19 @@ export function applyStatementAction(s: StatementState, a: StatementAction, at: 
         return refuse(`payment is recorded at COUNTERSIGNED; the statement is at ${s.step}${why}`);
       }
       return moved(s, 'PAID', at, a.actor, { paidAt: at });
+    }
+    case 'WRITE_OFF': {
+      // Admitted here, applied by the workflow: which lines are unpaid is the ledger's to say (writeOffSettlementLines).
+      if (s.step === 'PAID' || s.step === 'WRITTEN_OFF') return refuse(`a write-off is recorded before the statement is paid; the statement is at ${s.step}`);
+      if (typeof a.reason !== 'string' || a.reason.trim() === '') return refuse('a write-off needs a reason');
+      if (a.lineKeys !== undefined) {
+        const keys: readonly unknown[] = Array.isArray(a.lineKeys) ? (a.lineKeys as readonly unknown[]) : [];
+        if (keys.length === 0 || !keys.every((k) => typeof k === 'string')) return refuse('lineKeys, when given, must list at least one line key');
+        const done = new Set((s.writeOffs ?? []).flatMap((w) => w.lineKeys));
+        const again = a.lineKeys.filter((k) => done.has(k));
+        if (again.length > 0) return refuse(`already written off: ${again.slice(0, 5).join(', ')}`);
+      }
+      return { ok: true, state: s };
     }
   }
 }

@@ -216,11 +216,55 @@ export async function advanceLines(pool: Pool, statementId: string, period: stri
       [statementId, state],
     );
     if (state === 'PAID') {
-      const all = await client.query<{ line_key: string; net_minor: string }>('SELECT line_key, net_minor FROM settlement_lines WHERE statement_id = $1', [statementId]);
+      // Written-off lines are not paid: their sale is reversed (writeOffLines), not paid out.
+      const all = await client.query<{ line_key: string; net_minor: string }>("SELECT line_key, net_minor FROM settlement_lines WHERE statement_id = $1 AND state <> 'WRITTEN_OFF'", [statementId]);
       await insertPostings(client, statementId, all.rows.flatMap((l) => payoutJournal(l.line_key, period, Number(l.net_minor))));
       await assertBalanced(client, statementId, period);
     }
     return r.rowCount ?? 0;
+  });
+}
+
+/** The outcome of a write-off: the lines now written off (by this call or a retried earlier one), per order. */
+export interface WrittenOff {
+  readonly lines: readonly { readonly lineKey: string; readonly orderWorkflowId: string; readonly netMinor: Minor }[];
+  /** Lines of the statement still to be paid. */
+  readonly remaining: number;
+}
+
+/**
+ * Writes off a statement's unpaid lines (`lineKeys`, or every unpaid line): marks them WRITTEN_OFF with the reason
+ * and posts, per line, a WRITE_OFF journal reversing what its statement journals posted, so the line nets to zero in
+ * every account and the statement and period still balance (checked before commit). Idempotent: a retry finds the
+ * lines written off and the journals posted (ON CONFLICT DO NOTHING), and answers the same lines.
+ */
+export async function writeOffLines(pool: Pool, w: { statementId: string; period: string; lineKeys?: readonly string[]; reason: string; actor: string }): Promise<WrittenOff> {
+  return withTransaction(pool, async (client) => {
+    const keys = w.lineKeys ? [...w.lineKeys] : null;
+    await client.query(
+      `UPDATE settlement_lines SET state = 'WRITTEN_OFF', ineligible_reason = $3, updated_at = now()
+        WHERE statement_id = $1 AND state NOT IN ('PAID', 'WRITTEN_OFF') AND ($2::text[] IS NULL OR line_key = ANY($2))`,
+      [w.statementId, keys, `written off by ${w.actor}: ${w.reason}`],
+    );
+    const off = await client.query<{ line_key: string; order_workflow_id: string; net_minor: string | null }>(
+      `SELECT line_key, order_workflow_id, net_minor FROM settlement_lines
+        WHERE statement_id = $1 AND state = 'WRITTEN_OFF' AND ($2::text[] IS NULL OR line_key = ANY($2)) ORDER BY line_key`,
+      [w.statementId, keys],
+    );
+    const offKeys = off.rows.map((r) => r.line_key);
+    // Each reversal is the negated per-account sum of the line's journals on this statement: it sums to zero, as
+    // they do, so the journal balance trigger accepts it.
+    await client.query(
+      `INSERT INTO ledger_postings (line_key, period, kind, account, amount_minor, statement_id)
+       SELECT line_key, $2, 'WRITE_OFF', account, -sum(amount_minor), $1 FROM ledger_postings
+        WHERE statement_id = $1 AND period = $2 AND line_key = ANY($3) AND kind <> 'WRITE_OFF'
+        GROUP BY line_key, account HAVING sum(amount_minor) <> 0
+       ON CONFLICT (line_key, period, kind, account) DO NOTHING`,
+      [w.statementId, w.period, offKeys],
+    );
+    await assertBalanced(client, w.statementId, w.period);
+    const left = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM settlement_lines WHERE statement_id = $1 AND state NOT IN ('PAID', 'WRITTEN_OFF')`, [w.statementId]);
+    return { lines: off.rows.map((r) => ({ lineKey: r.line_key, orderWorkflowId: r.order_workflow_id, netMinor: Number(r.net_minor ?? 0) })), remaining: Number(left.rows[0]!.n) };
   });
 }
 

@@ -48,6 +48,17 @@ export async function settlementStatementWorkflow(input: StatementInput): Promis
         // Checked again here: an action admitted by the validator may have queued behind one that moved the step.
         const r = applyStatementAction(state, action, new Date().toISOString());
         if (!r.ok) refuse(r.reason);
+        if (action.type === 'WRITE_OFF') {
+          const off = await acts.writeOffSettlementLines({ statementId: state.statementId, period: state.period, reason: action.reason, actor: action.actor, ...(action.lineKeys ? { lineKeys: action.lineKeys } : {}) });
+          if (off.lineKeys.length === 0) refuse(action.lineKeys ? 'none of these lines is an unpaid line of this statement' : 'the statement has no unpaid line');
+          const at = new Date().toISOString();
+          const writeOffs = [...(state.writeOffs ?? []), { lineKeys: off.lineKeys, reason: action.reason, at, actor: action.actor, netMinor: off.netMinor }];
+          // Nothing left to pay: the statement ends written off.
+          state = off.remaining === 0 ? { ...state, writeOffs, step: 'WRITTEN_OFF', history: [...state.history, { step: 'WRITTEN_OFF', at, actor: action.actor }] } : { ...state, writeOffs };
+          await acts.saveSettlementStatement(state);
+          setCurrentDetails(describe(state));
+          return state;
+        }
         const before = state;
         state = r.state;
         await acts.saveSettlementStatement(state);
@@ -84,7 +95,8 @@ export async function settlementStatementWorkflow(input: StatementInput): Promis
   // An empty month: nothing to bill, nothing to pay.
   if (summary.lines === 0) return state;
   await acts.advanceSettlementLines({ statementId: state.statementId, period: state.period, state: 'IN_STATEMENT' });
-  await condition(() => state.step === 'PAID' && (state.settlementType !== 'PLATFORM_FEE' || state.platformFeeInvoice !== undefined));
+  // WRITTEN_OFF is reached only through the WRITE_OFF action, absent from older histories: they replay unchanged.
+  await condition(() => state.step === 'WRITTEN_OFF' || (state.step === 'PAID' && (state.settlementType !== 'PLATFORM_FEE' || state.platformFeeInvoice !== undefined)));
   await condition(allHandlersFinished);
   return state;
 }

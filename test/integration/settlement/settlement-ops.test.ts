@@ -92,6 +92,18 @@ describe('settlement ops routes', () => {
     });
   });
 
+  it('when ops write off a statement, it is recorded with the operator and balances; out of order it is refused with 409', async () => {
+    const id = await statementOf(uniqueId('opswo'), '2032-07');
+    expect((await call('POST', `/statements/${id}/actions`, { type: 'WRITE_OFF' })).status).toBe(400);
+    expect((await call('POST', `/statements/${id}/actions`, { type: 'WRITE_OFF', reason: 'x', lineKeys: [] })).status).toBe(400);
+    const off = await call('POST', `/statements/${id}/actions`, { type: 'WRITE_OFF', reason: 'the marketplace will not pay this bill' });
+    expect(off).toMatchObject({ status: 200, body: { applied: true, state: { step: 'WRITTEN_OFF', writeOffs: [{ reason: 'the marketplace will not pay this bill', actor: 'ops', netMinor: 9_876 }] } } });
+    const sum = await h.pool.query<{ total: string }>('SELECT coalesce(sum(amount_minor), 0)::text AS total FROM ledger_postings WHERE statement_id = $1', [id]);
+    expect(sum.rows[0]!.total).toBe('0');
+    expect(await call('POST', `/statements/${id}/actions`, { type: 'WRITE_OFF', reason: 'again' })).toMatchObject({ status: 409, body: { error: 'CONFLICT', message: expect.stringMatching(/WRITTEN_OFF/) } });
+    expect((await call('POST', `/statements/${id}/actions`, { type: 'RECORD_MARKETPLACE_BILL', amountMinor: 1 })).status).toBe(409);
+  });
+
   it('when the statement does not exist or the id is malformed, then 404 or 400', async () => {
     expect((await call('GET', '/statements/settlement-statement-1999-01-REVENUE_SPLIT')).status).toBe(404);
     expect((await call('GET', '/statements/nope')).status).toBe(400);

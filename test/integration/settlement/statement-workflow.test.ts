@@ -1,5 +1,5 @@
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import pg from 'pg';
@@ -102,6 +102,8 @@ beforeAll(async () => {
       return {};
     },
     async provisionTenant(input) {
+      // The failed-purchase case: this tenant can never be created.
+      if (input.instanceId.includes('NOPROV')) throw ApplicationFailure.create({ type: 'TenantRejected', message: 'the tenant cannot be created', nonRetryable: true });
       return { frontEndUrl: `https://${input.instanceId}.test`, credentialsSealed: 'sealed' };
     },
     async removeTenant() {},
@@ -338,5 +340,105 @@ describe('monthly settlement (time-skipping, real PostgreSQL)', () => {
     expect(Object.values(done.settlement!.lines)).toEqual(['PAID', 'PAID', 'PAID']);
     expect((await order.describe()).typedSearchAttributes.get(SettlementStateKey)).toBe('PAID');
     await recordFixture(order, 'orderWorkflow', 'v1-settled-renewal-refund-paid.after-look-up-v1-supervision-in-worker.after-settlement-lines');
+  });
+  it('when ops write off lines whose payment will not come, the ledger reverses them and their orders complete', async () => {
+    // Order A: a purchase and a renewal; the renewal is written off, the rest paid. Order B: everything written off.
+    const start = async (suffix: string) => {
+      const orderId = uniqueId(`WOFF${suffix}`).replace(/[^A-Za-z0-9]/g, '');
+      const input: OrderWorkflowInput = aV1OrderInput(orderId, { settlement: true, details: anOrderDetails({ productId: 'p-joint', orderAmount: '1200.000', expireTime: '2030-05-01T00:00:00.000Z' }) });
+      const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId: `order-${orderId}`, args: [input] });
+      await order.executeUpdate(purchaseUpdate, { args: [{ businessId: 'b1', testOrder: false }] });
+      await order.executeUpdate(refreshUpdate, { args: [{ orderId: `${orderId}R`, scene: 'RENEWAL', expireTime: '2030-06-01T00:00:00.000Z', orderAmount: '100.000', testOrder: false }] });
+      await order.executeUpdate(releaseUpdate, { args: [{ orderId, testOrder: false }] });
+      return { orderId, input, order };
+    };
+    const a = await start('A');
+    const b = await start('B');
+    const period = '2030-05';
+    const statementOf = async (o: { input: OrderWorkflowInput }) => {
+      await env.client.workflow.execute(MONTHLY_SETTLEMENT_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('monthly'), args: [{ holidays: [], period, scope: `${o.input.instanceId}:` }] });
+      const st = env.client.workflow.getHandle(statementWorkflowId(period, 'REVENUE_SPLIT', `${o.input.instanceId}:`)) as Handle;
+      await waitFor(async () => (await st.query(getStatementQuery)).step === 'BILL_GENERATED');
+      expect((await st.query(getStatementQuery)).summary!.lines).toBe(2);
+      return st;
+    };
+    const stA = await statementOf(a);
+    const stB = await statementOf(b);
+    const renewalA = `${a.input.instanceId}:${a.orderId}R:RENEWAL`;
+
+    // Partial: the renewal only. The statement stays where it is; the order waits for its purchase line.
+    expect(await refusal(stA, { type: 'WRITE_OFF', reason: ' ' })).toMatch(/reason/);
+    const partial = await act(stA, { type: 'WRITE_OFF', reason: 'customer insolvent', lineKeys: [renewalA] });
+    expect(partial.step).toBe('BILL_GENERATED');
+    expect(partial.writeOffs).toEqual([expect.objectContaining({ lineKeys: [renewalA], reason: 'customer insolvent', actor: 'op-test' })]);
+    expect(await refusal(stA, { type: 'WRITE_OFF', reason: 'again', lineKeys: [renewalA] })).toMatch(/already written off/);
+    expect(await refusal(stA, { type: 'WRITE_OFF', reason: 'not ours', lineKeys: ['no-such-line'] })).toMatch(/none of these lines/);
+    await waitFor(async () => ((await a.order.query(getOrderQuery)) as OrderState).settlement?.lines[renewalA] === 'WRITTEN_OFF');
+    expect((await a.order.describe()).status.name).toBe('RUNNING');
+    // The rest is paid: the purchase is paid out, the written-off renewal is not.
+    await payRevenueSplit(stA, `PR${a.orderId}`.slice(0, 60), `${a.orderId}-I`);
+    const doneA = (await a.order.result()) as OrderState;
+    expect(doneA.settlement!.lines).toEqual({ [`${a.input.instanceId}:${a.orderId}:PURCHASE`]: 'PAID', [renewalA]: 'WRITTEN_OFF' });
+
+    // Everything: the statement ends WRITTEN_OFF, the order completes, later steps are refused.
+    const all = await act(stB, { type: 'WRITE_OFF', reason: 'bill never paid' });
+    expect(all.step).toBe('WRITTEN_OFF');
+    expect(all.history.at(-1)).toMatchObject({ step: 'WRITTEN_OFF', actor: 'op-test' });
+    const doneB = (await b.order.result()) as OrderState;
+    expect(Object.values(doneB.settlement!.lines)).toEqual(['WRITTEN_OFF', 'WRITTEN_OFF']);
+    expect((await b.order.describe()).typedSearchAttributes.get(SettlementStateKey)).toBe('WRITTEN_OFF');
+    expect(await stB.result()).toMatchObject({ step: 'WRITTEN_OFF' });
+    await recordFixture(stA, 'settlementStatementWorkflow', 'revenue-split-line-written-off-then-paid');
+    await recordFixture(stB, 'settlementStatementWorkflow', 'revenue-split-all-written-off');
+
+    // The ledger: each written-off line nets to zero in every account; each statement and the period balance.
+    const perAccount = await pool.query<{ line_key: string; account: string; total: string }>(
+      `SELECT line_key, account, sum(amount_minor)::text AS total FROM ledger_postings WHERE line_key = ANY($1) GROUP BY line_key, account`,
+      [[renewalA, ...Object.keys(doneB.settlement!.lines)]],
+    );
+    expect(perAccount.rows.length).toBeGreaterThan(0);
+    expect(perAccount.rows.filter((r) => r.total !== '0')).toEqual([]);
+    const kinds = await pool.query<{ kind: string }>(`SELECT DISTINCT kind FROM ledger_postings WHERE line_key = $1 ORDER BY kind`, [renewalA]);
+    expect(kinds.rows.map((r) => r.kind)).toEqual(['MARKETPLACE_SHARE', 'OUTPUT_VAT', 'SALE', 'WRITE_OFF']);
+    for (const st of [stA, stB]) {
+      const sum = await pool.query<{ total: string }>('SELECT coalesce(sum(amount_minor), 0)::text AS total FROM ledger_postings WHERE statement_id = $1', [st.workflowId]);
+      expect(sum.rows[0]!.total).toBe('0');
+    }
+    expect(Object.values(await accountBalances(pool, period)).reduce((x, v) => x + v, 0)).toBe(0);
+    const bank = await pool.query<{ total: string }>(`SELECT coalesce(sum(amount_minor), 0)::text AS total FROM ledger_postings WHERE kind = 'PAYOUT' AND line_key = $1`, [renewalA]);
+    expect(bank.rows[0]!.total).toBe('0');
+    const payouts = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ledger_postings WHERE kind = 'PAYOUT' AND line_key = $1`, [renewalA]);
+    expect(payouts.rows[0]!.n).toBe('0');
+  });
+  it('when an order has nothing to settle (a test order, a zero amount, a purchase that failed), it closes without waiting', async () => {
+    const run = async (prefix: string, over: Partial<OrderWorkflowInput>, testOrder: boolean, orderAmount: string) => {
+      const orderId = uniqueId(prefix).replace(/[^A-Za-z0-9]/g, '');
+      const input: OrderWorkflowInput = aV1OrderInput(orderId, { settlement: true, testOrder, details: anOrderDetails({ productId: 'p-joint', orderAmount, expireTime: '2030-05-01T00:00:00.000Z' }), ...over });
+      const order = await env.client.workflow.start('orderWorkflow', { taskQueue, workflowId: `order-${orderId}`, args: [input] });
+      await order.executeUpdate(purchaseUpdate, { args: [{ businessId: 'b1', testOrder }] });
+      return { order, workflowId: `order-${orderId}` };
+    };
+    const linesOf = async (workflowId: string) => (await pool.query('SELECT 1 FROM settlement_lines WHERE order_workflow_id = $1', [workflowId])).rowCount;
+
+    // Released test order and released free order: complete at release, no lines.
+    for (const [prefix, testOrder, amount] of [['TST', true, '1200.000'], ['FREE', false, '0']] as const) {
+      const { order, workflowId } = await run(prefix, {}, testOrder, amount);
+      expect(((await order.query(getOrderQuery)) as OrderState).phase).toBe('ACTIVE');
+      await order.executeUpdate(releaseUpdate, { args: [{ orderId: workflowId.slice('order-'.length), testOrder }] });
+      const done = (await order.result()) as OrderState;
+      expect(done.phase).toBe('RELEASED');
+      expect(done.settlement?.lines).toEqual({});
+      expect(await linesOf(workflowId)).toBe(0);
+    }
+
+    // A purchase that failed (never provisioned), then released: it completes without lines. (Left alone, it ends
+    // after its 30-day retention through the same path: no line was ever recorded.)
+    const { order, workflowId } = await run('NOPROV', {}, false, '1200.000');
+    expect(((await order.query(getOrderQuery)) as OrderState).phase).toBe('FAILED');
+    await order.executeUpdate(releaseUpdate, { args: [{ orderId: workflowId.slice('order-'.length), testOrder: false }] });
+    const done = (await order.result()) as OrderState;
+    expect(done.phase).toBe('RELEASED');
+    expect(done.settlement?.lines).toEqual({});
+    expect(await linesOf(workflowId)).toBe(0);
   });
 });

@@ -76,4 +76,18 @@ describe('statement steps', () => {
     s = step(s, { type: 'RECORD_PAYMENT', actor: 'op' });
     expect(s.step).toBe('PAID');
   });
+  it('when a write-off comes before payment with a reason it is admitted; paid, written off, without a reason or repeating a line it is refused', () => {
+    const built = initialStatementState(summary('REVENUE_SPLIT'), AT);
+    const wo = (s: StatementState, over: object = {}) => applyStatementAction(s, { type: 'WRITE_OFF', reason: 'never paid', actor: 'op', ...over }, AT);
+    expect(wo(built)).toEqual({ ok: true, state: built });
+    expect(wo(built, { reason: '  ' })).toMatchObject({ ok: false, reason: expect.stringMatching(/reason/) });
+    expect(wo(built, { lineKeys: [] })).toMatchObject({ ok: false });
+    const withOne: StatementState = { ...built, writeOffs: [{ lineKeys: ['k1'], reason: 'r', at: AT, actor: 'op', netMinor: 1 }] };
+    expect(wo(withOne, { lineKeys: ['k2', 'k1'] })).toMatchObject({ ok: false, reason: expect.stringMatching(/already written off: k1/) });
+    expect(wo(withOne, { lineKeys: ['k2'] }).ok).toBe(true);
+    expect(wo({ ...built, step: 'PAID' })).toMatchObject({ ok: false, reason: expect.stringMatching(/PAID/) });
+    expect(wo({ ...built, step: 'WRITTEN_OFF' })).toMatchObject({ ok: false });
+    // A statement written off takes no further step.
+    expect(applyStatementAction({ ...built, step: 'WRITTEN_OFF' }, { type: 'RECORD_MARKETPLACE_BILL', amountMinor: 1, actor: 'op' }, AT).ok).toBe(false);
+  });
 });
