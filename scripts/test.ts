@@ -1,5 +1,5 @@
 // `npm test`: installs what is missing (the Temporal CLI, Docker Compose, Helm, tools/k8s-validate, temporal-server,
-// temporal-sql-tool and Temporal's ui-server built from their Go modules, the Java test server from Maven, Debian's caddy),
+// temporal-sql-tool, Temporal's ui-server and Caddy built from their Go modules, the Java test server from Maven),
 // type-checks, lints (the fence), then runs every vitest suite. Servers are started (or reused) by the vitest global setup and
 // stopped by its teardown, so nothing is left running.
 import { spawnSync } from 'node:child_process';

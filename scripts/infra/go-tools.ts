@@ -78,6 +78,23 @@ export const TEMPORAL_UI_SERVER: GoTool = {
 };
 
 /**
+ * Caddy, the TLS edge of deploy/caddy/Caddyfile and the load balancer of the cluster test's two APIs, of the release
+ * line docker-compose.yml runs (caddy:2.11). Not Debian's caddy 2.6.2: there (and still in 2.10.2 and 2.11.1), a POST that
+ * Caddy retries on the next upstream after a dial error (a dead upstream) is sent with the body Go's transport already
+ * closed ("http: invalid Read on closed Body", caddyserver/caddy#5454, #7546; fixed in the 2.11 line by #7547, whose
+ * body wrapper v2.11.9's reverseproxy.go has). That 502 counts as a failure of the
+ * healthy upstream, so with passive health checks every upstream ends up marked down and Caddy answers 503 "no
+ * upstreams available" for `fail_duration`, again each time the dead upstream's mark expires.
+ */
+export const CADDY: GoTool = {
+  name: 'caddy',
+  pkg: 'github.com/caddyserver/caddy/v2/cmd/caddy',
+  version: 'v2.11.9',
+  envVar: 'CADDY_BIN',
+  acceptOnPath: false,
+};
+
+/**
  * The in-repo validator tools/k8s-validate (strict decoding into k8s.io/api types): not from the proxy as a
  * binary but built from this repository's own Go module, whose dependencies come from the proxy.
  */

@@ -9,6 +9,7 @@ import { dataDir } from '../../scripts/infra/paths.js';
 import { portOpen } from '../../scripts/infra/proc.js';
 import { createProductionClient, type ProductionClient } from '../../tools/simulator/production-client.js';
 import { testInfra, uniqueId, type TestInfra } from '../setup/infra.js';
+import { balancerCaddyfile } from '../support/caddy-balancer.js';
 import { testCluster, testClusterDatabases, testClusterPorts, type TestCluster } from '../support/cluster.js';
 import { aSimOrder, lineOf } from '../support/factories.js';
 import { AnswerTally } from '../support/fault-checks.js';
@@ -247,41 +248,18 @@ describe.sequential('the cluster profile when PostgreSQL restarts (a private Pos
 });
 
 /**
- * Caddy in front of several APIs, as deploy/caddy fronts one: round robin, a dead upstream marked down after one
- * failure (for 30 s), a call that cannot reach an upstream sent to the other. A call whose upstream took it and then
- * died is not resent: every call of the production interface is idempotent by contract, but Caddy 2.6 (Debian's)
- * resends a retried POST with an empty body (`lb_retry_match` + `buffer_requests`: "ContentLength=187 with Body
- * length 0"), which then marks the healthy upstream down too. Such a call gets a 502 and the marketplace retries it.
+ * Caddy in front of several APIs, as deploy/caddy fronts one (test/support/caddy-balancer.ts): a dead upstream marked
+ * down after one failure for 30 s, a call that cannot reach an upstream sent to the other, a POST that was in flight
+ * on the API when it died answered 502, which the marketplace retries. The Caddy is v2.11.9 (ensureCaddy), not
+ * Debian's 2.6.2: that one resends the dial-error retry with the body Go's transport had closed, so the healthy API's
+ * "failure" marked it down as well and every call got 503 "no upstreams available" for 30 s, again whenever the dead
+ * API's 30 s ran out (both marks run out together). test/integration/deploy/caddy-load-balancing.test.ts pins that.
  */
 async function startProxy(upstreams: string[]): Promise<ManagedProcess & { readonly origin: string }> {
   const port = await freePort();
   const dir = join(dataDir, 'logs', 'reliability');
   const caddyfile = join(dir, `${runTag}-Caddyfile-${port}`);
-  writeFileSync(
-    caddyfile,
-    `{
-\tadmin off
-\tauto_https off
-\tservers {
-\t\tprotocols h1
-\t}
-}
-http://127.0.0.1:${port} {
-\tbind 127.0.0.1
-\treverse_proxy ${upstreams.map((u) => u.replace(/^http:\/\//, '')).join(' ')} {
-\t\tlb_policy round_robin
-\t\tlb_try_duration 4s
-\t\tlb_try_interval 100ms
-\t\tfail_duration 30s
-\t\tmax_fails 1
-\t\ttransport http {
-\t\t\tdial_timeout 1s
-\t\t\tresponse_header_timeout 6s
-\t\t}
-\t}
-}
-`,
-  );
+  writeFileSync(caddyfile, balancerCaddyfile({ port, upstreams, failDuration: '30s' }));
   const p = managedProcess({
     name: 'caddy',
     command: ensureCaddy(),

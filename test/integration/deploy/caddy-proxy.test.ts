@@ -11,7 +11,7 @@ import { ensureCaddy } from '../../../scripts/infra/caddy.js';
 import { portOpen, waitFor } from '../../../scripts/infra/proc.js';
 
 // deploy/caddy/Caddyfile, the TLS edge the marketplace calls: `caddy validate` on the file as shipped, then the same
-// file run by a real Caddy (Debian's package) in front of a stub of the API's public port. For the run only, global
+// file run by a real Caddy (v2.11.9, scripts/infra/caddy.ts) in front of a stub of the API's public port. For the run only, global
 // options are added so it works offline on free ports (a local CA instead of ACME, no admin endpoint); the site
 // block, which is what routes and terminates TLS, is the shipped one unchanged.
 
