@@ -137,6 +137,10 @@ export function clusterServerCommand(o: { ports: ClusterPorts; db: ClusterDataba
       TEMPORAL_DB_USER: o.db.user,
       TEMPORAL_DB: o.db.database,
       TEMPORAL_VISIBILITY_DB: o.db.visibilityDatabase,
+      // Four services each with a pool of each: 4 × (6 + 3) = 36 connections at most, so that the profile (and its
+      // tests, beside the application's own pools) fits a stock PostgreSQL's 100 connections. Compose keeps 20/10.
+      TEMPORAL_SQL_MAX_CONNS: '6',
+      TEMPORAL_VISIBILITY_MAX_CONNS: '3',
       TEMPORAL_FRONTEND_PORT: String(p.frontend),
       TEMPORAL_FRONTEND_HTTP_PORT: String(p.frontendHttp),
       TEMPORAL_FRONTEND_MEMBERSHIP_PORT: String(p.frontendMembership),
