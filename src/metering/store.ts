@@ -78,12 +78,78 @@ export async function findMeteredInstances(pool: Pool, instanceIds: readonly str
 }
 
 /**
- * Locks these instances' registry rows in id order, for the rest of the transaction. Two batches of the same
- * instances then wait for each other instead of deadlocking on the totals update (which locks in any order).
+ * Locks these instances' registry rows in id order, for the rest of the transaction, and returns them (totals as
+ * before this batch). Two batches of the same instances then wait for each other instead of deadlocking on the
+ * totals update (which locks in any order).
  */
-export async function lockInstances(db: PoolClient, instanceIds: readonly string[]): Promise<void> {
-  if (instanceIds.length === 0) return;
-  await db.query(`SELECT 1 FROM metering_instances WHERE instance_id = ANY($1::text[]) ORDER BY instance_id FOR UPDATE`, [instanceIds]);
+export async function lockInstances(db: PoolClient, instanceIds: readonly string[]): Promise<MeteredInstanceRow[]> {
+  if (instanceIds.length === 0) return [];
+  const r = await db.query<MeteredInstanceRow>(
+    `SELECT ${INSTANCE_COLUMNS} FROM metering_instances WHERE instance_id = ANY($1::text[]) ORDER BY instance_id FOR UPDATE`,
+    [instanceIds],
+  );
+  return r.rows;
+}
+
+/** A package crossing as the store keeps it until its workflow has heard it. */
+export interface CrossingRow {
+  readonly instanceId: string;
+  readonly kind: 'THRESHOLD_CROSSED' | 'EXHAUSTED' | 'RELEASED';
+  readonly usedAfter: string;
+  readonly quota: string;
+  readonly stopWhenUsedUp: boolean;
+  readonly repurchase: boolean;
+}
+
+/** Records crossings (one statement; a crossing recorded before is left as it is). */
+export async function recordCrossings(db: Pool | PoolClient, rows: readonly CrossingRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO metering_crossings (instance_id, kind, used_after, quota, stop_when_used_up, repurchase)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::boolean[], $6::boolean[])
+     ON CONFLICT (instance_id, kind) DO NOTHING`,
+    [rows.map((r) => r.instanceId), rows.map((r) => r.kind), rows.map((r) => r.usedAfter), rows.map((r) => r.quota), rows.map((r) => r.stopWhenUsedUp), rows.map((r) => r.repurchase)],
+  );
+}
+
+/** Marks crossings delivered (their workflow heard them). */
+export async function markCrossingsDelivered(db: Pool | PoolClient, rows: readonly Pick<CrossingRow, 'instanceId' | 'kind'>[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `UPDATE metering_crossings c SET delivered_at = now()
+     FROM unnest($1::text[], $2::text[]) AS d(instance_id, kind)
+     WHERE c.instance_id = d.instance_id AND c.kind = d.kind AND c.delivered_at IS NULL`,
+    [rows.map((r) => r.instanceId), rows.map((r) => r.kind)],
+  );
+}
+
+/** Up to `limit` undelivered crossings, oldest first (a package's threshold before its exhaustion and release). */
+export async function undeliveredCrossings(db: Pool | PoolClient, limit: number): Promise<CrossingRow[]> {
+  const r = await db.query<CrossingRow>(
+    `SELECT instance_id AS "instanceId", kind, used_after::text AS "usedAfter", quota::text AS quota,
+       stop_when_used_up AS "stopWhenUsedUp", repurchase
+     FROM metering_crossings WHERE delivered_at IS NULL
+     ORDER BY created_at, instance_id, array_position(ARRAY['THRESHOLD_CROSSED', 'EXHAUSTED', 'RELEASED'], kind) LIMIT $1`,
+    [limit],
+  );
+  return r.rows;
+}
+
+/**
+ * Packages whose workflow may still be running: a crossing started it, and neither exhaustion (its end) nor a
+ * release has been recorded. Up to `limit`, after the cursor.
+ */
+export async function openPackages(db: Pool | PoolClient, o: { readonly limit: number; readonly after?: string }): Promise<CrossingRow[]> {
+  const r = await db.query<CrossingRow>(
+    `SELECT DISTINCT ON (instance_id) instance_id AS "instanceId", kind, used_after::text AS "usedAfter", quota::text AS quota,
+       stop_when_used_up AS "stopWhenUsedUp", repurchase
+     FROM metering_crossings c
+     WHERE ($2::text IS NULL OR instance_id > $2)
+       AND NOT EXISTS (SELECT 1 FROM metering_crossings e WHERE e.instance_id = c.instance_id AND e.kind IN ('EXHAUSTED', 'RELEASED'))
+     ORDER BY instance_id LIMIT $1`,
+    [o.limit, o.after ?? null],
+  );
+  return r.rows;
 }
 
 /** One usage record to store (validated: value a decimal string with ≤ 4 decimals, times ISO-8601). */
