@@ -16,7 +16,8 @@ import { checkRecord, type CheckedRecord, type UsageBatch } from './intake.js';
 import type { PackageTerms } from './settings.js';
 import {
   findMeteredInstances,
-  insertUsage,
+  addToTotals,
+  insertUsageRecords,
   lockInstances,
   markCrossingsDelivered,
   openPackages,
@@ -181,18 +182,21 @@ export function createMeteringService(deps: MeteringServiceDeps) {
           client,
           ids.map((id) => registrations.get(id)!),
         );
-        const rows = new Map((await lockInstances(client, ids)).map((r) => [r.instanceId, r]));
-        const result = await insertUsage(
+        // The records first, without locks (concurrent batches of the same instances insert side by side); then
+        // the totals, locked in id order and updated in one statement, so the lock lasts only to the commit.
+        const { inserted, additions } = await insertUsageRecords(
           client,
           storable.map((s) => s.record),
         );
+        await lockInstances(
+          client,
+          additions.map((a) => a.instanceId),
+        );
+        const moves = await addToTotals(client, additions);
         // The crossings go in with the usage that caused them: none is lost if the signal cannot be sent.
-        const found = result.moves.flatMap((m) => {
-          const row = rows.get(m.instanceId);
-          return row ? crossingsOf(row, m) : [];
-        });
+        const found = moves.flatMap((m) => crossingsOf(m.row, m));
         await recordCrossings(client, found);
-        return { ...result, crossings: found };
+        return { inserted, crossings: found };
       });
       crossings = stored.crossings;
       for (const s of storable) answers[s.index] = { recordId: s.record.recordId, status: stored.inserted.has(s.record.recordId) ? 'accepted' : 'duplicate' };

@@ -29,6 +29,12 @@ const INSTANCE_COLUMNS = `instance_id AS "instanceId", charging_mode AS "chargin
   stop_when_used_up AS "stopWhenUsedUp", threshold_kind AS "thresholdKind", threshold_value::text AS "thresholdValue",
   repurchase, next_instance_id AS "nextInstanceId", prev_instance_id AS "prevInstanceId", updated_at AS "updatedAt"`;
 
+/** INSTANCE_COLUMNS as json_build_object arguments (numerics as text, like the columns). */
+const INSTANCE_JSON = `'instanceId', instance_id, 'chargingMode', charging_mode, 'customerId', customer_id, 'productId', product_id,
+  'skuCode', sku_code, 'used', used::text, 'quota', quota::text, 'stopWhenUsedUp', stop_when_used_up, 'thresholdKind', threshold_kind,
+  'thresholdValue', threshold_value::text, 'repurchase', repurchase, 'nextInstanceId', next_instance_id, 'prevInstanceId', prev_instance_id,
+  'updatedAt', updated_at`;
+
 /** What registering an instance writes (package terms only for packages). */
 export interface InstanceRegistration {
   readonly instanceId: string;
@@ -78,17 +84,16 @@ export async function findMeteredInstances(pool: Pool, instanceIds: readonly str
 }
 
 /**
- * Locks these instances' registry rows in id order, for the rest of the transaction, and returns them (totals as
- * before this batch). Two batches of the same instances then wait for each other instead of deadlocking on the
- * totals update (which locks in any order).
+ * Locks these instances' registry rows in id order, for the rest of the transaction. Two batches of the same
+ * instances then wait for each other instead of deadlocking on the totals update (which locks in any order).
+ * One row comes back, not one per instance.
  */
-export async function lockInstances(db: PoolClient, instanceIds: readonly string[]): Promise<MeteredInstanceRow[]> {
-  if (instanceIds.length === 0) return [];
-  const r = await db.query<MeteredInstanceRow>(
-    `SELECT ${INSTANCE_COLUMNS} FROM metering_instances WHERE instance_id = ANY($1::text[]) ORDER BY instance_id FOR UPDATE`,
+export async function lockInstances(db: PoolClient, instanceIds: readonly string[]): Promise<void> {
+  if (instanceIds.length === 0) return;
+  await db.query(
+    `SELECT count(*) FROM (SELECT 1 FROM metering_instances WHERE instance_id = ANY($1::text[]) ORDER BY instance_id FOR UPDATE) AS locked`,
     [instanceIds],
   );
-  return r.rows;
 }
 
 /** A package crossing as the store keeps it until its workflow has heard it. */
@@ -168,34 +173,79 @@ export interface TotalMove {
   readonly usedAfter: string;
 }
 
+/** What one instance gained from a batch's stored records. */
+export interface InstanceAddition {
+  readonly instanceId: string;
+  readonly added: string;
+  readonly count: number;
+}
+
 /**
- * Stores a batch of usage records and adds them to their instances' totals, in one statement: a recordId stored
- * before (or twice in the batch) is left out of both. Returns the recordIds it stored and each total's move.
+ * Stores a batch of usage records (one statement; a recordId stored before, or twice in the batch, is left
+ * out). Returns the recordIds it stored and what each instance gained, summed in the same statement. Takes no
+ * lock on the registry: concurrent batches of the same instances insert side by side.
  */
-export async function insertUsage(db: Pool | PoolClient, records: readonly UsageInsert[]): Promise<{ inserted: Set<string>; moves: TotalMove[] }> {
-  if (records.length === 0) return { inserted: new Set(), moves: [] };
-  const r = await db.query<{ inserted: string[] | null; moves: TotalMove[] | null }>(
-    `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::timestamptz[], $5::timestamptz[])
-         AS t(record_id, instance_id, usage_value, begin_time, end_time)
-     ), ins AS (
+export async function insertUsageRecords(db: Pool | PoolClient, records: readonly UsageInsert[]): Promise<{ inserted: Set<string>; additions: InstanceAddition[] }> {
+  if (records.length === 0) return { inserted: new Set(), additions: [] };
+  const r = await db.query<{ inserted: string[] | null; additions: InstanceAddition[] | null }>(
+    `WITH ins AS (
        INSERT INTO metering_usage_records (record_id, instance_id, usage_value, begin_time, end_time, period_start)
        SELECT record_id, instance_id, usage_value, begin_time, end_time, date_bin('1 hour', begin_time, TIMESTAMPTZ '2000-01-01 00:00:00+00')
-       FROM input
+       FROM unnest($1::text[], $2::text[], $3::numeric[], $4::timestamptz[], $5::timestamptz[]) AS t(record_id, instance_id, usage_value, begin_time, end_time)
        ON CONFLICT (record_id) DO NOTHING
        RETURNING record_id, instance_id, usage_value
      ), sums AS (
-       SELECT instance_id, sum(usage_value) AS added, count(*) AS n FROM ins GROUP BY instance_id
-     ), upd AS (
-       UPDATE metering_instances m SET used = m.used + s.added, record_count = m.record_count + s.n, updated_at = now()
-       FROM sums s WHERE m.instance_id = s.instance_id
-       RETURNING m.instance_id AS "instanceId", (m.used - s.added)::text AS "usedBefore", m.used::text AS "usedAfter"
+       SELECT instance_id AS "instanceId", sum(usage_value)::text AS added, count(*)::int AS count FROM ins GROUP BY instance_id
      )
-     SELECT (SELECT array_agg(record_id) FROM ins) AS inserted, (SELECT json_agg(upd) FROM upd) AS moves`,
+     SELECT (SELECT array_agg(record_id) FROM ins) AS inserted, (SELECT json_agg(sums ORDER BY "instanceId") FROM sums) AS additions`,
     [records.map((x) => x.recordId), records.map((x) => x.instanceId), records.map((x) => x.usageValue), records.map((x) => x.beginTime), records.map((x) => x.endTime)],
   );
   const row = r.rows[0];
-  return { inserted: new Set(row?.inserted ?? []), moves: row?.moves ?? [] };
+  return { inserted: new Set(row?.inserted ?? []), additions: row?.additions ?? [] };
+}
+
+/** How a package's total moved with a batch, with the terms its crossings are judged by. */
+export interface PackageMove extends TotalMove {
+  readonly row: MeteredInstanceRow;
+}
+
+/**
+ * Adds a batch's sums to its instances' totals: one UPDATE for all of them, one row per instance. The caller
+ * locks the rows in id order first (lockInstances), so concurrent batches never deadlock; done last in the
+ * transaction, the lock is held only for this statement and the commit, not for the insert. Only packages'
+ * moves come back (with their terms): on-demand totals have no crossings to judge.
+ */
+export async function addToTotals(db: Pool | PoolClient, additions: readonly InstanceAddition[]): Promise<PackageMove[]> {
+  if (additions.length === 0) return [];
+  const r = await db.query<{ usedBefore: string; row: MeteredInstanceRow & { updatedAt: string } }>(
+    `WITH upd AS (
+       UPDATE metering_instances m SET used = m.used + s.added, record_count = m.record_count + s.n, updated_at = now()
+       FROM unnest($1::text[], $2::numeric[], $3::bigint[]) AS s(instance_id, added, n)
+       WHERE m.instance_id = s.instance_id AND m.instance_id = ANY($1::text[])
+       RETURNING m.*, (m.used - s.added)::text AS used_before
+     )
+     SELECT used_before AS "usedBefore", json_build_object(${INSTANCE_JSON}) AS row FROM upd WHERE charging_mode = 'ON_DEMAND_PKG'`,
+    [additions.map((a) => a.instanceId), additions.map((a) => a.added), additions.map((a) => a.count)],
+  );
+  return r.rows.map((x) => {
+    const row = { ...x.row, updatedAt: new Date(x.row.updatedAt) };
+    return { instanceId: row.instanceId, usedBefore: x.usedBefore, usedAfter: row.used, row };
+  });
+}
+
+/**
+ * Stores a batch of usage records and adds them to their instances' totals (for callers without a
+ * transaction of their own: tests and tools). Returns the recordIds it stored and each total's move.
+ */
+export async function insertUsage(pool: Pool, records: readonly UsageInsert[]): Promise<{ inserted: Set<string>; moves: PackageMove[] }> {
+  return withTransaction(pool, async (client) => {
+    const { inserted, additions } = await insertUsageRecords(client, records);
+    await lockInstances(
+      client,
+      additions.map((a) => a.instanceId),
+    );
+    return { inserted, moves: await addToTotals(client, additions) };
+  });
 }
 
 /** Which of these recordIds are stored already. */
