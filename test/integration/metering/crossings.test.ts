@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METERING_PUSH_WORKFLOW_TYPE, getPackageQuery, packageWorkflowId, type MeteringPushResult, type PackageState } from '../../../src/metering/contract.js';
-import { createMeteringService, packageSignaller, type PackageCrossing } from '../../../src/metering/service.js';
+import { getPackageQuery, packageWorkflowId, type PackageState } from '../../../src/metering/contract.js';
+import { catchUpPackageCrossings, createMeteringService, packageSignaller, type PackageCrossing } from '../../../src/metering/service.js';
 import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
 import { aSimOrder, lineOf } from '../../support/factories.js';
@@ -20,9 +20,23 @@ async function buyPackage(): Promise<string> {
   return (await h.market.newInstanceV2WithAsync(order.orderId, lineOf(order).orderLineId)).instanceId;
 }
 
-/** One push run through the worker, as the hourly Schedule starts it. */
-async function pushRun(): Promise<MeteringPushResult> {
-  return h.client.workflow.execute(METERING_PUSH_WORKFLOW_TYPE, { taskQueue: h.config.temporal.taskQueue, workflowId: uniqueId('push'), args: [{}] });
+/**
+ * The catch-up a push run does first, wired as the worker wires it. (Not a whole push run: that would aggregate
+ * and push the closed hours other test files are checking, in parallel, into this harness's marketplace.)
+ */
+async function pushRun() {
+  return catchUpPackageCrossings({
+    pool: h.pool,
+    signal: packageSignaller({
+      client: h.client,
+      taskQueue: h.config.temporal.taskQueue,
+      repurchaseWindowMs: h.config.metering.repurchaseWindowMs,
+      pollIntervalMs: h.config.metering.repurchasePollMs,
+      onError: (err) => {
+        throw err;
+      },
+    }),
+  });
 }
 
 async function signalsHeard(instanceId: string): Promise<number> {
@@ -49,7 +63,7 @@ afterAll(async () => {
 describe('package crossings', () => {
   let pkg: string;
 
-  it('when the signal of a crossing fails, then it is stored undelivered and the next push run delivers it exactly once', async () => {
+  it('when the signal of a crossing fails, then it is stored undelivered and the push run catch-up delivers it exactly once', async () => {
     pkg = await buyPackage();
     const failures: PackageCrossing[] = [];
     const unreachable = { workflow: { signalWithStart: () => Promise.reject(new Error('temporal unreachable')) } } as unknown as Client;
@@ -78,7 +92,7 @@ describe('package crossings', () => {
     expect(await signalsHeard(pkg)).toBe(1);
   });
 
-  it('when the instance of a waiting package is released, then the next push run ends its workflow', async () => {
+  it('when the instance of a waiting package is released, then the push run catch-up ends its workflow', async () => {
     const handle = h.client.workflow.getHandle(packageWorkflowId(pkg));
     expect((await handle.describe()).status.name).toBe('RUNNING');
     const released = await h.market.v2({ activity: 'releaseInstance', instanceId: pkg });
