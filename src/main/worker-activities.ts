@@ -19,6 +19,7 @@ import { clientOrderSignaller, createSettlementActivities, type SettlementActivi
 import { createMeteringActivities } from '../metering/activities.js';
 import type { MeteringPushActivities, PackageActivities } from '../metering/contract.js';
 import { createPackageActivities } from '../metering/package-activities.js';
+import { catchUpPackageCrossings, packageSignaller } from '../metering/service.js';
 import { createOrderService } from '../orders/service.js';
 import { createUsageDataClient, type UsageDataClient } from '../marketplace-api/usage-data-client.js';
 import type { Provisioner } from '../orders/provisioning/provisioner.js';
@@ -113,6 +114,20 @@ export function createActivities(
       createUsageDataClient({ apiBase: config.metering.usageApiBase, key: config.koogallery.accessKey, timeoutMs: config.metering.pushTimeoutMs }),
     closeDelayMs: config.metering.pushCloseDelayMs,
     maxAttempts: config.metering.pushMaxAttempts,
+    // Crossings the API stored but could not tell (and releases of packages still waiting), through the
+    // activity's own client.
+    catchUpCrossings: () =>
+      catchUpPackageCrossings({
+        pool,
+        signal: packageSignaller({
+          client: getClient(),
+          taskQueue: config.temporal.taskQueue,
+          repurchaseWindowMs: config.metering.repurchaseWindowMs,
+          pollIntervalMs: config.metering.repurchasePollMs,
+          onError: (err, c) => notificationLogger.warn({ err: (err as Error).message, instanceId: c.instanceId, crossing: c.kind }, 'package crossing still undelivered'),
+        }),
+      }),
+    onCatchUpError: (err) => notificationLogger.error({ err: (err as Error).message }, 'package crossing catch-up failed'),
     heartbeat: () => Context.current().heartbeat(),
   });
   // Packages: the buyer is told through the notification context; a used-up package is frozen through the orders

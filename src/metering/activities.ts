@@ -19,6 +19,12 @@ export interface MeteringActivityDeps {
   readonly maxAttempts: number;
   /** Told how many items were flagged by a call (a counter for alerting). */
   readonly onFlagged?: (count: number) => void;
+  /**
+   * Delivers the package crossings intake could not (and ends the packages of released instances), first thing
+   * in every push run; a failure is reported to `onCatchUpError` and never holds the push back.
+   */
+  readonly catchUpCrossings?: () => Promise<unknown>;
+  readonly onCatchUpError?: (err: unknown) => void;
   /** Records a heartbeat of the running activity (the worker wires Temporal's; default none). */
   readonly heartbeat?: () => void;
 }
@@ -29,6 +35,14 @@ export function createMeteringActivities(deps: MeteringActivityDeps): MeteringPu
   return {
     async aggregateClosedPeriods({ runStartedAt, closeDelayMs }) {
       const startedAt = new Date(runStartedAt);
+      // Inside this activity rather than a step of its own, so the push workflow's commands stay as they were.
+      if (deps.catchUpCrossings) {
+        try {
+          await deps.catchUpCrossings();
+        } catch (err) {
+          deps.onCatchUpError?.(err);
+        }
+      }
       try {
         return await aggregateClosedPeriods(pool, {
           closedBefore: new Date(startedAt.getTime() - (closeDelayMs ?? deps.closeDelayMs)),

@@ -150,9 +150,12 @@ export interface PackageWorkflowInput {
   readonly pollIntervalMs?: number;
 }
 
-/** What intake tells a package workflow: only what changes its course. */
+/**
+ * What intake tells a package workflow: only what changes its course. RELEASED comes from the push run's
+ * catch-up: the instance was released (or is gone) before the package was used up, so the workflow ends.
+ */
 export interface PackageEvent {
-  readonly kind: 'THRESHOLD_CROSSED' | 'EXHAUSTED';
+  readonly kind: 'THRESHOLD_CROSSED' | 'EXHAUSTED' | 'RELEASED';
   readonly usedAfter: string;
   readonly quota: string;
 }

@@ -14,7 +14,20 @@ import {
 } from './contract.js';
 import { checkRecord, type CheckedRecord, type UsageBatch } from './intake.js';
 import type { PackageTerms } from './settings.js';
-import { findMeteredInstances, insertUsage, lockInstances, registerInstances, type InstanceRegistration, type MeteredInstanceRow, type TotalMove } from './store.js';
+import {
+  findMeteredInstances,
+  addToTotals,
+  insertUsageRecords,
+  lockInstances,
+  markCrossingsDelivered,
+  openPackages,
+  recordCrossings,
+  registerInstances,
+  undeliveredCrossings,
+  type InstanceRegistration,
+  type MeteredInstanceRow,
+  type TotalMove,
+} from './store.js';
 
 // Metering's use cases for the API: usage intake (checked, then stored in bulk: no workflow per record) and the
 // usage queryInstance answers with. Instances are learnt from the orders context's read model (through its
@@ -23,10 +36,13 @@ import { findMeteredInstances, insertUsage, lockInstances, registerInstances, ty
 /** Phases in which an instance accrues usage (a frozen one may still report what it used before the freeze). */
 const LIVE_PHASES = new Set(['ACTIVE', 'FROZEN']);
 
-/** A package's total crossed its threshold, or reached its quota, with this batch. */
+/**
+ * A package's total crossed its threshold, or reached its quota, with this batch; or (RELEASED, from the
+ * catch-up sweep) its instance was released before the package was used up.
+ */
 export interface PackageCrossing {
   readonly instanceId: string;
-  readonly kind: 'THRESHOLD_CROSSED' | 'EXHAUSTED';
+  readonly kind: 'THRESHOLD_CROSSED' | 'EXHAUSTED' | 'RELEASED';
   readonly usedAfter: string;
   readonly quota: string;
   readonly stopWhenUsedUp: boolean;
@@ -39,8 +55,11 @@ export interface MeteringServiceDeps {
   /** Package terms per SKU where the order does not state a quota (METERING_PACKAGES). */
   readonly packages: Readonly<Record<string, PackageTerms>>;
   readonly futureToleranceMs: number;
-  /** Told of every threshold crossed and quota used up (the package workflows hear only these). */
-  readonly onPackageCrossings?: (crossings: readonly PackageCrossing[]) => Promise<void>;
+  /**
+   * Told of every threshold crossed and quota used up (the package workflows hear only these); answers the ones
+   * delivered. The crossings are stored with the usage first, so one not delivered now is by the catch-up.
+   */
+  readonly onPackageCrossings?: (crossings: readonly PackageCrossing[]) => Promise<readonly PackageCrossing[]>;
   /** Injectable clock (tests). */
   readonly now?: () => number;
 }
@@ -155,7 +174,7 @@ export function createMeteringService(deps: MeteringServiceDeps) {
       storable.push(c);
     }
 
-    let moves: TotalMove[] = [];
+    let crossings: PackageCrossing[] = [];
     if (storable.length > 0) {
       const ids = [...registrations.keys()].sort();
       const stored = await withTransaction(pool, async (client) => {
@@ -163,24 +182,29 @@ export function createMeteringService(deps: MeteringServiceDeps) {
           client,
           ids.map((id) => registrations.get(id)!),
         );
-        await lockInstances(client, ids);
-        return insertUsage(
+        // The records first, without locks (concurrent batches of the same instances insert side by side); then
+        // the totals, locked in id order and updated in one statement, so the lock lasts only to the commit.
+        const { inserted, additions } = await insertUsageRecords(
           client,
           storable.map((s) => s.record),
         );
+        await lockInstances(
+          client,
+          additions.map((a) => a.instanceId),
+        );
+        const moves = await addToTotals(client, additions);
+        // The crossings go in with the usage that caused them: none is lost if the signal cannot be sent.
+        const found = moves.flatMap((m) => crossingsOf(m.row, m));
+        await recordCrossings(client, found);
+        return { inserted, crossings: found };
       });
-      moves = stored.moves;
+      crossings = stored.crossings;
       for (const s of storable) answers[s.index] = { recordId: s.record.recordId, status: stored.inserted.has(s.record.recordId) ? 'accepted' : 'duplicate' };
     }
 
-    const packageMoves = moves.filter((m) => registrations.get(m.instanceId)?.chargingMode === 'ON_DEMAND_PKG');
-    if (packageMoves.length > 0 && deps.onPackageCrossings) {
-      const rows = new Map((await findMeteredInstances(pool, packageMoves.map((m) => m.instanceId))).map((r) => [r.instanceId, r]));
-      const crossings = packageMoves.flatMap((m) => {
-        const row = rows.get(m.instanceId);
-        return row ? crossingsOf(row, m) : [];
-      });
-      if (crossings.length > 0) await deps.onPackageCrossings(crossings);
+    if (crossings.length > 0 && deps.onPackageCrossings) {
+      const delivered = await deps.onPackageCrossings(crossings);
+      await markCrossingsDelivered(pool, delivered);
     }
     return answers.map((a, i) => a ?? { recordId: batch.records[i]!.recordId, status: 'refused', reason: UsageRefusal.UnknownInstance });
   }
@@ -208,9 +232,18 @@ export function createMeteringService(deps: MeteringServiceDeps) {
   return { report, usageOf };
 }
 
+/** Tells crossings to their package workflows; answers the ones delivered. */
+export type PackageSignaller = (crossings: readonly PackageCrossing[]) => Promise<readonly PackageCrossing[]>;
+
+/** Whether Temporal answered that the workflow does not exist (or is no longer running). */
+function isNotFound(err: unknown): boolean {
+  return err instanceof Error && err.name === 'WorkflowNotFoundError';
+}
+
 /**
- * Tells each crossing to its package's workflow (signal-with-start: the first crossing starts it). A signal that
- * cannot be sent is logged and the intake still answers: the records are stored.
+ * Tells each crossing to its package's workflow (signal-with-start: the first crossing starts it); a release is
+ * a plain signal (a package never started has nothing to end). A signal that cannot be sent is reported to
+ * `onError` and left out of the answer: its crossing stays undelivered for the catch-up.
  */
 export function packageSignaller(o: {
   readonly client: Client;
@@ -218,9 +251,9 @@ export function packageSignaller(o: {
   readonly repurchaseWindowMs: number;
   readonly pollIntervalMs?: number;
   readonly onError: (err: unknown, c: PackageCrossing) => void;
-}): (crossings: readonly PackageCrossing[]) => Promise<void> {
+}): PackageSignaller {
   return async (crossings) => {
-    await Promise.all(
+    const sent = await Promise.all(
       crossings.map(async (c) => {
         const input: PackageWorkflowInput = {
           instanceId: c.instanceId,
@@ -229,21 +262,93 @@ export function packageSignaller(o: {
           repurchaseWindowMs: o.repurchaseWindowMs,
           ...(o.pollIntervalMs !== undefined ? { pollIntervalMs: o.pollIntervalMs } : {}),
         };
+        const event = { kind: c.kind, usedAfter: c.usedAfter, quota: c.quota };
         try {
-          await o.client.workflow.signalWithStart(PACKAGE_WORKFLOW_TYPE, {
-            workflowId: packageWorkflowId(c.instanceId),
-            taskQueue: o.taskQueue,
-            args: [input],
-            signal: packageEventSignal,
-            signalArgs: [{ kind: c.kind, usedAfter: c.usedAfter, quota: c.quota }],
-            staticSummary: `Package ${c.instanceId}`,
-          });
+          if (c.kind === 'RELEASED') {
+            // Gone or already ended: nothing left to tell.
+            await o.client.workflow
+              .getHandle(packageWorkflowId(c.instanceId))
+              .signal(packageEventSignal, event)
+              .catch((err: unknown) => {
+                if (!isNotFound(err)) throw err;
+              });
+          } else {
+            await o.client.workflow.signalWithStart(PACKAGE_WORKFLOW_TYPE, {
+              workflowId: packageWorkflowId(c.instanceId),
+              taskQueue: o.taskQueue,
+              args: [input],
+              signal: packageEventSignal,
+              signalArgs: [event],
+              staticSummary: `Package ${c.instanceId}`,
+            });
+          }
+          return c;
         } catch (err) {
           o.onError(err, c);
+          return undefined;
         }
       }),
     );
+    return sent.filter((c): c is PackageCrossing => c !== undefined);
   };
+}
+
+/** Phases after which a package has nothing left to wait for. */
+const ENDED_PHASES = new Set(['RELEASED', 'REJECTED', 'FAILED']);
+
+/**
+ * The catch-up the hourly push run does first: records a release for every open package whose instance was
+ * released (or is gone), then delivers every undelivered crossing, oldest first. Idempotent: a crossing is
+ * marked only once its signal went through, and a package workflow's handlers are idempotent, so a crossing
+ * delivered twice (the API signalled, then died before marking it) changes nothing.
+ */
+export async function catchUpPackageCrossings(o: { readonly pool: Pool; readonly signal: PackageSignaller; readonly batch?: number }): Promise<{ released: number; delivered: number; undelivered: number }> {
+  const batch = o.batch ?? 500;
+  let released = 0;
+  for (let after: string | undefined; ; ) {
+    const open = await openPackages(o.pool, { limit: batch, ...(after !== undefined ? { after } : {}) });
+    if (open.length === 0) break;
+    const facts = new Map((await findInstanceChargingFacts(o.pool, open.map((p) => p.instanceId))).map((f) => [f.instanceId, f]));
+    const ended = open.filter((p) => {
+      const f = facts.get(p.instanceId);
+      return !f || ENDED_PHASES.has(f.phase);
+    });
+    await recordCrossings(
+      o.pool,
+      ended.map((p) => ({ ...p, kind: 'RELEASED' as const })),
+    );
+    released += ended.length;
+    after = open[open.length - 1]!.instanceId;
+    if (open.length < batch) break;
+  }
+  let delivered = 0;
+  let undelivered = 0;
+  const seen = new Set<string>();
+  for (;;) {
+    const pending = (await undeliveredCrossings(o.pool, batch)).filter((c) => !seen.has(`${c.instanceId}/${c.kind}`));
+    if (pending.length === 0) break;
+    for (const c of pending) seen.add(`${c.instanceId}/${c.kind}`);
+    // One package's crossings in their order (threshold, exhaustion, release); packages side by side.
+    const byInstance = new Map<string, PackageCrossing[]>();
+    for (const c of pending) byInstance.set(c.instanceId, [...(byInstance.get(c.instanceId) ?? []), c]);
+    const ok = (
+      await Promise.all(
+        [...byInstance.values()].map(async (list) => {
+          const done: PackageCrossing[] = [];
+          for (const c of list) {
+            const [d] = await o.signal([c]);
+            if (!d) break;
+            done.push(d);
+          }
+          return done;
+        }),
+      )
+    ).flat();
+    await markCrossingsDelivered(o.pool, ok);
+    delivered += ok.length;
+    undelivered += pending.length - ok.length;
+  }
+  return { released, delivered, undelivered };
 }
 
 /** The metering service's type. */

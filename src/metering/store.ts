@@ -29,6 +29,12 @@ const INSTANCE_COLUMNS = `instance_id AS "instanceId", charging_mode AS "chargin
   stop_when_used_up AS "stopWhenUsedUp", threshold_kind AS "thresholdKind", threshold_value::text AS "thresholdValue",
   repurchase, next_instance_id AS "nextInstanceId", prev_instance_id AS "prevInstanceId", updated_at AS "updatedAt"`;
 
+/** INSTANCE_COLUMNS as json_build_object arguments (numerics as text, like the columns). */
+const INSTANCE_JSON = `'instanceId', instance_id, 'chargingMode', charging_mode, 'customerId', customer_id, 'productId', product_id,
+  'skuCode', sku_code, 'used', used::text, 'quota', quota::text, 'stopWhenUsedUp', stop_when_used_up, 'thresholdKind', threshold_kind,
+  'thresholdValue', threshold_value::text, 'repurchase', repurchase, 'nextInstanceId', next_instance_id, 'prevInstanceId', prev_instance_id,
+  'updatedAt', updated_at`;
+
 /** What registering an instance writes (package terms only for packages). */
 export interface InstanceRegistration {
   readonly instanceId: string;
@@ -80,10 +86,75 @@ export async function findMeteredInstances(pool: Pool, instanceIds: readonly str
 /**
  * Locks these instances' registry rows in id order, for the rest of the transaction. Two batches of the same
  * instances then wait for each other instead of deadlocking on the totals update (which locks in any order).
+ * One row comes back, not one per instance.
  */
 export async function lockInstances(db: PoolClient, instanceIds: readonly string[]): Promise<void> {
   if (instanceIds.length === 0) return;
-  await db.query(`SELECT 1 FROM metering_instances WHERE instance_id = ANY($1::text[]) ORDER BY instance_id FOR UPDATE`, [instanceIds]);
+  await db.query(
+    `SELECT count(*) FROM (SELECT 1 FROM metering_instances WHERE instance_id = ANY($1::text[]) ORDER BY instance_id FOR UPDATE) AS locked`,
+    [instanceIds],
+  );
+}
+
+/** A package crossing as the store keeps it until its workflow has heard it. */
+export interface CrossingRow {
+  readonly instanceId: string;
+  readonly kind: 'THRESHOLD_CROSSED' | 'EXHAUSTED' | 'RELEASED';
+  readonly usedAfter: string;
+  readonly quota: string;
+  readonly stopWhenUsedUp: boolean;
+  readonly repurchase: boolean;
+}
+
+/** Records crossings (one statement; a crossing recorded before is left as it is). */
+export async function recordCrossings(db: Pool | PoolClient, rows: readonly CrossingRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `INSERT INTO metering_crossings (instance_id, kind, used_after, quota, stop_when_used_up, repurchase)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::boolean[], $6::boolean[])
+     ON CONFLICT (instance_id, kind) DO NOTHING`,
+    [rows.map((r) => r.instanceId), rows.map((r) => r.kind), rows.map((r) => r.usedAfter), rows.map((r) => r.quota), rows.map((r) => r.stopWhenUsedUp), rows.map((r) => r.repurchase)],
+  );
+}
+
+/** Marks crossings delivered (their workflow heard them). */
+export async function markCrossingsDelivered(db: Pool | PoolClient, rows: readonly Pick<CrossingRow, 'instanceId' | 'kind'>[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `UPDATE metering_crossings c SET delivered_at = now()
+     FROM unnest($1::text[], $2::text[]) AS d(instance_id, kind)
+     WHERE c.instance_id = d.instance_id AND c.kind = d.kind AND c.delivered_at IS NULL`,
+    [rows.map((r) => r.instanceId), rows.map((r) => r.kind)],
+  );
+}
+
+/** Up to `limit` undelivered crossings, oldest first (a package's threshold before its exhaustion and release). */
+export async function undeliveredCrossings(db: Pool | PoolClient, limit: number): Promise<CrossingRow[]> {
+  const r = await db.query<CrossingRow>(
+    `SELECT instance_id AS "instanceId", kind, used_after::text AS "usedAfter", quota::text AS quota,
+       stop_when_used_up AS "stopWhenUsedUp", repurchase
+     FROM metering_crossings WHERE delivered_at IS NULL
+     ORDER BY created_at, instance_id, array_position(ARRAY['THRESHOLD_CROSSED', 'EXHAUSTED', 'RELEASED'], kind) LIMIT $1`,
+    [limit],
+  );
+  return r.rows;
+}
+
+/**
+ * Packages whose workflow may still be running: a crossing started it, and neither exhaustion (its end) nor a
+ * release has been recorded. Up to `limit`, after the cursor.
+ */
+export async function openPackages(db: Pool | PoolClient, o: { readonly limit: number; readonly after?: string }): Promise<CrossingRow[]> {
+  const r = await db.query<CrossingRow>(
+    `SELECT DISTINCT ON (instance_id) instance_id AS "instanceId", kind, used_after::text AS "usedAfter", quota::text AS quota,
+       stop_when_used_up AS "stopWhenUsedUp", repurchase
+     FROM metering_crossings c
+     WHERE ($2::text IS NULL OR instance_id > $2)
+       AND NOT EXISTS (SELECT 1 FROM metering_crossings e WHERE e.instance_id = c.instance_id AND e.kind IN ('EXHAUSTED', 'RELEASED'))
+     ORDER BY instance_id LIMIT $1`,
+    [o.limit, o.after ?? null],
+  );
+  return r.rows;
 }
 
 /** One usage record to store (validated: value a decimal string with ≤ 4 decimals, times ISO-8601). */
@@ -102,34 +173,79 @@ export interface TotalMove {
   readonly usedAfter: string;
 }
 
+/** What one instance gained from a batch's stored records. */
+export interface InstanceAddition {
+  readonly instanceId: string;
+  readonly added: string;
+  readonly count: number;
+}
+
 /**
- * Stores a batch of usage records and adds them to their instances' totals, in one statement: a recordId stored
- * before (or twice in the batch) is left out of both. Returns the recordIds it stored and each total's move.
+ * Stores a batch of usage records (one statement; a recordId stored before, or twice in the batch, is left
+ * out). Returns the recordIds it stored and what each instance gained, summed in the same statement. Takes no
+ * lock on the registry: concurrent batches of the same instances insert side by side.
  */
-export async function insertUsage(db: Pool | PoolClient, records: readonly UsageInsert[]): Promise<{ inserted: Set<string>; moves: TotalMove[] }> {
-  if (records.length === 0) return { inserted: new Set(), moves: [] };
-  const r = await db.query<{ inserted: string[] | null; moves: TotalMove[] | null }>(
-    `WITH input AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::timestamptz[], $5::timestamptz[])
-         AS t(record_id, instance_id, usage_value, begin_time, end_time)
-     ), ins AS (
+export async function insertUsageRecords(db: Pool | PoolClient, records: readonly UsageInsert[]): Promise<{ inserted: Set<string>; additions: InstanceAddition[] }> {
+  if (records.length === 0) return { inserted: new Set(), additions: [] };
+  const r = await db.query<{ inserted: string[] | null; additions: InstanceAddition[] | null }>(
+    `WITH ins AS (
        INSERT INTO metering_usage_records (record_id, instance_id, usage_value, begin_time, end_time, period_start)
        SELECT record_id, instance_id, usage_value, begin_time, end_time, date_bin('1 hour', begin_time, TIMESTAMPTZ '2000-01-01 00:00:00+00')
-       FROM input
+       FROM unnest($1::text[], $2::text[], $3::numeric[], $4::timestamptz[], $5::timestamptz[]) AS t(record_id, instance_id, usage_value, begin_time, end_time)
        ON CONFLICT (record_id) DO NOTHING
        RETURNING record_id, instance_id, usage_value
      ), sums AS (
-       SELECT instance_id, sum(usage_value) AS added, count(*) AS n FROM ins GROUP BY instance_id
-     ), upd AS (
-       UPDATE metering_instances m SET used = m.used + s.added, record_count = m.record_count + s.n, updated_at = now()
-       FROM sums s WHERE m.instance_id = s.instance_id
-       RETURNING m.instance_id AS "instanceId", (m.used - s.added)::text AS "usedBefore", m.used::text AS "usedAfter"
+       SELECT instance_id AS "instanceId", sum(usage_value)::text AS added, count(*)::int AS count FROM ins GROUP BY instance_id
      )
-     SELECT (SELECT array_agg(record_id) FROM ins) AS inserted, (SELECT json_agg(upd) FROM upd) AS moves`,
+     SELECT (SELECT array_agg(record_id) FROM ins) AS inserted, (SELECT json_agg(sums ORDER BY "instanceId") FROM sums) AS additions`,
     [records.map((x) => x.recordId), records.map((x) => x.instanceId), records.map((x) => x.usageValue), records.map((x) => x.beginTime), records.map((x) => x.endTime)],
   );
   const row = r.rows[0];
-  return { inserted: new Set(row?.inserted ?? []), moves: row?.moves ?? [] };
+  return { inserted: new Set(row?.inserted ?? []), additions: row?.additions ?? [] };
+}
+
+/** How a package's total moved with a batch, with the terms its crossings are judged by. */
+export interface PackageMove extends TotalMove {
+  readonly row: MeteredInstanceRow;
+}
+
+/**
+ * Adds a batch's sums to its instances' totals: one UPDATE for all of them, one row per instance. The caller
+ * locks the rows in id order first (lockInstances), so concurrent batches never deadlock; done last in the
+ * transaction, the lock is held only for this statement and the commit, not for the insert. Only packages'
+ * moves come back (with their terms): on-demand totals have no crossings to judge.
+ */
+export async function addToTotals(db: Pool | PoolClient, additions: readonly InstanceAddition[]): Promise<PackageMove[]> {
+  if (additions.length === 0) return [];
+  const r = await db.query<{ usedBefore: string; row: MeteredInstanceRow & { updatedAt: string } }>(
+    `WITH upd AS (
+       UPDATE metering_instances m SET used = m.used + s.added, record_count = m.record_count + s.n, updated_at = now()
+       FROM unnest($1::text[], $2::numeric[], $3::bigint[]) AS s(instance_id, added, n)
+       WHERE m.instance_id = s.instance_id AND m.instance_id = ANY($1::text[])
+       RETURNING m.*, (m.used - s.added)::text AS used_before
+     )
+     SELECT used_before AS "usedBefore", json_build_object(${INSTANCE_JSON}) AS row FROM upd WHERE charging_mode = 'ON_DEMAND_PKG'`,
+    [additions.map((a) => a.instanceId), additions.map((a) => a.added), additions.map((a) => a.count)],
+  );
+  return r.rows.map((x) => {
+    const row = { ...x.row, updatedAt: new Date(x.row.updatedAt) };
+    return { instanceId: row.instanceId, usedBefore: x.usedBefore, usedAfter: row.used, row };
+  });
+}
+
+/**
+ * Stores a batch of usage records and adds them to their instances' totals (for callers without a
+ * transaction of their own: tests and tools). Returns the recordIds it stored and each total's move.
+ */
+export async function insertUsage(pool: Pool, records: readonly UsageInsert[]): Promise<{ inserted: Set<string>; moves: PackageMove[] }> {
+  return withTransaction(pool, async (client) => {
+    const { inserted, additions } = await insertUsageRecords(client, records);
+    await lockInstances(
+      client,
+      additions.map((a) => a.instanceId),
+    );
+    return { inserted, moves: await addToTotals(client, additions) };
+  });
 }
 
 /** Which of these recordIds are stored already. */

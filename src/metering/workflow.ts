@@ -78,6 +78,7 @@ export async function packageWorkflow(input: PackageWorkflowInput): Promise<Pack
   let thresholdCrossed = false;
   let exhausted = false;
   let frozen = false;
+  let released = false;
   let nextInstanceId: string | undefined;
   let repurchaseFailed: string | undefined;
   const notified: PackageNotificationKind[] = [];
@@ -91,6 +92,12 @@ export async function packageWorkflow(input: PackageWorkflowInput): Promise<Pack
     ...(repurchaseFailed !== undefined ? { repurchaseFailed } : {}),
   });
   setHandler(packageEventSignal, (e) => {
+    // A released instance has nothing left to wait for: the workflow ends wherever it waits. (Histories from
+    // before this kind existed never carry it, so they replay as they ran.)
+    if (e.kind === 'RELEASED') {
+      released = true;
+      return;
+    }
     // Exhaustion implies the threshold: a batch may cross both at once, or the threshold signal may be lost.
     thresholdCrossed = true;
     if (e.kind === 'EXHAUSTED') exhausted = true;
@@ -115,7 +122,8 @@ export async function packageWorkflow(input: PackageWorkflowInput): Promise<Pack
     frozen = true;
   };
 
-  await condition(() => thresholdCrossed);
+  await condition(() => thresholdCrossed || released);
+  if (released) return state();
   if (!input.repurchase) {
     // 余量告警: the threshold only tells the buyer what remains.
     await notify('PACKAGE_REMAINDER_LOW');
@@ -124,16 +132,18 @@ export async function packageWorkflow(input: PackageWorkflowInput): Promise<Pack
     const poll = input.pollIntervalMs ?? DEFAULT_POLL_MS;
     for (;;) {
       await link();
-      if (nextInstanceId || repurchaseFailed !== undefined) break;
+      if (nextInstanceId || repurchaseFailed !== undefined || released) break;
       await freezeIfUsedUp();
       const left = deadline - Date.now();
       if (left <= 0) break;
       // Woken early by a failure report or by exhaustion (which may have to freeze now, not at the next poll).
-      await condition(() => repurchaseFailed !== undefined || (exhausted && !frozen && input.stopWhenUsedUp), Math.min(poll, left));
+      await condition(() => released || repurchaseFailed !== undefined || (exhausted && !frozen && input.stopWhenUsedUp), Math.min(poll, left));
     }
+    if (released) return state();
     if (!nextInstanceId) await notify(repurchaseFailed !== undefined ? 'PACKAGE_REPURCHASE_FAILED' : 'PACKAGE_REPURCHASE_MISSING', repurchaseFailed);
   }
-  await condition(() => exhausted);
+  await condition(() => exhausted || released);
+  if (released) return state();
   await freezeIfUsedUp();
   return state();
 }
