@@ -30,9 +30,16 @@ afterAll(async () => {
   await bounded('harness close', async () => h?.close(), 60_000);
 });
 
+// What the refused calls of this file could have written: licenses of its instance, instances of the orders its
+// V1 calls name, and its license code. Scoped, not whole-table counts: other test files write those tables at the
+// same time in a full run (a whole-table count failed on a clean-clone run for that alone).
+const HOSTILE_ORDER_IDS = ['CSHOSTILE0000001', 'o'];
 const counts = async () => {
   const r = await h.pool.query(
-    `SELECT (SELECT count(*) FROM licenses)::int AS licenses, (SELECT count(*) FROM instances)::int AS instances, (SELECT count(*) FROM license_codes)::int AS codes`,
+    `SELECT (SELECT count(*) FROM licenses WHERE instance_id = $1)::int AS licenses,
+            (SELECT count(*) FROM instances WHERE order_id = ANY($2::text[]) OR instance_id = 'x')::int AS instances,
+            (SELECT count(*) FROM license_codes WHERE license_code = 'HOSTILE-CODE')::int AS codes`,
+    [instanceId, HOSTILE_ORDER_IDS],
   );
   return r.rows[0] as { licenses: number; instances: number; codes: number };
 };
