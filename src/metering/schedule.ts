@@ -1,4 +1,5 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
+import { upsertSchedule } from '../platform/temporal/schedules.js';
 import { METERING_PUSH_WORKFLOW_TYPE, meteringPushScheduleId, type MeteringPushInput } from './contract.js';
 
 // The Temporal Schedule that pushes usage: every interval (default hourly), offset by the close delay so the run
@@ -36,17 +37,5 @@ export async function ensureMeteringPushSchedule(client: Client, o: MeteringPush
     staticDetails: 'Aggregates usage per instance and hour and pushes it to the usage-data API; flagged items at GET /ops/metering/flagged.',
   };
   const note = 'managed by the koogallery worker (src/metering/schedule.ts)';
-  try {
-    await client.schedule.create({ scheduleId, spec, action, policies, state: { paused: o.paused ?? false, note } });
-    return { scheduleId, created: true };
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
-  await client.schedule.getHandle(scheduleId).update((previous) => ({
-    spec,
-    action,
-    policies,
-    state: { paused: o.paused ?? previous.state.paused, note: o.paused === undefined && previous.state.paused ? previous.state.note : note },
-  }));
-  return { scheduleId, created: false };
+  return upsertSchedule(client, { scheduleId, spec, action, policies, note, ...(o.paused !== undefined ? { paused: o.paused } : {}) });
 }

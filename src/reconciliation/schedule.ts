@@ -1,4 +1,5 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
+import { upsertSchedule } from '../platform/temporal/schedules.js';
 import type { Duration } from '@temporalio/common';
 import {
   RECONCILIATION_DEFAULT_INTERVAL,
@@ -50,18 +51,5 @@ export async function ensureReconciliationSchedule(client: Client, o: Reconcilia
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: every, pauseOnFailure: false };
   const action = actionOf(o, scheduleId);
   const note = 'managed by the koogallery worker (src/reconciliation/schedule.ts)';
-  try {
-    await client.schedule.create({ scheduleId, spec, action, policies, state: { paused: o.paused ?? false, note } });
-    return { scheduleId, created: true };
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
-  await client.schedule.getHandle(scheduleId).update((previous) => ({
-    spec,
-    action,
-    policies,
-    // An operator's pause survives a deploy unless this deploy asks for one.
-    state: { paused: o.paused ?? previous.state.paused, note: o.paused === undefined && previous.state.paused ? previous.state.note : note },
-  }));
-  return { scheduleId, created: false };
+  return upsertSchedule(client, { scheduleId, spec, action, policies, note, ...(o.paused !== undefined ? { paused: o.paused } : {}) });
 }

@@ -1,4 +1,5 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction, type ScheduleSpec } from '@temporalio/client';
+import { upsertSchedule } from '../platform/temporal/schedules.js';
 import { ORDER_TASK_QUEUE } from '../orders/contract.js';
 import { MONTHLY_SETTLEMENT_WORKFLOW_TYPE, SETTLEMENT_SCHEDULE_ID, type MonthlySettlementInput } from './contract.js';
 
@@ -32,17 +33,5 @@ export async function ensureSettlementSchedule(
   };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' as const, pauseOnFailure: false };
   const note = 'managed by the koogallery worker (src/settlement/schedule.ts)';
-  try {
-    await client.schedule.create({ scheduleId, spec, action, policies, state: { paused: o.paused ?? false, note } });
-    return { scheduleId, created: true };
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
-  await client.schedule.getHandle(scheduleId).update((previous) => ({
-    spec,
-    action,
-    policies,
-    state: { paused: o.paused ?? previous.state.paused, note: o.paused === undefined && previous.state.paused ? previous.state.note : note },
-  }));
-  return { scheduleId, created: false };
+  return upsertSchedule(client, { scheduleId, spec, action, policies, note, ...(o.paused !== undefined ? { paused: o.paused } : {}) });
 }
