@@ -169,6 +169,26 @@ export function v1RenewalScene(r: { trialToFormal?: string; orderAmount?: string
   return amount !== undefined && amount < 0 ? 'UNSUBSCRIBE_RENEWAL_PERIOD' : 'RENEWAL';
 }
 
+/** V1's refreshInstance (and V1 License's refreshLicense) as a command; `expireTime` already validated as compact UTC. */
+export function v1RenewCommand(
+  base: CommandBase,
+  r: { instanceId: string; orderId: string; expireTime: string; trialToFormal?: string; orderAmount?: string; productId?: string; periodType?: string },
+  periodNumber: number | undefined,
+): RenewCommand {
+  return {
+    ...base,
+    kind: 'renew',
+    instanceId: r.instanceId,
+    orderId: r.orderId,
+    scene: v1RenewalScene(r),
+    expireTime: isoFromCompact(r.expireTime)!,
+    ...(r.productId ? { productId: r.productId } : {}),
+    ...(r.periodType ? { periodType: r.periodType } : {}),
+    ...(periodNumber !== undefined ? { periodNumber } : {}),
+    ...(r.orderAmount ? { orderAmount: r.orderAmount } : {}),
+  };
+}
+
 function isoFromCompact(v: string | undefined): string | undefined {
   return v ? parseCompactUtc(v)?.toISOString() : undefined;
 }
@@ -281,22 +301,8 @@ export function v1Command(r: V1Request, opts: { readonly accessKey: string }): C
       };
       return ok({ ...base, kind: 'purchase', key, businessId: r.businessId, facts, ...(contacts.contacts ? { contacts: contacts.contacts } : {}) });
     }
-    case 'refreshInstance': {
-      const periodNumber = numeric(r.periodNumber);
-      return ok({
-        ...base,
-        kind: 'renew',
-        instanceId: r.instanceId,
-        orderId: r.orderId,
-        scene: v1RenewalScene(r),
-        // Validated as a compact UTC time by the request schema.
-        expireTime: isoFromCompact(r.expireTime)!,
-        ...(r.productId ? { productId: r.productId } : {}),
-        ...(r.periodType ? { periodType: r.periodType } : {}),
-        ...(periodNumber !== undefined ? { periodNumber } : {}),
-        ...(r.orderAmount ? { orderAmount: r.orderAmount } : {}),
-      });
-    }
+    case 'refreshInstance':
+      return ok(v1RenewCommand(base, r, numeric(r.periodNumber)));
     case 'expireInstance':
       return ok({ ...base, kind: 'expire', instanceId: r.instanceId, orderId: r.orderId });
     case 'instanceStatus':

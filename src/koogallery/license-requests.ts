@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { requestFields, type RequestParseResult } from './requests.js';
 import { parseCompactUtc } from './time.js';
-import { v1ChargingMode, v1RenewalScene, type ProductionCommand, type PurchaseFacts } from './commands.js';
+import { v1ChargingMode, v1RenewCommand, type ProductionCommand, type PurchaseFacts } from './commands.js';
 import { isWellFormedText } from '../kernel/text.js';
 
 // Request schemas of the three License interfaces (spec §1.3, §7; issue #13). Tolerant like the SaaS schemas
@@ -204,22 +204,8 @@ export function v1LicenseCommand(r: V1LicenseRequest, instanceId?: string): Prod
       // One instance (and one license) per order, whatever the charging mode: getLicense is idempotent per orderId.
       return { ...base, kind: 'purchase', key: { kind: 'v1-order', orderId: r.orderId }, businessId: r.businessId, facts };
     }
-    case 'refreshLicense': {
-      const periodNumber = whole(r.periodNumber);
-      return {
-        ...base,
-        kind: 'renew',
-        instanceId: r.instanceId,
-        orderId: r.orderId,
-        scene: v1RenewalScene(r),
-        // Validated as a compact UTC time by the schema.
-        expireTime: iso(r.expireTime)!,
-        ...(r.productId ? { productId: r.productId } : {}),
-        ...(r.periodType ? { periodType: r.periodType } : {}),
-        ...(periodNumber !== undefined ? { periodNumber } : {}),
-        ...(r.orderAmount ? { orderAmount: r.orderAmount } : {}),
-      };
-    }
+    case 'refreshLicense':
+      return v1RenewCommand(base, r, whole(r.periodNumber));
     case 'expireLicense':
       return { ...base, kind: 'expire', instanceId: r.instanceId ?? instanceId ?? '', orderId: r.orderId };
     case 'releaseLicense':

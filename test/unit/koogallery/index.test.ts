@@ -46,6 +46,7 @@ describe('koogallery index', () => {
       'v2Command',
       'v1ChargingMode',
       'v1RenewalScene',
+      'v1RenewCommand',
       'decryptInboundField',
       'buyerContactsFromQueryOrder',
       'commandIds',
