@@ -5,6 +5,16 @@ import { findInstance, recordTransition } from '../../../src/orders/store.js';
 import { createNonceStore } from '../../../src/production-interface/nonce-store.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
+/** The fields every transition of one V2 instance carries, with the given spec. */
+const aTransitionBase = (instanceId: string, spec: Record<string, string | number>) => ({
+  workflowId: `wf-${instanceId}`,
+  instanceId,
+  interfaceVersion: 'V2' as const,
+  key: { kind: 'v2-line' as const, orderId: 'CSORDER', orderLineId: 'CSORDER-000001' },
+  testOrder: false,
+  details: { trial: false, spec, customerId: 'cust-1', chargingMode: 'PERIOD' as const },
+});
+
 describe('PostgreSQL (real server)', () => {
   let pool: pg.Pool;
   beforeAll(() => {
@@ -28,14 +38,7 @@ describe('PostgreSQL (real server)', () => {
 
   it('when a stored detail carries lone surrogates, then jsonb keeps U+FFFD instead of refusing the row', async () => {
     const instanceId = uniqueId('inst');
-    const base = {
-      workflowId: `wf-${instanceId}`,
-      instanceId,
-      interfaceVersion: 'V2' as const,
-      key: { kind: 'v2-line' as const, orderId: 'CSORDER', orderLineId: 'CSORDER-000001' },
-      testOrder: false,
-      details: { trial: false, spec: { name: 'a\uD800b', ['k\uDC00']: 'x\uD83D\uDE00' }, customerId: 'cust-1', chargingMode: 'PERIOD' as const },
-    };
+    const base = aTransitionBase(instanceId, { name: 'a\uD800b', ['k\uDC00']: 'x\uD83D\uDE00' });
     await recordTransition(pool, { ...base, phase: 'PROVISIONING', event: 'PURCHASE_RECEIVED', seq: 1, detail: { note: '\uDFFF' } });
     const row = await pool.query<{ spec: Record<string, string> }>('SELECT spec FROM instances WHERE instance_id = $1', [instanceId]);
     expect(row.rows[0]?.spec).toEqual({ name: 'a\uFFFDb', 'k\uFFFD': 'x\uD83D\uDE00' });
@@ -43,14 +46,7 @@ describe('PostgreSQL (real server)', () => {
 
   it('when transitions are written out of order, then the read model keeps the newest', async () => {
     const instanceId = uniqueId('inst');
-    const base = {
-      workflowId: `wf-${instanceId}`,
-      instanceId,
-      interfaceVersion: 'V2' as const,
-      key: { kind: 'v2-line' as const, orderId: 'CSORDER', orderLineId: 'CSORDER-000001' },
-      testOrder: false,
-      details: { trial: false, spec: { amount: 3 }, customerId: 'cust-1', chargingMode: 'PERIOD' as const },
-    };
+    const base = aTransitionBase(instanceId, { amount: 3 });
     await recordTransition(pool, { ...base, phase: 'ACTIVE', event: 'PROVISIONED', seq: 2, access: { frontEndUrl: 'https://t.example', credentialsSealed: 'v1.sealed' } });
     await recordTransition(pool, { ...base, phase: 'PROVISIONING', event: 'PURCHASE_RECEIVED', seq: 1 });
     await recordTransition(pool, { ...base, phase: 'ACTIVE', event: 'PROVISIONED', seq: 2 }); // a retried write
