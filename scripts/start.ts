@@ -122,7 +122,7 @@ try {
 
   const temporal =
     PROFILE === 'cluster'
-      ? await ensureCluster({ ports: clusterPorts(TEMPORAL_PORT), db: defaultClusterDatabases(Number(new URL(postgres.url).port || 5432)), uiPort: UI_PORT })
+      ? await ensureCluster({ ports: clusterPorts(TEMPORAL_PORT), db: defaultClusterDatabases(Number(new URL(postgres.url).port || 5432), process.env.TEMPORAL_CLUSTER_DATABASE), uiPort: UI_PORT })
       : await ensureDevServer({ port: TEMPORAL_PORT, uiPort: UI_PORT, dbFile: join(dataDir, 'temporal', 'dev.db') });
   stops.push({ name: 'temporal', stop: () => temporal.stop() });
 

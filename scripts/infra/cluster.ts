@@ -68,19 +68,24 @@ export interface ClusterDatabases {
   readonly visibilityDatabase: string;
 }
 
-/** The default databases of `TEMPORAL_PROFILE=cluster npm start`: apart from the application's koogallery_orders. */
-export function defaultClusterDatabases(pgPort: number): ClusterDatabases {
-  return { host: '127.0.0.1', port: pgPort, user: 'koogallery_temporal', password: 'koogallery_temporal', database: 'koogallery_temporal', visibilityDatabase: 'koogallery_temporal_visibility' };
+const sqlName = (name: string) => {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid PostgreSQL name '${name}'`);
+  return name;
+};
+
+/**
+ * The databases of `TEMPORAL_PROFILE=cluster npm start`: apart from the application's koogallery_orders. `database`
+ * (TEMPORAL_CLUSTER_DATABASE, default koogallery_temporal) names the persistence database and, with `_visibility`,
+ * the visibility one: two stacks on one PostgreSQL must not share them (their servers would join one membership ring).
+ */
+export function defaultClusterDatabases(pgPort: number, database = 'koogallery_temporal'): ClusterDatabases {
+  return { host: '127.0.0.1', port: pgPort, user: 'koogallery_temporal', password: 'koogallery_temporal', database: sqlName(database), visibilityDatabase: `${sqlName(database)}_visibility` };
 }
 
 const SERVER_CONFIG = join(repoRoot, 'deploy', 'temporal', 'config', 'temporal-server.yaml');
 const DYNAMIC_CONFIG = join(repoRoot, 'deploy', 'temporal', 'config', 'dynamicconfig.yaml');
 const SETUP_SCHEMA = join(repoRoot, 'deploy', 'temporal', 'setup-schema.sh');
 
-const sqlName = (name: string) => {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid PostgreSQL name '${name}'`);
-  return name;
-};
 
 /**
  * The role Temporal connects as, made (or its password reset) as the superuser. CREATEDB lets setup-schema.sh create

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEV_DEFAULTS } from '../../src/platform/config.js';
 import { SCENARIOS } from '../../tools/simulator/scenarios.js';
@@ -10,12 +11,16 @@ import { createSimAdminClient } from '../../tools/simulator/sim-admin-client.js'
 import { freePort, portOpen } from '../../scripts/infra/proc.js';
 import { processTree, running, waitUntilGone, type ProcessInfo } from '../support/processes.js';
 import { testInfra } from '../setup/infra.js';
+import { testClusterDatabases, testClusterPorts } from '../support/cluster.js';
+import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../src/kernel/search-attributes.js';
 
 // `npm start` as a user runs it (through scripts/run.mjs), on free ports, with this test run's PostgreSQL. First with
 // this run's Temporal (reused): it must come up ready, serve the Temporal UI, carry a lifecycle and a supervised
 // hardware order (its default SUPERVISED_PRODUCTS), and stop on Ctrl-C. Then twice with a Temporal dev server of its
-// own, to see how it stops: a terminal's Ctrl-C pressed twice, and a supervisor's SIGTERM followed by SIGKILL. Every
-// time, nothing it started may be left running, every port it opened must be closed, and no stack trace printed.
+// own, to see how it stops: a terminal's Ctrl-C pressed twice, and a supervisor's SIGTERM followed by SIGKILL. Then
+// `TEMPORAL_PROFILE=cluster npm start` (issue #17): Temporal's own server on PostgreSQL and its Web UI, started by npm
+// start itself, carrying a lifecycle. Every time, nothing it started may be left running, every port it opened must
+// be closed, and no stack trace printed.
 
 const started: ChildProcess[] = [];
 const dataDirs: string[] = [];
@@ -131,6 +136,52 @@ describe('npm start', () => {
     // The server it reused (this test run's) is still up.
     expect(await portOpen(Number(infra.temporalAddress.split(':')[1]))).toBe(true);
   }, 300_000);
+
+  it('when started with TEMPORAL_PROFILE=cluster, then temporal-server on PostgreSQL (4 shards) and its Web UI carry a lifecycle, and Ctrl-C stops them too', async () => {
+    const infra = testInfra();
+    const cluster = await testClusterPorts(2);
+    const temporalUiPort = await freePort();
+    // Databases of its own (named after this run's application database), not a developer's koogallery_temporal.
+    const database = testClusterDatabases(infra.databaseUrl, 'npm_start').database;
+    const run = await npmStart({ temporalPort: cluster.frontend, temporalUiPort, env: { TEMPORAL_PROFILE: 'cluster', TEMPORAL_CLUSTER_DATABASE: database } });
+    // Every port of the server, not only its frontend, must be closed afterwards.
+    for (const [name, port] of Object.entries(cluster)) run.ports[`cluster ${name}`] = port;
+    const text = () => run.output.join('');
+    expect(text()).toContain(`temporal-server on PostgreSQL, 127.0.0.1:${cluster.frontend}`);
+    const processes = startedProcesses(run);
+    expect(processes.some((p) => /temporal-server\b/.test(p.cmd)), processes.map((p) => p.cmd).join('\n')).toBe(true);
+    expect(processes.some((p) => p.cmd.includes('server start-dev')), 'no dev server in the cluster profile').toBe(false);
+
+    // Its state is in PostgreSQL: the shards table of the database it was told to use.
+    const appDb = new URL(infra.databaseUrl);
+    const pgClient = new pg.Client({ host: appDb.hostname, port: Number(appDb.port || 5432), database, user: 'koogallery_temporal', password: 'koogallery_temporal' });
+    await pgClient.connect();
+    try {
+      expect((await pgClient.query<{ n: string }>('SELECT count(*) AS n FROM shards')).rows[0]!.n).toBe('4');
+    } finally {
+      await pgClient.end();
+    }
+    // The Web UI it started answers, pointed at that server: its API lists our search attributes.
+    expect((await fetch(`http://127.0.0.1:${temporalUiPort}/`)).status).toBe(200);
+    const attrs = (await (await fetch(`http://127.0.0.1:${temporalUiPort}/api/v1/namespaces/default/search-attributes`)).json()) as { customAttributes: Record<string, string> };
+    expect(Object.keys(attrs.customAttributes).sort()).toEqual(ALL_SEARCH_ATTRIBUTE_KEYS.map((k) => k.name).sort());
+
+    const { api, internal, sim } = run.ports;
+    expect((await fetch(`http://127.0.0.1:${internal}/readyz`)).status).toBe(200);
+    const report = await SCENARIOS['v2-yearly-lifecycle']!({
+      client: createProductionClient({ baseUrl: `http://127.0.0.1:${api}/koogallery/saas`, accessKey: DEV_DEFAULTS.accessKey }),
+      orderBook: createSimAdminClient(`http://127.0.0.1:${sim}`),
+      ops: { baseUrl: `http://127.0.0.1:${internal}/ops`, token: DEV_DEFAULTS.opsApiToken },
+      log: () => undefined,
+    });
+    for (const step of report.steps) expect(step.latencyMs, step.step).toBeLessThan(5000);
+    expect(report.steps.at(-1)).toMatchObject({ status: 200, resultCode: '000003' });
+
+    process.kill(-run.child.pid!, 'SIGINT');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    await expectNothingLeft(run, processes);
+    expect(text().indexOf('stopping temporal')).toBeGreaterThan(text().indexOf('stopping worker'));
+  }, 600_000);
 
   it('when Ctrl-C is pressed twice (SIGINT to the whole process group, again during the stop), then it keeps stopping in order, exits 0, and its own Temporal dev server is gone too', async () => {
     // A 20 ms burst window (instead of 1 s) so that the second press lands while the stop is still under way.
