@@ -12,6 +12,9 @@ import type { MachineDescription } from './machine.js';
 export const PROC = {
   bench: 'bench (load generator, marketplace side)',
   service: 'service (API + worker + simulator)',
+  /** The service child of a topology run with its API apart from the workers (Topology.apiApart). */
+  api: 'API (+ simulator)',
+  worker1: 'worker 1 (child)',
   temporal: 'temporal server',
   pgTemporal: 'postgres backends (temporal server, cluster)',
   worker2: 'worker 2 (child)',
@@ -49,7 +52,7 @@ export async function startService(
   name: string,
   temporal: BenchTemporal,
   bundlePath: string,
-  o: { tuning?: WorkerTuning; workerPoolMax?: number } = {},
+  o: { tuning?: WorkerTuning; workerPoolMax?: number; noWorker?: boolean } = {},
 ) {
   const tuning = o.tuning ?? PRODUCT_TUNING;
   const workerPoolMax = o.workerPoolMax ?? PRODUCT_WORKER_POOL_MAX;
@@ -62,12 +65,16 @@ export async function startService(
     workerDatabaseUrl: databaseUrlFor('koo-bench-worker'),
     workerPoolMax,
     workerTuning: tuning,
+    ...(o.noWorker ? { noWorker: true } : {}),
   };
   return { child: await startChild(name, config), config };
 }
 
 /** CPU sources every report includes. */
-export async function standardSources(pool: pg.Pool, o: { service: () => number | undefined; temporal: () => number | undefined; worker2?: () => number | undefined }): Promise<CpuSource[]> {
+export async function standardSources(
+  pool: pg.Pool,
+  o: { service: () => number | undefined; serviceName?: string; temporal: () => number | undefined; worker1?: () => number | undefined; worker2?: () => number | undefined },
+): Promise<CpuSource[]> {
   const me = (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   const postmaster = parentPid(me);
   const benchBackends = async (): Promise<number[]> =>
@@ -77,10 +84,11 @@ export async function standardSources(pool: pg.Pool, o: { service: () => number 
     (await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE usename = $1`, [BENCH_CLUSTER_ROLE])).rows.map((r) => r.pid);
   return [
     { name: PROC.bench, kind: 'self' },
-    { name: PROC.service, kind: 'pid', pid: o.service },
+    { name: o.serviceName ?? PROC.service, kind: 'pid', pid: o.service },
     { name: PROC.temporal, kind: 'pid', pid: o.temporal },
     { name: PROC.pgBench, kind: 'pids', pids: benchBackends },
     { name: PROC.pgTemporal, kind: 'pids', pids: temporalBackends },
+    ...(o.worker1 ? [{ name: PROC.worker1, kind: 'pid' as const, pid: o.worker1 }] : []),
     ...(o.worker2 ? [{ name: PROC.worker2, kind: 'pid' as const, pid: o.worker2 }] : []),
     {
       name: PROC.pgRest,
@@ -100,6 +108,11 @@ export interface Topology {
   readonly server: 'dev' | 'cluster';
   /** 1: the service child's own worker; 2: plus a worker child on the same task queue. */
   readonly workerProcesses: 1 | 2;
+  /**
+   * The API in a process of its own and every worker in a worker child (1 or 2 of them), as npm start, compose and
+   * Helm run them; otherwise the service child runs API + worker + simulator in one event loop (the B-series layout).
+   */
+  readonly apiApart?: boolean;
 }
 
 /** Sets up a run: server, bundle, service, client, pool. */
@@ -108,28 +121,37 @@ export async function createContext(
   topology: Topology = { server: 'dev', workerProcesses: 1 },
   bundlePath?: string,
 ): Promise<BenchContext & { close(): Promise<void> }> {
-  const label = `${topology.server}-${topology.workerProcesses}w`;
+  const label = `${topology.server}-${topology.workerProcesses}w${topology.apiApart ? '-apart' : ''}`;
   const temporal = topology.server === 'cluster' ? await startBenchCluster({ label }) : await startBenchTemporal({ label: 'main' });
   const bundle = bundlePath ? { path: bundlePath } : await bundleOrderWorkflow();
   const pool = new pg.Pool({ connectionString: databaseUrlFor('koo-bench-main'), max: 4 });
   const pgVersion = (await pool.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
-  const { child: service, config: serviceConfig } = await startService('service', temporal, bundle.path);
-  const worker2 =
-    topology.workerProcesses === 2
-      ? await startChild('worker-2', {
-          ...serviceConfig,
-          role: 'worker',
-          workerDatabaseUrl: databaseUrlFor('koo-bench-worker-2'),
-          taskQueue: service.ready.taskQueue,
-          ...(service.ready.marketplace ? { marketplace: service.ready.marketplace } : {}),
-        })
-      : undefined;
+  const apart = topology.apiApart === true;
+  const { child: service, config: serviceConfig } = await startService('service', temporal, bundle.path, { noWorker: apart });
+  const workerChild = (n: number) =>
+    startChild(`worker-${n}`, {
+      ...serviceConfig,
+      role: 'worker',
+      noWorker: false,
+      workerDatabaseUrl: databaseUrlFor(`koo-bench-worker-${n}`),
+      taskQueue: service.ready.taskQueue,
+      ...(service.ready.marketplace ? { marketplace: service.ready.marketplace } : {}),
+    });
+  const worker1 = apart ? await workerChild(1) : undefined;
+  const worker2 = topology.workerProcesses === 2 ? await workerChild(2) : undefined;
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection, namespace: temporal.namespace });
   const url = new URL(service.ready.baseUrl!);
   let servicePid: number | undefined = service.pid;
+  let worker1Pid: number | undefined = worker1?.pid;
   let worker2Pid: number | undefined = worker2?.pid;
-  const sources = await standardSources(pool, { service: () => servicePid, temporal: () => temporal.pid, ...(worker2 ? { worker2: () => worker2Pid } : {}) });
+  const sources = await standardSources(pool, {
+    service: () => servicePid,
+    ...(apart ? { serviceName: PROC.api } : {}),
+    temporal: () => temporal.pid,
+    ...(worker1 ? { worker1: () => worker1Pid } : {}),
+    ...(worker2 ? { worker2: () => worker2Pid } : {}),
+  });
   const ctx = {
     temporal,
     bundlePath: bundle.path,
@@ -144,8 +166,10 @@ export async function createContext(
     api: { host: url.hostname, port: Number(url.port), path: url.pathname, accessKey: service.ready.accessKey! },
     async close() {
       servicePid = undefined;
+      worker1Pid = undefined;
       worker2Pid = undefined;
       await worker2?.stop().catch(() => undefined);
+      await worker1?.stop().catch(() => undefined);
       await service.stop().catch(() => undefined);
       await connection.close().catch(() => undefined);
       await pool.end().catch(() => undefined);

@@ -25,6 +25,11 @@ export interface ChildConfig {
   readonly metricsPort?: number;
   /** The marketplace a worker-role child pulls V2 order lines from (a harness child's simulator: its `ready.marketplace`). */
   readonly marketplace?: ChildMarketplace;
+  /**
+   * Harness role without a worker of its own: API + simulator only, the order workers in worker-role children — the
+   * process layout npm start, compose and Helm run (the topology runs use it).
+   */
+  readonly noWorker?: boolean;
 }
 
 /** The marketplace open API (the harness's simulator) and the AK/SK it checks. */

@@ -4,6 +4,8 @@ import type { CpuReport } from './proc-stats.js';
 const SHORT: Record<string, string> = {
   [PROC.bench]: 'bench',
   [PROC.service]: 'service',
+  [PROC.api]: 'api',
+  [PROC.worker1]: 'worker1',
   [PROC.temporal]: 'temporal',
   [PROC.pgBench]: 'pg(ours)',
   [PROC.pgTemporal]: 'pg(temporal)',

@@ -58,17 +58,22 @@ const appConfig =
     OPS_API_TOKEN: 'bench-ops-token',
     TENANT_URL_TEMPLATE: 'https://{tenant}.tenants.test',
   });
-const workerPool = createPool({ url: config.workerDatabaseUrl, max: config.workerPoolMax, applicationName: new URL(config.workerDatabaseUrl).searchParams.get('application_name') ?? 'koo-bench-worker' });
-const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
-const worker: Worker = await createOrderWorker({
-  connection: nativeConnection,
-  namespace: config.namespace,
-  taskQueue,
-  activities: createActivities(appConfig, workerPool),
-  workflowBundlePath: config.bundlePath,
-  tuning: config.workerTuning,
-});
-const running = worker.run();
+// No worker here when the harness runs the API alone (config.noWorker): worker-role children serve its task queue.
+const ownWorker = config.role === 'worker' || !config.noWorker;
+const workerPool = ownWorker ? createPool({ url: config.workerDatabaseUrl, max: config.workerPoolMax, applicationName: new URL(config.workerDatabaseUrl).searchParams.get('application_name') ?? 'koo-bench-worker' }) : undefined;
+const nativeConnection = ownWorker ? await NativeConnection.connect({ address: config.temporalAddress }) : undefined;
+const worker: Worker | undefined =
+  workerPool && nativeConnection
+    ? await createOrderWorker({
+        connection: nativeConnection,
+        namespace: config.namespace,
+        taskQueue,
+        activities: createActivities(appConfig, workerPool),
+        workflowBundlePath: config.bundlePath,
+        tuning: config.workerTuning,
+      })
+    : undefined;
+const running = worker ? worker.run() : Promise.resolve();
 running.catch((err: unknown) => {
   console.error('worker failed', err);
   process.exit(3);
@@ -134,11 +139,11 @@ async function handle(c: ChildCommand): Promise<unknown> {
       }
       return process.memoryUsage();
     case 'shutdown':
-      worker.shutdown();
+      worker?.shutdown();
       await running.catch(() => undefined);
       await harness?.close();
-      await nativeConnection.close();
-      await workerPool.end();
+      await nativeConnection?.close();
+      await workerPool?.end();
       setImmediate(() => process.exit(0));
       return true;
   }
