@@ -161,6 +161,9 @@ try {
       return false;
     }
   }, 60_000, 500);
+  // The banner points at the simulator too: it must be listening by then (it compiles its TypeScript on start, which
+  // on a busy machine takes longer than the API's readiness).
+  if (env.KOOGALLERY_API_BASE?.includes(String(SIM_PORT))) await waitFor('the marketplace simulator', () => portOpen(SIM_PORT), 60_000, 250);
 
   const lines = [
     '',

@@ -83,6 +83,15 @@ async function npmStart(o: { temporalPort?: number; temporalUiPort?: number; env
   return { child, output, ports, exited };
 }
 
+/** Runs `step` against the stack; if it fails, the error carries what npm start printed (its children's lines too). */
+async function withOutput<T>(run: Run, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- what npm start printed (last 4,000 characters) ---\n${run.output.join('').slice(-4000)}`, { cause: err });
+  }
+}
+
 /** Everything the run started, by role: the tree under scripts/run.mjs, whatever process group each is in. */
 function startedProcesses(run: Run): ProcessInfo[] {
   const tree = processTree(run.child.pid!);
@@ -124,9 +133,9 @@ describe('npm start', () => {
       ops: { baseUrl: `http://127.0.0.1:${internal}/ops`, token: DEV_DEFAULTS.opsApiToken },
       log: () => undefined,
     };
-    const report = await SCENARIOS['v2-yearly-lifecycle']!(scenarioCtx);
+    const report = await withOutput(run, () => SCENARIOS['v2-yearly-lifecycle']!(scenarioCtx));
     expect(report.steps.length).toBeGreaterThan(5);
-    const supervised = await SCENARIOS['v2-hardware-supervision']!(scenarioCtx);
+    const supervised = await withOutput(run, () => SCENARIOS['v2-hardware-supervision']!(scenarioCtx));
     expect(supervised.steps.at(-1)).toMatchObject({ status: 200, node: 'COMPLETED' });
 
     const processes = startedProcesses(run);
@@ -168,12 +177,14 @@ describe('npm start', () => {
 
     const { api, internal, sim } = run.ports;
     expect((await fetch(`http://127.0.0.1:${internal}/readyz`)).status).toBe(200);
-    const report = await SCENARIOS['v2-yearly-lifecycle']!({
-      client: createProductionClient({ baseUrl: `http://127.0.0.1:${api}/koogallery/saas`, accessKey: DEV_DEFAULTS.accessKey }),
-      orderBook: createSimAdminClient(`http://127.0.0.1:${sim}`),
-      ops: { baseUrl: `http://127.0.0.1:${internal}/ops`, token: DEV_DEFAULTS.opsApiToken },
-      log: () => undefined,
-    });
+    const report = await withOutput(run, () =>
+      SCENARIOS['v2-yearly-lifecycle']!({
+        client: createProductionClient({ baseUrl: `http://127.0.0.1:${api}/koogallery/saas`, accessKey: DEV_DEFAULTS.accessKey }),
+        orderBook: createSimAdminClient(`http://127.0.0.1:${sim}`),
+        ops: { baseUrl: `http://127.0.0.1:${internal}/ops`, token: DEV_DEFAULTS.opsApiToken },
+        log: () => undefined,
+      }),
+    );
     for (const step of report.steps) expect(step.latencyMs, step.step).toBeLessThan(5000);
     expect(report.steps.at(-1)).toMatchObject({ status: 200, resultCode: '000003' });
 
