@@ -1,7 +1,8 @@
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { findInstances } from '../src/orders/store.js';
+import { findInstanceAccess, findInstances } from '../src/orders/store.js';
 import { createOrderService } from '../src/orders/service.js';
 import { answerFor } from '../src/orders/answers.js';
 import { bodySignHeaderValue, computeV2Signature, serializeResponse, verifyBodySignHeader, verifyV2Signature } from '../src/koogallery/index.js';
@@ -13,7 +14,7 @@ import { PROC, awaitQuiet, type BenchContext } from './lib/context.js';
 import { databaseUrlFor } from './lib/infra.js';
 import { cpuLine } from './lib/limits.js';
 import type { CpuReport } from './lib/proc-stats.js';
-import { selfCpuMs } from './lib/proc-stats.js';
+import { processCpuMs, selfCpuMs } from './lib/proc-stats.js';
 import type { BenchResult } from './lib/results.js';
 import { signV2 } from './lib/signing.js';
 import { r } from './lib/stats.js';
@@ -57,6 +58,14 @@ function pick(pool: readonly string[], n: number): string[] {
   return [...out];
 }
 
+/** autocannon's request set-up: a queryInstance for 100 random ids of `ids`, signed afresh (V2). */
+function signedQuery(ctx: BenchContext, ids: readonly string[]) {
+  return (req: autocannon.Request): autocannon.Request => {
+    const s = signV2(ctx.api.accessKey, ctx.api.path, { activity: 'queryInstance', instanceId: pick(ids, IDS_PER_CALL).join(',') });
+    return { ...req, method: 'POST', path: s.path, body: s.body.toString('utf8'), headers: { 'content-type': 'application/json', accept: 'application/json' } };
+  };
+}
+
 /** `connections` callers asking for 100 random ids of `ids` each, back to back, for `seconds`. */
 export async function queryCannon(ctx: BenchContext, ids: readonly string[], connections: number, seconds: number): Promise<CannonStep> {
   const codes: Record<string, number> = {};
@@ -73,10 +82,7 @@ export async function queryCannon(ctx: BenchContext, ids: readonly string[], con
     requests: [
       {
         method: 'POST',
-        setupRequest: (req) => {
-          const s = signV2(ctx.api.accessKey, ctx.api.path, { activity: 'queryInstance', instanceId: pick(ids, IDS_PER_CALL).join(',') });
-          return { ...req, method: 'POST', path: s.path, body: s.body.toString('utf8'), headers: { 'content-type': 'application/json', accept: 'application/json' } };
-        },
+        setupRequest: signedQuery(ctx, ids),
         onResponse: (status, body, _context, headers) => {
           let code = `http-${status}`;
           try {
@@ -153,8 +159,9 @@ async function answerCpuBreakdown(ctx: BenchContext, ids: readonly string[]) {
 
 /**
  * The floor of one 100-id call (issue #17): what no implementation of queryInstance can skip — V2 signature
- * verification of the request, the nonce INSERT, one indexed read of the 100 read-model rows, Body-Sign of an answer
- * of the same bytes — run by `concurrency` loops in the bench process on a pool of its own (application_name
+ * verification of the request, the nonce INSERT, one indexed read of the 100 read-model rows (the columns the
+ * answer is made of: `findInstanceAccess`; reading whole rows, as this floor did before 2026-12-07, costs ≈ 0.6 ms
+ * more and flattered the ratio), Body-Sign of an answer of the same bytes — run by `concurrency` loops in the bench process on a pool of its own (application_name
  * koo-bench-floor, so its backends count as pg(ours)). CPU per call: the bench process plus PostgreSQL backends.
  * Requests are signed before the window (signing is the marketplace's work, not ours).
  */
@@ -176,7 +183,7 @@ async function floorPerCall(ctx: BenchContext, ids: readonly string[], answer: B
     if (!verifyV2Signature(ctx.api.accessKey, q, q.body, { nowMs: now, toleranceMs: 600_000 }).ok) throw new Error('B3 floor: signature did not verify');
     // A fresh nonce per call even when the pre-signed list wraps (the INSERT is what is measured, not a conflict).
     await nonces.claim(next > requests.length ? randomBytes(16).toString('hex') : q.nonce, 300_000);
-    const rows = await findInstances(pool, q.idsOfCall);
+    const rows = await findInstanceAccess(pool, q.idsOfCall);
     if (rows.length !== q.idsOfCall.length) throw new Error(`B3 floor: read ${rows.length} of ${q.idsOfCall.length} rows`);
     bodySignHeaderValue(ctx.api.accessKey, answer);
     calls++;
@@ -196,6 +203,56 @@ async function floorPerCall(ctx: BenchContext, ids: readonly string[], answer: B
     return { calls, cpuMsPerCall: r(ms / Math.max(1, calls), 3), cpu: cpuLine(cpu), otherCores: cpu.other.cores };
   } finally {
     await pool.end();
+  }
+}
+
+// A bare node:http server answering every request with fixed bytes: what carrying a call over HTTP costs the
+// answering process with nothing of ours in it (request read, response written with its Body-Sign header).
+const BARE_HTTP_SERVER = `
+const http = require('node:http');
+const body = Buffer.from(process.env.BARE_BODY_B64, 'base64');
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    Buffer.concat(chunks);
+    res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8', 'body-sign': process.env.BARE_BODY_SIGN });
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 65000;
+server.listen(0, '127.0.0.1', () => process.send(server.address().port));
+process.on('message', () => server.close(() => process.exit(0)));
+`;
+
+/**
+ * The HTTP transport of the same calls, for reference beside the floor (the issue's floor leaves it out): the same
+ * signed 100-id requests from 50 autocannon connections, answered by a bare node:http server in a process of its
+ * own with the answer's bytes; its CPU per request.
+ */
+async function transportPerCall(ctx: BenchContext, ids: readonly string[], answer: Buffer, seconds = 4) {
+  const child = fork('-e', [BARE_HTTP_SERVER], {
+    execPath: process.execPath,
+    execArgv: [],
+    env: { ...process.env, BARE_BODY_B64: answer.toString('base64'), BARE_BODY_SIGN: bodySignHeaderValue(ctx.api.accessKey, answer) },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  try {
+    const port = await new Promise<number>((res, rej) => {
+      child.once('message', (m) => res(Number(m)));
+      child.once('exit', (code) => rej(new Error(`B3 transport: the bare server exited (${code})`)));
+    });
+    const warm = { url: `http://127.0.0.1:${port}`, connections: 50, duration: 1 };
+    const request = { method: 'POST' as const, setupRequest: signedQuery(ctx, ids) };
+    await autocannon({ ...warm, requests: [request] });
+    const c0 = processCpuMs(child.pid!) ?? 0;
+    const result = await autocannon({ ...warm, duration: seconds, requests: [request] });
+    const cpuMs = (processCpuMs(child.pid!) ?? 0) - c0;
+    if (result.non2xx > 0 || result.errors > 0) throw new Error(`B3 transport: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+    return { calls: result.requests.total, cpuMsPerCall: r(cpuMs / Math.max(1, result.requests.total), 3), callsPerSecond: r(result.requests.total / seconds, 1) };
+  } finally {
+    child.send('stop');
+    await new Promise((res) => (child.exitCode === null ? child.once('exit', res) : res(undefined)));
   }
 }
 
@@ -227,11 +284,15 @@ export async function runB3(ctx: BenchContext, o: { seconds?: number } = {}): Pr
   const breakdown = await answerCpuBreakdown(ctx, ids);
   console.log(`  B3 answer CPU per 100-id call: ${breakdown.cold.usPerCall} µs cold (appInfo cache misses), ${breakdown.warm.usPerCall} µs warm`);
   const floor = await floorPerCall(ctx, ids, breakdown.answer);
+  const transport = await transportPerCall(ctx, ids, breakdown.answer);
   // Our CPU per call in the main run: the service process and the PostgreSQL backends of its pools (the bench's
   // load generator is the marketplace, not us).
   const oursMsPerCall = r((((main.cpu.processes[PROC.service]?.cpuSeconds ?? 0) + (main.cpu.processes[PROC.pgBench]?.cpuSeconds ?? 0)) * 1000) / Math.max(1, main.requests), 3);
   const floorRatio = r(oursMsPerCall / floor.cpuMsPerCall, 2);
+  const withTransport = r(floor.cpuMsPerCall + transport.cpuMsPerCall, 3);
+  const transportRatio = r(oursMsPerCall / withTransport, 2);
   console.log(`  B3 floor (verify + nonce INSERT + 100-row read + Body-Sign): ${floor.cpuMsPerCall} ms CPU per call; the call: ${oursMsPerCall} ms ⇒ ${floorRatio} × the floor`);
+  console.log(`  B3 HTTP transport (bare node:http, same requests and answer bytes): ${transport.cpuMsPerCall} ms per call; floor + transport ${withTransport} ms ⇒ the call is ${transportRatio} × that`);
   const serviceCores = main.cpu.processes[PROC.service]?.cores ?? 0;
   const serviceCpuMsPerCall = r(((main.cpu.processes[PROC.service]?.cpuSeconds ?? 0) * 1000) / Math.max(1, main.requests), 2);
   const maxOk = [...sweep].reverse().find((s) => s.latencyMs.p99 <= 25);
@@ -245,7 +306,7 @@ export async function runB3(ctx: BenchContext, o: { seconds?: number } = {}): Pr
     title: 'queryInstance, 100 ids per call, 50 concurrent callers',
     startedAt: started.toISOString(),
     durationSeconds: r((performance.now() - t0) / 1000, 1),
-    headline: `${main.callsPerSecond} calls/s (${Math.round(main.callsPerSecond * IDS_PER_CALL)} instances/s), p50 ${main.latencyMs.p50} ms, p99 ${main.latencyMs.p99} ms; ${oursMsPerCall} ms CPU per call = ${floorRatio} × its floor (${floor.cpuMsPerCall} ms)`,
+    headline: `${main.callsPerSecond} calls/s (${Math.round(main.callsPerSecond * IDS_PER_CALL)} instances/s), p50 ${main.latencyMs.p50} ms, p99 ${main.latencyMs.p99} ms; ${oursMsPerCall} ms CPU per call = ${floorRatio} × its floor (${floor.cpuMsPerCall} ms), ${transportRatio} × floor + bare HTTP (${withTransport} ms)`,
     // The target is a ratio to the floor measured in the same run (issue #17), not a latency: a latency moves with
     // the machine and with what else runs on it; the ratio says how much our code adds to the unavoidable work.
     targets: [{ name: 'CPU per 100-id call / its floor (same run)', target: '≤ 1.3', value: floorRatio, met: floorRatio <= 1.3 }],
@@ -253,6 +314,6 @@ export async function runB3(ctx: BenchContext, o: { seconds?: number } = {}): Pr
     limitedBy:
       `service CPU: ${serviceCpuMsPerCall} ms per call on one event loop (${serviceCores.toFixed(2)} cores; ${cpuLine(main.cpu)}). Building the answer (appInfos, JSON, Body-Sign) takes ${r(breakdown.warm.usPerCall / 1000, 2)} ms of it ` +
       `(${r(breakdown.cold.usPerCall / 1000, 2)} ms when the appInfo cache misses); the rest is HTTP, signature, JSON and pg round trips (PostgreSQL ${r(((main.cpu.processes[PROC.pgBench]?.cpuSeconds ?? 0) * 1000) / Math.max(1, main.requests), 2)} ms per call)${inboxNote}. Closed loop ⇒ p99 ≈ 50 / throughput; p99 ≤ 25 ms holds up to ${maxOk ? `${maxOk.connections} callers` : 'none of the swept concurrencies'}`,
-    details: { quietWait: quiet, idsPerCall: IDS_PER_CALL, distinctIds: ids.length, serviceCpuMsPerCall, oursMsPerCall, floor, floorRatio, main, sweep, answerCpu: { ...breakdown, answer: undefined } },
+    details: { quietWait: quiet, idsPerCall: IDS_PER_CALL, distinctIds: ids.length, serviceCpuMsPerCall, oursMsPerCall, floor, floorRatio, transport, withTransport, transportRatio, main, sweep, answerCpu: { ...breakdown, answer: undefined } },
   };
 }

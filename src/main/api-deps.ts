@@ -12,7 +12,7 @@ import { OPS_PATH, createOpsRouter } from '../platform/http/ops/router.js';
 import { createReadiness, type Readiness } from '../platform/http/readiness.js';
 import { createSealedBox } from '../platform/sealed-box.js';
 import { createQueryOrderClient } from '../marketplace-api/query-order-client.js';
-import { listInboxCalls, recordInboxEntry } from '../production-interface/inbox-store.js';
+import { createInboxWriter, listInboxCalls, type InboxWriter } from '../production-interface/inbox-store.js';
 import { createNonceStore, type NonceStore } from '../production-interface/nonce-store.js';
 import { SAAS_PATH } from '../production-interface/paths.js';
 import { orderOpsRoutes } from '../orders/ops-routes.js';
@@ -52,6 +52,8 @@ export interface ApiSurfaces {
   readonly readiness: Readiness;
   readonly metrics: ApiMetrics;
   readonly nonces: NonceStore;
+  /** The marketplace-call audit rows not yet written: flush before the pool ends. */
+  readonly inbox: InboxWriter;
 }
 
 /** Wires the API from configuration, the one pool and the one Temporal client. */
@@ -105,7 +107,8 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
   registerSupervisionGauges(metrics.registry, pool, { reminderAfterDays: config.supervision.reminderAfterDays });
   registerNotificationGauges(metrics.registry, client);
   registerMeteringGauges(metrics.registry, pool);
-  const recordInbox = (e: Parameters<typeof recordInboxEntry>[1]) => recordInboxEntry(pool, e);
+  const inbox = createInboxWriter(pool);
+  const recordInbox = inbox.record;
 
   const readiness = createReadiness([
     {
@@ -220,5 +223,5 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     ],
   });
 
-  return { public: publicApp, internal: internalApp, readiness, metrics, nonces };
+  return { public: publicApp, internal: internalApp, readiness, metrics, nonces, inbox };
 }

@@ -58,6 +58,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         hurry: hurried,
       });
       await client.connection.close().catch(() => undefined);
+      // The last calls' inbox rows are written after their answers: keep the pool until they are in.
+      await api.inbox.flush();
       await pool.end().catch(() => undefined);
       logger.info({ clean }, 'api stopped');
       process.exit(0);

@@ -117,6 +117,8 @@ function refusedCode(details: readonly unknown[] | undefined | null): ResultCode
 }
 
 const READY_PHASES = new Set(['ACTIVE', 'FROZEN']);
+/** Charging modes that report usage (queryInstance answers their usage). */
+const isMeteredMode = (mode: string | null | undefined) => mode === 'ON_DEMAND' || mode === 'ON_DEMAND_PKG';
 
 /**
  * The start half of a purchase's update-with-start: the order workflow's id, input, id policies, initial search
@@ -174,6 +176,20 @@ export function createOrderService(deps: OrderServiceDeps) {
     appInfoCache.set(row.instanceId, { stamp, appInfo });
     if (appInfoCache.size > APP_INFO_CACHE_LIMIT) appInfoCache.delete(appInfoCache.keys().next().value!);
     return appInfo;
+  }
+
+  // Instances last read with a charging mode that is not metered (an instance is charged as its order line was
+  // bought). An id not seen yet, or seen without a mode, still gets the usage read alongside; and should a row ever
+  // come back metered after all, the answer stays right: its usage is read after the row (`late` below), one round
+  // trip later, and the id leaves this set.
+  const knownUnmetered = new Set<string>();
+  function rememberUnmetered(rows: readonly InstanceAccessRow[]): void {
+    for (const r of rows) {
+      if (isMeteredMode(r.chargingMode)) knownUnmetered.delete(r.instanceId);
+      if (!r.chargingMode || isMeteredMode(r.chargingMode) || knownUnmetered.has(r.instanceId)) continue;
+      knownUnmetered.add(r.instanceId);
+      if (knownUnmetered.size > APP_INFO_CACHE_LIMIT) knownUnmetered.delete(knownUnmetered.values().next().value!);
+    }
   }
 
   function buildAppInfo(row: InstanceAccessRow, frontEndUrl: string): AppInfo | undefined {
@@ -310,11 +326,15 @@ export function createOrderService(deps: OrderServiceDeps) {
 
   /** queryInstance: answered from the read model (fast, and available while no worker runs). */
   async function queryInstances(instanceIds: readonly string[]): Promise<OrderOutcome> {
-    // The usage of instances that reported some is read alongside (one round trip, not two, for on-demand ids).
-    const [rows, reported] = await Promise.all([findInstanceAccess(pool, instanceIds), deps.usageOf?.(instanceIds, { reportedOnly: true })]);
+    // The usage of instances that reported some is read alongside (one round trip, not two, for on-demand ids),
+    // unless every id is known to be charged otherwise: it would find nothing, and it cost ≈ 0.4 ms of the 3.4 ms
+    // of CPU of a 100-id call (bench B3).
+    const usageRead = deps.usageOf && !instanceIds.every((id) => knownUnmetered.has(id)) ? deps.usageOf(instanceIds, { reportedOnly: true }) : undefined;
+    const [rows, reported] = await Promise.all([findInstanceAccess(pool, instanceIds), usageRead]);
     if (rows.length === 0) return { kind: 'instance-not-found', message: 'instance not found' };
+    rememberUnmetered(rows);
     const byId = new Map(rows.map((r) => [r.instanceId, r]));
-    const silent = rows.filter((r) => READY_PHASES.has(r.phase) && (r.chargingMode === 'ON_DEMAND' || r.chargingMode === 'ON_DEMAND_PKG') && !reported?.has(r.instanceId));
+    const silent = rows.filter((r) => READY_PHASES.has(r.phase) && isMeteredMode(r.chargingMode) && !reported?.has(r.instanceId));
     // Metered instances that have reported nothing yet: their (zero) usage and package terms, asked for apart.
     const late = silent.length > 0 && deps.usageOf ? await deps.usageOf(silent.map((r) => r.instanceId)) : undefined;
     const usage = { get: (id: string) => reported?.get(id) ?? late?.get(id) };

@@ -21,28 +21,109 @@ export interface InboxEntry {
 
 const clip = (s: string | undefined, n = 128) => (s === undefined ? null : s.slice(0, n));
 
+const INBOX_COLUMNS = `interface_version, activity, business_id, order_id, order_line_id, instance_id, test_flag,
+  body_sha256, result_code, http_status, latency_ms, refusal, received_at`;
+
 /** Appends an inbox entry. */
 export async function recordInboxEntry(pool: Pool, e: InboxEntry): Promise<void> {
+  await insertInboxEntries(pool, [e]);
+}
+
+/** Appends inbox entries in one INSERT (one array parameter per column), in the given order. */
+export async function insertInboxEntries(pool: Pool, entries: readonly InboxEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const column = <T>(f: (e: InboxEntry) => T) => entries.map(f);
   await pool.query(
-    `INSERT INTO marketplace_inbox (interface_version, activity, business_id, order_id, order_line_id, instance_id, test_flag,
-       body_sha256, result_code, http_status, latency_ms, refusal, received_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12, COALESCE($13, now()))`,
+    `INSERT INTO marketplace_inbox (${INBOX_COLUMNS})
+     SELECT v, a, b, o, ol, i, t, h, rc, hs, l, rf, COALESCE(ra, now())
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::text[], $9::text[],
+                 $10::integer[], $11::integer[], $12::text[], $13::timestamptz[]) AS x(v, a, b, o, ol, i, t, h, rc, hs, l, rf, ra)`,
     [
-      e.interfaceVersion ?? null,
-      clip(e.activity, 64),
-      clip(e.businessId),
-      clip(e.orderId),
-      clip(e.orderLineId),
-      clip(e.instanceId, 64),
-      e.testFlag ?? null,
-      e.bodySha256,
-      e.resultCode,
-      e.httpStatus,
-      Math.round(e.latencyMs),
-      clip(e.refusal, 256),
-      e.receivedAt ?? null,
+      column((e) => e.interfaceVersion ?? null),
+      column((e) => clip(e.activity, 64)),
+      column((e) => clip(e.businessId)),
+      column((e) => clip(e.orderId)),
+      column((e) => clip(e.orderLineId)),
+      column((e) => clip(e.instanceId, 64)),
+      column((e) => e.testFlag ?? null),
+      column((e) => e.bodySha256),
+      column((e) => e.resultCode),
+      column((e) => e.httpStatus),
+      column((e) => Math.round(e.latencyMs)),
+      column((e) => clip(e.refusal, 256)),
+      column((e) => e.receivedAt ?? null),
     ],
   );
+}
+
+/** Records inbox entries; see createInboxWriter. */
+export interface InboxWriter {
+  /** Resolves when the entry is stored; rejects when it could not be (the caller logs it). */
+  record(entry: InboxEntry): Promise<void>;
+  /** Resolves when every entry recorded so far has been written or has failed (shutdown, before the pool ends). */
+  flush(): Promise<void>;
+}
+
+/** The writer's backlog is full (PostgreSQL down or far behind): the entry is not kept. */
+export class InboxBacklogFull extends Error {
+  readonly code = 'INBOX_BACKLOG_FULL';
+  constructor(readonly limit: number) {
+    super(`inbox backlog full (${limit} entries waiting): entry dropped`);
+    this.name = 'InboxBacklogFull';
+  }
+}
+
+/**
+ * Group commit for the inbox. An entry is written at once when no write is in flight; entries recorded while one is
+ * wait for it and then go in together, up to `maxBatch` per INSERT. No timer holds an entry back, so an idle service
+ * writes each call's row as before, and a busy one writes one statement (one round trip, one commit) per batch
+ * instead of per call: under queryInstance polling that INSERT was a sixth of the call's CPU (bench B3). A batch
+ * PostgreSQL refuses is written again row by row, so one unstorable entry cannot cost the others theirs.
+ */
+export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?: number } = {}): InboxWriter {
+  const maxBatch = o.maxBatch ?? 200;
+  const maxQueued = o.maxQueued ?? 10_000;
+  type Waiting = { entry: InboxEntry; settle: (err?: unknown) => void };
+  let queue: Waiting[] = [];
+  let writing: Promise<void> | undefined;
+
+  async function writeOneByOne(batch: readonly Waiting[]): Promise<void> {
+    for (const w of batch) {
+      try {
+        await insertInboxEntries(pool, [w.entry]);
+        w.settle();
+      } catch (err) {
+        w.settle(err);
+      }
+    }
+  }
+
+  async function writeQueued(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
+      queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+      try {
+        await insertInboxEntries(pool, batch.map((w) => w.entry));
+        for (const w of batch) w.settle();
+      } catch (err) {
+        if (batch.length === 1) batch[0]!.settle(err);
+        else await writeOneByOne(batch);
+      }
+    }
+    writing = undefined;
+  }
+
+  return {
+    record(entry) {
+      if (queue.length >= maxQueued) return Promise.reject(new InboxBacklogFull(maxQueued));
+      const stored = new Promise<void>((resolve, reject) => queue.push({ entry, settle: (err) => (err === undefined ? resolve() : reject(err)) }));
+      writing ??= writeQueued();
+      return stored;
+    },
+    async flush() {
+      while (writing) await writing;
+    },
+  };
 }
 
 /** One call as ops read it back. */

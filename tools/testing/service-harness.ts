@@ -145,6 +145,7 @@ export async function startServiceHarness(o: ServiceHarnessOptions): Promise<Ser
       await marketplace.close();
       await nativeConnection?.close();
       await connection.close();
+      await api.inbox.flush();
       await pool.end();
     },
   };
