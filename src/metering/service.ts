@@ -15,6 +15,7 @@ import {
 import { checkRecord, type CheckedRecord, type UsageBatch } from './intake.js';
 import type { PackageTerms } from './settings.js';
 import {
+  findInstanceUsage,
   findMeteredInstances,
   addToTotals,
   insertUsageRecords,
@@ -26,6 +27,7 @@ import {
   undeliveredCrossings,
   type InstanceRegistration,
   type MeteredInstanceRow,
+  type MeteredUsageRow,
   type TotalMove,
 } from './store.js';
 
@@ -121,7 +123,7 @@ export function trimDecimal(text: string): string {
 }
 
 /** A metered instance's usage as queryInstance carries it. */
-export function usageOfRow(r: MeteredInstanceRow): InstanceUsage {
+export function usageOfRow(r: MeteredUsageRow): InstanceUsage {
   const updatedAt = r.updatedAt.toISOString();
   const used = trimDecimal(r.used);
   if (r.chargingMode === 'ON_DEMAND') return { chargingMode: 'ON_DEMAND', usedAmount: used, updatedAt };
@@ -215,7 +217,7 @@ export function createMeteringService(deps: MeteringServiceDeps) {
    * (skipped with `reportedOnly`).
    */
   async function usageOf(instanceIds: readonly string[], o: { readonly reportedOnly?: boolean } = {}): Promise<Map<string, InstanceUsage>> {
-    const rows = await findMeteredInstances(pool, instanceIds);
+    const rows = await findInstanceUsage(pool, instanceIds);
     const out = new Map(rows.map((r) => [r.instanceId, usageOfRow(r)]));
     if (o.reportedOnly) return out;
     const unregistered = instanceIds.filter((id) => !out.has(id));
@@ -223,7 +225,7 @@ export function createMeteringService(deps: MeteringServiceDeps) {
       for (const f of await findInstanceChargingFacts(pool, unregistered)) {
         if (!isMetered(f.chargingMode)) continue;
         const reg = registrationOf(f, deps.packages);
-        out.set(f.instanceId, usageOfRow({ ...reg, used: '0', nextInstanceId: null, prevInstanceId: null, updatedAt: new Date(now()) }));
+        out.set(f.instanceId, usageOfRow({ instanceId: reg.instanceId, chargingMode: reg.chargingMode, quota: reg.quota, used: '0', nextInstanceId: null, updatedAt: new Date(now()) }));
       }
     }
     return out;

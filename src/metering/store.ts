@@ -29,6 +29,12 @@ const INSTANCE_COLUMNS = `instance_id AS "instanceId", charging_mode AS "chargin
   stop_when_used_up AS "stopWhenUsedUp", threshold_kind AS "thresholdKind", threshold_value::text AS "thresholdValue",
   repurchase, next_instance_id AS "nextInstanceId", prev_instance_id AS "prevInstanceId", updated_at AS "updatedAt"`;
 
+/** What queryInstance's usage is made of (usageOfRow). */
+export type MeteredUsageRow = Pick<MeteredInstanceRow, 'instanceId' | 'chargingMode' | 'used' | 'quota' | 'nextInstanceId' | 'updatedAt'>;
+
+const USAGE_COLUMNS = `instance_id AS "instanceId", charging_mode AS "chargingMode", used::text AS used, quota::text AS quota,
+  next_instance_id AS "nextInstanceId", updated_at AS "updatedAt"`;
+
 /** INSTANCE_COLUMNS as json_build_object arguments (numerics as text, like the columns). */
 const INSTANCE_JSON = `'instanceId', instance_id, 'chargingMode', charging_mode, 'customerId', customer_id, 'productId', product_id,
   'skuCode', sku_code, 'used', used::text, 'quota', quota::text, 'stopWhenUsedUp', stop_when_used_up, 'thresholdKind', threshold_kind,
@@ -77,6 +83,16 @@ export async function registerInstances(db: Pool | PoolClient, rows: readonly In
 }
 
 /** The registry rows of these instances. */
+/**
+ * The usage of these instances (registered ones only), reading just the columns queryInstance answers with: it is
+ * polled with up to 100 ids per call (bench B8: 100 on-demand ids 1.43 → 1.36 ms per call against whole rows).
+ */
+export async function findInstanceUsage(pool: Pool, instanceIds: readonly string[]): Promise<MeteredUsageRow[]> {
+  if (instanceIds.length === 0) return [];
+  const r = await pool.query<MeteredUsageRow>(`SELECT ${USAGE_COLUMNS} FROM metering_instances WHERE instance_id = ANY($1::text[])`, [instanceIds]);
+  return r.rows;
+}
+
 export async function findMeteredInstances(pool: Pool, instanceIds: readonly string[]): Promise<MeteredInstanceRow[]> {
   if (instanceIds.length === 0) return [];
   const r = await pool.query<MeteredInstanceRow>(`SELECT ${INSTANCE_COLUMNS} FROM metering_instances WHERE instance_id = ANY($1::text[])`, [instanceIds]);
