@@ -270,8 +270,16 @@ export async function runB3(ctx: BenchContext, o: { seconds?: number } = {}): Pr
   const started = new Date();
   const t0 = performance.now();
   const ids = await instancesToQuery(ctx);
+  const breakdown = await answerCpuBreakdown(ctx, ids);
+  console.log(`  B3 answer CPU per 100-id call: ${breakdown.cold.usPerCall} µs cold (appInfo cache misses), ${breakdown.warm.usPerCall} µs warm`);
   const quiet = await awaitQuiet(ctx);
+  // The floor just before and just after the call's run, averaged: this machine's speed drifts by a fifth within
+  // minutes (floors of 1.17 and 1.61 ms in two runs a quarter of an hour apart), and a floor measured only after
+  // the sweep was a minute away from the run it is compared with.
+  const floorBefore = await floorPerCall(ctx, ids, breakdown.answer);
   const main = await queryCannon(ctx, ids, 50, o.seconds ?? 10);
+  const floorAfter = await floorPerCall(ctx, ids, breakdown.answer);
+  const floor = { cpuMsPerCall: r((floorBefore.cpuMsPerCall + floorAfter.cpuMsPerCall) / 2, 3), before: floorBefore, after: floorAfter };
   console.log(
     `  B3 50 callers: ${main.callsPerSecond} calls/s, p50 ${main.latencyMs.p50} ms, p99 ${main.latencyMs.p99} ms, codes ${JSON.stringify(main.codes)}, ${main.dbSessionsOpened} DB sessions opened; ${cpuLine(main.cpu)}`,
   );
@@ -281,9 +289,6 @@ export async function runB3(ctx: BenchContext, o: { seconds?: number } = {}): Pr
     sweep.push(s);
     console.log(`  B3 ${c} callers: ${s.callsPerSecond} calls/s, p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms`);
   }
-  const breakdown = await answerCpuBreakdown(ctx, ids);
-  console.log(`  B3 answer CPU per 100-id call: ${breakdown.cold.usPerCall} µs cold (appInfo cache misses), ${breakdown.warm.usPerCall} µs warm`);
-  const floor = await floorPerCall(ctx, ids, breakdown.answer);
   const transport = await transportPerCall(ctx, ids, breakdown.answer);
   // Our CPU per call in the main run: the service process and the PostgreSQL backends of its pools (the bench's
   // load generator is the marketplace, not us).
@@ -291,7 +296,9 @@ export async function runB3(ctx: BenchContext, o: { seconds?: number } = {}): Pr
   const floorRatio = r(oursMsPerCall / floor.cpuMsPerCall, 2);
   const withTransport = r(floor.cpuMsPerCall + transport.cpuMsPerCall, 3);
   const transportRatio = r(oursMsPerCall / withTransport, 2);
-  console.log(`  B3 floor (verify + nonce INSERT + 100-row read + Body-Sign): ${floor.cpuMsPerCall} ms CPU per call; the call: ${oursMsPerCall} ms ⇒ ${floorRatio} × the floor`);
+  console.log(
+    `  B3 floor (verify + nonce INSERT + 100-row read + Body-Sign): ${floor.cpuMsPerCall} ms CPU per call (${floorBefore.cpuMsPerCall} before the run, ${floorAfter.cpuMsPerCall} after); the call: ${oursMsPerCall} ms ⇒ ${floorRatio} × the floor`,
+  );
   console.log(`  B3 HTTP transport (bare node:http, same requests and answer bytes): ${transport.cpuMsPerCall} ms per call; floor + transport ${withTransport} ms ⇒ the call is ${transportRatio} × that`);
   const serviceCores = main.cpu.processes[PROC.service]?.cores ?? 0;
   const serviceCpuMsPerCall = r(((main.cpu.processes[PROC.service]?.cpuSeconds ?? 0) * 1000) / Math.max(1, main.requests), 2);
