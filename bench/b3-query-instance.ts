@@ -38,6 +38,8 @@ export interface CannonStep {
   readonly errors: number;
   /** PostgreSQL sessions opened in the test database during the run (all clients: other engineers' too). */
   readonly dbSessionsOpened: number;
+  /** PostgreSQL transactions (each autocommitted statement is one) per call, all clients of the database. */
+  readonly transactionsPerCall: number;
   /** queryInstance rows the inbox gained during the run (every call should write one). */
   readonly inboxRowsWritten: number;
   readonly cpu: CpuReport;
@@ -48,8 +50,10 @@ async function inboxQueryRows(ctx: BenchContext, since: Date): Promise<number> {
   return (await ctx.pool.query<{ n: number }>(q, [since])).rows[0]!.n;
 }
 
-async function dbSessions(ctx: BenchContext): Promise<number> {
-  return Number((await ctx.pool.query<{ n: string }>('SELECT sessions AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n);
+async function dbCounters(ctx: BenchContext): Promise<{ sessions: number; transactions: number }> {
+  const q = 'SELECT sessions, xact_commit + xact_rollback AS transactions FROM pg_stat_database WHERE datname = current_database()';
+  const row = (await ctx.pool.query<{ sessions: string; transactions: string }>(q)).rows[0]!;
+  return { sessions: Number(row.sessions), transactions: Number(row.transactions) };
 }
 
 function pick(pool: readonly string[], n: number): string[] {
@@ -71,7 +75,7 @@ export async function queryCannon(ctx: BenchContext, ids: readonly string[], con
   const codes: Record<string, number> = {};
   let full = 0;
   let invalid = 0;
-  const sessions0 = await dbSessions(ctx);
+  const db0 = await dbCounters(ctx);
   const since = new Date((await ctx.pool.query<{ now: Date }>('SELECT now() AS now')).rows[0]!.now);
   const w = await ctx.meter().begin();
   const result = await autocannon({
@@ -100,8 +104,11 @@ export async function queryCannon(ctx: BenchContext, ids: readonly string[], con
     ],
   });
   const cpu = await w.end();
-  const dbSessionsOpened = (await dbSessions(ctx)) - sessions0;
-  await new Promise((res) => setTimeout(res, 300)); // the inbox row is written after the answer
+  // The statistics collector reports a backend's counters when it goes idle, at most every 10 ms: wait them in.
+  await new Promise((res) => setTimeout(res, 1100));
+  const db1 = await dbCounters(ctx);
+  const dbSessionsOpened = db1.sessions - db0.sessions;
+  const transactionsPerCall = r((db1.transactions - db0.transactions) / Math.max(1, result.requests.total), 2);
   const inboxRowsWritten = await inboxQueryRows(ctx, since);
   return {
     connections,
@@ -114,6 +121,7 @@ export async function queryCannon(ctx: BenchContext, ids: readonly string[], con
     bodySignInvalid: invalid,
     errors: result.errors,
     dbSessionsOpened,
+    transactionsPerCall,
     inboxRowsWritten,
     cpu,
   };
@@ -281,7 +289,7 @@ export async function runB3(ctx: BenchContext, o: { seconds?: number } = {}): Pr
   const floorAfter = await floorPerCall(ctx, ids, breakdown.answer);
   const floor = { cpuMsPerCall: r((floorBefore.cpuMsPerCall + floorAfter.cpuMsPerCall) / 2, 3), before: floorBefore, after: floorAfter };
   console.log(
-    `  B3 50 callers: ${main.callsPerSecond} calls/s, p50 ${main.latencyMs.p50} ms, p99 ${main.latencyMs.p99} ms, codes ${JSON.stringify(main.codes)}, ${main.dbSessionsOpened} DB sessions opened; ${cpuLine(main.cpu)}`,
+    `  B3 50 callers: ${main.callsPerSecond} calls/s, p50 ${main.latencyMs.p50} ms, p99 ${main.latencyMs.p99} ms, codes ${JSON.stringify(main.codes)}, ${main.dbSessionsOpened} DB sessions opened, ${main.transactionsPerCall} transactions per call; ${cpuLine(main.cpu)}`,
   );
   const sweep: CannonStep[] = [];
   for (const c of [1, 5, 10, 25]) {
