@@ -108,7 +108,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
   registerNotificationGauges(metrics.registry, client);
   registerMeteringGauges(metrics.registry, pool);
   const inbox = createInboxWriter(pool);
-  const recordInbox = inbox.record;
+  const recordInbox = (entry: Parameters<InboxWriter['record']>[0]) => inbox.record(entry);
 
   const readiness = createReadiness([
     {

@@ -16,7 +16,6 @@ import { checkRecord, type CheckedRecord, type UsageBatch } from './intake.js';
 import type { PackageTerms } from './settings.js';
 import {
   findInstanceUsage,
-  findMeteredInstances,
   addToTotals,
   insertUsageRecords,
   lockInstances,

@@ -116,7 +116,9 @@ export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?
   return {
     record(entry) {
       if (queue.length >= maxQueued) return Promise.reject(new InboxBacklogFull(maxQueued));
-      const stored = new Promise<void>((resolve, reject) => queue.push({ entry, settle: (err) => (err === undefined ? resolve() : reject(err)) }));
+      const stored = new Promise<void>((resolve, reject) =>
+        queue.push({ entry, settle: (err) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error('inbox write failed', { cause: err }))) }),
+      );
       writing ??= writeQueued();
       return stored;
     },
