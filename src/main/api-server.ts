@@ -6,7 +6,7 @@
 // the rest of the delay.
 import { describeConfig, loadConfig } from '../platform/config.js';
 import { createPool } from '../platform/db/pool.js';
-import { drain, listen, originOf } from '../platform/http/drain.js';
+import { PUBLIC_KEEP_ALIVE_TIMEOUT_MS, drain, listen, originOf } from '../platform/http/drain.js';
 import { createLogger } from '../platform/logger.js';
 import { connectTemporalClient } from '../platform/temporal/connection.js';
 import { SAAS_PATH } from '../production-interface/paths.js';
@@ -23,8 +23,8 @@ const api = composeApi(config, pool, client, logger);
 
 const publicServer = await listen(api.public, config.http.port, config.http.host);
 const internalServer = await listen(api.internal, config.http.internalPort, config.http.internalHost);
-// The marketplace waits 5 s; a connection idle longer than that is not one of its calls.
-publicServer.keepAliveTimeout = 6000;
+// Longer than the idle timeout of any proxy in front, which must close idle connections before we do.
+publicServer.keepAliveTimeout = PUBLIC_KEEP_ALIVE_TIMEOUT_MS;
 publicServer.requestTimeout = 10_000;
 internalServer.requestTimeout = 10_000;
 logger.info(

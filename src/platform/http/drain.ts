@@ -8,6 +8,16 @@ import type { Readiness } from './readiness.js';
 // while it still accepts and answers every call, for as long as a load balancer needs to notice and stop sending
 // it new ones; then the listeners stop accepting, in-flight calls finish, and idle keep-alive connections close.
 
+/**
+ * How long the public listener keeps an idle keep-alive connection. Whatever fronts it (deploy/caddy, an nginx
+ * ingress, a cloud load balancer: 60 s idle by default) reuses its upstream connections and must be the one to
+ * close an idle one: if we close first, a request the proxy sends at that moment is reset, and a proxy does not
+ * resend a POST, so the marketplace gets a 502 (seen in the two-API reliability test with our old 6 s against
+ * Caddy's 2 minutes). 65 s outlasts the usual 60 s; deploy/caddy sets 30 s. Node bounds a request's headers from
+ * its first byte, not from the idle time, so `headersTimeout` needs no matching change.
+ */
+export const PUBLIC_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** Listens on host:port (0: any free port) and resolves once the socket is bound. */
 export function listen(app: Express, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {

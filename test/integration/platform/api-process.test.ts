@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProductionClient } from '../../../tools/simulator/production-client.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
@@ -46,6 +47,26 @@ describe('the API process', () => {
     const ops = await fetch(`${api.internalOrigin}/ops/orders?limit=1`, { headers: { authorization: `Bearer ${secrets.opsApiToken}` } });
     expect(ops.status).toBe(200);
   });
+
+  it('when a keep-alive connection to the public port has been idle 7 s, then a call sent on it is still answered (a proxy in front closes idle connections first)', async () => {
+    const { port } = new URL(api.origin);
+    const socket = connect(Number(port), '127.0.0.1');
+    const answers: string[] = [];
+    socket.on('data', (d: Buffer) => answers.push(d.toString('latin1').split('\r\n')[0]!));
+    const request = `GET /koogallery/nowhere HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`;
+    try {
+      socket.write(request);
+      await expect.poll(() => answers.length, { timeout: 5000 }).toBe(1);
+      // Longer than the 6 s the API used to keep an idle connection (Node's default is 5 s).
+      await new Promise((r) => setTimeout(r, 7000));
+      expect(socket.destroyed || socket.readyState !== 'open', 'the API closed the idle connection').toBe(false);
+      socket.write(request);
+      await expect.poll(() => answers.length, { timeout: 5000 }).toBe(2);
+      expect(answers).toEqual(['HTTP/1.1 404 Not Found', 'HTTP/1.1 404 Not Found']);
+    } finally {
+      socket.destroy();
+    }
+  }, 20_000);
 
   it('when SIGTERM arrives, then /readyz answers 503 draining at once, marketplace calls are still answered during the drain window, and the process then exits 0', async () => {
     const market = createProductionClient({ baseUrl: api.baseUrl, accessKey: secrets.accessKey });
