@@ -12,7 +12,8 @@ import { OPS_PATH, createOpsRouter } from '../platform/http/ops/router.js';
 import { createReadiness, type Readiness } from '../platform/http/readiness.js';
 import { createSealedBox } from '../platform/sealed-box.js';
 import { createQueryOrderClient } from '../marketplace-api/query-order-client.js';
-import { createInboxWriter, listInboxCalls, type InboxWriter } from '../production-interface/inbox-store.js';
+import { listInboxCalls, type InboxWriter } from '../production-interface/inbox-store.js';
+import { createMeasuredInboxWriter } from '../production-interface/inbox-metrics.js';
 import { createNonceStore, type NonceStore } from '../production-interface/nonce-store.js';
 import { SAAS_PATH } from '../production-interface/paths.js';
 import { orderOpsRoutes } from '../orders/ops-routes.js';
@@ -107,7 +108,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
   registerSupervisionGauges(metrics.registry, pool, { reminderAfterDays: config.supervision.reminderAfterDays });
   registerNotificationGauges(metrics.registry, client);
   registerMeteringGauges(metrics.registry, pool);
-  const inbox = createInboxWriter(pool);
+  const inbox = createMeasuredInboxWriter(pool, metrics.registry);
   const recordInbox = (entry: Parameters<InboxWriter['record']>[0]) => inbox.record(entry);
 
   const readiness = createReadiness([

@@ -62,7 +62,12 @@ export interface InboxWriter {
   record(entry: InboxEntry): Promise<void>;
   /** Resolves when every entry recorded so far has been written or has failed (shutdown, before the pool ends). */
   flush(): Promise<void>;
+  /** Entries recorded and not yet written (the write in flight excluded). */
+  waiting(): number;
 }
+
+/** Why an inbox entry was not stored: PostgreSQL refused or could not take it, or the backlog was full. */
+export type InboxLoss = 'refused' | 'backlog-full';
 
 /** The writer's backlog is full (PostgreSQL down or far behind): the entry is not kept. */
 export class InboxBacklogFull extends Error {
@@ -80,9 +85,10 @@ export class InboxBacklogFull extends Error {
  * instead of per call: under queryInstance polling that INSERT was a sixth of the call's CPU (bench B3). A batch
  * PostgreSQL refuses is written again row by row, so one unstorable entry cannot cost the others theirs.
  */
-export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?: number } = {}): InboxWriter {
+export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?: number; onLost?: (why: InboxLoss) => void } = {}): InboxWriter {
   const maxBatch = o.maxBatch ?? 200;
   const maxQueued = o.maxQueued ?? 10_000;
+  const lost = o.onLost ?? (() => undefined);
   type Waiting = { entry: InboxEntry; settle: (err?: unknown) => void };
   let queue: Waiting[] = [];
   let writing: Promise<void> | undefined;
@@ -115,9 +121,19 @@ export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?
 
   return {
     record(entry) {
-      if (queue.length >= maxQueued) return Promise.reject(new InboxBacklogFull(maxQueued));
+      if (queue.length >= maxQueued) {
+        lost('backlog-full');
+        return Promise.reject(new InboxBacklogFull(maxQueued));
+      }
       const stored = new Promise<void>((resolve, reject) =>
-        queue.push({ entry, settle: (err) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error('inbox write failed', { cause: err }))) }),
+        queue.push({
+          entry,
+          settle: (err) => {
+            if (err === undefined) return resolve();
+            lost('refused');
+            reject(err instanceof Error ? err : new Error('inbox write failed', { cause: err }));
+          },
+        }),
       );
       writing ??= writeQueued();
       return stored;
@@ -125,6 +141,7 @@ export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?
     async flush() {
       while (writing) await writing;
     },
+    waiting: () => queue.length,
   };
 }
 

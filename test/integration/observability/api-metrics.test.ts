@@ -92,6 +92,13 @@ describe('API metrics', () => {
     expect(sampleValue(after, 'koogallery_requests_total', series) - sampleValue(before, 'koogallery_requests_total', series)).toBe(1);
   });
 
+  it('when scraped, then the inbox writer shows its backlog and losses (none: every call above was stored)', async () => {
+    const text = await scrape();
+    expect(text).toMatch(/^koogallery_inbox_waiting \d+$/m);
+    expect(text).toMatch(/^koogallery_inbox_lost_total\{reason="refused"\} 0$/m);
+    expect(text).toMatch(/^koogallery_inbox_lost_total\{reason="backlog-full"\} 0$/m);
+  });
+
   it('when scraped, then the reconciliation gauges are there for every drift kind', async () => {
     const text = await scrape();
     // Kept for docs/metrics.md: a scrape after the calls above.

@@ -59,7 +59,8 @@ describe('inbox writer', () => {
 
   it('when one entry of a batch cannot be stored, then only that one fails and its neighbours are stored', async () => {
     const instanceId = uniqueId('inbox-nul');
-    const writer = createInboxWriter(pool);
+    const losses: string[] = [];
+    const writer = createInboxWriter(pool, { onLost: (why) => losses.push(why) });
     const first = writer.record(entry(instanceId, 0));
     // Recorded while the first INSERT is in flight: these three go in one batch, which PostgreSQL refuses (NUL in text).
     const rest = [1, 2, 3].map((i) => writer.record(entry(instanceId, i, i === 2 ? { activity: 'query\u0000Instance' } : {})));
@@ -67,13 +68,18 @@ describe('inbox writer', () => {
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     const calls = await listInboxCalls(pool, instanceId, `o-${instanceId}`);
     expect(calls.map((c) => c.latencyMs)).toEqual([0, 1, 3]);
+    expect(losses).toEqual(['refused']);
   });
 
   it('when flushed, then every row recorded before is stored; and a full backlog refuses with a code', async () => {
     const instanceId = uniqueId('inbox-flush');
-    const writer = createInboxWriter(pool, { maxQueued: 5 });
+    const losses: string[] = [];
+    const writer = createInboxWriter(pool, { maxQueued: 5, onLost: (why) => losses.push(why) });
     const recorded = Array.from({ length: 8 }, (_, i) => writer.record(entry(instanceId, i)).then(() => 'stored', (e: unknown) => e));
+    expect(writer.waiting()).toBe(5);
     await writer.flush();
+    expect(writer.waiting()).toBe(0);
+    expect(losses).toEqual(['backlog-full', 'backlog-full']);
     const outcomes = await Promise.all(recorded);
     // The first went straight to PostgreSQL, five waited, two found the backlog full.
     expect(outcomes.filter((o) => o === 'stored')).toHaveLength(6);
