@@ -153,6 +153,13 @@ export async function licenseInstanceWorkflow(input: LicenseInstanceInput): Prom
                 { key: LicenseFingerprintsKey, value: [...ledger.fingerprints] },
               ]);
               order.showDetails();
+            } else if (result.outcome === 'EXISTING' && result.issued > ledger.issued) {
+              // The local activity ran again after its first attempt had stored the license and its result was lost
+              // (a worker killed in between): the store counts it, so the ledger does too (the query, the
+              // validator's early 000900). LicenseCount follows at the next issue: an upsert here would be a command
+              // that histories recorded before this change do not have (docs/workflow-versioning.md).
+              ledger = withIssued(ledger, result.issued, result.fingerprintLabel);
+              order.showDetails();
             }
             return { code: '000000', instanceId: state.instanceId, license: result.token, licenseId: result.licenseId, issuedNow: result.outcome === 'ISSUED' };
           }),

@@ -66,6 +66,8 @@ export interface ServiceHarnessOptions {
   readonly env?: Record<string, string>;
   /** false: no worker until `startWorker()`. */
   readonly worker?: boolean;
+  /** Fault injection: the worker's activities, wrapped (e.g. a result lost after the work was done). */
+  readonly wrapActivities?: (activities: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
 }
 
 /** Starts a harness: simulator, worker on its own task queue, API on port 0. */
@@ -125,7 +127,7 @@ export async function startServiceHarness(o: ServiceHarnessOptions): Promise<Ser
         connection: nativeConnection,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        activities: createActivities(config, pool, { provisioner: provisionerFaults.provisioner }),
+        activities: (o.wrapActivities ?? ((a) => a))(createActivities(config, pool, { provisioner: provisionerFaults.provisioner })),
         ...(infra.workflowBundlePath ? { workflowBundlePath: infra.workflowBundlePath } : {}),
       });
       running = harness.worker.run();
