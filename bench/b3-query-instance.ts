@@ -220,10 +220,8 @@ const BARE_HTTP_SERVER = `
 const http = require('node:http');
 const body = Buffer.from(process.env.BARE_BODY_B64, 'base64');
 const server = http.createServer((req, res) => {
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
+  req.resume();
   req.on('end', () => {
-    Buffer.concat(chunks);
     res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8', 'body-sign': process.env.BARE_BODY_SIGN });
     res.end(body);
   });

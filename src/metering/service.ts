@@ -224,7 +224,7 @@ export function createMeteringService(deps: MeteringServiceDeps) {
       for (const f of await findInstanceChargingFacts(pool, unregistered)) {
         if (!isMetered(f.chargingMode)) continue;
         const reg = registrationOf(f, deps.packages);
-        out.set(f.instanceId, usageOfRow({ instanceId: reg.instanceId, chargingMode: reg.chargingMode, quota: reg.quota, used: '0', nextInstanceId: null, updatedAt: new Date(now()) }));
+        out.set(f.instanceId, usageOfRow({ ...reg, used: '0', nextInstanceId: null, updatedAt: new Date(now()) }));
       }
     }
     return out;

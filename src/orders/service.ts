@@ -117,7 +117,7 @@ function refusedCode(details: readonly unknown[] | undefined | null): ResultCode
 }
 
 const READY_PHASES = new Set(['ACTIVE', 'FROZEN']);
-/** Charging modes that report usage (queryInstance answers their usage). */
+/** Charging modes that report usage (metering's `isMetered`; this context does not import metering, see the fence). */
 const isMeteredMode = (mode: string | null | undefined) => mode === 'ON_DEMAND' || mode === 'ON_DEMAND_PKG';
 
 /**

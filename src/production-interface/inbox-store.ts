@@ -82,7 +82,7 @@ export class InboxBacklogFull extends Error {
  * Group commit for the inbox. An entry is written at once when no write is in flight; entries recorded while one is
  * wait for it and then go in together, up to `maxBatch` per INSERT. No timer holds an entry back, so an idle service
  * writes each call's row as before, and a busy one writes one statement (one round trip, one commit) per batch
- * instead of per call: under queryInstance polling that INSERT was a sixth of the call's CPU (bench B3). A batch
+ * instead of per call (bench B3: 2.03 PostgreSQL transactions per queryInstance call, from 3). A batch
  * PostgreSQL refuses is written again row by row, so one unstorable entry cannot cost the others theirs.
  */
 export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?: number; onLost?: (why: InboxLoss) => void } = {}): InboxWriter {
@@ -90,7 +90,7 @@ export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?
   const maxQueued = o.maxQueued ?? 10_000;
   const lost = o.onLost ?? (() => undefined);
   type Waiting = { entry: InboxEntry; settle: (err?: unknown) => void };
-  let queue: Waiting[] = [];
+  const queue: Waiting[] = [];
   let writing: Promise<void> | undefined;
 
   async function writeOneByOne(batch: readonly Waiting[]): Promise<void> {
@@ -106,8 +106,7 @@ export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?
 
   async function writeQueued(): Promise<void> {
     while (queue.length > 0) {
-      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
-      queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+      const batch = queue.splice(0, maxBatch);
       try {
         await insertInboxEntries(pool, batch.map((w) => w.entry));
         for (const w of batch) w.settle();
