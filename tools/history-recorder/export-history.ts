@@ -6,13 +6,13 @@
 // writes test/replay/histories/<workflow-type>/<scenario>.json (scenario defaults to the workflow id; without --run,
 // the latest run). TEMPORAL_ADDRESS (default 127.0.0.1:7233) and TEMPORAL_NAMESPACE (default 'default') pick the
 // server. The recorder (tools/history-recorder/record-histories.ts) uses `exportHistory` from here, so both write the same format.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 // The SDK's historyToJSON/historyFromJSON (history-json.ts says why protobufjs must be a single copy).
-import { historyFromJSON, historyToJSON } from './history-json.js';
+import { historyFromJSON, historyToJSON, patchIds } from './history-json.js';
 import { repoRoot } from '../../scripts/infra/paths.js';
 
 /** Where replay fixtures live: one directory per workflow type. */
@@ -73,6 +73,20 @@ export function writeFixture(f: FetchedHistory): ExportedHistory {
   writeFileSync(f.path, `${f.json}\n`);
   const { json: _json, ...written } = f;
   return written;
+}
+
+/**
+ * Rerunning overwrites fixtures, but never an older code's shape with a newer one: a history that carries a patch
+ * the file it would replace does not is the changed code, and belongs under `--tag after-<patch-id>`. (The old
+ * fixture is deleted deliberately, once no run of its shape is open: docs/workflow-versioning.md.)
+ */
+export function refuseToReplaceOlderShape(f: FetchedHistory): void {
+  if (!existsSync(f.path)) return;
+  const before = patchIds(JSON.parse(readFileSync(f.path, 'utf8')));
+  const added = patchIds(JSON.parse(f.json)).filter((id) => !before.includes(id));
+  if (added.length > 0) {
+    throw new Error(`${repoRelative(f.path)} was recorded before patch ${added.join(', ')}; record the new code with --tag after-${added[0]} instead of replacing it`);
+  }
 }
 
 /** Fetches a run's history and writes it as a replay fixture. */

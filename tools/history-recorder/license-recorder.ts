@@ -3,7 +3,10 @@
 // License production URLs and the license-code client endpoints, then exports the runs it names into
 // test/replay/histories/<workflow-type>/ in the format of export-history.ts.
 //
-//   npx tsx tools/history-recorder/license-recorder.ts [--only <scenario>[,<scenario>...]] [--list]
+//   npx tsx tools/history-recorder/license-recorder.ts [--only <scenario>[,<scenario>...]] [--tag <label>] [--list]
+//
+// As with record-histories.ts, each fixture is written as <scenario>[.<part>][.<tag>].json: record a workflow change
+// with `--tag after-<patch-id>` so that the untagged fixtures stay the record of the code before it.
 //
 // TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE and DATABASE_URL (default the migrated test database)
 // pick the servers. Self-contained on purpose: the order recorder (record-histories.ts) is being split, and this one
@@ -29,7 +32,7 @@ import { LICENSE_PATH } from '../../src/licenses/routes.js';
 import { orderWorkflowId, purchaseUpdate, type OrderKey } from '../../src/orders/contract.js';
 import { createProductionClient, type ProductionAnswer, type ProductionClient } from '../simulator/production-client.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../testing/service-harness.js';
-import { fetchFixture, repoRelative, writeFixture, type ExportedHistory } from './export-history.js';
+import { fetchFixture, refuseToReplaceOlderShape, repoRelative, writeFixture, type ExportedHistory } from './export-history.js';
 
 /** A run to export once it has settled: closed (COMPLETED / CONTINUED_AS_NEW) or idle while RUNNING. */
 interface Run {
@@ -52,11 +55,23 @@ const HISTORIES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tes
 const days = (n: number) => formatCompactUtc(new Date(Date.now() + n * 86_400_000));
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Faults the recording worker's activities play on request (each is consumed by the call it hits). */
+interface ActivityFaults {
+  /**
+   * The next `issueLicense` stores its license and then fails as if the worker had died before the result reached
+   * history: the local activity's retry finds the license (`EXISTING`).
+   */
+  loseNextIssueResult: boolean;
+}
+
 /** Drives the service like the marketplace, and stops the recording when an answer is not the expected one. */
 class Driver {
   readonly market: ProductionClient;
   readonly codeMarket: ProductionClient;
-  constructor(readonly h: ServiceHarness) {
+  constructor(
+    readonly h: ServiceHarness,
+    readonly faults: ActivityFaults,
+  ) {
     this.market = createProductionClient({ baseUrl: new URL(LICENSE_PATH, h.baseUrl).toString(), accessKey: TEST_ACCESS_KEY });
     this.codeMarket = createProductionClient({ baseUrl: new URL(LICENSE_CODE_PATH, h.baseUrl).toString(), accessKey: TEST_ACCESS_KEY });
   }
@@ -147,6 +162,21 @@ const SCENARIOS: LicenseScenario[] = [
       await d.post('license 3', d.license(instanceId, 'e3', 'DEVICE-C'));
       const renewal = d.order('RENEW', customerId);
       await d.post('renewal', { activity: 'refreshInstance', scene: 'RENEWAL', orderId: renewal.orderId, orderLineId: renewal.orderLine[0]!.orderLineId, instanceId, expireTime: days(730) });
+      await d.post('release', { activity: 'releaseInstance', instanceId });
+      return [{ workflowId }];
+    },
+  },
+  {
+    workflowType: LICENSE_INSTANCE_WORKFLOW_TYPE,
+    name: 'online-license-lost-result',
+    description: 'bought with linearValue 2; the first license stored and its result lost (the retry finds it); a second; a third refused; release',
+    async record(d) {
+      const { instanceId, workflowId } = await d.buy(2);
+      d.faults.loseNextIssueResult = true;
+      await d.post('license with its result lost', d.license(instanceId, 'lost', 'DEVICE-LOST'));
+      if (d.faults.loseNextIssueResult) throw new Error('the issue never reached the activity: nothing was lost');
+      await d.post('license 2', d.license(instanceId, 'e2', 'DEVICE-B'));
+      await d.post('license 3 over quota', d.license(instanceId, 'e3', 'DEVICE-C'), '000900');
       await d.post('release', { activity: 'releaseInstance', instanceId });
       return [{ workflowId }];
     },
@@ -270,22 +300,36 @@ const SCENARIOS: LicenseScenario[] = [
   },
 ];
 
-async function recordAll(scenarios: readonly LicenseScenario[]): Promise<ExportedHistory[]> {
+async function recordAll(scenarios: readonly LicenseScenario[], tag: string | undefined): Promise<ExportedHistory[]> {
+  const faults: ActivityFaults = { loseNextIssueResult: false };
   const h = await startServiceHarness({
     infra: {
       databaseUrl: process.env.DATABASE_URL ?? 'postgres://koogallery:koogallery@127.0.0.1:5432/koogallery_orders_test',
       temporalAddress: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
       temporalNamespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     },
+    wrapActivities: (a) => ({
+      ...a,
+      async issueLicense(input) {
+        const outcome = await a.issueLicense(input);
+        if (faults.loseNextIssueResult) {
+          faults.loseNextIssueResult = false;
+          throw new Error('worker lost after the license was stored (injected by the recorder)');
+        }
+        return outcome;
+      },
+    }),
   });
-  const d = new Driver(h);
+  const d = new Driver(h, faults);
   const written: ExportedHistory[] = [];
   try {
     for (const s of scenarios) {
       for (const run of await s.record(d)) {
         const runId = await d.settled(run);
-        const fixture = await fetchFixture(d.client, { workflowId: run.workflowId, runId, name: run.part ? `${s.name}.${run.part}` : s.name, dir: HISTORIES });
+        const name = [s.name, run.part, tag].filter(Boolean).join('.');
+        const fixture = await fetchFixture(d.client, { workflowId: run.workflowId, runId, name, dir: HISTORIES });
         if (fixture.workflowType !== s.workflowType) throw new Error(`${s.name}: recorded a ${fixture.workflowType}`);
+        refuseToReplaceOlderShape(fixture);
         written.push(writeFixture(fixture));
         console.log(`${repoRelative(fixture.path)}: ${fixture.events} events`);
       }
@@ -300,7 +344,8 @@ async function recordAll(scenarios: readonly LicenseScenario[]): Promise<Exporte
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { only: { type: 'string' }, list: { type: 'boolean' } } });
+  const { values } = parseArgs({ args: argv, options: { only: { type: 'string' }, tag: { type: 'string' }, list: { type: 'boolean' } } });
+  if (values.tag !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(values.tag)) throw new Error(`--tag ${values.tag}: the label must be kebab-case, e.g. after-<patch-id>`);
   if (values.list) {
     for (const s of SCENARIOS) console.log(`${s.workflowType}/${s.name}: ${s.description}`);
     return;
@@ -309,7 +354,7 @@ async function main(argv: string[]): Promise<void> {
   const missing = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
   if (missing.length > 0) throw new Error(`unknown scenario(s): ${missing.join(', ')} (see --list)`);
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const written = await recordAll(SCENARIOS.filter((s) => !only || only.includes(s.name)));
+  const written = await recordAll(SCENARIOS.filter((s) => !only || only.includes(s.name)), values.tag);
   console.log(`${written.length} fixture(s), ${written.reduce((n, w) => n + w.events, 0)} events`);
 }
 

@@ -15,12 +15,10 @@
 // code with `--tag after-<patch-id>` (docs/workflow-versioning.md). A patch belongs to one workflow type, and a
 // scenario may export runs of several (an order and its supervision child): `--tag orderWorkflow:after-<patch-id>`
 // tags that type's fixtures only, a tag without a type tags every fixture written.
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import * as catalogues from './catalogues.js';
-import { fetchFixture, repoRelative, writeFixture, type ExportedHistory, type FetchedHistory } from './export-history.js';
-import { patchIds } from './history-json.js';
+import { fetchFixture, refuseToReplaceOlderShape, repoRelative, writeFixture, type ExportedHistory } from './export-history.js';
 import type { Recorder, RecorderCatalogue } from './catalogue.js';
 import type { RecordingKit } from './recorder.js';
 import { ServiceKit } from './service-kit.js';
@@ -64,20 +62,6 @@ function parseTags(values: readonly string[], knownTypes: ReadonlySet<string>): 
     }
   }
   return (workflowType) => scoped.get(workflowType) ?? everywhere;
-}
-
-/**
- * Rerunning overwrites fixtures, but never an older code's shape with a newer one: a history that carries a patch
- * the file it would replace does not is the changed code, and belongs under `--tag after-<patch-id>`. (The old
- * fixture is deleted deliberately, once no run of its shape is open: docs/workflow-versioning.md.)
- */
-function refuseToReplaceOlderShape(f: FetchedHistory): void {
-  if (!existsSync(f.path)) return;
-  const before = patchIds(JSON.parse(readFileSync(f.path, 'utf8')));
-  const added = patchIds(JSON.parse(f.json)).filter((id) => !before.includes(id));
-  if (added.length > 0) {
-    throw new Error(`${repoRelative(f.path)} was recorded before patch ${added.join(', ')}; record the new code with --tag after-${added[0]} instead of replacing it`);
-  }
 }
 
 /** Runs one recorder, waits for its runs, and writes them; a run that is not as the recorder says stops it. */
