@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -78,6 +79,9 @@ const local = proxyLocalActivities<LicenseActivities>({
   retry: { initialInterval: '100 ms', backoffCoefficient: 2, maximumInterval: '10 s' },
 });
 
+/** The patch that made a license found on a retry (`EXISTING`) update LicenseCount, as an issued one does. */
+const UPSERT_LICENSE_COUNT_ON_FOUND_LICENSE = 'upsert-license-count-on-found-license';
+
 /** Accepted issue updates after which a run continues as new (Temporal keeps at most 2000 updates per run). */
 const ISSUES_PER_RUN = 500;
 
@@ -98,6 +102,11 @@ function validateRequest(req: LicenseRequest): void {
 export async function licenseInstanceWorkflow(input: LicenseInstanceInput): Promise<OrderState> {
   let ledger: LicenseLedger = input.ledger ?? emptyLedger(licenseFamilyOf(input.interfaceVersion));
   let issuesThisRun = 0;
+  const upsertLedger = () =>
+    upsertSearchAttributes([
+      { key: LicenseCountKey, value: ledger.issued },
+      { key: LicenseFingerprintsKey, value: [...ledger.fingerprints] },
+    ]);
 
   const fulfilment: OrderFulfilment = {
     // Nothing to create: a license instance is its ledger. The purchase order's linearValue opens the quota.
@@ -148,17 +157,15 @@ export async function licenseInstanceWorkflow(input: LicenseInstanceInput): Prom
             if (result.outcome === 'FROZEN') return { code: '000901', instanceId: state.instanceId, message: 'instance frozen' };
             if (result.outcome === 'ISSUED') {
               ledger = withIssued(ledger, result.issued, result.fingerprintLabel);
-              upsertSearchAttributes([
-                { key: LicenseCountKey, value: ledger.issued },
-                { key: LicenseFingerprintsKey, value: [...ledger.fingerprints] },
-              ]);
+              upsertLedger();
               order.showDetails();
             } else if (result.outcome === 'EXISTING' && result.issued > ledger.issued) {
               // The local activity ran again after its first attempt had stored the license and its result was lost
               // (a worker killed in between): the store counts it, so the ledger does too (the query, the
-              // validator's early 000900). LicenseCount follows at the next issue: an upsert here would be a command
-              // that histories recorded before this change do not have (docs/workflow-versioning.md).
+              // validator's early 000900), and so does LicenseCount. Runs that took this path before the upsert
+              // was added have no such command here: hence the patch (docs/workflow-versioning.md).
               ledger = withIssued(ledger, result.issued, result.fingerprintLabel);
+              if (patched(UPSERT_LICENSE_COUNT_ON_FOUND_LICENSE)) upsertLedger();
               order.showDetails();
             }
             return { code: '000000', instanceId: state.instanceId, license: result.token, licenseId: result.licenseId, issuedNow: result.outcome === 'ISSUED' };

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LicenseCountKey } from '../../src/kernel/search-attributes.js';
 import { getLicenseLedgerQuery } from '../../src/licenses/contract.js';
 import { findInstance } from '../../src/orders/store.js';
 import type { ProductionClient } from '../../tools/simulator/production-client.js';
@@ -117,7 +118,10 @@ describe.sequential('license issuing while the worker is SIGKILLed', () => {
     expect(rows.rows).toHaveLength(QUOTA);
     expect(rows.rows.every((r) => r.n === 1)).toBe(true);
     const row = await findInstance(h.pool, instanceId);
-    expect((await h.client.workflow.getHandle(row!.workflowId).query(getLicenseLedgerQuery)).issued).toBe(QUOTA);
+    const handle = h.client.workflow.getHandle(row!.workflowId);
+    expect((await handle.query(getLicenseLedgerQuery)).issued).toBe(QUOTA);
+    // And so does the search attribute ops filter on, also when a kill lost an issue's result after its commit.
+    expect((await handle.describe()).typedSearchAttributes.get(LicenseCountKey)).toBe(QUOTA);
     // The quota is exactly used: one more device is refused, so nothing was counted twice or lost.
     expectSigned(await market.v2(licenseRequest(instanceId, 'one-too-many', 'EXTRA')), '000900');
   });

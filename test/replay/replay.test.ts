@@ -6,7 +6,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as registeredWorkflows from '../../src/workflows.js';
 import { historyFromJSON, patchIds, type History } from '../../tools/history-recorder/history-json.js';
-import { deliveryAsLocalActivity, reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, unguardedSettlementLines, unguardedV1SupervisionLookUp, writeVariant } from './workflow-variants.js';
+import { deliveryAsLocalActivity, reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, unguardedLicenseCountOnFoundLicense, unguardedSettlementLines, unguardedV1SupervisionLookUp, writeVariant } from './workflow-variants.js';
 import { quietBundlerLogger } from '../../tools/testing/quiet-logger.js';
 
 // Replays every recorded history (test/replay/histories/<workflow-type>/*.json, written by
@@ -175,11 +175,12 @@ let unguardedV1Patch: ReplayWorkerOptions;
 let reminderSwapped: ReplayWorkerOptions;
 let deliveryLocal: ReplayWorkerOptions;
 let unguardedSettlement: ReplayWorkerOptions;
+let unguardedLicenseCount: ReplayWorkerOptions;
 let outcomes: ReplayOutcome[];
 
 beforeAll(async () => {
   // Bundled once each, from the sources as they are now: the current code and the four negative controls.
-  [current, swappedQueryOrder, unguardedPatch, unguardedV1Patch, reminderSwapped, deliveryLocal, unguardedSettlement] = await Promise.all([
+  [current, swappedQueryOrder, unguardedPatch, unguardedV1Patch, reminderSwapped, deliveryLocal, unguardedSettlement, unguardedLicenseCount] = await Promise.all([
     bundle(WORKFLOWS_ENTRY),
     bundle(writeVariant(swappedQueryOrderVariant)),
     bundle(writeVariant(unguardedDetailsUpsert)),
@@ -187,6 +188,7 @@ beforeAll(async () => {
     bundle(writeVariant(reminderRecordedBeforeNotified)),
     bundle(writeVariant(deliveryAsLocalActivity)),
     bundle(writeVariant(unguardedSettlementLines)),
+    bundle(writeVariant(unguardedLicenseCountOnFoundLicense)),
   ]);
   outcomes = await replayAll(current, fixtures, 'replay-all-fixtures');
 });
@@ -359,5 +361,37 @@ describe(`patch ${SETTLEMENT_PATCH_ID}: settled orders and the orders before the
     expect(failed).toEqual(expect.arrayContaining(settled().map((f) => f.name)));
     // Orders open in production on deploy day (recorded before the patch) would break without the guard.
     expect(failed.filter((n) => !n.includes(`.after-${SETTLEMENT_PATCH_ID}.`)).length).toBeGreaterThan(0);
+  });
+});
+
+// The license-count patch (src/licenses/workflow.ts): a license the issuing local activity finds on a retry (its
+// first attempt stored it, the result was lost) updates LicenseCount as an issued one does. Only a run that lost such
+// a result passes the patch site; the recorder loses one on purpose (online-license-lost-result).
+const LICENSE_COUNT_PATCH_ID = 'upsert-license-count-on-found-license';
+const LOST_RESULT_BEFORE = 'licenseInstanceWorkflow/online-license-lost-result.json';
+const LOST_RESULT_AFTER = `licenseInstanceWorkflow/online-license-lost-result.after-${LICENSE_COUNT_PATCH_ID}.json`;
+
+describe(`patch ${LICENSE_COUNT_PATCH_ID}: a license found on a retry, before and after the change`, () => {
+  /** The LicenseCount values a run upserted, in order. */
+  const licenseCounts = (f: Fixture): number[] =>
+    f.json.events.flatMap((e) => {
+      const field = (e['upsertWorkflowSearchAttributesEventAttributes'] as { searchAttributes?: { indexedFields?: Record<string, { data?: string }> } } | undefined)?.searchAttributes?.indexedFields?.['LicenseCount'];
+      return field?.data ? [JSON.parse(Buffer.from(field.data, 'base64').toString('utf8')) as number] : [];
+    });
+
+  it('when the lost-result fixtures are read, then only the one recorded after the change carries its marker, and it alone counts the found license', () => {
+    expect(patchIdsOf(fixture(LOST_RESULT_BEFORE))).not.toContain(LICENSE_COUNT_PATCH_ID);
+    expect(patchIdsOf(fixture(LOST_RESULT_AFTER))).toContain(LICENSE_COUNT_PATCH_ID);
+    for (const f of fixtures.filter((x) => x.name !== LOST_RESULT_AFTER)) expect(patchIdsOf(f), f.name).not.toContain(LICENSE_COUNT_PATCH_ID);
+    // Before: the found license was not counted until the next issue. After: counted at once.
+    expect(licenseCounts(fixture(LOST_RESULT_BEFORE))).toEqual([2]);
+    expect(licenseCounts(fixture(LOST_RESULT_AFTER))).toEqual([1, 2]);
+  });
+
+  it('negative control: when the upsert is made without patched(), then both lost-result fixtures fail with DeterminismViolationError, and no other license instance', async () => {
+    const unguarded = await replayAll(unguardedLicenseCount, fixtures.filter((f) => f.workflowType === 'licenseInstanceWorkflow'), 'unguarded-license-count-on-found-license');
+    expect(unguarded.length).toBeGreaterThan(2);
+    for (const o of unguarded.filter((x) => x.error)) expect(o.error, o.fixture.name).toBeInstanceOf(DeterminismViolationError);
+    expect(unguarded.filter((o) => o.error).map((o) => o.fixture.name).sort()).toEqual([LOST_RESULT_AFTER, LOST_RESULT_BEFORE].sort());
   });
 });

@@ -126,3 +126,16 @@ export const deliveryAsLocalActivity: WorkflowVariant = {
     return replaceOnce(imported, `proxyActivities<NotificationActivities>({`, `proxyLocalActivities<NotificationActivities>({`);
   },
 };
+
+export const LICENSE_INSTANCE_WORKFLOW: VariantTarget = { file: 'licenses/workflow.ts', workflow: 'licenseInstanceWorkflow' };
+
+/**
+ * LicenseCount upserted for a license found on a retry without its guard: the instance whose issue result was lost
+ * before the patch (no upsert there) and after it (a marker no patched() call matches) must both break, and no
+ * other license instance (none of them found a license on a retry).
+ */
+export const unguardedLicenseCountOnFoundLicense: WorkflowVariant = {
+  name: 'unguarded-license-count-on-found-license',
+  target: LICENSE_INSTANCE_WORKFLOW,
+  edit: (s) => replaceOnce(s, `if (patched(UPSERT_LICENSE_COUNT_ON_FOUND_LICENSE)) upsertLedger();`, `upsertLedger();`),
+};
