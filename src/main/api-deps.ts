@@ -78,7 +78,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     taskQueue: config.temporal.taskQueue,
     settlement: config.settlement.orderLines,
     accessKey: config.koogallery.accessKey,
-    sealedBox: createSealedBox(config.dataEncryptionKey),
+    sealedBox: createSealedBox(config.dataEncryptionKey, config.dataEncryptionPreviousKeys),
     budgetMs: config.koogallery.provisionBudgetMs,
     // queryInstance's usage of on-demand and package instances comes from the metering context.
     usageOf: (ids, o) => metering.usageOf(ids, o),

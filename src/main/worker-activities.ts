@@ -54,7 +54,7 @@ export function createActivities(
   pool: Pool,
   overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides; usageData?: Pick<UsageDataClient, 'push'> } = {},
 ): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & LicenseActivities & SettlementActivities & MeteringPushActivities & PackageActivities {
-  const sealedBox = createSealedBox(config.dataEncryptionKey);
+  const sealedBox = createSealedBox(config.dataEncryptionKey, config.dataEncryptionPreviousKeys);
   // The marketplace's open API, APIG-signed: Query Order, and license/activate and license/heartbeat.
   const openApi = {
     apiBase: config.koogallery.apiBase,

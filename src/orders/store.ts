@@ -248,3 +248,31 @@ export async function findOrderWorkflows(pool: Pool, orderId: string, orderLineI
   return r.rows.map((x) => ({ workflowId: x.workflow_id, orderLineId: x.order_line_id }));
 }
 
+
+// ---- Sealed values, for a data-encryption key rotation (src/orders/reseal.ts) ----------------------------------------
+
+/** One stored sealed value and the key of its row. */
+export interface SealedCell {
+  readonly id: string;
+  readonly sealed: string;
+}
+
+/** Instances' sealed credentials after `afterId`, in instance id order (keyset pages: no offset scans). */
+export async function listSealedInstanceCredentials(pool: Pool, afterId: string, limit: number): Promise<SealedCell[]> {
+  const r = await pool.query<SealedCell>(
+    `SELECT instance_id AS id, credentials_sealed AS sealed FROM instances
+      WHERE instance_id > $1 AND credentials_sealed IS NOT NULL ORDER BY instance_id LIMIT $2`,
+    [afterId, limit],
+  );
+  return r.rows;
+}
+
+/**
+ * Replaces an instance's sealed credentials by the same secret sealed anew, only if the row still holds what was read
+ * (a concurrent write has sealed under the current key already). Leaves `seq` and `updated_at`: nothing the read
+ * model says has changed. True when the row was updated.
+ */
+export async function replaceSealedInstanceCredentials(pool: Pool, id: string, was: string, sealed: string): Promise<boolean> {
+  const r = await pool.query(`UPDATE instances SET credentials_sealed = $3 WHERE instance_id = $1 AND credentials_sealed = $2`, [id, was, sealed]);
+  return r.rowCount === 1;
+}

@@ -89,6 +89,8 @@ const EnvSchema = z.object({
   TENANT_URL_TEMPLATE: z.string().default('https://{tenant}.saas.example.com'),
   TENANT_ADMIN_URL_TEMPLATE: z.string().default('https://{tenant}.saas.example.com/admin'),
   DATA_ENCRYPTION_KEY: optionalString,
+  // Keys DATA_ENCRYPTION_KEY had before (a rotation): values sealed under them still open; nothing new is sealed with them.
+  DATA_ENCRYPTION_PREVIOUS_KEYS: optionalString,
 
   // Ops operators: `name:sha256hex` entries (the SHA-256 of each operator's token, never the token), inline and/or
   // in a file; revoked names or hashes; OPS_API_TOKEN is the token of the operator named `ops`.
@@ -157,6 +159,7 @@ export const SECRET_SETTINGS = [
   'HUAWEI_CLOUD_SK',
   'PROVISIONER_HTTP_TOKEN',
   'DATA_ENCRYPTION_KEY',
+  'DATA_ENCRYPTION_PREVIOUS_KEYS',
   'OPS_API_TOKEN',
   'NOTIFICATION_WEBHOOK_TOKEN',
   'LICENSE_SIGNING_KEYS',
@@ -343,6 +346,8 @@ export interface AppConfig {
     | { readonly kind: 'builtin'; readonly tenantUrlTemplate: string; readonly tenantAdminUrlTemplate: string }
     | { readonly kind: 'http'; readonly url: string; readonly token?: string };
   readonly dataEncryptionKey: string;
+  /** Previous data-encryption keys, newest first: they open what they sealed, and seal nothing (README "Key rotation"). */
+  readonly dataEncryptionPreviousKeys: readonly string[];
   /** The ops API's operators (token hashes only: no token is kept in the configuration). */
   readonly ops: OpsOperators;
   readonly supervision: {
@@ -405,6 +410,20 @@ function deepFreeze<T>(o: T): T {
     Object.freeze(o);
   }
   return o;
+}
+
+/**
+ * DATA_ENCRYPTION_PREVIOUS_KEYS: keys separated by commas or newlines (a `_FILE` with one per line), each as long as
+ * the current key must be. The current key among them is refused: it would mean the rotation was not made. Problems
+ * never quote a key.
+ */
+export function parsePreviousKeys(text: string | undefined, currentKey: string): { keys: string[]; problems: string[] } {
+  const keys = (text ?? '').split(/[,\n]/).map((k) => k.trim()).filter((k) => k.length > 0);
+  const problems: string[] = [];
+  if (keys.some((k) => k.length < 16)) problems.push('every key must be at least 16 characters');
+  if (keys.includes(currentKey)) problems.push('lists DATA_ENCRYPTION_KEY itself: a previous key is one the service no longer seals with');
+  if (new Set(keys).size !== keys.length) problems.push('lists a key twice');
+  return { keys, problems };
 }
 
 /** Parses an environment (default: process.env) into a frozen AppConfig, or throws ConfigError. */
@@ -475,6 +494,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (dataEncryptionKey.length > 0 && dataEncryptionKey.length < 16) {
     problems.push('DATA_ENCRYPTION_KEY: must be at least 16 characters');
   }
+  const dataEncryptionPreviousKeys = parsePreviousKeys(e.DATA_ENCRYPTION_PREVIOUS_KEYS, dataEncryptionKey);
+  problems.push(...dataEncryptionPreviousKeys.problems.map((p) => `DATA_ENCRYPTION_PREVIOUS_KEYS: ${p}`));
   const supervised = parseSupervisedProducts(e.SUPERVISED_PRODUCTS);
   problems.push(...supervised.problems);
   let routing: NotificationRouting = DEFAULT_NOTIFICATION_ROUTING;
@@ -556,6 +577,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? { kind: 'http', url: e.PROVISIONER_HTTP_URL!, ...(e.PROVISIONER_HTTP_TOKEN ? { token: e.PROVISIONER_HTTP_TOKEN } : {}) }
         : { kind: 'builtin', tenantUrlTemplate: e.TENANT_URL_TEMPLATE, tenantAdminUrlTemplate: e.TENANT_ADMIN_URL_TEMPLATE },
     dataEncryptionKey,
+    dataEncryptionPreviousKeys: dataEncryptionPreviousKeys.keys,
     ops: operators.ops,
     supervision: {
       products: supervised.products,
@@ -597,6 +619,8 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     temporal: { address: c.temporal.address, namespace: c.temporal.namespace, taskQueue: c.temporal.taskQueue, tls: Boolean(c.temporal.tls), apiKey: c.temporal.apiKey ? '***' : undefined },
     koogallery: { apiBase: c.koogallery.apiBase, accessKey: '***', huaweiAk: '***', huaweiSk: '***', provisionBudgetMs: c.koogallery.provisionBudgetMs },
     provisioner: c.provisioner.kind === 'http' ? { kind: 'http', url: c.provisioner.url } : c.provisioner,
+    // How many previous keys still open sealed values: above 0 is a key rotation not yet finished.
+    dataEncryption: { key: '***', previousKeys: c.dataEncryptionPreviousKeys.length },
     // Operator names only: the token hashes stay out of the log.
     ops: { operators: c.ops.operators.map((o) => o.name), revokedNames: c.ops.revokedNames, revokedTokens: c.ops.revokedTokenSha256.length },
     supervision: c.supervision,

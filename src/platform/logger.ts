@@ -29,6 +29,8 @@ export const REDACTED_PATHS = [
   '*.opsApiToken',
   'dataEncryptionKey',
   '*.dataEncryptionKey',
+  'dataEncryptionPreviousKeys',
+  '*.dataEncryptionPreviousKeys',
   'huaweiSk',
   '*.huaweiSk',
   // The buyer's contacts (personal data), should a command, a tenant spec or a Query Order answer be logged whole.

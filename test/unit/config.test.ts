@@ -61,6 +61,31 @@ describe('configuration', () => {
     expect(text).toContain('mkt.myhuaweicloud.com');
   });
 
+  it('when previous data-encryption keys are set (a rotation), then they are read in order, never described, and a short, repeated or current key is refused', () => {
+    const previous = ['previous-data-encryption-key-02', 'oldest-data-encryption-key-0001'];
+    const c = loadConfig({ APP_ENV: 'production', ...PRODUCTION_SECRETS, DATA_ENCRYPTION_PREVIOUS_KEYS: ` ${previous[0]},\n${previous[1]}\n` });
+    expect(c.dataEncryptionPreviousKeys).toEqual(previous);
+    const described = JSON.stringify(describeConfig(c));
+    for (const k of previous) expect(described).not.toContain(k);
+    expect(describeConfig(c)['dataEncryption']).toEqual({ key: '***', previousKeys: 2 });
+    expect(loadConfig({}).dataEncryptionPreviousKeys).toEqual([]);
+    const problems = (previousKeys: string) => {
+      try {
+        loadConfig({ APP_ENV: 'production', ...PRODUCTION_SECRETS, DATA_ENCRYPTION_PREVIOUS_KEYS: previousKeys });
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems('too-short')).toEqual(['DATA_ENCRYPTION_PREVIOUS_KEYS: every key must be at least 16 characters']);
+    expect(problems(`${previous[0]},${PRODUCTION_SECRETS.DATA_ENCRYPTION_KEY}`)).toEqual([
+      'DATA_ENCRYPTION_PREVIOUS_KEYS: lists DATA_ENCRYPTION_KEY itself: a previous key is one the service no longer seals with',
+    ]);
+    expect(problems(`${previous[0]},${previous[0]}`)).toEqual(['DATA_ENCRYPTION_PREVIOUS_KEYS: lists a key twice']);
+    // The problems name the setting, never a key.
+    for (const p of [...problems('too-short'), ...problems(`${previous[0]},${previous[0]}`)]) expect(p).not.toContain(previous[0]);
+  });
+
   it('when a Temporal Cloud API key is set, then TLS is on', () => {
     const c = loadConfig({ TEMPORAL_API_KEY: 'k', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
     expect(c.temporal.apiKey).toBe('k');

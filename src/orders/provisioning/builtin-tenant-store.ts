@@ -116,10 +116,11 @@ export function createBuiltinTenantRegistry(options: BuiltinTenantRegistryOption
     try {
       credentials = sealedBox.openJson<SealedCredentials>(row.credentials_sealed);
     } catch (err) {
-      // Only a changed DATA_ENCRYPTION_KEY (or a hand-edited row) gets here; fixing the key makes a retry succeed.
+      // Only a key missing from the configuration (a rotation's old key dropped too early) or a hand-edited row gets
+      // here; configuring the key makes a retry succeed.
       throw new ProvisionerError(
         'PROVISIONER_UNAVAILABLE',
-        `credentials of the tenant for instance ${instanceId} cannot be opened (was DATA_ENCRYPTION_KEY changed?)`,
+        `credentials of the tenant for instance ${instanceId} cannot be opened (was DATA_ENCRYPTION_KEY changed without its old key in DATA_ENCRYPTION_PREVIOUS_KEYS?)`,
         { cause: err },
       );
     }
@@ -255,4 +256,32 @@ export async function countTenants(pool: Pool, instanceId?: string): Promise<num
       ? await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants')
       : await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants WHERE instance_id = $1', [instanceId]);
   return res.rows[0]?.n ?? 0;
+}
+
+// ---- Sealed values, for a data-encryption key rotation (src/orders/reseal.ts) ----------------------------------------
+
+/** The tenants columns that hold sealed values (a closed set: the name goes into SQL text). */
+export type TenantSealedColumn = 'credentials_sealed' | 'admin_contacts_sealed';
+const TENANT_SEALED_COLUMNS: readonly TenantSealedColumn[] = ['credentials_sealed', 'admin_contacts_sealed'];
+
+function checkedColumn(column: TenantSealedColumn): TenantSealedColumn {
+  if (!TENANT_SEALED_COLUMNS.includes(column)) throw new RangeError(`not a sealed column of tenants: ${String(column)}`);
+  return column;
+}
+
+/** Tenants' sealed values of one column after `afterId`, in instance id order; deleted tenants included (kept for audit). */
+export async function listSealedTenantValues(pool: Pool, column: TenantSealedColumn, afterId: string, limit: number): Promise<Array<{ id: string; sealed: string }>> {
+  const c = checkedColumn(column);
+  const r = await pool.query<{ id: string; sealed: string }>(
+    `SELECT instance_id AS id, ${c} AS sealed FROM tenants WHERE instance_id > $1 AND ${c} IS NOT NULL ORDER BY instance_id LIMIT $2`,
+    [afterId, limit],
+  );
+  return r.rows;
+}
+
+/** Replaces one sealed value if the row still holds what was read; `updated_at` stays (the tenant did not change). */
+export async function replaceSealedTenantValue(pool: Pool, column: TenantSealedColumn, id: string, was: string, sealed: string): Promise<boolean> {
+  const c = checkedColumn(column);
+  const r = await pool.query(`UPDATE tenants SET ${c} = $3 WHERE instance_id = $1 AND ${c} = $2`, [id, was, sealed]);
+  return r.rowCount === 1;
 }

@@ -22,7 +22,10 @@ export {
   countTenants,
   deriveTenantKey,
   generateTenantPassword,
+  listSealedTenantValues,
+  replaceSealedTenantValue,
   type BuiltinTenantRegistryOptions,
+  type TenantSealedColumn,
 } from './builtin-tenant-store.js';
 export { createHttpProvisioner, type HttpProvisionerOptions } from './http-provisioner.js';
 export { withFaults, type FaultInjectingProvisioner, type ProvisionerFaults, type ProvisionerEffects } from './fault-injecting-provisioner.js';

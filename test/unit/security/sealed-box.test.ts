@@ -112,3 +112,55 @@ describe('createSealedBox', () => {
     expect(() => createSealedBox('')).toThrow(RangeError);
   });
 });
+
+describe('a sealed box during a key rotation (current key + previous keys)', () => {
+  const OLD = 'old-data-encryption-key-0001';
+  const NEW = 'new-data-encryption-key-0002';
+  const oldBox = createSealedBox(OLD);
+  const rotated = createSealedBox(NEW, [OLD]);
+
+  it('when a value was sealed under a previous key, then the rotated box opens it, and seals new values under the current key only', () => {
+    const before = oldBox.sealJson({ userName: 'admin-t1', password: 'p' });
+    expect(rotated.openJson(before)).toEqual({ userName: 'admin-t1', password: 'p' });
+    const after = rotated.seal('new secret');
+    expect(createSealedBox(NEW).open(after)).toBe('new secret');
+    expectInvalid(() => oldBox.open(after));
+  });
+
+  it('when a value is resealed, then only one under a previous key changes, and the result opens with the current key alone', () => {
+    const before = oldBox.seal('move me');
+    const moved = rotated.reseal(before);
+    expect(moved).toBeDefined();
+    expect(moved).not.toBe(before);
+    expect(createSealedBox(NEW).open(moved!)).toBe('move me');
+    // Already under the current key: nothing to do, so a second pass over the same rows writes nothing.
+    expect(rotated.reseal(moved!)).toBeUndefined();
+    expect(rotated.reseal(rotated.seal('fresh'))).toBeUndefined();
+  });
+
+  it('when no configured key opens a value, or it was tampered with, then open and reseal refuse it', () => {
+    const stranger = createSealedBox('unknown-data-encryption-key-03').seal('x');
+    expectInvalid(() => rotated.open(stranger));
+    expectInvalid(() => rotated.reseal(stranger));
+    const parts = oldBox.seal('tampered').split('.');
+    parts[3] = flipChar(parts[3]!, 0);
+    expectInvalid(() => rotated.open(parts.join('.')));
+    expectInvalid(() => rotated.reseal(parts.join('.')));
+  });
+
+  it('when the first step of a rolling rotation runs (the new key known only as a previous one), then values sealed by processes already on it open there', () => {
+    const firstStep = createSealedBox(OLD, [NEW]);
+    expect(firstStep.open(rotated.seal('from a rotated process'))).toBe('from a rotated process');
+    // It still seals under the old key, which the rotated processes open as their previous one.
+    expect(rotated.open(firstStep.seal('from a first-step process'))).toBe('from a first-step process');
+  });
+
+  it('when keyed digests are taken, then they are the current key\'s (what was derived and stored before stays as stored)', () => {
+    expect(rotated.keyedDigest('tenant-key', 'inst-1')).toBe(createSealedBox(NEW).keyedDigest('tenant-key', 'inst-1'));
+    expect(rotated.keyedDigest('tenant-key', 'inst-1')).not.toBe(oldBox.keyedDigest('tenant-key', 'inst-1'));
+  });
+
+  it('refuses an empty previous secret', () => {
+    expect(() => createSealedBox(NEW, [''])).toThrow(RangeError);
+  });
+});
