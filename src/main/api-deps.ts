@@ -10,7 +10,7 @@ import { createApiMetrics, type ApiMetrics } from '../platform/http/metrics.js';
 import { createOperatorDirectory } from '../platform/http/ops/auth.js';
 import { OPS_PATH, createOpsRouter } from '../platform/http/ops/router.js';
 import { createReadiness, type Readiness } from '../platform/http/readiness.js';
-import { createSealedBox } from '../platform/sealed-box.js';
+import { sealedBoxOf } from '../platform/sealed-box.js';
 import { createQueryOrderClient } from '../marketplace-api/query-order-client.js';
 import { listInboxCalls, type InboxWriter } from '../production-interface/inbox-store.js';
 import { createMeasuredInboxWriter } from '../production-interface/inbox-metrics.js';
@@ -78,7 +78,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     taskQueue: config.temporal.taskQueue,
     settlement: config.settlement.orderLines,
     accessKey: config.koogallery.accessKey,
-    sealedBox: createSealedBox(config.dataEncryptionKey, config.dataEncryptionPreviousKeys),
+    sealedBox: sealedBoxOf(config),
     budgetMs: config.koogallery.provisionBudgetMs,
     // queryInstance's usage of on-demand and package instances comes from the metering context.
     usageOf: (ids, o) => metering.usageOf(ids, o),

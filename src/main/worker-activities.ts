@@ -5,7 +5,7 @@ import type { AppConfig } from '../platform/config.js';
 import { createLogger, type Logger } from '../platform/logger.js';
 import { createQueryOrderClient } from '../marketplace-api/query-order-client.js';
 import { createReconciliationActivities, type ReconciliationActivityImpl, type ReconciliationLogger } from '../reconciliation/activities.js';
-import { createSealedBox } from '../platform/sealed-box.js';
+import { sealedBoxOf } from '../platform/sealed-box.js';
 import { createNotificationActivities, type NotificationActivities } from '../notifications/activities.js';
 import type { NotificationRetryPolicy } from '../notifications/contract.js';
 import { channelsFromConfig } from '../notifications/from-config.js';
@@ -54,7 +54,7 @@ export function createActivities(
   pool: Pool,
   overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides; usageData?: Pick<UsageDataClient, 'push'> } = {},
 ): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & LicenseActivities & SettlementActivities & MeteringPushActivities & PackageActivities {
-  const sealedBox = createSealedBox(config.dataEncryptionKey, config.dataEncryptionPreviousKeys);
+  const sealedBox = sealedBoxOf(config);
   // The marketplace's open API, APIG-signed: Query Order, and license/activate and license/heartbeat.
   const openApi = {
     apiBase: config.koogallery.apiBase,

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, redactUrl } from '../platform/config.js';
 import { createPool } from '../platform/db/pool.js';
-import { createSealedBox } from '../platform/sealed-box.js';
+import { sealedBoxOf } from '../platform/sealed-box.js';
 import { orderSealedColumns, resealColumn, type ColumnReport } from './reseal.js';
 
 const USAGE = 'usage: npm run secrets:reseal -- [--check]   (--check counts what is left under previous keys, writes nothing)';
@@ -20,7 +20,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const box = createSealedBox(config.dataEncryptionKey, config.dataEncryptionPreviousKeys);
+  const box = sealedBoxOf(config);
   const pool = createPool({ url: config.database.url, max: 2, applicationName: 'koogallery-reseal' });
   const reports: ColumnReport[] = [];
   try {

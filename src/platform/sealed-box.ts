@@ -162,3 +162,8 @@ export function createSealedBox(secret: string, previousSecrets: readonly string
     keyedDigest: (purpose, data) => createHmac('sha256', digestKey).update(`${purpose}\0${data}`, 'utf8').digest('hex'),
   };
 }
+
+/** The service's box, from its configuration: DATA_ENCRYPTION_KEY, and DATA_ENCRYPTION_PREVIOUS_KEYS during a rotation. */
+export function sealedBoxOf(config: { readonly dataEncryptionKey: string; readonly dataEncryptionPreviousKeys: readonly string[] }): SealedBox {
+  return createSealedBox(config.dataEncryptionKey, config.dataEncryptionPreviousKeys);
+}

@@ -10,7 +10,7 @@ import { createProvisioner } from '../../src/orders/provisioning/index.js';
 import { composeApi, type ApiSurfaces } from '../../src/main/api-deps.js';
 import { SAAS_PATH } from '../../src/production-interface/paths.js';
 import { loadConfig, type AppConfig } from '../../src/platform/config.js';
-import { createSealedBox } from '../../src/platform/sealed-box.js';
+import { sealedBoxOf } from '../../src/platform/sealed-box.js';
 import { createOpenApiServer, type OpenApiServer } from '../simulator/open-api-server.js';
 import { createProductionClient, type ProductionClient } from '../simulator/production-client.js';
 import { createOrderWorker } from '../../src/platform/temporal/worker.js';
@@ -95,7 +95,7 @@ export async function startServiceHarness(o: ServiceHarnessOptions): Promise<Ser
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const logLines: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
-  const provisionerFaults = withFaults(createProvisioner(config.provisioner, { pool, sealedBox: createSealedBox(config.dataEncryptionKey) }));
+  const provisionerFaults = withFaults(createProvisioner(config.provisioner, { pool, sealedBox: sealedBoxOf(config) }));
   const api = composeApi(config, pool, client, logger);
   const listen = (app: ApiSurfaces['public']): Promise<Server> =>
     new Promise((resolve) => {
