@@ -248,19 +248,29 @@ function v1Contacts(
 /**
  * The buyer's contacts as Query Order reports them (§4.1 buyerInfo). Whether Query Order encrypts them like V1 does
  * is UNCONFIRMED: a value shaped like an encrypted field (16-character IV + Base64 of whole AES blocks) that opens
- * with the access key is read decrypted; anything else is taken as sent. A phone number or an e-mail address never
- * has that shape (an address has '@', a phone is too short or not whole blocks).
+ * with one of the access keys is read decrypted; anything else is taken as sent. A phone number or an e-mail address
+ * never has that shape (an address has '@', a phone is too short or not whole blocks). Which of several keys (other
+ * products', KOOGALLERY_OTHER_ACCESS_KEYS) the order's product is bound to is not known here: they are tried in
+ * turn, the access key first; a wrong key fails on padding or UTF-8 (all but rarely).
  */
-export function buyerContactsFromQueryOrder(accessKey: string, buyer: { mobilePhone?: string; email?: string } | undefined): BuyerContacts | undefined {
+export function buyerContactsFromQueryOrder(accessKeys: string | readonly string[], buyer: { mobilePhone?: string; email?: string } | undefined): BuyerContacts | undefined {
   if (!buyer) return undefined;
   const contacts: { mobilePhone?: string; email?: string } = {};
   for (const field of ['mobilePhone', 'email'] as const) {
     const value = buyer[field]?.trim();
     if (!value) continue;
-    const plain = looksEncrypted(value) ? decryptInboundField(accessKey, value)?.trim() : undefined;
+    const plain = looksEncrypted(value) ? firstDecrypted(typeof accessKeys === 'string' ? [accessKeys] : accessKeys, value)?.trim() : undefined;
     contacts[field] = plain || value;
   }
   return Object.keys(contacts).length > 0 ? contacts : undefined;
+}
+
+function firstDecrypted(keys: readonly string[], value: string): string | undefined {
+  for (const key of keys) {
+    const plain = decryptInboundField(key, value);
+    if (plain !== undefined) return plain;
+  }
+  return undefined;
 }
 
 function looksEncrypted(value: string): boolean {

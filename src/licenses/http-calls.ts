@@ -16,6 +16,8 @@ export interface LicenseCall {
   readonly bodySha256: string;
   activity?: string;
   ids: AnsweredCall['ids'];
+  /** The key the call verified with: it signs the answer. */
+  accessKey?: string;
 }
 
 /** What answering needs. */

@@ -37,6 +37,8 @@ export const LICENSE_JWKS_PATH = `${LICENSE_PATH}/jwks.json`;
 /** What the License interface needs. */
 export interface LicenseInterfaceDeps {
   readonly accessKey: string;
+  /** Further keys calls may be signed with (KOOGALLERY_OTHER_ACCESS_KEYS); a call is answered with its own. */
+  readonly otherAccessKeys?: readonly string[];
   readonly maxBodyBytes: number;
   readonly v1ToleranceMs: number;
   readonly v2ToleranceMs: number;
@@ -105,6 +107,7 @@ export function licenseRouter(deps: LicenseInterfaceDeps): Router {
       const admitted = await admitV2Call(deps, req, body, call.started);
       if (!admitted.ok && admitted.code === ResultCode.InternalError) return answers.fail(res, call, new Error(admitted.reason));
       if (!admitted.ok) return answers.refuse(res, call, admitted.code, admitted.reason);
+      call.accessKey = admitted.accessKey;
       const parsed = parseOnlineLicenseRequest(admitted.json);
       if (!parsed.ok) return answers.refuse(res, call, ResultCode.InvalidParameter, `${parsed.field} ${parsed.reason}`);
       await run(res, call, () => getLicenseAsync(parsed.request, call));
@@ -131,6 +134,7 @@ export function licenseRouter(deps: LicenseInterfaceDeps): Router {
     const admitted = admitV1Call(deps, rawQuery, call.started);
     if (admitted.activity !== undefined) call.activity = admitted.activity;
     if (!admitted.ok) return answers.refuse(res, call, admitted.code, admitted.reason);
+    call.accessKey = admitted.accessKey;
     const parsed = parseV1LicenseRequest(admitted.params);
     if (!parsed.ok) return answers.refuse(res, call, ResultCode.InvalidParameter, `${parsed.field} ${parsed.reason}`);
     void run(res, call, () => v1License(parsed.request, call));

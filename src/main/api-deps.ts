@@ -137,6 +137,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
 
   const productionInterface = {
     accessKey: config.koogallery.accessKey,
+    otherAccessKeys: config.koogallery.otherAccessKeys,
     maxBodyBytes: config.http.maxBodyBytes,
     v1ToleranceMs: config.koogallery.v1TimestampToleranceMs,
     v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
@@ -171,6 +172,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
         path: ORDER_NOTIFICATION_PATH,
         handler: orderNotificationRouter({
           accessKey: config.koogallery.accessKey,
+          otherAccessKeys: config.koogallery.otherAccessKeys,
           maxBodyBytes: config.http.maxBodyBytes,
           v2ToleranceMs: config.koogallery.v2TimestampToleranceMs,
           nonces,

@@ -69,6 +69,7 @@ export function createActivities(
     provisioner: overrides.provisioner ?? createProvisioner(config.provisioner, { pool, sealedBox }),
     queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
     accessKey: config.koogallery.accessKey,
+    otherAccessKeys: config.koogallery.otherAccessKeys,
     supervisionTermsFor: createSupervisionCatalogue(config.supervision),
   });
   // Notifications: the supervision's activity starts a notificationWorkflow per message and channel (through the

@@ -23,6 +23,8 @@ export interface OrderActivityDeps {
   readonly queryOrder: (orderId: string, orderLineId?: string) => Promise<MarketplaceOrder>;
   /** The marketplace key: Query Order's buyer contacts may come encrypted with it (UNCONFIRMED, see commands.ts). */
   readonly accessKey: string;
+  /** Other keys the marketplace may have encrypted an order's fields with (KOOGALLERY_OTHER_ACCESS_KEYS). */
+  readonly otherAccessKeys?: readonly string[];
   /** Which products are supervised (§9); absent: none. */
   readonly supervisionTermsFor?: SupervisionCatalogue;
 }
@@ -52,7 +54,7 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     async fetchOrderDetails(input: { orderId: string; orderLineId?: string }): Promise<{ details: OrderDetails; orderType: string }> {
       try {
         const order = await deps.queryOrder(input.orderId, input.orderLineId);
-        const details = { ...orderDetailsFromMarketplace(order), ...sealContacts(buyerContactsFromQueryOrder(deps.accessKey, order.buyerInfo)) };
+        const details = { ...orderDetailsFromMarketplace(order), ...sealContacts(buyerContactsFromQueryOrder([deps.accessKey, ...(deps.otherAccessKeys ?? [])], order.buyerInfo)) };
         const terms = supervisionTermsForPurchase(details.productId, order.orderType);
         return { details: terms ? { ...details, supervision: terms } : details, orderType: order.orderType };
       } catch (err) {

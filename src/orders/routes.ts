@@ -31,6 +31,8 @@ import type { OrderService } from './service.js';
 /** What the production interface needs. */
 export interface ProductionInterfaceDeps {
   readonly accessKey: string;
+  /** Further keys calls may be signed with (KOOGALLERY_OTHER_ACCESS_KEYS); a call is answered with its own. */
+  readonly otherAccessKeys?: readonly string[];
   readonly maxBodyBytes: number;
   readonly v1ToleranceMs: number;
   readonly v2ToleranceMs: number;
@@ -48,6 +50,8 @@ interface CallContext {
   readonly bodySha256: string;
   activity?: string;
   ids: { businessId?: string; orderId?: string; orderLineId?: string; instanceId?: string; testFlag?: boolean };
+  /** The key the call verified with: it signs the answer and encrypts its fields. */
+  accessKey?: string;
 }
 
 const KNOWN_ACTIVITIES = new Set<string>([...V1_ACTIVITIES, ...V2_ACTIVITIES]);
@@ -75,7 +79,7 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
     // Ids only: a command may carry the buyer's contacts, which never go into a log line or the inbox.
     ctx.ids = commandIds(command);
     try {
-      const answer = answerFor(command, await deps.orders.execute(command));
+      const answer = answerFor(command, await deps.orders.execute(command, ctx.accessKey ? { accessKey: ctx.accessKey } : {}));
       if (answer.code === ResultCode.Processing && command.kind === 'purchase') deps.metrics.asyncAnswers.inc();
       // Every line about an order names its purchase order, instance and workflow; an operation's own order id
       // (a renewal's, an upgrade's) is kept beside it.
@@ -113,9 +117,10 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
     const admitted = admitV1Call(deps, rawQuery, ctx.started);
     if (admitted.activity !== undefined) ctx.activity = admitted.activity;
     if (!admitted.ok) return refuse(res, ctx, admitted.code, admitted.reason);
+    ctx.accessKey = admitted.accessKey;
     const request = parseV1Request(admitted.params);
     if (!request.ok) return refuse(res, ctx, ResultCode.InvalidParameter, `${request.field} ${request.reason}`);
-    const command = v1Command(request.request, { accessKey: deps.accessKey });
+    const command = v1Command(request.request, { accessKey: admitted.accessKey });
     if (!command.ok) return refuse(res, ctx, command.code, `${command.field} ${command.reason}`);
     void runCall(res, ctx, command.command);
   });
@@ -131,6 +136,7 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
         return send(res, ctx, simpleResponse(ResultCode.InternalError, 'internal error; please retry.'));
       }
       if (!admitted.ok) return refuse(res, ctx, admitted.code, admitted.reason);
+      ctx.accessKey = admitted.accessKey;
       const json = admitted.json;
       ctx.activity = clipActivity((json as { activity?: unknown } | null)?.activity);
       const request = parseV2Request(json);

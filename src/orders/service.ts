@@ -164,13 +164,17 @@ export function createOrderService(deps: OrderServiceDeps) {
   const appInfoCache = new Map<string, { stamp: string; appInfo: AppInfo }>();
   const APP_INFO_CACHE_LIMIT = 20_000;
 
-  /** The appInfo to send for a ready instance; undefined when it has no access yet, or none the marketplace accepts. */
-  function appInfoOf(row: InstanceAccessRow): AppInfo | undefined {
+  /**
+   * The appInfo to send for a ready instance, its credentials encrypted with `accessKey` (the key the call was
+   * verified with: its product's); undefined when it has no access yet, or none the marketplace accepts.
+   */
+  function appInfoOf(row: InstanceAccessRow, accessKey: string): AppInfo | undefined {
     if (!row.frontEndUrl) return undefined;
-    const stamp = `${row.credentialsSealed ?? ''}|${row.frontEndUrl}|${row.adminUrl ?? ''}|${row.memo ?? ''}`;
+    // The key is part of the stamp: an instance is queried under its product's key, so this rebuilds only if that changes.
+    const stamp = `${accessKey}|${row.credentialsSealed ?? ''}|${row.frontEndUrl}|${row.adminUrl ?? ''}|${row.memo ?? ''}`;
     const cached = appInfoCache.get(row.instanceId);
     if (cached?.stamp === stamp) return cached.appInfo;
-    const appInfo = buildAppInfo(row, row.frontEndUrl);
+    const appInfo = buildAppInfo(row, row.frontEndUrl, accessKey);
     if (!appInfo) return undefined;
     appInfoCache.delete(row.instanceId);
     appInfoCache.set(row.instanceId, { stamp, appInfo });
@@ -192,7 +196,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     }
   }
 
-  function buildAppInfo(row: InstanceAccessRow, frontEndUrl: string): AppInfo | undefined {
+  function buildAppInfo(row: InstanceAccessRow, frontEndUrl: string, accessKey: string): AppInfo | undefined {
     const creds = row.credentialsSealed ? deps.sealedBox.openJson<{ userName: string; password: string }>(row.credentialsSealed) : undefined;
     const plain = { frontEndUrl, ...(row.adminUrl ? { adminUrl: row.adminUrl } : {}), ...(creds ?? {}), ...(row.memo ? { memo: row.memo } : {}) };
     // Provisioning refuses access over the marketplace's limits (the purchase fails); a row written before that
@@ -201,7 +205,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     return {
       frontEndUrl,
       ...(row.adminUrl ? { adminUrl: row.adminUrl } : {}),
-      ...(creds ? { userName: encryptField(deps.accessKey, creds.userName, '1'), password: encryptField(deps.accessKey, creds.password, '1') } : {}),
+      ...(creds ? { userName: encryptField(accessKey, creds.userName, '1'), password: encryptField(accessKey, creds.password, '1') } : {}),
       ...(row.memo ? { memo: row.memo } : {}),
     };
   }
@@ -231,7 +235,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     return { ...c.facts, ...(contacts ? { buyerContactsSealed: deps.sealedBox.sealJson(contacts) } : {}) };
   }
 
-  async function purchase(c: PurchaseCommand): Promise<OrderOutcome> {
+  async function purchase(c: PurchaseCommand, accessKey: string): Promise<OrderOutcome> {
     const details = purchaseDetails(c);
     const p: PurchaseInput = {
       key: c.key,
@@ -291,7 +295,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     // V1 has no queryInstance poll after a purchase: its answer carries how to reach the instance.
     if (c.interfaceVersion === 'V1' && outcome.kind === 'answered' && outcome.code === ResultCode.Success && outcome.ids.instanceId) {
       const [row] = await findInstanceAccess(pool, [outcome.ids.instanceId]);
-      const appInfo = row ? appInfoOf(row) : undefined;
+      const appInfo = row ? appInfoOf(row, accessKey) : undefined;
       if (appInfo) outcome = { ...outcome, appInfo };
     }
     return outcome;
@@ -325,7 +329,7 @@ export function createOrderService(deps: OrderServiceDeps) {
   const handleOf = (workflowId: string) => client.workflow.getHandle(workflowId);
 
   /** queryInstance: answered from the read model (fast, and available while no worker runs). */
-  async function queryInstances(instanceIds: readonly string[]): Promise<OrderOutcome> {
+  async function queryInstances(instanceIds: readonly string[], accessKey: string = deps.accessKey): Promise<OrderOutcome> {
     // The usage of instances that reported some is read alongside (one round trip, not two, for on-demand ids),
     // unless every id is known to be charged otherwise: it would find nothing, and it cost ≈ 0.4 ms of the 3.4 ms
     // of CPU of a 100-id call (bench B3).
@@ -342,7 +346,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     for (const id of instanceIds) {
       const row = byId.get(id);
       if (!row || !READY_PHASES.has(row.phase)) continue;
-      const appInfo = appInfoOf(row);
+      const appInfo = appInfoOf(row, accessKey);
       const used = usage.get(row.instanceId);
       info.push({ instanceId: row.instanceId, ...(appInfo ? { appInfo } : {}), ...(used !== undefined ? { usage: used } : {}) });
     }
@@ -364,11 +368,15 @@ export function createOrderService(deps: OrderServiceDeps) {
     return { kind: 'answered', code: ResultCode.Success, ids: { instanceId, workflowId: row.workflowId, orderId: row.orderId } };
   }
 
-  /** Runs one marketplace command: the production interface's table of contents. */
-  function execute(c: ProductionCommand): Promise<OrderOutcome> {
+  /**
+   * Runs one marketplace command: the production interface's table of contents. `call.accessKey` is the key the
+   * call was verified with, which encrypts the appInfo of its answer (default: the access key).
+   */
+  function execute(c: ProductionCommand, call: { readonly accessKey?: string } = {}): Promise<OrderOutcome> {
+    const accessKey = call.accessKey ?? deps.accessKey;
     switch (c.kind) {
       case 'purchase':
-        return purchase(c);
+        return purchase(c, accessKey);
       case 'renew': {
         const req = {
           orderId: c.orderId,
@@ -407,7 +415,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         return operate(c.instanceId, c.testOrder, (wf) => handleOf(wf).executeUpdate(releaseUpdate, { args: [req] }), { release: true });
       }
       case 'query':
-        return queryInstances(c.instanceIds);
+        return queryInstances(c.instanceIds, accessKey);
       case 'check-change':
         return checkChange(c.instanceId);
     }

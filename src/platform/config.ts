@@ -74,6 +74,8 @@ const EnvSchema = z.object({
   TEMPORAL_WORKFLOW_BUNDLE: optionalString,
 
   KOOGALLERY_ACCESS_KEY: optionalString,
+  // Further keys the marketplace may sign calls with: other products' keys, or a key being rotated in or out.
+  KOOGALLERY_OTHER_ACCESS_KEYS: optionalString,
   KOOGALLERY_API_BASE: optionalString,
   KOOGALLERY_API_FALLBACK_BASE: optionalString,
   HUAWEI_CLOUD_AK: optionalString,
@@ -155,6 +157,7 @@ export const SECRET_SETTINGS = [
   'DATABASE_URL',
   'TEMPORAL_API_KEY',
   'KOOGALLERY_ACCESS_KEY',
+  'KOOGALLERY_OTHER_ACCESS_KEYS',
   'HUAWEI_CLOUD_AK',
   'HUAWEI_CLOUD_SK',
   'PROVISIONER_HTTP_TOKEN',
@@ -333,7 +336,13 @@ export interface AppConfig {
     readonly workflowBundlePath?: string;
   };
   readonly koogallery: {
+    /** The merchant's access key: signs our calls to the marketplace, and verifies and answers its calls. */
     readonly accessKey: string;
+    /**
+     * Other keys a call may be signed with (KOOGALLERY_OTHER_ACCESS_KEYS): a call verified with one of them is
+     * answered, signed and its fields encrypted with that key, the one its product is bound to.
+     */
+    readonly otherAccessKeys: readonly string[];
     readonly apiBase: string;
     readonly apiFallbackBase?: string;
     readonly huaweiAk: string;
@@ -413,15 +422,16 @@ function deepFreeze<T>(o: T): T {
 }
 
 /**
- * DATA_ENCRYPTION_PREVIOUS_KEYS: keys separated by commas or newlines (a `_FILE` with one per line), each as long as
- * the current key must be. The current key among them is refused: it would mean the rotation was not made. Problems
- * never quote a key.
+ * A list of further keys (DATA_ENCRYPTION_PREVIOUS_KEYS, KOOGALLERY_OTHER_ACCESS_KEYS): separated by commas or
+ * newlines (a `_FILE` with one per line), each at least `minLength` long. The setting's main key among them is
+ * refused (for a rotation it would mean the rotation was not made), and so is a key listed twice. Problems never
+ * quote a key.
  */
-export function parsePreviousKeys(text: string | undefined, currentKey: string): { keys: string[]; problems: string[] } {
+export function parseKeyList(text: string | undefined, mainKey: { readonly name: string; readonly value: string }, minLength: number): { keys: string[]; problems: string[] } {
   const keys = (text ?? '').split(/[,\n]/).map((k) => k.trim()).filter((k) => k.length > 0);
   const problems: string[] = [];
-  if (keys.some((k) => k.length < 16)) problems.push('every key must be at least 16 characters');
-  if (keys.includes(currentKey)) problems.push('lists DATA_ENCRYPTION_KEY itself: a previous key is one the service no longer seals with');
+  if (keys.some((k) => k.length < minLength)) problems.push(`every key must be at least ${minLength} characters`);
+  if (keys.includes(mainKey.value)) problems.push(`lists ${mainKey.name} itself: every key here is one besides it`);
   if (new Set(keys).size !== keys.length) problems.push('lists a key twice');
   return { keys, problems };
 }
@@ -449,6 +459,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 
   const accessKey = secret('KOOGALLERY_ACCESS_KEY', e.KOOGALLERY_ACCESS_KEY, DEV_DEFAULTS.accessKey);
+  // No length rule for the marketplace's keys beyond being non-empty: Seller Console makes them, not us.
+  const otherAccessKeys = parseKeyList(e.KOOGALLERY_OTHER_ACCESS_KEYS, { name: 'KOOGALLERY_ACCESS_KEY', value: accessKey }, 1);
+  problems.push(...otherAccessKeys.problems.map((p) => `KOOGALLERY_OTHER_ACCESS_KEYS: ${p}`));
   const huaweiAk = secret('HUAWEI_CLOUD_AK', e.HUAWEI_CLOUD_AK, DEV_DEFAULTS.huaweiAk);
   const huaweiSk = secret('HUAWEI_CLOUD_SK', e.HUAWEI_CLOUD_SK, DEV_DEFAULTS.huaweiSk);
   const dataEncryptionKey = secret('DATA_ENCRYPTION_KEY', e.DATA_ENCRYPTION_KEY, DEV_DEFAULTS.dataEncryptionKey);
@@ -494,7 +507,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (dataEncryptionKey.length > 0 && dataEncryptionKey.length < 16) {
     problems.push('DATA_ENCRYPTION_KEY: must be at least 16 characters');
   }
-  const dataEncryptionPreviousKeys = parsePreviousKeys(e.DATA_ENCRYPTION_PREVIOUS_KEYS, dataEncryptionKey);
+  const dataEncryptionPreviousKeys = parseKeyList(e.DATA_ENCRYPTION_PREVIOUS_KEYS, { name: 'DATA_ENCRYPTION_KEY', value: dataEncryptionKey }, 16);
   problems.push(...dataEncryptionPreviousKeys.problems.map((p) => `DATA_ENCRYPTION_PREVIOUS_KEYS: ${p}`));
   const supervised = parseSupervisedProducts(e.SUPERVISED_PRODUCTS);
   problems.push(...supervised.problems);
@@ -564,6 +577,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     koogallery: {
       accessKey,
+      otherAccessKeys: otherAccessKeys.keys,
       apiBase,
       ...(apiFallbackBase ? { apiFallbackBase } : {}),
       huaweiAk,
@@ -617,7 +631,7 @@ export function describeConfig(c: AppConfig): Record<string, unknown> {
     http: c.http,
     database: { url: redactUrl(c.database.url), poolMax: c.database.poolMax },
     temporal: { address: c.temporal.address, namespace: c.temporal.namespace, taskQueue: c.temporal.taskQueue, tls: Boolean(c.temporal.tls), apiKey: c.temporal.apiKey ? '***' : undefined },
-    koogallery: { apiBase: c.koogallery.apiBase, accessKey: '***', huaweiAk: '***', huaweiSk: '***', provisionBudgetMs: c.koogallery.provisionBudgetMs },
+    koogallery: { apiBase: c.koogallery.apiBase, accessKey: '***', otherAccessKeys: c.koogallery.otherAccessKeys.length, huaweiAk: '***', huaweiSk: '***', provisionBudgetMs: c.koogallery.provisionBudgetMs },
     provisioner: c.provisioner.kind === 'http' ? { kind: 'http', url: c.provisioner.url } : c.provisioner,
     // How many previous keys still open sealed values: above 0 is a key rotation not yet finished.
     dataEncryption: { key: '***', previousKeys: c.dataEncryptionPreviousKeys.length },

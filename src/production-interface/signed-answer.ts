@@ -19,6 +19,8 @@ export interface AnsweredCall {
   /** The metric label: only known names, so a caller cannot mint time series. */
   readonly metricActivity: string;
   readonly ids: Pick<InboxEntry, 'businessId' | 'orderId' | 'orderLineId' | 'instanceId' | 'testFlag'>;
+  /** The key the call was verified with; absent (a refusal before verification): the access key. */
+  readonly accessKey?: string;
 }
 
 /** What sending needs. */
@@ -37,7 +39,7 @@ export function createSignedAnswerSender(deps: SignedAnswerDeps) {
     const code = String(body.resultCode);
     res.status(200);
     res.setHeader('Content-Type', 'application/json;charset=UTF-8');
-    res.setHeader(BODY_SIGN_HEADER, bodySignHeaderValue(deps.accessKey, bytes));
+    res.setHeader(BODY_SIGN_HEADER, bodySignHeaderValue(call.accessKey ?? deps.accessKey, bytes));
     res.end(bytes);
     const latencyMs = deps.now() - call.started;
     deps.metrics?.requests.inc({ interface: call.version, activity: call.metricActivity, result_code: code });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import type { NonceStore } from './nonce-store.js';
+import type { AdmissionKeys } from './v1-admission.js';
 import { ResultCode, extractV2Credentials, verifyV2Signature } from '../koogallery/index.js';
 
 // Admission of a V2-signed marketplace call (spec §2.2), the same for the production interface and the order
@@ -8,16 +9,15 @@ import { ResultCode, extractV2Credentials, verifyV2Signature } from '../koogalle
 // (claimed only once the signature is good, so nobody can burn nonces with forged requests), body JSON. The caller
 // answers a refusal in its own way; this only decides.
 
-/** What admission decided. */
+/** What admission decided; `accessKey` is the key the signature verified with (the call is answered with it). */
 export type V2Admission =
-  | { readonly ok: true; readonly json: unknown }
+  | { readonly ok: true; readonly json: unknown; readonly accessKey: string }
   | { readonly ok: false; readonly code: typeof ResultCode.AuthFailed | typeof ResultCode.InvalidParameter; readonly reason: string }
   /** The nonce store could not be reached: a retryable internal error, not a refusal. */
   | { readonly ok: false; readonly code: typeof ResultCode.InternalError; readonly reason: string; readonly err: string };
 
 /** What admission needs. */
-export interface V2AdmissionDeps {
-  readonly accessKey: string;
+export interface V2AdmissionDeps extends AdmissionKeys {
   readonly nonces: NonceStore;
   readonly v2ToleranceMs: number;
 }
@@ -26,7 +26,17 @@ export interface V2AdmissionDeps {
 export async function admitV2Call(deps: V2AdmissionDeps, req: Request, body: Buffer, nowMs: number): Promise<V2Admission> {
   const creds = extractV2Credentials(req.query, req.headers);
   if (!creds) return { ok: false, code: ResultCode.AuthFailed, reason: 'signature missing' };
-  const verified = verifyV2Signature(deps.accessKey, creds, body, { nowMs, toleranceMs: deps.v2ToleranceMs });
+  const opts = { nowMs, toleranceMs: deps.v2ToleranceMs };
+  let accessKey = deps.accessKey;
+  let verified = verifyV2Signature(accessKey, creds, body, opts);
+  // Only a mismatch can be another key's call (a stale or malformed signature is one under every key).
+  for (const key of !verified.ok && verified.reason === 'mismatch' ? (deps.otherAccessKeys ?? []) : []) {
+    verified = verifyV2Signature(key, creds, body, opts);
+    if (verified.ok) {
+      accessKey = key;
+      break;
+    }
+  }
   if (!verified.ok) return { ok: false, code: ResultCode.AuthFailed, reason: `signature ${verified.reason}` };
   let fresh: boolean;
   try {
@@ -36,7 +46,7 @@ export async function admitV2Call(deps: V2AdmissionDeps, req: Request, body: Buf
   }
   if (!fresh) return { ok: false, code: ResultCode.AuthFailed, reason: 'nonce replayed' };
   try {
-    return { ok: true, json: JSON.parse(body.toString('utf8')) };
+    return { ok: true, json: JSON.parse(body.toString('utf8')), accessKey };
   } catch {
     return { ok: false, code: ResultCode.InvalidParameter, reason: 'body is not JSON' };
   }

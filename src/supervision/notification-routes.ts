@@ -50,6 +50,8 @@ export interface SupervisionPort {
 /** What the order-notification endpoint needs. */
 export interface OrderNotificationDeps {
   readonly accessKey: string;
+  /** Further keys calls may be signed with (KOOGALLERY_OTHER_ACCESS_KEYS); a call is answered with its own. */
+  readonly otherAccessKeys?: readonly string[];
   readonly maxBodyBytes: number;
   readonly v2ToleranceMs: number;
   readonly nonces: NonceStore;
@@ -67,6 +69,8 @@ interface CallContext {
   readonly started: number;
   readonly bodySha256: string;
   ids: { orderId?: string; orderLineId?: string; testFlag?: boolean };
+  /** The key the call verified with: it signs the answer. */
+  accessKey?: string;
 }
 
 /** A parsed notification body. */
@@ -122,7 +126,7 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
   ): void {
     const latencyMs = sendSignedAnswer(
       res,
-      { version: 'V2', started: ctx.started, bodySha256: ctx.bodySha256, activity: ORDER_NOTIFICATION_ACTIVITY, metricActivity: ORDER_NOTIFICATION_ACTIVITY, ids: ctx.ids },
+      { version: 'V2', started: ctx.started, bodySha256: ctx.bodySha256, activity: ORDER_NOTIFICATION_ACTIVITY, metricActivity: ORDER_NOTIFICATION_ACTIVITY, ids: ctx.ids, ...(ctx.accessKey ? { accessKey: ctx.accessKey } : {}) },
       simpleResponse(code, msg),
       log.refusal,
     );
@@ -221,6 +225,7 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
       const admitted = await admitV2Call(deps, req, body, ctx.started);
       if (!admitted.ok && admitted.code === ResultCode.InternalError) return fail(res, ctx, admitted.reason, { err: admitted.err });
       if (!admitted.ok) return refuse(res, ctx, admitted.code, admitted.reason);
+      ctx.accessKey = admitted.accessKey;
       const parsed = parseOrderNotification(admitted.json);
       if (!parsed.ok) return refuse(res, ctx, ResultCode.InvalidParameter, parsed.reason);
       ctx.ids = { ...parsed.body };

@@ -79,11 +79,23 @@ describe('configuration', () => {
     };
     expect(problems('too-short')).toEqual(['DATA_ENCRYPTION_PREVIOUS_KEYS: every key must be at least 16 characters']);
     expect(problems(`${previous[0]},${PRODUCTION_SECRETS.DATA_ENCRYPTION_KEY}`)).toEqual([
-      'DATA_ENCRYPTION_PREVIOUS_KEYS: lists DATA_ENCRYPTION_KEY itself: a previous key is one the service no longer seals with',
+      'DATA_ENCRYPTION_PREVIOUS_KEYS: lists DATA_ENCRYPTION_KEY itself: every key here is one besides it',
     ]);
     expect(problems(`${previous[0]},${previous[0]}`)).toEqual(['DATA_ENCRYPTION_PREVIOUS_KEYS: lists a key twice']);
     // The problems name the setting, never a key.
     for (const p of [...problems('too-short'), ...problems(`${previous[0]},${previous[0]}`)]) expect(p).not.toContain(previous[0]);
+  });
+
+  it('when other access keys are set, then they are read in order and never described; the access key itself or a repeat is refused', () => {
+    const c = loadConfig({ APP_ENV: 'production', ...PRODUCTION_SECRETS, KOOGALLERY_OTHER_ACCESS_KEYS: 'product-b-key, product-c-key' });
+    expect(c.koogallery.otherAccessKeys).toEqual(['product-b-key', 'product-c-key']);
+    expect(JSON.stringify(describeConfig(c))).not.toContain('product-b-key');
+    expect((describeConfig(c)['koogallery'] as { otherAccessKeys: number }).otherAccessKeys).toBe(2);
+    expect(loadConfig({}).koogallery.otherAccessKeys).toEqual([]);
+    expect(() => loadConfig({ APP_ENV: 'production', ...PRODUCTION_SECRETS, KOOGALLERY_OTHER_ACCESS_KEYS: `x,${PRODUCTION_SECRETS.KOOGALLERY_ACCESS_KEY}` })).toThrow(
+      /KOOGALLERY_OTHER_ACCESS_KEYS: lists KOOGALLERY_ACCESS_KEY itself/,
+    );
+    expect(() => loadConfig({ APP_ENV: 'production', ...PRODUCTION_SECRETS, KOOGALLERY_OTHER_ACCESS_KEYS: 'b-key,b-key' })).toThrow(/KOOGALLERY_OTHER_ACCESS_KEYS: lists a key twice/);
   });
 
   it('when a Temporal Cloud API key is set, then TLS is on', () => {

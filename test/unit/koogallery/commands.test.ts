@@ -235,6 +235,16 @@ describe('Query Order buyer contacts', () => {
     expect(buyerContactsFromQueryOrder(KEY, { mobilePhone: foreign })).toEqual({ mobilePhone: foreign });
   });
 
+  it('when several access keys are configured, then a value encrypted with any of them is decrypted, and with none is passed on', () => {
+    const other = 'other-product-access-key';
+    expect(buyerContactsFromQueryOrder([KEY, other], { mobilePhone: encryptField(other, '13800001234'), email: encryptField(KEY, 'b@example.com') })).toEqual({
+      mobilePhone: '13800001234',
+      email: 'b@example.com',
+    });
+    const foreign = encryptField('a-third-key', '13800001234');
+    expect(buyerContactsFromQueryOrder([KEY, other], { mobilePhone: foreign })).toEqual({ mobilePhone: foreign });
+  });
+
   it('when there are none, then there are no contacts', () => {
     expect(buyerContactsFromQueryOrder(KEY, undefined)).toBeUndefined();
     expect(buyerContactsFromQueryOrder(KEY, { mobilePhone: '  ' })).toBeUndefined();
