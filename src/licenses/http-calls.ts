@@ -23,6 +23,7 @@ export interface LicenseCall {
 /** What answering needs. */
 export interface LicenseCallDeps {
   readonly accessKey: string;
+  readonly otherAccessKeys?: readonly string[];
   readonly metrics: ApiMetrics;
   readonly logger: Logger;
   readonly recordInbox: (entry: InboxEntry) => Promise<void>;

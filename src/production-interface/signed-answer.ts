@@ -26,10 +26,18 @@ export interface AnsweredCall {
 /** What sending needs. */
 export interface SignedAnswerDeps {
   readonly accessKey: string;
+  /** KOOGALLERY_OTHER_ACCESS_KEYS, to name the key a call used in the metrics by its place, never by its value. */
+  readonly otherAccessKeys?: readonly string[];
   readonly metrics?: ApiMetrics;
   readonly logger: Logger;
   readonly recordInbox: (entry: InboxEntry) => Promise<void>;
   readonly now: () => number;
+}
+
+function keyLabel(deps: SignedAnswerDeps, key: string): string {
+  if (key === deps.accessKey) return 'primary';
+  const i = deps.otherAccessKeys?.indexOf(key) ?? -1;
+  return i >= 0 ? `other-${i + 1}` : 'other';
 }
 
 /** Builds the sender; it returns the call's latency in ms. */
@@ -44,6 +52,8 @@ export function createSignedAnswerSender(deps: SignedAnswerDeps) {
     const latencyMs = deps.now() - call.started;
     deps.metrics?.requests.inc({ interface: call.version, activity: call.metricActivity, result_code: code });
     deps.metrics?.latency.observe({ interface: call.version, activity: call.metricActivity }, latencyMs / 1000);
+    // Which key each authenticated call used: a key rotation is over when the old key's count stops growing.
+    if (call.accessKey !== undefined) deps.metrics?.callsByAccessKey.inc({ interface: call.version, key: keyLabel(deps, call.accessKey) });
     const entry: InboxEntry = {
       receivedAt: new Date(call.started),
       interfaceVersion: call.version,

@@ -79,6 +79,14 @@ describe('calls signed with another configured access key', () => {
     expect(note.body?.resultCode).not.toBe('000001');
   });
 
+  it('when calls are answered, then the metrics count them by the place of their key, never its value', async () => {
+    const text = await h.api.metrics.registry.metrics();
+    expect(text).toMatch(/koogallery_calls_by_access_key_total\{interface="V2",key="other-1"\} [1-9]/);
+    expect(text).toMatch(/koogallery_calls_by_access_key_total\{interface="V1",key="other-1"\} [1-9]/);
+    expect(text).toMatch(/koogallery_calls_by_access_key_total\{interface="V2",key="primary"\} [1-9]/);
+    expect(text).not.toContain(OTHER_KEY);
+  });
+
   it('when a call is signed with a key that is not configured, then it is refused with 000001 on every interface', async () => {
     const unknown = await saas(UNKNOWN_KEY).v2({ activity: 'queryInstance', instanceId: 'whatever' });
     expect(unknown.status).toBe(200);

@@ -25,6 +25,12 @@ export function createApiMetrics() {
       labelNames: ['interface', 'reason'] as const,
       registers: [registry],
     }),
+    callsByAccessKey: new Counter({
+      name: 'koogallery_calls_by_access_key_total',
+      help: 'Authenticated marketplace calls by the key they were signed with: primary (KOOGALLERY_ACCESS_KEY) or other-<n> (its place in KOOGALLERY_OTHER_ACCESS_KEYS)',
+      labelNames: ['interface', 'key'] as const,
+      registers: [registry],
+    }),
     asyncAnswers: new Counter({
       name: 'koogallery_async_answers_total',
       help: 'Purchases answered 000004 (processing) because provisioning outlasted the budget',
