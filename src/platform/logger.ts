@@ -6,6 +6,8 @@ export const REDACTED_PATHS = [
   '*.password',
   'accessKey',
   '*.accessKey',
+  'otherAccessKeys',
+  '*.otherAccessKeys',
   'sk',
   '*.sk',
   'secret',

@@ -20,6 +20,9 @@ import { aSimOrder, aV2PurchaseBody, aV2RenewalBody, inDays, lineOf } from '../s
 // workflows' Temporal histories.
 
 const secrets = testSecrets();
+// The key of another product (KOOGALLERY_OTHER_ACCESS_KEYS) and a previous data-encryption key: secrets too.
+const otherAccessKey = randomSecret('OtherAccessKey');
+const previousDataKey = randomSecret('PreviousDataKey');
 
 /** The V1 buyer's contacts in plain text: they reach the provisioner and must appear nowhere else. */
 const BUYER_PHONE = '+86 139 8765 4321';
@@ -54,6 +57,7 @@ beforeAll(async () => {
     workflowBundlePath: infra().workflowBundlePath,
     // Debug level: the most a merchant would ever switch on.
     logLevel: 'debug',
+    extra: { KOOGALLERY_OTHER_ACCESS_KEYS: otherAccessKey, DATA_ENCRYPTION_PREVIOUS_KEYS: previousDataKey },
   };
   api = apiProcess(w, await freePort(), 'secrets-api');
   worker = workerProcess(w, 'secrets-worker');
@@ -161,6 +165,14 @@ describe.sequential('secrets: nothing secret in logs, answers, the inbox, the re
     expect(v1.body.resultCode).toBe('000000');
     expect(v1.appInfo?.password?.length).toBeGreaterThanOrEqual(12);
 
+    // A product bound to the other key: its calls are answered with that key.
+    const otherMarket = createProductionClient({ baseUrl: api.baseUrl, accessKey: otherAccessKey });
+    const o2 = await newOrder();
+    const byOther = await call('V2 purchase, other key', () => otherMarket.v2(aV2PurchaseBody(o2)));
+    expect(byOther.body.resultCode).toBe('000000');
+    const qOther = await call('V2 query, other key', () => otherMarket.v2({ activity: 'queryInstance', instanceId: byOther.body.instanceId as string }));
+    expect(qOther.appInfo?.password?.length).toBeGreaterThanOrEqual(12);
+
     const other = await newOrder('TRIAL');
     const trial = await call('trial purchase', () => market.v2(aV2PurchaseBody(other)));
     await call('trial query', () => market.v2({ activity: 'queryInstance', instanceId: trial.body.instanceId as string }));
@@ -202,6 +214,8 @@ describe.sequential('secrets: nothing secret in logs, answers, the inbox, the re
       AK: secrets.huaweiAk,
       SK: secrets.huaweiSk,
       'data-encryption key': secrets.dataEncryptionKey,
+      'other access key': otherAccessKey,
+      'previous data-encryption key': previousDataKey,
       'ops token': secrets.opsApiToken!,
       "buyer's mobile phone": BUYER_PHONE,
       "buyer's e-mail address": BUYER_EMAIL,
