@@ -59,6 +59,8 @@ const EnvSchema = z.object({
   DRAIN_DELAY_MS: intFrom(5000, 0, 60_000),
   WORKER_METRICS_PORT: intFrom(9464, 0, 65535),
   MAX_BODY_BYTES: intFrom(64 * 1024, 1024, 10 * 1024 * 1024),
+  // Answered calls whose inbox (audit) row may wait in memory for PostgreSQL (≈ 2.2 KB each) before rows are dropped.
+  INBOX_BACKLOG_MAX: intFrom(10_000, 100, 1_000_000),
 
   DATABASE_URL: z.string().default('postgres://koogallery:koogallery@127.0.0.1:5432/koogallery_orders'),
   PG_POOL_MAX: intFrom(10, 1, 200),
@@ -324,6 +326,8 @@ export interface AppConfig {
     readonly maxBodyBytes: number;
     /** After SIGTERM, how long /readyz answers 503 draining while calls are still served. */
     readonly drainDelayMs: number;
+    /** How many answered calls' inbox rows may wait for PostgreSQL before new ones are dropped (and counted). */
+    readonly inboxBacklogMax: number;
   };
   readonly workerMetricsPort: number;
   readonly database: { readonly url: string; readonly poolMax: number };
@@ -555,7 +559,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config: AppConfig = {
     env: e.APP_ENV,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, internalHost, internalPort: e.INTERNAL_PORT, maxBodyBytes: e.MAX_BODY_BYTES, drainDelayMs: e.DRAIN_DELAY_MS },
+    http: { host: e.HOST, port: e.PORT, internalHost, internalPort: e.INTERNAL_PORT, maxBodyBytes: e.MAX_BODY_BYTES, drainDelayMs: e.DRAIN_DELAY_MS, inboxBacklogMax: e.INBOX_BACKLOG_MAX },
     workerMetricsPort: e.WORKER_METRICS_PORT,
     database: { url: e.DATABASE_URL, poolMax: e.PG_POOL_MAX },
     temporal: {
