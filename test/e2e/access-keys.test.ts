@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptField } from '../../src/koogallery/index.js';
 import { ORDER_NOTIFICATION_PATH } from '../../src/supervision/notification-routes.js';
+import { LICENSE_CODE_PATH } from '../../src/licenses/code-routes.js';
 import { LICENSE_PATH } from '../../src/licenses/routes.js';
 import { sealedBoxOf } from '../../src/platform/sealed-box.js';
 import { createProductionClient, type ProductionAnswer } from '../../tools/simulator/production-client.js';
@@ -68,10 +69,14 @@ describe('calls signed with another configured access key', () => {
     expect(sealedBoxOf(h.config).openJson(r.rows[0]!.v)).toEqual({ mobilePhone: phone });
   });
 
-  it('when a license call and an order notification are signed with the other key, then they are answered with it', async () => {
+  it('when a license call, a license-code call and an order notification are signed with the other key, then they are answered with it', async () => {
     const licenses = client(LICENSE_PATH, OTHER_KEY);
     const { instanceId } = await buyLicenseInstance(h, licenses, { linearValue: 1 });
     expectSigned(await licenses.v2(licenseRequest(instanceId, 'other-key', 'DEVICE-OTHER')), '000000');
+    const code = await client(LICENSE_CODE_PATH, OTHER_KEY).v2({ activity: 'releaseLicenseCode', license: uniqueId('NOCODE') });
+    expect(code.status).toBe(200);
+    expect(code.bodySignValid).toBe(true);
+    expect(code.body?.resultCode).not.toBe('000001');
     const order = h.marketplace.orderBook.createOrder(aSimOrder({ productId: 'prod-other-key' }));
     const note = await client(ORDER_NOTIFICATION_PATH, OTHER_KEY).v2({ orderId: order.orderId, orderLineId: lineOf(order).orderLineId });
     expect(note.status).toBe(200);
