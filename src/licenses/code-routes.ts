@@ -79,11 +79,11 @@ export function licenseCodeRouter(deps: Omit<LicenseInterfaceDeps, 'licenses' | 
     const call = newCall(body);
     void (async () => {
       const admitted = await admitV2Call(deps, req, body, call.started);
+      if (admitted.accessKey !== undefined) call.accessKey = admitted.accessKey;
       if (!admitted.ok && admitted.code === ResultCode.InternalError) return answers.fail(res, call, new Error(admitted.reason));
       const named = (admitted.ok ? (admitted.json as { activity?: unknown } | null)?.activity : undefined);
       if (typeof named === 'string' && named !== '') call.activity = named.slice(0, 32);
       if (!admitted.ok) return answers.refuse(res, call, admitted.code, admitted.reason);
-      call.accessKey = admitted.accessKey;
       const parsed = parseLicenseCodeRequest(admitted.json);
       if (!parsed.ok) return answers.refuse(res, call, ResultCode.InvalidParameter, `${parsed.field} ${parsed.reason}`);
       const a = await dispatch(parsed.request, call);

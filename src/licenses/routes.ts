@@ -105,9 +105,9 @@ export function licenseRouter(deps: LicenseInterfaceDeps): Router {
     call.activity = 'getLicenseAsync';
     void (async () => {
       const admitted = await admitV2Call(deps, req, body, call.started);
+      if (admitted.accessKey !== undefined) call.accessKey = admitted.accessKey;
       if (!admitted.ok && admitted.code === ResultCode.InternalError) return answers.fail(res, call, new Error(admitted.reason));
       if (!admitted.ok) return answers.refuse(res, call, admitted.code, admitted.reason);
-      call.accessKey = admitted.accessKey;
       const parsed = parseOnlineLicenseRequest(admitted.json);
       if (!parsed.ok) return answers.refuse(res, call, ResultCode.InvalidParameter, `${parsed.field} ${parsed.reason}`);
       await run(res, call, () => getLicenseAsync(parsed.request, call));

@@ -108,7 +108,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
   registerSupervisionGauges(metrics.registry, pool, { reminderAfterDays: config.supervision.reminderAfterDays });
   registerNotificationGauges(metrics.registry, client);
   registerMeteringGauges(metrics.registry, pool);
-  const inbox = createMeasuredInboxWriter(pool, metrics.registry, { maxQueued: config.http.inboxBacklogMax });
+  const inbox = createMeasuredInboxWriter(pool, metrics.registry, config.http);
   const recordInbox = (entry: Parameters<InboxWriter['record']>[0]) => inbox.record(entry);
 
   const readiness = createReadiness([

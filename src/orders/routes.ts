@@ -131,12 +131,12 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
     const ctx: CallContext = { version: 'V2', started: now(), bodySha256: sha256Hex(body), ids: {} };
     void (async () => {
       const admitted = await admitV2Call(deps, req, body, ctx.started);
+      if (admitted.accessKey !== undefined) ctx.accessKey = admitted.accessKey;
       if (!admitted.ok && admitted.code === ResultCode.InternalError) {
         deps.logger.error({ err: admitted.err }, admitted.reason);
         return send(res, ctx, simpleResponse(ResultCode.InternalError, 'internal error; please retry.'));
       }
       if (!admitted.ok) return refuse(res, ctx, admitted.code, admitted.reason);
-      ctx.accessKey = admitted.accessKey;
       const json = admitted.json;
       ctx.activity = clipActivity((json as { activity?: unknown } | null)?.activity);
       const request = parseV2Request(json);

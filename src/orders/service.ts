@@ -163,6 +163,14 @@ export function createOrderService(deps: OrderServiceDeps) {
   // per instance (re-sending the same ciphertext reveals nothing new) and rebuilt when the stored access changes.
   const appInfoCache = new Map<string, { stamp: string; appInfo: AppInfo }>();
   const APP_INFO_CACHE_LIMIT = 20_000;
+  // The access keys calls were answered with, numbered as first met: a stamp names a key by its number, so the
+  // cache's 20,000 stamps do not each hold a copy of the secret.
+  const keyNumbers = new Map<string, number>();
+  const keyNumberOf = (key: string): number => {
+    let n = keyNumbers.get(key);
+    if (n === undefined) keyNumbers.set(key, (n = keyNumbers.size));
+    return n;
+  };
 
   /**
    * The appInfo to send for a ready instance, its credentials encrypted with `accessKey` (the key the call was
@@ -171,7 +179,7 @@ export function createOrderService(deps: OrderServiceDeps) {
   function appInfoOf(row: InstanceAccessRow, accessKey: string): AppInfo | undefined {
     if (!row.frontEndUrl) return undefined;
     // The key is part of the stamp: an instance is queried under its product's key, so this rebuilds only if that changes.
-    const stamp = `${accessKey}|${row.credentialsSealed ?? ''}|${row.frontEndUrl}|${row.adminUrl ?? ''}|${row.memo ?? ''}`;
+    const stamp = `${keyNumberOf(accessKey)}|${row.credentialsSealed ?? ''}|${row.frontEndUrl}|${row.adminUrl ?? ''}|${row.memo ?? ''}`;
     const cached = appInfoCache.get(row.instanceId);
     if (cached?.stamp === stamp) return cached.appInfo;
     const appInfo = buildAppInfo(row, row.frontEndUrl, accessKey);

@@ -248,7 +248,6 @@ export async function findOrderWorkflows(pool: Pool, orderId: string, orderLineI
   return r.rows.map((x) => ({ workflowId: x.workflow_id, orderLineId: x.order_line_id }));
 }
 
-
 // ---- Sealed values, for a data-encryption key rotation (src/orders/reseal.ts) ----------------------------------------
 
 /** One stored sealed value and the key of its row. */

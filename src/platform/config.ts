@@ -426,13 +426,18 @@ function deepFreeze<T>(o: T): T {
 }
 
 /**
- * A list of further keys (DATA_ENCRYPTION_PREVIOUS_KEYS, KOOGALLERY_OTHER_ACCESS_KEYS): separated by commas or
- * newlines (a `_FILE` with one per line), each at least `minLength` long. The setting's main key among them is
- * refused (for a rotation it would mean the rotation was not made), and so is a key listed twice. Problems never
- * quote a key.
+ * A list of further keys (DATA_ENCRYPTION_PREVIOUS_KEYS, KOOGALLERY_OTHER_ACCESS_KEYS), one per line (a `_FILE`
+ * with one per line, or a value with newlines), each at least `minLength` long; `commas` also separates at commas,
+ * for keys that never contain one. The setting's main key among them is refused (for a rotation it would mean the
+ * rotation was not made), and so is a key listed twice. Problems never quote a key.
  */
-export function parseKeyList(text: string | undefined, mainKey: { readonly name: string; readonly value: string }, minLength: number): { keys: string[]; problems: string[] } {
-  const keys = (text ?? '').split(/[,\n]/).map((k) => k.trim()).filter((k) => k.length > 0);
+export function parseKeyList(
+  text: string | undefined,
+  mainKey: { readonly name: string; readonly value: string },
+  o: { readonly minLength: number; readonly commas: boolean },
+): { keys: string[]; problems: string[] } {
+  const minLength = o.minLength;
+  const keys = (text ?? '').split(o.commas ? /[,\n]/ : /\n/).map((k) => k.trim()).filter((k) => k.length > 0);
   const problems: string[] = [];
   if (keys.some((k) => k.length < minLength)) problems.push(`every key must be at least ${minLength} characters`);
   if (keys.includes(mainKey.value)) problems.push(`lists ${mainKey.name} itself: every key here is one besides it`);
@@ -463,8 +468,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 
   const accessKey = secret('KOOGALLERY_ACCESS_KEY', e.KOOGALLERY_ACCESS_KEY, DEV_DEFAULTS.accessKey);
-  // No length rule for the marketplace's keys beyond being non-empty: Seller Console makes them, not us.
-  const otherAccessKeys = parseKeyList(e.KOOGALLERY_OTHER_ACCESS_KEYS, { name: 'KOOGALLERY_ACCESS_KEY', value: accessKey }, 1);
+  // No length rule for the marketplace's keys beyond being non-empty: Seller Console makes them, not us. Commas
+  // separate too (handy in a compose .env); ASSUMED: Seller Console's keys are letters and digits, never a comma.
+  const otherAccessKeys = parseKeyList(e.KOOGALLERY_OTHER_ACCESS_KEYS, { name: 'KOOGALLERY_ACCESS_KEY', value: accessKey }, { minLength: 1, commas: true });
   problems.push(...otherAccessKeys.problems.map((p) => `KOOGALLERY_OTHER_ACCESS_KEYS: ${p}`));
   const huaweiAk = secret('HUAWEI_CLOUD_AK', e.HUAWEI_CLOUD_AK, DEV_DEFAULTS.huaweiAk);
   const huaweiSk = secret('HUAWEI_CLOUD_SK', e.HUAWEI_CLOUD_SK, DEV_DEFAULTS.huaweiSk);
@@ -511,7 +517,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (dataEncryptionKey.length > 0 && dataEncryptionKey.length < 16) {
     problems.push('DATA_ENCRYPTION_KEY: must be at least 16 characters');
   }
-  const dataEncryptionPreviousKeys = parseKeyList(e.DATA_ENCRYPTION_PREVIOUS_KEYS, { name: 'DATA_ENCRYPTION_KEY', value: dataEncryptionKey }, 16);
+  // Newlines only: a data-encryption key is ours and may contain anything, commas included; split at one, an old key
+  // would silently become two keys that open nothing.
+  const dataEncryptionPreviousKeys = parseKeyList(e.DATA_ENCRYPTION_PREVIOUS_KEYS, { name: 'DATA_ENCRYPTION_KEY', value: dataEncryptionKey }, { minLength: 16, commas: false });
   problems.push(...dataEncryptionPreviousKeys.problems.map((p) => `DATA_ENCRYPTION_PREVIOUS_KEYS: ${p}`));
   const supervised = parseSupervisedProducts(e.SUPERVISED_PRODUCTS);
   problems.push(...supervised.problems);

@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
  * The inbox writer of the API, with its metrics: entries waiting for the write in flight (a backlog that grows
  * means PostgreSQL is slow or down) and entries lost, by reason (each is also logged with its call).
  */
-export function createMeasuredInboxWriter(pool: Pool, registry: Registry, o: { readonly maxQueued?: number } = {}): InboxWriter {
+export function createMeasuredInboxWriter(pool: Pool, registry: Registry, settings: { readonly inboxBacklogMax: number }): InboxWriter {
   const lost = new Counter({
     name: 'koogallery_inbox_lost_total',
     help: 'Answered marketplace calls whose inbox (audit) row was not stored: refused (PostgreSQL refused or could not take it) or backlog-full',
@@ -14,7 +14,7 @@ export function createMeasuredInboxWriter(pool: Pool, registry: Registry, o: { r
     registers: [registry],
   });
   for (const reason of ['refused', 'backlog-full'] as const) lost.inc({ reason }, 0);
-  const writer = createInboxWriter(pool, { ...(o.maxQueued !== undefined ? { maxQueued: o.maxQueued } : {}), onLost: (reason) => lost.inc({ reason }) });
+  const writer = createInboxWriter(pool, { maxQueued: settings.inboxBacklogMax, onLost: (reason) => lost.inc({ reason }) });
   new Gauge({
     name: 'koogallery_inbox_waiting',
     help: 'Answered marketplace calls whose inbox row waits for the inbox write in flight',

@@ -9,12 +9,15 @@ import { ResultCode, extractV2Credentials, verifyV2Signature } from '../koogalle
 // (claimed only once the signature is good, so nobody can burn nonces with forged requests), body JSON. The caller
 // answers a refusal in its own way; this only decides.
 
-/** What admission decided; `accessKey` is the key the signature verified with (the call is answered with it). */
+/**
+ * What admission decided. `accessKey` is the key the signature verified with: the call is answered with it, refusals
+ * after the signature check included (a replayed nonce, a body that is not JSON), so the marketplace can check them.
+ */
 export type V2Admission =
   | { readonly ok: true; readonly json: unknown; readonly accessKey: string }
-  | { readonly ok: false; readonly code: typeof ResultCode.AuthFailed | typeof ResultCode.InvalidParameter; readonly reason: string }
+  | { readonly ok: false; readonly code: typeof ResultCode.AuthFailed | typeof ResultCode.InvalidParameter; readonly reason: string; readonly accessKey?: string }
   /** The nonce store could not be reached: a retryable internal error, not a refusal. */
-  | { readonly ok: false; readonly code: typeof ResultCode.InternalError; readonly reason: string; readonly err: string };
+  | { readonly ok: false; readonly code: typeof ResultCode.InternalError; readonly reason: string; readonly err: string; readonly accessKey?: string };
 
 /** What admission needs. */
 export interface V2AdmissionDeps extends AdmissionKeys {
@@ -42,13 +45,13 @@ export async function admitV2Call(deps: V2AdmissionDeps, req: Request, body: Buf
   try {
     fresh = await deps.nonces.claim(creds.nonce, deps.v2ToleranceMs);
   } catch (err) {
-    return { ok: false, code: ResultCode.InternalError, reason: 'nonce store unavailable', err: (err as Error).message };
+    return { ok: false, code: ResultCode.InternalError, reason: 'nonce store unavailable', err: (err as Error).message, accessKey };
   }
-  if (!fresh) return { ok: false, code: ResultCode.AuthFailed, reason: 'nonce replayed' };
+  if (!fresh) return { ok: false, code: ResultCode.AuthFailed, reason: 'nonce replayed', accessKey };
   try {
     return { ok: true, json: JSON.parse(body.toString('utf8')), accessKey };
   } catch {
-    return { ok: false, code: ResultCode.InvalidParameter, reason: 'body is not JSON' };
+    return { ok: false, code: ResultCode.InvalidParameter, reason: 'body is not JSON', accessKey };
   }
 }
 

@@ -223,9 +223,9 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
     void (async () => {
       // The same V2 admission as the SaaS production interface (spec §2.2, §4.8).
       const admitted = await admitV2Call(deps, req, body, ctx.started);
+      if (admitted.accessKey !== undefined) ctx.accessKey = admitted.accessKey;
       if (!admitted.ok && admitted.code === ResultCode.InternalError) return fail(res, ctx, admitted.reason, { err: admitted.err });
       if (!admitted.ok) return refuse(res, ctx, admitted.code, admitted.reason);
-      ctx.accessKey = admitted.accessKey;
       const parsed = parseOrderNotification(admitted.json);
       if (!parsed.ok) return refuse(res, ctx, ResultCode.InvalidParameter, parsed.reason);
       ctx.ids = { ...parsed.body };

@@ -65,6 +65,8 @@ describe('calls signed with another configured access key', () => {
       mobilePhone: encryptField(OTHER_KEY, phone),
     });
     expectSigned(a, '000000');
+    // V1 answers a purchase with its appInfo: encrypted with the call's key, so the client decrypts it.
+    expect(a.appInfo?.password?.length).toBeGreaterThanOrEqual(20);
     const r = await h.pool.query<{ v: string }>('SELECT admin_contacts_sealed AS v FROM tenants WHERE instance_id = $1', [a.body.instanceId]);
     expect(sealedBoxOf(h.config).openJson(r.rows[0]!.v)).toEqual({ mobilePhone: phone });
   });
@@ -82,6 +84,16 @@ describe('calls signed with another configured access key', () => {
     expect(note.status).toBe(200);
     expect(note.bodySignValid).toBe(true);
     expect(note.body?.resultCode).not.toBe('000001');
+  });
+
+  it('when a call signed with the other key is refused after its signature checked out (a replayed nonce), then the refusal is signed with that key too', async () => {
+    const nonce = randomUUID().replace(/-/g, '');
+    const market = saas(OTHER_KEY);
+    const first = await market.v2({ activity: 'queryInstance', instanceId: uniqueId('none') }, { nonce });
+    expect(first.body?.resultCode).not.toBe('000001');
+    const replayed = await market.v2({ activity: 'queryInstance', instanceId: uniqueId('none') }, { nonce });
+    expect(replayed.body?.resultCode).toBe('000001');
+    expect(replayed.bodySignValid).toBe(true);
   });
 
   it('when calls are answered, then the metrics count them by the place of their key, never its value', async () => {

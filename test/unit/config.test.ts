@@ -63,8 +63,11 @@ describe('configuration', () => {
 
   it('when previous data-encryption keys are set (a rotation), then they are read in order, never described, and a short, repeated or current key is refused', () => {
     const previous = ['previous-data-encryption-key-02', 'oldest-data-encryption-key-0001'];
-    const c = loadConfig({ APP_ENV: 'production', ...PRODUCTION_SECRETS, DATA_ENCRYPTION_PREVIOUS_KEYS: ` ${previous[0]},\n${previous[1]}\n` });
+    const c = loadConfig({ APP_ENV: 'production', ...PRODUCTION_SECRETS, DATA_ENCRYPTION_PREVIOUS_KEYS: ` ${previous[0]}\n${previous[1]}\n` });
     expect(c.dataEncryptionPreviousKeys).toEqual(previous);
+    // One per line only: a data-encryption key may contain a comma, and stays one key.
+    const withComma = 'an old key, with a comma in it';
+    expect(loadConfig({ DATA_ENCRYPTION_PREVIOUS_KEYS: withComma }).dataEncryptionPreviousKeys).toEqual([withComma]);
     const described = JSON.stringify(describeConfig(c));
     for (const k of previous) expect(described).not.toContain(k);
     expect(describeConfig(c)['dataEncryption']).toEqual({ key: '***', previousKeys: 2 });
@@ -78,12 +81,12 @@ describe('configuration', () => {
       }
     };
     expect(problems('too-short')).toEqual(['DATA_ENCRYPTION_PREVIOUS_KEYS: every key must be at least 16 characters']);
-    expect(problems(`${previous[0]},${PRODUCTION_SECRETS.DATA_ENCRYPTION_KEY}`)).toEqual([
+    expect(problems(`${previous[0]}\n${PRODUCTION_SECRETS.DATA_ENCRYPTION_KEY}`)).toEqual([
       'DATA_ENCRYPTION_PREVIOUS_KEYS: lists DATA_ENCRYPTION_KEY itself: every key here is one besides it',
     ]);
-    expect(problems(`${previous[0]},${previous[0]}`)).toEqual(['DATA_ENCRYPTION_PREVIOUS_KEYS: lists a key twice']);
+    expect(problems(`${previous[0]}\n${previous[0]}`)).toEqual(['DATA_ENCRYPTION_PREVIOUS_KEYS: lists a key twice']);
     // The problems name the setting, never a key.
-    for (const p of [...problems('too-short'), ...problems(`${previous[0]},${previous[0]}`)]) expect(p).not.toContain(previous[0]);
+    for (const p of [...problems('too-short'), ...problems(`${previous[0]}\n${previous[0]}`)]) expect(p).not.toContain(previous[0]);
   });
 
   it('when other access keys are set, then they are read in order and never described; the access key itself or a repeat is refused', () => {

@@ -264,8 +264,17 @@ export async function countTenants(pool: Pool, instanceId?: string): Promise<num
 export type TenantSealedColumn = 'credentials_sealed' | 'admin_contacts_sealed';
 const TENANT_SEALED_COLUMNS: readonly TenantSealedColumn[] = ['credentials_sealed', 'admin_contacts_sealed'];
 
+/** A column name outside the closed set (a caller that got past the type): refused before it reaches SQL text. */
+export class NotASealedColumn extends Error {
+  readonly code = 'NOT_A_SEALED_COLUMN';
+  constructor(column: unknown) {
+    super(`not a sealed column of tenants: ${String(column).slice(0, 64)}`);
+    this.name = 'NotASealedColumn';
+  }
+}
+
 function checkedColumn(column: TenantSealedColumn): TenantSealedColumn {
-  if (!TENANT_SEALED_COLUMNS.includes(column)) throw new RangeError(`not a sealed column of tenants: ${String(column)}`);
+  if (!TENANT_SEALED_COLUMNS.includes(column)) throw new NotASealedColumn(column);
   return column;
 }
 

@@ -15,11 +15,11 @@ describe('the inbox backlog limit', () => {
     expect(() => loadConfig({ INBOX_BACKLOG_MAX: '5' })).toThrow(/INBOX_BACKLOG_MAX/);
   });
 
-  it('when PostgreSQL does not answer, then the API writer keeps that many rows waiting, refuses the next with its code and counts it lost', async () => {
+  it('when PostgreSQL does not answer, then the API writer keeps INBOX_BACKLOG_MAX rows waiting, refuses the next with its code and counts it lost', async () => {
     // One INSERT in flight that never ends: every later entry waits behind it.
     const pool = { query: () => new Promise(() => undefined) } as never;
     const registry = new Registry();
-    const writer = createMeasuredInboxWriter(pool, registry, { maxQueued: 100 });
+    const writer = createMeasuredInboxWriter(pool, registry, loadConfig({ INBOX_BACKLOG_MAX: '100' }).http);
     for (let i = 0; i <= 100; i++) void writer.record(entry(i)).catch(() => undefined);
     expect(writer.waiting()).toBe(100);
     const refused = await writer.record(entry(101)).then(
