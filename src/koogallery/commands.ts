@@ -253,13 +253,13 @@ function v1Contacts(
  * products', KOOGALLERY_OTHER_ACCESS_KEYS) the order's product is bound to is not known here: they are tried in
  * turn, the access key first; a wrong key fails on padding or UTF-8 (all but rarely).
  */
-export function buyerContactsFromQueryOrder(accessKeys: string | readonly string[], buyer: { mobilePhone?: string; email?: string } | undefined): BuyerContacts | undefined {
+export function buyerContactsFromQueryOrder(accessKeys: readonly string[], buyer: { mobilePhone?: string; email?: string } | undefined): BuyerContacts | undefined {
   if (!buyer) return undefined;
   const contacts: { mobilePhone?: string; email?: string } = {};
   for (const field of ['mobilePhone', 'email'] as const) {
     const value = buyer[field]?.trim();
     if (!value) continue;
-    const plain = looksEncrypted(value) ? firstDecrypted(typeof accessKeys === 'string' ? [accessKeys] : accessKeys, value)?.trim() : undefined;
+    const plain = looksEncrypted(value) ? firstDecrypted(accessKeys, value)?.trim() : undefined;
     contacts[field] = plain || value;
   }
   return Object.keys(contacts).length > 0 ? contacts : undefined;

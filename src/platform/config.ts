@@ -436,10 +436,9 @@ export function parseKeyList(
   mainKey: { readonly name: string; readonly value: string },
   o: { readonly minLength: number; readonly commas: boolean },
 ): { keys: string[]; problems: string[] } {
-  const minLength = o.minLength;
   const keys = (text ?? '').split(o.commas ? /[,\n]/ : /\n/).map((k) => k.trim()).filter((k) => k.length > 0);
   const problems: string[] = [];
-  if (keys.some((k) => k.length < minLength)) problems.push(`every key must be at least ${minLength} characters`);
+  if (keys.some((k) => k.length < o.minLength)) problems.push(`every key must be at least ${o.minLength} characters`);
   if (keys.includes(mainKey.value)) problems.push(`lists ${mainKey.name} itself: every key here is one besides it`);
   if (new Set(keys).size !== keys.length) problems.push('lists a key twice');
   return { keys, problems };

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { ResultCode, parseRawQuery, verifyV1AuthToken } from '../koogallery/index.js';
+import { verifyWithAnyKey, type AdmissionKeys } from './admission-keys.js';
 
 // Admission of a V1 (GET, authToken) marketplace call (spec §2.1), shared by the SaaS and the V1 License
 // interfaces: the raw query string split without loss, no parameter twice, authToken and timeStamp good. The caller
@@ -24,12 +25,6 @@ export function rawQueryOf(req: Request): string {
   return i < 0 ? '' : req.originalUrl.slice(i + 1);
 }
 
-/** The keys a call may be signed with: the access key, then the others (KOOGALLERY_OTHER_ACCESS_KEYS). */
-export interface AdmissionKeys {
-  readonly accessKey: string;
-  readonly otherAccessKeys?: readonly string[];
-}
-
 /** Decides whether a V1 call is well-formed and authentic. */
 export function admitV1Call(deps: AdmissionKeys & { readonly v1ToleranceMs: number }, rawQuery: string, nowMs: number): V1Admission {
   const parsed = parseRawQuery(rawQuery);
@@ -38,13 +33,6 @@ export function admitV1Call(deps: AdmissionKeys & { readonly v1ToleranceMs: numb
   const activity = named ? { activity: named.slice(0, 32) } : {};
   const [duplicate] = parsed.duplicates;
   if (duplicate !== undefined) return { ok: false, code: ResultCode.InvalidParameter, reason: `duplicated parameter ${duplicate}`, ...activity };
-  const opts = { nowMs, toleranceMs: deps.v1ToleranceMs };
-  let auth = verifyV1AuthToken(deps.accessKey, parsed, opts);
-  if (auth.ok) return { ok: true, params: auth.params, accessKey: deps.accessKey, ...activity };
-  // Only a mismatch can be another key's call (a stale or missing token is one under every key).
-  for (const key of auth.reason === 'mismatch' ? (deps.otherAccessKeys ?? []) : []) {
-    auth = verifyV1AuthToken(key, parsed, opts);
-    if (auth.ok) return { ok: true, params: auth.params, accessKey: key, ...activity };
-  }
-  return { ok: false, code: ResultCode.AuthFailed, reason: `authToken ${auth.reason}`, ...activity };
+  const { result: auth, accessKey } = verifyWithAnyKey(deps, (key) => verifyV1AuthToken(key, parsed, { nowMs, toleranceMs: deps.v1ToleranceMs }));
+  return auth.ok ? { ok: true, params: auth.params, accessKey, ...activity } : { ok: false, code: ResultCode.AuthFailed, reason: `authToken ${auth.reason}`, ...activity };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import type { NonceStore } from './nonce-store.js';
-import type { AdmissionKeys } from './v1-admission.js';
+import { verifyWithAnyKey, type AdmissionKeys } from './admission-keys.js';
 import { ResultCode, extractV2Credentials, verifyV2Signature } from '../koogallery/index.js';
 
 // Admission of a V2-signed marketplace call (spec §2.2), the same for the production interface and the order
@@ -29,17 +29,7 @@ export interface V2AdmissionDeps extends AdmissionKeys {
 export async function admitV2Call(deps: V2AdmissionDeps, req: Request, body: Buffer, nowMs: number): Promise<V2Admission> {
   const creds = extractV2Credentials(req.query, req.headers);
   if (!creds) return { ok: false, code: ResultCode.AuthFailed, reason: 'signature missing' };
-  const opts = { nowMs, toleranceMs: deps.v2ToleranceMs };
-  let accessKey = deps.accessKey;
-  let verified = verifyV2Signature(accessKey, creds, body, opts);
-  // Only a mismatch can be another key's call (a stale or malformed signature is one under every key).
-  for (const key of !verified.ok && verified.reason === 'mismatch' ? (deps.otherAccessKeys ?? []) : []) {
-    verified = verifyV2Signature(key, creds, body, opts);
-    if (verified.ok) {
-      accessKey = key;
-      break;
-    }
-  }
+  const { result: verified, accessKey } = verifyWithAnyKey(deps, (key) => verifyV2Signature(key, creds, body, { nowMs, toleranceMs: deps.v2ToleranceMs }));
   if (!verified.ok) return { ok: false, code: ResultCode.AuthFailed, reason: `signature ${verified.reason}` };
   let fresh: boolean;
   try {

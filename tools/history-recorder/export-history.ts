@@ -75,6 +75,16 @@ export function writeFixture(f: FetchedHistory): ExportedHistory {
   return written;
 }
 
+/** A fixture's file name (without `.json`): `<scenario>[.<part>][.<tag>]`, the recorders' shared scheme. */
+export function fixtureName(scenario: string, part: string | undefined, tag: string | undefined): string {
+  return [scenario, part, tag].filter(Boolean).join('.');
+}
+
+/** Refuses a `--tag` label that is not kebab-case (it becomes part of file names; `after-<patch-id>` by convention). */
+export function checkTagLabel(label: string, asGiven = label): void {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(label)) throw new Error(`--tag ${asGiven}: the label must be kebab-case, e.g. after-<patch-id>`);
+}
+
 /**
  * Rerunning overwrites fixtures, but never an older code's shape with a newer one: a history that carries a patch
  * the file it would replace does not is the changed code, and belongs under `--tag after-<patch-id>`. (The old

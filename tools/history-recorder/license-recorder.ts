@@ -32,7 +32,7 @@ import { LICENSE_PATH } from '../../src/licenses/routes.js';
 import { orderWorkflowId, purchaseUpdate, type OrderKey } from '../../src/orders/contract.js';
 import { createProductionClient, type ProductionAnswer, type ProductionClient } from '../simulator/production-client.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../testing/service-harness.js';
-import { fetchFixture, refuseToReplaceOlderShape, repoRelative, writeFixture, type ExportedHistory } from './export-history.js';
+import { checkTagLabel, fetchFixture, fixtureName, refuseToReplaceOlderShape, repoRelative, writeFixture, type ExportedHistory } from './export-history.js';
 
 /** A run to export once it has settled: closed (COMPLETED / CONTINUED_AS_NEW) or idle while RUNNING. */
 interface Run {
@@ -326,7 +326,7 @@ async function recordAll(scenarios: readonly LicenseScenario[], tag: string | un
     for (const s of scenarios) {
       for (const run of await s.record(d)) {
         const runId = await d.settled(run);
-        const name = [s.name, run.part, tag].filter(Boolean).join('.');
+        const name = fixtureName(s.name, run.part, tag);
         const fixture = await fetchFixture(d.client, { workflowId: run.workflowId, runId, name, dir: HISTORIES });
         if (fixture.workflowType !== s.workflowType) throw new Error(`${s.name}: recorded a ${fixture.workflowType}`);
         refuseToReplaceOlderShape(fixture);
@@ -345,7 +345,7 @@ async function recordAll(scenarios: readonly LicenseScenario[], tag: string | un
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { only: { type: 'string' }, tag: { type: 'string' }, list: { type: 'boolean' } } });
-  if (values.tag !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(values.tag)) throw new Error(`--tag ${values.tag}: the label must be kebab-case, e.g. after-<patch-id>`);
+  if (values.tag !== undefined) checkTagLabel(values.tag);
   if (values.list) {
     for (const s of SCENARIOS) console.log(`${s.workflowType}/${s.name}: ${s.description}`);
     return;

@@ -18,7 +18,7 @@
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import * as catalogues from './catalogues.js';
-import { fetchFixture, refuseToReplaceOlderShape, repoRelative, writeFixture, type ExportedHistory } from './export-history.js';
+import { checkTagLabel, fetchFixture, fixtureName, refuseToReplaceOlderShape, repoRelative, writeFixture, type ExportedHistory } from './export-history.js';
 import type { Recorder, RecorderCatalogue } from './catalogue.js';
 import type { RecordingKit } from './recorder.js';
 import { ServiceKit } from './service-kit.js';
@@ -51,7 +51,7 @@ function parseTags(values: readonly string[], knownTypes: ReadonlySet<string>): 
   let everywhere: string | undefined;
   for (const value of values) {
     const [type, label] = value.includes(':') ? (value.split(':', 2) as [string, string]) : [undefined, value];
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(label)) throw new Error(`--tag ${value}: the label must be kebab-case, e.g. after-<patch-id>`);
+    checkTagLabel(label, value);
     if (type === undefined) {
       if (everywhere !== undefined) throw new Error('--tag: more than one tag for every type');
       everywhere = label;
@@ -72,7 +72,7 @@ async function recordAndExport<K extends RecordingKit>(kit: K, workflowTypeOfRec
     const settled = await kit.settle(run.workflowId, run.runId);
     if (settled.status !== run.status) throw new Error(`${r.scenario}: ${run.workflowId} is ${settled.status}, expected ${run.status}`);
     const workflowType = run.workflowType ?? workflowTypeOfRecorder;
-    const name = [r.scenario, run.part, tagOf(workflowType)].filter(Boolean).join('.');
+    const name = fixtureName(r.scenario, run.part, tagOf(workflowType));
     const fetched = await fetchFixture(kit.client, { workflowId: run.workflowId, runId: settled.runId, name });
     if (fetched.workflowType !== workflowType) throw new Error(`${r.scenario}: recorded a ${fetched.workflowType}, expected ${workflowType}`);
     if (written.some((w) => w.path === fetched.path)) throw new Error(`${r.scenario}: two runs would be written to ${repoRelative(fetched.path)}; give them parts`);
