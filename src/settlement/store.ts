@@ -336,6 +336,15 @@ export async function linesOfStatement(pool: Pool, statementId: string): Promise
   return r.rows;
 }
 
+/** An instance's lines, whatever their state (tests and the history recorder: no index on instance_id, not for hot paths). */
+export async function linesOfInstance(pool: Pool, instanceId: string): Promise<{ lineKey: string; state: LineState; statementId: string | null; reason: string | null }[]> {
+  const r = await pool.query<{ lineKey: string; state: LineState; statementId: string | null; reason: string | null }>(
+    `SELECT line_key AS "lineKey", state, statement_id AS "statementId", ineligible_reason AS reason FROM settlement_lines WHERE instance_id = $1 ORDER BY line_key`,
+    [instanceId],
+  );
+  return r.rows;
+}
+
 /** Inserts many lines at once (benchmarks, data loads); existing keys are left as they are. */
 export async function insertLinesBulk(pool: Pool, lines: readonly LineRecord[]): Promise<void> {
   for (let i = 0; i < lines.length; i += CHUNK) {

@@ -349,7 +349,10 @@ describe(`patch ${SETTLEMENT_PATCH_ID}: settled orders and the orders before the
   const settled = () => fixtures.filter((f) => f.name.includes(`.after-${SETTLEMENT_PATCH_ID}.`));
 
   it('when the settled order fixture is read, then it carries the marker and no earlier order fixture does', () => {
-    expect(settled().map((f) => f.name)).toEqual([`orderWorkflow/v1-settled-renewal-refund-paid.after-look-up-v1-supervision-in-worker.after-${SETTLEMENT_PATCH_ID}.json`]);
+    expect(settled().map((f) => f.name).sort()).toEqual([
+      `orderWorkflow/v1-settled-renewal-refund-paid.after-look-up-v1-supervision-in-worker.after-${SETTLEMENT_PATCH_ID}.json`,
+      `orderWorkflow/v2-settled-supervised-released.after-upsert-details-after-query-order.after-${SETTLEMENT_PATCH_ID}.json`,
+    ]);
     for (const f of settled()) expect(patchIdsOf(f), f.name).toContain(SETTLEMENT_PATCH_ID);
     for (const f of fixtures.filter((x) => x.workflowType === 'orderWorkflow' && !settled().includes(x))) expect(patchIdsOf(f), f.name).not.toContain(SETTLEMENT_PATCH_ID);
   });

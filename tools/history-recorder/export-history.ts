@@ -80,9 +80,12 @@ export function fixtureName(scenario: string, part: string | undefined, tag: str
   return [scenario, part, tag].filter(Boolean).join('.');
 }
 
-/** Refuses a `--tag` label that is not kebab-case (it becomes part of file names; `after-<patch-id>` by convention). */
+/**
+ * Refuses a `--tag` label that is not kebab-case (it becomes part of file names; `after-<patch-id>` by convention).
+ * Dots chain labels, for a history that carries several patches: `after-<first>.after-<second>`.
+ */
 export function checkTagLabel(label: string, asGiven = label): void {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(label)) throw new Error(`--tag ${asGiven}: the label must be kebab-case, e.g. after-<patch-id>`);
+  if (!/^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)*$/.test(label)) throw new Error(`--tag ${asGiven}: the label must be kebab-case, e.g. after-<patch-id> (dots chain several)`);
 }
 
 /**

@@ -275,6 +275,27 @@ const service: Recorder<ServiceKit>[] = [
     },
   },
   {
+    scenario: 'v2-settled-supervised-released',
+    description:
+      'V2 purchase with an amount (a settlement line, PENDING while supervised) of a GENERAL-supervised product → releaseInstance before acceptance: the supervision closes RELEASED, the purchase line is written off and the order completes; exports both',
+    async record(k) {
+      const o = await k.buySupervisedV2(GENERAL_PRODUCT, 'REQUIREMENT_SUBMISSION', { periodType: 'month', orderAmount: '3600.000' });
+      await k.v2('V2 releaseInstance', { activity: 'releaseInstance', instanceId: o.instanceId });
+      const closed = await k.settle(o.supervisionId);
+      if (closed.status !== 'COMPLETED') throw new Error(`supervision ${o.supervisionId} is ${closed.status} after the release`);
+      expectSupervision('supervision closed by the release', await k.supervisionState(o.supervisionId), { node: 'CLOSED', outcome: 'RELEASED' });
+      // The path this fixture is for: the order recorded a settlement line for its purchase before the release.
+      const lines = await k.settlementLinesOf(o.instanceId);
+      if (lines.length !== 1 || !lines[0]!.lineKey.endsWith(':PURCHASE')) throw new Error(`expected one purchase settlement line, got ${JSON.stringify(lines)}`);
+      // As the code stands: the child does not tell a released order, so its line stays PENDING and it waits.
+      if (lines[0]!.state !== 'PENDING') throw new Error(`expected the purchase line PENDING, got ${lines[0]!.state}`);
+      return [
+        { workflowId: o.workflowId, status: 'RUNNING' },
+        { workflowId: o.supervisionId, workflowType: SUPERVISION_WORKFLOW_TYPE, status: 'COMPLETED' },
+      ];
+    },
+  },
+  {
     scenario: 'v1-general-supervised-released',
     description:
       'V1 monthly newInstance of a GENERAL-supervised product: the worker finds the terms (the API sends none) → supervision child → releaseInstance before acceptance closes it RELEASED; exports both',

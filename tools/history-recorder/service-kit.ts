@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { findInstance } from '../../src/orders/store.js';
+import { linesOfInstance } from '../../src/settlement/store.js';
 import { getOrderQuery, orderWorkflowId, type OrderState } from '../../src/orders/contract.js';
 import { getSupervisionQuery, supervisionWorkflowId, type SupervisionNode, type SupervisionState } from '../../src/supervision/contract.js';
 import type { CreateOrderInput, SimOrderInfo, SimSupervisionEventInput } from '../simulator/order-book.js';
@@ -160,6 +161,11 @@ export class ServiceKit implements RecordingKit {
     const h = this.client.workflow.getHandle(supervisionId) as SupervisionHandle;
     const { status } = await h.describe();
     return status.name === 'RUNNING' ? h.query(getSupervisionQuery) : h.result();
+  }
+
+  /** The instance's settlement lines as stored (settlement_lines). */
+  settlementLinesOf(instanceId: string): ReturnType<typeof linesOfInstance> {
+    return linesOfInstance(this.h.pool, instanceId);
   }
 
   orderState(workflowId: string): Promise<OrderState> {
