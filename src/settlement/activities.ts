@@ -14,7 +14,7 @@ import {
   type StatementSummary,
 } from './contract.js';
 import { eligibilityOf, productOf } from './split.js';
-import { advanceLines, buildStatement, insertPlatformFeeInvoiceRequest, ordersOfStatement, saveStatementState, upsertLine, writeOffLines } from './store.js';
+import { advanceLines, buildStatement, insertPlatformFeeInvoiceRequest, ordersOfStatement, saveStatementState, upsertLine, writeOffLines, writeOffUnbilledLines } from './store.js';
 
 // The settlement side effects, built once per worker with their dependencies injected. Each is idempotent: lines
 // by key, statements by id, journals by (line, period, kind), notifications by dedupe key, signals are
@@ -64,6 +64,11 @@ export function createSettlementActivities(deps: SettlementActivityDeps) {
       // A test order's line is settled by nobody: it counts as written off, so its order can complete.
       if (!eligibility.eligible && eligibility.never) return { state: 'WRITTEN_OFF', reason: eligibility.reason };
       return eligibility.eligible ? { state } : { state, reason: eligibility.reason };
+    },
+
+    /** Writes off an order's lines no statement holds (its supervision closed unaccepted); answers those written off. */
+    async writeOffUnbilledLines(w: { lineKeys: readonly string[]; reason: string }): Promise<{ lineKeys: string[] }> {
+      return { lineKeys: await writeOffUnbilledLines(pool, w) };
     },
 
     /** Builds the statement (once) and posts its journals, balanced. */

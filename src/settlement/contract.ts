@@ -1,4 +1,4 @@
-import { condition, defineQuery, defineSignal, defineUpdate, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, defineQuery, defineSignal, defineUpdate, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import { SettlementStateKey } from '../kernel/search-attributes.js';
 
 // The settlement context's contract (spec §10): goods types, the catalogue's shape, settlement lines, the monthly
@@ -287,6 +287,8 @@ export const settlementLinesAdvancedSignal = defineSignal<[LinesAdvanced]>('sett
 /** The activity the order workflow calls (implemented by createSettlementActivities). */
 export interface SettlementLineActivities {
   recordSettlementLine(e: BillableEvent): Promise<{ state: LineState; reason?: string }>;
+  /** Writes off lines no statement holds; answers those now written off (a line in a statement follows it). */
+  writeOffUnbilledLines(w: { lineKeys: readonly string[]; reason: string }): Promise<{ lineKeys: string[] }>;
 }
 
 /** An order's lines, carried across continue-as-new in the order's state. */
@@ -344,7 +346,17 @@ export class OrderSettlement {
   /** Supervision ended: accepted → the purchase line is eligible from acceptance; closed unaccepted → written off. */
   async onSupervisionEnded(ended: { readonly outcome: string; readonly acceptedAt?: string }, orderId: string, amount: string | undefined): Promise<void> {
     if (ended.outcome === 'RELEASED' || ended.outcome === 'APPEAL_CLOSED') {
-      this.writeOff(this.purchaseLineKeys());
+      const unbilled = this.purchaseLineKeys().filter((k) => this.lines[k] === 'PENDING' || this.lines[k] === 'ELIGIBLE');
+      if (unbilled.length === 0) return;
+      // Before this patch the line was written off here only, and stayed PENDING in settlement_lines: ops lists
+      // and reports showed a sale waiting for an acceptance that would never come. An activity is a command,
+      // hence patched(); runs that passed here before keep their in-workflow write-off.
+      if (patched('write-off-unaccepted-purchase-line-in-store')) {
+        const off = await this.acts.writeOffUnbilledLines({ lineKeys: unbilled, reason: `supervision closed ${ended.outcome} without acceptance` });
+        this.advance(off.lineKeys, 'WRITTEN_OFF');
+      } else {
+        this.writeOff(unbilled);
+      }
       return;
     }
     const at = ended.acceptedAt ?? new Date().toISOString();

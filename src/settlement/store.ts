@@ -46,7 +46,8 @@ export class LedgerImbalanceError extends Error {
 
 /**
  * Records a line, or brings a line not yet in a statement up to date (eligibility changes: paid, supervision
- * completed). A line already in a statement keeps what it was billed as. Returns its state.
+ * completed). A line already in a statement keeps what it was billed as, a written-off line stays written off.
+ * Returns its state.
  */
 export async function upsertLine(pool: Pool, l: LineRecord): Promise<LineState> {
   const state: LineState = l.eligibleAt ? 'ELIGIBLE' : 'PENDING';
@@ -56,7 +57,7 @@ export async function upsertLine(pool: Pool, l: LineRecord): Promise<LineState> 
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
      ON CONFLICT (line_key) DO UPDATE SET eligible_at = EXCLUDED.eligible_at, ineligible_reason = EXCLUDED.ineligible_reason,
        state = EXCLUDED.state, event = EXCLUDED.event, updated_at = now()
-     WHERE settlement_lines.statement_id IS NULL
+     WHERE settlement_lines.statement_id IS NULL AND settlement_lines.state <> 'WRITTEN_OFF'
      RETURNING state`,
     [l.lineKey, l.orderWorkflowId, l.instanceId, l.orderId, l.productId, l.eventKind, l.goods, l.settlementType, l.taxRatePpm, l.shareRatePpm, l.grossMinor, l.testOrder, l.eligibleAt, l.ineligibleReason, state, JSON.stringify(l.event)],
   );
@@ -325,6 +326,25 @@ export async function findStatement(pool: Pool, statementId: string): Promise<St
 export async function accountBalances(pool: Pool, period: string): Promise<Record<string, number>> {
   const r = await pool.query<{ account: string; total: string }>('SELECT account, sum(amount_minor)::text AS total FROM ledger_postings WHERE period = $1 GROUP BY account', [period]);
   return Object.fromEntries(r.rows.map((x) => [x.account, Number(x.total)]));
+}
+
+/**
+ * Writes off an order's lines that never reached a statement (a supervision closed without acceptance: the sale
+ * will never be settled). Such a line has no journal yet, so there is nothing to reverse. A line already in a
+ * statement is left to it (ops write it off there). Idempotent: answers every given line now WRITTEN_OFF
+ * outside a statement, by this call or an earlier attempt.
+ */
+export async function writeOffUnbilledLines(pool: Pool, w: { lineKeys: readonly string[]; reason: string }): Promise<string[]> {
+  const r = await pool.query<{ line_key: string }>(
+    `WITH off AS (
+       UPDATE settlement_lines SET state = 'WRITTEN_OFF', ineligible_reason = $2, updated_at = now()
+        WHERE line_key = ANY($1) AND statement_id IS NULL AND state IN ('PENDING', 'ELIGIBLE')
+        RETURNING line_key)
+     SELECT line_key FROM off
+     UNION SELECT line_key FROM settlement_lines WHERE line_key = ANY($1) AND statement_id IS NULL AND state = 'WRITTEN_OFF'`,
+    [w.lineKeys, w.reason],
+  );
+  return r.rows.map((x) => x.line_key).sort();
 }
 
 /** The lines of a statement (tests and the ops API). */

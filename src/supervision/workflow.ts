@@ -4,6 +4,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
@@ -179,10 +180,12 @@ export async function supervisionWorkflow(input: SupervisionInput): Promise<Supe
     }
   }
 
-  // Let queued actions finish (each is refused now), then tell the order how its supervision ended — unless the
-  // order itself ended it by its release (it knows, and has closed).
+  // Let queued actions finish (each is refused now), then tell the order how its supervision ended. A close by the
+  // order's release was not told before this patch ("it knows, and has closed"), but a settled order stays open
+  // after its release until its lines are settled, and only this signal writes off the purchase line an unaccepted
+  // supervision leaves: without it that order waited forever. A signal is a command, hence patched().
   await condition(allHandlersFinished);
-  if (state.outcome === 'RELEASED') return state;
+  if (state.outcome === 'RELEASED' && !patched('signal-order-when-its-release-closes-supervision')) return state;
   try {
     await getExternalWorkflowHandle(input.orderWorkflowId).signal(supervisionEndedSignal, {
       supervisionWorkflowId: workflowId,

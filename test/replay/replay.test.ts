@@ -6,7 +6,18 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as registeredWorkflows from '../../src/workflows.js';
 import { historyFromJSON, patchIds, type History } from '../../tools/history-recorder/history-json.js';
-import { deliveryAsLocalActivity, reminderRecordedBeforeNotified, swappedQueryOrder as swappedQueryOrderVariant, unguardedDetailsUpsert, unguardedLicenseCountOnFoundLicense, unguardedSettlementLines, unguardedV1SupervisionLookUp, writeVariant } from './workflow-variants.js';
+import {
+  deliveryAsLocalActivity,
+  reminderRecordedBeforeNotified,
+  swappedQueryOrder as swappedQueryOrderVariant,
+  unguardedDetailsUpsert,
+  unguardedLicenseCountOnFoundLicense,
+  unguardedReleasedSupervisionSignal,
+  unguardedSettlementLines,
+  unguardedUnacceptedLineWriteOff,
+  unguardedV1SupervisionLookUp,
+  writeVariant,
+} from './workflow-variants.js';
 import { quietBundlerLogger } from '../../tools/testing/quiet-logger.js';
 
 // Replays every recorded history (test/replay/histories/<workflow-type>/*.json, written by
@@ -176,11 +187,13 @@ let reminderSwapped: ReplayWorkerOptions;
 let deliveryLocal: ReplayWorkerOptions;
 let unguardedSettlement: ReplayWorkerOptions;
 let unguardedLicenseCount: ReplayWorkerOptions;
+let unguardedLineWriteOff: ReplayWorkerOptions;
+let unguardedReleaseSignal: ReplayWorkerOptions;
 let outcomes: ReplayOutcome[];
 
 beforeAll(async () => {
-  // Bundled once each, from the sources as they are now: the current code and the four negative controls.
-  [current, swappedQueryOrder, unguardedPatch, unguardedV1Patch, reminderSwapped, deliveryLocal, unguardedSettlement, unguardedLicenseCount] = await Promise.all([
+  // Bundled once each, from the sources as they are now: the current code and the negative controls.
+  [current, swappedQueryOrder, unguardedPatch, unguardedV1Patch, reminderSwapped, deliveryLocal, unguardedSettlement, unguardedLicenseCount, unguardedLineWriteOff, unguardedReleaseSignal] = await Promise.all([
     bundle(WORKFLOWS_ENTRY),
     bundle(writeVariant(swappedQueryOrderVariant)),
     bundle(writeVariant(unguardedDetailsUpsert)),
@@ -189,6 +202,8 @@ beforeAll(async () => {
     bundle(writeVariant(deliveryAsLocalActivity)),
     bundle(writeVariant(unguardedSettlementLines)),
     bundle(writeVariant(unguardedLicenseCountOnFoundLicense)),
+    bundle(writeVariant(unguardedUnacceptedLineWriteOff)),
+    bundle(writeVariant(unguardedReleasedSupervisionSignal)),
   ]);
   outcomes = await replayAll(current, fixtures, 'replay-all-fixtures');
 });
@@ -351,6 +366,7 @@ describe(`patch ${SETTLEMENT_PATCH_ID}: settled orders and the orders before the
   it('when the settled order fixture is read, then it carries the marker and no earlier order fixture does', () => {
     expect(settled().map((f) => f.name).sort()).toEqual([
       `orderWorkflow/v1-settled-renewal-refund-paid.after-look-up-v1-supervision-in-worker.after-${SETTLEMENT_PATCH_ID}.json`,
+      `orderWorkflow/v2-settled-supervised-released.after-upsert-details-after-query-order.after-${SETTLEMENT_PATCH_ID}.after-write-off-unaccepted-purchase-line-in-store.json`,
       `orderWorkflow/v2-settled-supervised-released.after-upsert-details-after-query-order.after-${SETTLEMENT_PATCH_ID}.json`,
     ]);
     for (const f of settled()) expect(patchIdsOf(f), f.name).toContain(SETTLEMENT_PATCH_ID);
@@ -396,5 +412,62 @@ describe(`patch ${LICENSE_COUNT_PATCH_ID}: a license found on a retry, before an
     expect(unguarded.length).toBeGreaterThan(2);
     for (const o of unguarded.filter((x) => x.error)) expect(o.error, o.fixture.name).toBeInstanceOf(DeterminismViolationError);
     expect(unguarded.filter((o) => o.error).map((o) => o.fixture.name).sort()).toEqual([LOST_RESULT_AFTER, LOST_RESULT_BEFORE].sort());
+  });
+});
+
+// Two patches of one fix (2026-12-07): a settled order released while its supervision was still open waited for
+// ever. The supervision child did not tell a released order how it ended (the order "knew, and had closed"), but a
+// settled order stays open after its release until its lines are settled, and only that signal wrote off the
+// purchase line an unaccepted supervision leaves (in the workflow only: it stayed PENDING in settlement_lines).
+const RELEASE_SIGNAL_PATCH_ID = 'signal-order-when-its-release-closes-supervision';
+const LINE_WRITE_OFF_PATCH_ID = 'write-off-unaccepted-purchase-line-in-store';
+const SETTLED_RELEASED = 'v2-settled-supervised-released.after-upsert-details-after-query-order.after-settlement-lines';
+const ORDER_BEFORE = `orderWorkflow/${SETTLED_RELEASED}.json`;
+const ORDER_AFTER = `orderWorkflow/${SETTLED_RELEASED}.after-${LINE_WRITE_OFF_PATCH_ID}.json`;
+const SUPERVISION_AFTER = `supervisionWorkflow/v2-settled-supervised-released.after-${RELEASE_SIGNAL_PATCH_ID}.json`;
+
+describe(`patches ${RELEASE_SIGNAL_PATCH_ID} and ${LINE_WRITE_OFF_PATCH_ID}: a settled order released during its supervision`, () => {
+  const eventsOf = (f: Fixture, kind: string) => f.json.events.filter((e) => attrs(e, kind) !== undefined);
+  /** The supervision's outcome, from its completed result. */
+  const outcomeOf = (f: Fixture): string | undefined => {
+    const result = (eventsOf(f, 'workflowExecutionCompleted')[0]?.['workflowExecutionCompletedEventAttributes'] as { result?: { payloads?: Array<{ data?: string }> } } | undefined)?.result?.payloads?.[0]?.data;
+    return result ? (JSON.parse(Buffer.from(result, 'base64').toString('utf8')) as { outcome?: string }).outcome : undefined;
+  };
+  const closedByRelease = () => fixtures.filter((f) => f.workflowType === 'supervisionWorkflow' && outcomeOf(f) === 'RELEASED').map((f) => f.name);
+
+  it('when the fixtures are read, then before the patches the order waited (open) and its supervision ended silently; after them the supervision told it and it completed', () => {
+    const [before, after, supervisionAfter] = [fixture(ORDER_BEFORE), fixture(ORDER_AFTER), fixture(SUPERVISION_AFTER)];
+    expect(eventsOf(before, 'workflowExecutionCompleted')).toHaveLength(0);
+    expect(eventsOf(before, 'workflowExecutionSignaled')).toHaveLength(0);
+    expect(eventsOf(after, 'workflowExecutionSignaled')).toHaveLength(1);
+    expect(eventsOf(after, 'workflowExecutionCompleted')).toHaveLength(1);
+    expect(after.json.events.some((e) => attrs(e, 'activityTaskScheduled')?.activityType?.name === 'writeOffUnbilledLines')).toBe(true);
+    expect(eventsOf(supervisionAfter, 'signalExternalWorkflowExecutionInitiated')).toHaveLength(1);
+    // Every supervision closed by a release before the patch sent nothing.
+    const silent = closedByRelease().filter((n) => n !== SUPERVISION_AFTER);
+    expect(silent.length).toBeGreaterThanOrEqual(3);
+    for (const n of silent) expect(eventsOf(fixture(n), 'signalExternalWorkflowExecutionInitiated'), n).toHaveLength(0);
+    // The markers: in the fixtures recorded after, and nowhere else.
+    for (const f of fixtures) {
+      expect(patchIdsOf(f).includes(LINE_WRITE_OFF_PATCH_ID), f.name).toBe(f.name === ORDER_AFTER);
+      expect(patchIdsOf(f).includes(RELEASE_SIGNAL_PATCH_ID), f.name).toBe(f.name === SUPERVISION_AFTER);
+    }
+  });
+
+  it('negative control: when the store write-off is made without patched(), then the order that took it fails with DeterminismViolationError, and no other order', async () => {
+    const unguarded = await replayAll(unguardedLineWriteOff, fixtures.filter((f) => f.workflowType === 'orderWorkflow'), 'unguarded-unaccepted-purchase-line-write-off');
+    expect(unguarded.length).toBeGreaterThan(10);
+    for (const o of unguarded.filter((x) => x.error)) expect(o.error, o.fixture.name).toBeInstanceOf(DeterminismViolationError);
+    // No order recorded before the patch had its supervision close unaccepted with a line to write off (the one
+    // that would have, ORDER_BEFORE, never heard): only the marker of the one after it is unmatched.
+    expect(unguarded.filter((o) => o.error).map((o) => o.fixture.name)).toEqual([ORDER_AFTER]);
+  });
+
+  it('negative control: when the signal is sent without patched(), then every supervision closed by a release fails with DeterminismViolationError, and no other', async () => {
+    const supervision = fixtures.filter((f) => f.workflowType === 'supervisionWorkflow');
+    expect(closedByRelease().length).toBeLessThan(supervision.length);
+    const unguarded = await replayAll(unguardedReleaseSignal, supervision, 'unguarded-released-supervision-signal');
+    for (const o of unguarded.filter((x) => x.error)) expect(o.error, o.fixture.name).toBeInstanceOf(DeterminismViolationError);
+    expect(unguarded.filter((o) => o.error).map((o) => o.fixture.name).sort()).toEqual(closedByRelease().sort());
   });
 });

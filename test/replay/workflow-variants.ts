@@ -19,10 +19,15 @@ export interface VariantTarget {
 export const ORDER_WORKFLOW: VariantTarget = { file: 'orders/workflow.ts', workflow: 'orderWorkflow' };
 export const SUPERVISION_WORKFLOW: VariantTarget = { file: 'supervision/workflow.ts', workflow: 'supervisionWorkflow' };
 
-/** One variant: a name, the workflow it edits (the order workflow unless said), and an edit that must change it. */
+/**
+ * One variant: a name, the workflow it edits (the order workflow unless said), and an edit that must change it.
+ * With `module`, the edit applies to that module under src/ (workflow code the workflow imports) instead, and the
+ * workflow is copied unchanged but for its import of the module, which points at the edited copy.
+ */
 export interface WorkflowVariant {
   readonly name: string;
   readonly target?: VariantTarget;
+  readonly module?: string;
   readonly edit: (source: string) => string;
 }
 
@@ -32,14 +37,25 @@ export interface WorkflowVariant {
  */
 export function writeVariant(v: WorkflowVariant): string {
   const target = v.target ?? ORDER_WORKFLOW;
-  const source = readFileSync(join(SRC, target.file), 'utf8');
+  const editedFile = v.module ?? target.file;
+  const source = readFileSync(join(SRC, editedFile), 'utf8');
   const edited = v.edit(source);
-  if (edited === source) throw new Error(`variant ${v.name}: its edit no longer applies to ${target.file}; update it`);
-  // Relative imports are re-pointed at the real modules, so only the edited workflow differs.
-  const rebased = edited.replace(/from '\.\.\//g, `from '${SRC}/`).replace(/from '\.\//g, `from '${join(SRC, dirname(target.file))}/`);
+  if (edited === source) throw new Error(`variant ${v.name}: its edit no longer applies to ${editedFile}; update it`);
+  // Relative imports are re-pointed at the real modules, so only the edited file differs.
+  const rebase = (text: string, file: string) => text.replace(/from '\.\.\//g, `from '${SRC}/`).replace(/from '\.\//g, `from '${join(SRC, dirname(file))}/`);
   const dir = join(OUT, v.name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, basename(target.file)), rebased);
+  if (v.module === undefined) {
+    writeFileSync(join(dir, basename(target.file)), rebase(edited, target.file));
+  } else {
+    // The workflow's import of the module goes to the edited copy (beside it, under another name).
+    const moduleCopy = `edited-${basename(v.module)}`;
+    const realImport = `from '${join(SRC, v.module).replace(/\.ts$/, '.js')}'`;
+    const workflow = rebase(readFileSync(join(SRC, target.file), 'utf8'), target.file);
+    if (!workflow.includes(realImport)) throw new Error(`variant ${v.name}: ${target.file} does not import ${v.module}`);
+    writeFileSync(join(dir, basename(target.file)), workflow.split(realImport).join(`from './${moduleCopy.replace(/\.ts$/, '.js')}'`));
+    writeFileSync(join(dir, moduleCopy), rebase(edited, v.module));
+  }
   writeFileSync(join(dir, 'index.ts'), `export { ${target.workflow} } from './${basename(target.file).replace(/\.ts$/, '.js')}';\n`);
   return join(dir, 'index.ts');
 }
@@ -138,4 +154,21 @@ export const unguardedLicenseCountOnFoundLicense: WorkflowVariant = {
   name: 'unguarded-license-count-on-found-license',
   target: LICENSE_INSTANCE_WORKFLOW,
   edit: (s) => replaceOnce(s, `if (patched(UPSERT_LICENSE_COUNT_ON_FOUND_LICENSE)) upsertLedger();`, `upsertLedger();`),
+};
+
+/**
+ * The purchase line written off in the store, when a supervision closes unaccepted, without patched(): a settled
+ * order whose supervision closed before the patch wrote it off in the workflow only, with no activity there.
+ */
+export const unguardedUnacceptedLineWriteOff: WorkflowVariant = {
+  name: 'unguarded-unaccepted-purchase-line-write-off',
+  module: 'settlement/contract.ts',
+  edit: (s) => replaceOnce(s, `if (patched('write-off-unaccepted-purchase-line-in-store')) {`, `if (true) {`),
+};
+
+/** A release's close told to the order without patched(): every supervision closed by a release before it ends silently. */
+export const unguardedReleasedSupervisionSignal: WorkflowVariant = {
+  name: 'unguarded-released-supervision-signal',
+  target: SUPERVISION_WORKFLOW,
+  edit: (s) => replaceOnce(s, `if (state.outcome === 'RELEASED' && !patched('signal-order-when-its-release-closes-supervision')) return state;`, ``),
 };

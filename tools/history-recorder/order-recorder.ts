@@ -284,13 +284,16 @@ const service: Recorder<ServiceKit>[] = [
       const closed = await k.settle(o.supervisionId);
       if (closed.status !== 'COMPLETED') throw new Error(`supervision ${o.supervisionId} is ${closed.status} after the release`);
       expectSupervision('supervision closed by the release', await k.supervisionState(o.supervisionId), { node: 'CLOSED', outcome: 'RELEASED' });
+      await k.settle(o.workflowId);
       // The path this fixture is for: the order recorded a settlement line for its purchase before the release.
       const lines = await k.settlementLinesOf(o.instanceId);
       if (lines.length !== 1 || !lines[0]!.lineKey.endsWith(':PURCHASE')) throw new Error(`expected one purchase settlement line, got ${JSON.stringify(lines)}`);
-      // As the code stands: the child does not tell a released order, so its line stays PENDING and it waits.
-      if (lines[0]!.state !== 'PENDING') throw new Error(`expected the purchase line PENDING, got ${lines[0]!.state}`);
+      // Since patches signal-order-when-its-release-closes-supervision and write-off-unaccepted-purchase-line-in-store:
+      // the child tells the released order, which writes the line off (in the store too) and completes. Before them
+      // (the fixture …after-settlement-lines.json) the line stayed PENDING and the order waited, RUNNING, forever.
+      if (lines[0]!.state !== 'WRITTEN_OFF') throw new Error(`expected the purchase line WRITTEN_OFF, got ${lines[0]!.state}`);
       return [
-        { workflowId: o.workflowId, status: 'RUNNING' },
+        { workflowId: o.workflowId, status: 'COMPLETED' },
         { workflowId: o.supervisionId, workflowType: SUPERVISION_WORKFLOW_TYPE, status: 'COMPLETED' },
       ];
     },

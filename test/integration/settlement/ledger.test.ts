@@ -5,7 +5,7 @@ import type { GoodsType } from '../../../src/settlement/contract.js';
 import { settlementTypeOf } from '../../../src/settlement/contract.js';
 import { DEFAULT_PLATFORM_FEE_TIERS } from '../../../src/settlement/catalogue-settings.js';
 import { withTransaction } from '../../../src/platform/db/transaction.js';
-import { accountBalances, advanceLines, assertBalanced, buildStatement, insertPostings, linesOfStatement, upsertLine, type LineRecord } from '../../../src/settlement/store.js';
+import { accountBalances, advanceLines, assertBalanced, buildStatement, insertPostings, linesOfInstance, linesOfStatement, upsertLine, writeOffUnbilledLines, type LineRecord } from '../../../src/settlement/store.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
 // The ledger against the real PostgreSQL: generated orders with refunds, built into statements (concurrently, and
@@ -118,5 +118,26 @@ describe('settlement ledger (real PostgreSQL)', () => {
     await upsertLine(pool, r);
     await buildStatement(pool, { statementId: `st-${scope}`, period: '2031-04', settlementType: 'REVENUE_SPLIT', tiers: DEFAULT_PLATFORM_FEE_TIERS, scope: `${scope}:` });
     expect(await upsertLine(pool, { ...r, eligibleAt: null, ineligibleReason: 'x' })).toBe('IN_STATEMENT');
+  });
+
+  it('when an order writes off its unbilled lines, then only lines outside a statement move, a retry answers the same, nothing is posted, and re-recording does not revive them', async () => {
+    const scope = uniqueId('unbilled');
+    const supervised = line(scope, 0, { goods: 'GENERAL', grossMinor: 360_000, eligibleAt: null, ineligibleReason: 'supervision not completed' });
+    const billed = line(scope, 1, { goods: 'GENERAL', grossMinor: 10_000, eligibleAt: '2031-05-02T00:00:00.000Z' });
+    await upsertLine(pool, supervised);
+    await upsertLine(pool, billed);
+    await buildStatement(pool, { statementId: `st-${scope}`, period: '2031-05', settlementType: 'PLATFORM_FEE', tiers: DEFAULT_PLATFORM_FEE_TIERS, scope: `${scope}:` });
+    const keys = [supervised.lineKey, billed.lineKey, `${scope}:absent`];
+    const reason = 'supervision closed RELEASED without acceptance';
+
+    expect(await writeOffUnbilledLines(pool, { lineKeys: keys, reason })).toEqual([supervised.lineKey]);
+    // A retried activity (its first result lost) answers the same.
+    expect(await writeOffUnbilledLines(pool, { lineKeys: keys, reason })).toEqual([supervised.lineKey]);
+    expect(await linesOfInstance(pool, supervised.instanceId)).toEqual([{ lineKey: supervised.lineKey, state: 'WRITTEN_OFF', statementId: null, reason }]);
+    expect((await linesOfInstance(pool, billed.instanceId))[0]).toMatchObject({ state: 'IN_STATEMENT', statementId: `st-${scope}` });
+    // A late or repeated record of the event leaves it written off.
+    expect(await upsertLine(pool, { ...supervised, eligibleAt: '2031-05-20T00:00:00.000Z', ineligibleReason: null })).toBe('WRITTEN_OFF');
+    const posted = await pool.query('SELECT 1 FROM ledger_postings WHERE line_key = $1', [supervised.lineKey]);
+    expect(posted.rowCount).toBe(0);
   });
 });
