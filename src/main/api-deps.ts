@@ -37,7 +37,7 @@ import { createSettlementService } from '../settlement/service.js';
 import { METERING_PATH, meteringIntakeRouter } from '../metering/routes.js';
 import { registerMeteringGauges } from '../metering/gauges.js';
 import { meteringOpsRoutes } from '../metering/ops-routes.js';
-import { createMeteringService, packageSignaller } from '../metering/service.js';
+import { API_CROSSING_REDELIVERY, createMeteringService, packageSignaller, type MeteringService } from '../metering/service.js';
 import { openApiJson } from './openapi.js';
 
 // The API process's composition root: every dependency wired once, and the two HTTP apps built from them. The
@@ -55,6 +55,8 @@ export interface ApiSurfaces {
   readonly nonces: NonceStore;
   /** The marketplace-call audit rows not yet written: flush before the pool ends. */
   readonly inbox: InboxWriter;
+  /** Usage intake; its retry of undelivered package crossings stops before the pool ends. */
+  readonly metering: MeteringService;
 }
 
 /** Wires the API from configuration, the one pool and the one Temporal client. */
@@ -71,6 +73,8 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
       pollIntervalMs: config.metering.repurchasePollMs,
       onError: (err, c) => logger.error({ err: (err as Error).message, instanceId: c.instanceId, crossing: c.kind }, 'package workflow not told of a crossing'),
     }),
+    // Told again from here, soon, rather than only by the next hourly push run.
+    redelivery: API_CROSSING_REDELIVERY,
   });
   const orderServiceDeps: OrderServiceDeps = {
     client,
@@ -226,5 +230,5 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     ],
   });
 
-  return { public: publicApp, internal: internalApp, readiness, metrics, nonces, inbox };
+  return { public: publicApp, internal: internalApp, readiness, metrics, nonces, inbox, metering };
 }

@@ -61,9 +61,18 @@ export interface MeteringServiceDeps {
    * delivered. The crossings are stored with the usage first, so one not delivered now is by the catch-up.
    */
   readonly onPackageCrossings?: (crossings: readonly PackageCrossing[]) => Promise<readonly PackageCrossing[]>;
+  /**
+   * When a crossing could not be told, tell it again from this process after `firstDelayMs`, doubling up to
+   * `maxDelayMs`, until it is delivered (off when absent; the API sets it). Without it a lost signal waits for the
+   * next hourly push run's catch-up: up to an hour of a used-up package still served.
+   */
+  readonly redelivery?: { readonly firstDelayMs: number; readonly maxDelayMs: number };
   /** Injectable clock (tests). */
   readonly now?: () => number;
 }
+
+/** The API's redelivery of crossings it could not tell: soon after, then less often while Temporal stays away. */
+export const API_CROSSING_REDELIVERY = { firstDelayMs: 5_000, maxDelayMs: 300_000 } as const;
 
 /**
  * The quota an order states for a package: the line's `linearValue` (UNCONFIRMED that packages carry their amount
@@ -142,6 +151,7 @@ export function usageOfRow(r: MeteredUsageRow): InstanceUsage {
 export function createMeteringService(deps: MeteringServiceDeps) {
   const { pool } = deps;
   const now = deps.now ?? Date.now;
+  const redelivery = createRedelivery(deps);
 
   /** Checks and stores one batch; answers every record in the order given. */
   async function report(batch: UsageBatch): Promise<RecordAnswer[]> {
@@ -206,6 +216,10 @@ export function createMeteringService(deps: MeteringServiceDeps) {
     if (crossings.length > 0 && deps.onPackageCrossings) {
       const delivered = await deps.onPackageCrossings(crossings);
       await markCrossingsDelivered(pool, delivered);
+      if (delivered.length < crossings.length) {
+        const told = new Set(delivered.map(crossingKey));
+        redelivery.owe(crossings.filter((c) => !told.has(crossingKey(c))));
+      }
     }
     return answers.map((a, i) => a ?? { recordId: batch.records[i]!.recordId, status: 'refused', reason: UsageRefusal.UnknownInstance });
   }
@@ -230,7 +244,76 @@ export function createMeteringService(deps: MeteringServiceDeps) {
     return out;
   }
 
-  return { report, usageOf };
+  return {
+    report,
+    usageOf,
+    /** Stops retrying undelivered crossings (at shutdown, before the pool ends); the hourly catch-up remains. */
+    stopRedelivery: redelivery.stop,
+  };
+}
+
+/** A crossing's identity: one per package and kind (metering_crossings' key). */
+const crossingKey = (c: Pick<PackageCrossing, 'instanceId' | 'kind'>): string => `${c.instanceId}/${c.kind}`;
+
+/** At most this many crossings wait in memory for a retry; beyond it, the hourly catch-up delivers them. */
+const REDELIVERY_MAX_OWED = 10_000;
+
+/**
+ * The retry of crossings this process stored but could not tell. The crossings table is the durable record (the
+ * hourly catch-up delivers from it whatever happens here, also after a crash); this only shortens the wait while
+ * the process lives. It retries only its own failures, not every undelivered row: another process's are its own
+ * business (and its task queue's). A crossing the catch-up delivered meanwhile is signalled twice, which the
+ * package workflow ignores. One pass at a time; a pass that leaves some undelivered waits twice as long.
+ */
+function createRedelivery(deps: MeteringServiceDeps): { owe: (crossings: readonly PackageCrossing[]) => void; stop: () => void } {
+  const { redelivery, onPackageCrossings } = deps;
+  const owed = new Map<string, PackageCrossing>();
+  let timer: NodeJS.Timeout | undefined;
+  let delayMs = redelivery?.firstDelayMs ?? 0;
+  let stopped = false;
+  const schedule = () => {
+    if (stopped || timer || owed.size === 0) return;
+    timer = setTimeout(() => void pass(), delayMs);
+    // Never what keeps a process alive.
+    timer.unref();
+  };
+  const pass = async () => {
+    // One package's crossings in the order they were found; packages side by side.
+    const byInstance = new Map<string, PackageCrossing[]>();
+    for (const c of owed.values()) byInstance.set(c.instanceId, [...(byInstance.get(c.instanceId) ?? []), c]);
+    const sent: PackageCrossing[] = [];
+    await Promise.all(
+      [...byInstance.values()].map(async (list) => {
+        for (const c of list) {
+          // The signaller reports and leaves out what it could not send; one that throws sent nothing either.
+          const [d] = await onPackageCrossings!([c]).catch(() => []);
+          if (!d) break;
+          sent.push(d);
+        }
+      }),
+    );
+    try {
+      await markCrossingsDelivered(deps.pool, sent);
+      for (const c of sent) owed.delete(crossingKey(c));
+    } catch {
+      // PostgreSQL away: they stay owed (a second signal changes nothing) and the next pass marks them.
+    }
+    timer = undefined;
+    delayMs = owed.size === 0 ? redelivery!.firstDelayMs : Math.min(delayMs * 2, redelivery!.maxDelayMs);
+    schedule();
+  };
+  return {
+    owe: (crossings) => {
+      if (!redelivery || !onPackageCrossings) return;
+      for (const c of crossings) if (owed.size < REDELIVERY_MAX_OWED) owed.set(crossingKey(c), c);
+      schedule();
+    },
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
 }
 
 /** Tells crossings to their package workflows; answers the ones delivered. */

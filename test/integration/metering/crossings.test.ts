@@ -92,6 +92,80 @@ describe('package crossings', () => {
     expect(await signalsHeard(pkg)).toBe(1);
   });
 
+  it('when the signal of a crossing fails in a service that retries, then it is delivered from there, once, without waiting for a push run', async () => {
+    const instanceId = await buyPackage();
+    // Temporal refuses the first two signals (the intake's and the first retry's), then answers.
+    let refusals = 2;
+    const attempts: number[] = [];
+    const flaky = {
+      workflow: {
+        signalWithStart: (...args: Parameters<Client['workflow']['signalWithStart']>) => {
+          attempts.push(Date.now());
+          return refusals-- > 0 ? Promise.reject(new Error('temporal unreachable')) : h.client.workflow.signalWithStart(...args);
+        },
+      },
+    } as unknown as Client;
+    const metering = createMeteringService({
+      pool: h.pool,
+      packages: h.config.metering.packages,
+      futureToleranceMs: h.config.metering.futureToleranceMs,
+      onPackageCrossings: packageSignaller({ client: flaky, taskQueue: h.config.temporal.taskQueue, repurchaseWindowMs: 60_000, pollIntervalMs: 200, onError: () => undefined }),
+      redelivery: { firstDelayMs: 100, maxDelayMs: 400 },
+    });
+    try {
+      const begin = inOpenHour();
+      await metering.report({
+        records: [{ recordId: uniqueId('rec'), instanceId, usageValue: '85', beginTime: begin.toISOString(), endTime: new Date(begin.getTime() + 1000).toISOString() }],
+      });
+      expect(await crossingsOf(instanceId)).toEqual([{ kind: 'THRESHOLD_CROSSED', delivered: false }]);
+      const deadline = Date.now() + 10_000;
+      while ((await crossingsOf(instanceId))[0]?.delivered !== true && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await crossingsOf(instanceId)).toEqual([{ kind: 'THRESHOLD_CROSSED', delivered: true }]);
+      const state = await h.client.workflow.getHandle(packageWorkflowId(instanceId)).query(getPackageQuery);
+      expect(state.thresholdCrossed).toBe(true);
+      // The intake's try, a refused retry, then the one that went through, later each time; then nothing more.
+      await new Promise((r) => setTimeout(r, 600));
+      expect(attempts).toHaveLength(3);
+      expect(attempts[2]! - attempts[1]!).toBeGreaterThan(attempts[1]! - attempts[0]!);
+      expect(await signalsHeard(instanceId)).toBe(1);
+    } finally {
+      metering.stopRedelivery();
+    }
+  });
+
+  it('when the retrying service stops, then it tries no more and the crossing waits, undelivered, for the push run', async () => {
+    const instanceId = await buyPackage();
+    let attempts = 0;
+    const unreachable = {
+      workflow: {
+        signalWithStart: () => {
+          attempts++;
+          return Promise.reject(new Error('temporal unreachable'));
+        },
+      },
+    } as unknown as Client;
+    const metering = createMeteringService({
+      pool: h.pool,
+      packages: h.config.metering.packages,
+      futureToleranceMs: h.config.metering.futureToleranceMs,
+      onPackageCrossings: packageSignaller({ client: unreachable, taskQueue: h.config.temporal.taskQueue, repurchaseWindowMs: 60_000, onError: () => undefined }),
+      redelivery: { firstDelayMs: 50, maxDelayMs: 50 },
+    });
+    const begin = inOpenHour();
+    await metering.report({
+      records: [{ recordId: uniqueId('rec'), instanceId, usageValue: '85', beginTime: begin.toISOString(), endTime: new Date(begin.getTime() + 1000).toISOString() }],
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    metering.stopRedelivery();
+    const triedBeforeStop = attempts;
+    expect(triedBeforeStop).toBeGreaterThanOrEqual(3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(attempts).toBe(triedBeforeStop);
+    expect(await crossingsOf(instanceId)).toEqual([{ kind: 'THRESHOLD_CROSSED', delivered: false }]);
+    await pushRun();
+    expect(await crossingsOf(instanceId)).toEqual([{ kind: 'THRESHOLD_CROSSED', delivered: true }]);
+  });
+
   it('when the instance of a waiting package is released, then the push run catch-up ends its workflow', async () => {
     const handle = h.client.workflow.getHandle(packageWorkflowId(pkg));
     expect((await handle.describe()).status.name).toBe('RUNNING');
