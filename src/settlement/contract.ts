@@ -346,7 +346,7 @@ export class OrderSettlement {
   /** Supervision ended: accepted → the purchase line is eligible from acceptance; closed unaccepted → written off. */
   async onSupervisionEnded(ended: { readonly outcome: string; readonly acceptedAt?: string }, orderId: string, amount: string | undefined): Promise<void> {
     if (ended.outcome === 'RELEASED' || ended.outcome === 'APPEAL_CLOSED') {
-      const unbilled = this.purchaseLineKeys().filter((k) => this.lines[k] === 'PENDING' || this.lines[k] === 'ELIGIBLE');
+      const unbilled = this.purchaseLineKeys().filter(this.unbilled);
       if (unbilled.length === 0) return;
       // Before this patch the line was written off here only, and stayed PENDING in settlement_lines: ops lists
       // and reports showed a sale waiting for an acceptance that would never come. An activity is a command,
@@ -411,9 +411,12 @@ export class OrderSettlement {
     return Object.keys(this.lines).filter((k) => k.endsWith(':PURCHASE'));
   }
 
+  /** Whether a line has not reached a statement (as far as this order has heard). */
+  private readonly unbilled = (lineKey: string): boolean => this.lines[lineKey] === 'PENDING' || this.lines[lineKey] === 'ELIGIBLE';
+
   /** Lines that will never be settled (a supervision closed without acceptance): written off. */
   writeOff(lineKeys: readonly string[]): void {
-    this.advance(lineKeys.filter((k) => this.lines[k] === 'PENDING' || this.lines[k] === 'ELIGIBLE'), 'WRITTEN_OFF');
+    this.advance(lineKeys.filter(this.unbilled), 'WRITTEN_OFF');
   }
 
   /** The settlementLinesAdvanced signal's handler. */

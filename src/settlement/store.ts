@@ -125,7 +125,7 @@ export async function buildStatement(
 
     const claimed = await client.query<ClaimedLine>(
       `UPDATE settlement_lines SET statement_id = $1, state = 'IN_STATEMENT', updated_at = now()
-        WHERE settlement_type = $2 AND statement_id IS NULL AND eligible_at IS NOT NULL AND NOT test_order AND eligible_at < $3
+        WHERE settlement_type = $2 AND statement_id IS NULL AND state = 'ELIGIBLE' AND eligible_at IS NOT NULL AND NOT test_order AND eligible_at < $3
           AND starts_with(line_key, $4)
        RETURNING line_key, product_id, goods, tax_rate_ppm, share_rate_ppm, gross_minor`,
       [s.statementId, s.settlementType, periodEnd(s.period), s.scope ?? ''],
@@ -335,16 +335,18 @@ export async function accountBalances(pool: Pool, period: string): Promise<Recor
  * outside a statement, by this call or an earlier attempt.
  */
 export async function writeOffUnbilledLines(pool: Pool, w: { lineKeys: readonly string[]; reason: string }): Promise<string[]> {
-  const r = await pool.query<{ line_key: string }>(
-    `WITH off AS (
-       UPDATE settlement_lines SET state = 'WRITTEN_OFF', ineligible_reason = $2, updated_at = now()
-        WHERE line_key = ANY($1) AND statement_id IS NULL AND state IN ('PENDING', 'ELIGIBLE')
-        RETURNING line_key)
-     SELECT line_key FROM off
-     UNION SELECT line_key FROM settlement_lines WHERE line_key = ANY($1) AND statement_id IS NULL AND state = 'WRITTEN_OFF'`,
+  await pool.query(
+    `UPDATE settlement_lines SET state = 'WRITTEN_OFF', ineligible_reason = $2, updated_at = now()
+      WHERE line_key = ANY($1) AND statement_id IS NULL AND state IN ('PENDING', 'ELIGIBLE')`,
     [w.lineKeys, w.reason],
   );
-  return r.rows.map((x) => x.line_key).sort();
+  // A statement of its own (a fresh snapshot): an overlapping attempt whose UPDATE found the rows already written
+  // off by this one's twin sees them here, committed, and answers them too.
+  const r = await pool.query<{ line_key: string }>(
+    `SELECT line_key FROM settlement_lines WHERE line_key = ANY($1) AND statement_id IS NULL AND state = 'WRITTEN_OFF' ORDER BY line_key`,
+    [w.lineKeys],
+  );
+  return r.rows.map((x) => x.line_key);
 }
 
 /** The lines of a statement (tests and the ops API). */

@@ -363,7 +363,7 @@ const SETTLEMENT_PATCH_ID = 'settlement-lines';
 describe(`patch ${SETTLEMENT_PATCH_ID}: settled orders and the orders before them`, () => {
   const settled = () => fixtures.filter((f) => f.name.includes(`.after-${SETTLEMENT_PATCH_ID}.`));
 
-  it('when the settled order fixture is read, then it carries the marker and no earlier order fixture does', () => {
+  it('when the settled order fixtures are read, then they carry the marker and no earlier order fixture does', () => {
     expect(settled().map((f) => f.name).sort()).toEqual([
       `orderWorkflow/v1-settled-renewal-refund-paid.after-look-up-v1-supervision-in-worker.after-${SETTLEMENT_PATCH_ID}.json`,
       `orderWorkflow/v2-settled-supervised-released.after-upsert-details-after-query-order.after-${SETTLEMENT_PATCH_ID}.after-write-off-unaccepted-purchase-line-in-store.json`,

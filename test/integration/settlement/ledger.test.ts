@@ -140,4 +140,22 @@ describe('settlement ledger (real PostgreSQL)', () => {
     const posted = await pool.query('SELECT 1 FROM ledger_postings WHERE line_key = $1', [supervised.lineKey]);
     expect(posted.rowCount).toBe(0);
   });
+
+  it('when two attempts of the write-off overlap (a retry while the first still runs), then both answer the line', async () => {
+    const scope = uniqueId('overlap');
+    const records = Array.from({ length: 20 }, (_, i) => line(scope, i, { goods: 'GENERAL', grossMinor: 1_000, eligibleAt: null, ineligibleReason: 'supervision not completed' }));
+    await Promise.all(records.map((r) => upsertLine(pool, r)));
+    const answers = await Promise.all(records.flatMap((r) => [0, 1].map(() => writeOffUnbilledLines(pool, { lineKeys: [r.lineKey], reason: 'overlap' }))));
+    expect(answers).toEqual(records.flatMap((r) => [[r.lineKey], [r.lineKey]]));
+  });
+
+  it('when an eligible line is written off before its statement, then the statement does not bill it', async () => {
+    const scope = uniqueId('eligible-off');
+    const r = line(scope, 0, { goods: 'GENERAL', grossMinor: 20_000, eligibleAt: '2031-07-02T00:00:00.000Z' });
+    expect(await upsertLine(pool, r)).toBe('ELIGIBLE');
+    expect(await writeOffUnbilledLines(pool, { lineKeys: [r.lineKey], reason: 'supervision closed APPEAL_CLOSED without acceptance' })).toEqual([r.lineKey]);
+    const summary = await buildStatement(pool, { statementId: `st-${scope}`, period: '2031-07', settlementType: 'PLATFORM_FEE', tiers: DEFAULT_PLATFORM_FEE_TIERS, scope: `${scope}:` });
+    expect(summary.lines).toBe(0);
+    expect(await linesOfInstance(pool, r.instanceId)).toEqual([{ lineKey: r.lineKey, state: 'WRITTEN_OFF', statementId: null, reason: 'supervision closed APPEAL_CLOSED without acceptance' }]);
+  });
 });
