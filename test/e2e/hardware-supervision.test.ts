@@ -6,6 +6,7 @@ import { supervisionWorkflowId } from '../../src/supervision/contract.js';
 import { orderWorkflowId } from '../../src/orders/contract.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
 import { aSimOrder, aV2PurchaseBody, lineOf } from '../support/factories.js';
+import { until } from '../support/until.js';
 
 // A hardware order over HTTP, end to end: the marketplace buys (V2 newInstance), the merchant records the
 // shipment through the ops API, the courier's sign-for and the user's acceptance arrive as signed order
@@ -28,16 +29,6 @@ async function ops(method: 'GET' | 'POST', path: string, body?: unknown): Promis
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, json: (await res.json()) as Record<string, any> };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 describe('hardware order with service supervision, over HTTP', () => {

@@ -66,7 +66,9 @@ describe('a data-encryption key rotation under the running service', () => {
 
     // On the old key: a V2 instance bought and answered; a V1 purchase started while no worker runs (answered
     // 000005, the marketplace retries), its contacts sealed by the API into the order's workflow input.
-    const bought = await withService({ DATA_ENCRYPTION_KEY: OLD, TEMPORAL_TASK_QUEUE: taskQueue, PROVISION_BUDGET_MS: '300' }, async (h) => {
+    // A budget short enough that the V1 purchase with no worker answers soon, long enough that the V2 purchase with
+    // one is answered done on a machine busy with the rest of the suite (300 ms was not: 000004, in one full run).
+    const bought = await withService({ DATA_ENCRYPTION_KEY: OLD, TEMPORAL_TASK_QUEUE: taskQueue, PROVISION_BUDGET_MS: '2500' }, async (h) => {
       const order = h.marketplace.orderBook.createOrder(aSimOrder({ productId: 'prod-rotation' }));
       const body = aV2PurchaseBody(lineOf(order));
       expectSigned(await h.market.v2(body), '000000');

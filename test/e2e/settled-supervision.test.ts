@@ -5,6 +5,7 @@ import { linesOfInstance } from '../../src/settlement/store.js';
 import { supervisionWorkflowId } from '../../src/supervision/contract.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
 import { aSimOrder, aV2PurchaseBody, lineOf } from '../support/factories.js';
+import { until } from '../support/until.js';
 
 // A supervised order that carries a settlement line (SETTLEMENT_ORDER_LINES, on by default) and whose supervision
 // ends without acceptance: its purchase will never be settled. The line must be written off where ops and the
@@ -21,16 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 async function opsAction(orderId: string, action: Record<string, unknown>): Promise<number> {
   const res = await fetch(`${h.internalOrigin}/ops/supervision/${encodeURIComponent(orderId)}/actions`, {
