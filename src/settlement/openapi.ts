@@ -14,6 +14,8 @@ import {
   statementStateSchema,
   statementStepSchema,
   statementSummaryRowSchema,
+  unbilledWriteOffBody,
+  unbilledWriteOffResultSchema,
 } from './ops-schemas.js';
 
 // Settlement in the OpenAPI document: the statements and the people's steps (internal listener), from the zod
@@ -75,6 +77,23 @@ export function settlementOpenApiPart(): OpenApiPart {
           },
         },
       }),
+      '/ops/settlement/lines/write-off': pathItem('internal', {
+        post: {
+          tags: [OPS_TAG],
+          operationId: 'writeOffUnbilledLines',
+          summary: 'Write off lines that no statement holds and none ever will',
+          description:
+            "For a sale that will never be settled before it reached a statement (a supervision that will not end, a sale the marketplace cancelled): each given line not in a statement becomes WRITTEN_OFF with the reason and the operator, and its order workflow is told (a released order then completes). Such a line has no journal, so nothing is reversed. A line a statement holds is refused: write it off there (actOnStatement, WRITE_OFF). Idempotent: a repeated call answers the same lines and tells their orders again.",
+          security: opsSecurity,
+          requestBody: { required: true, content: json(requestSchema(unbilledWriteOffBody, 'The lines and why.')) },
+          responses: {
+            '200': { description: 'Written off (some lines may be refused, with the reason)', content: json(ref('UnbilledWriteOff')) },
+            ...opsErrorResponses,
+            '409': { description: 'No line written off: each is unknown or held by a statement (the body lists why, under `refused`).', content: json(ref('OpsError')) },
+            '503': { description: 'The lines may be written off but their orders not told; retry.', content: json(ref('OpsError')) },
+          },
+        },
+      }),
       '/ops/settlement/statements/{statementId}': pathItem('internal', {
         get: {
           tags: [OPS_TAG],
@@ -117,6 +136,7 @@ export function settlementOpenApiPart(): OpenApiPart {
       StatementDetail: statementDetailSchema,
       StatementConflict: statementConflictSchema,
       SettlementRun: runPeriodResultSchema,
+      UnbilledWriteOff: unbilledWriteOffResultSchema,
     },
     responses: { OpsNoStatement: { description: 'No statement with this id.', content: json(ref('OpsError')) } },
   };

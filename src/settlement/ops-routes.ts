@@ -5,7 +5,7 @@ import { operatorOf } from '../platform/http/ops/auth.js';
 import { OpsError, OpsErrorCode } from '../platform/http/ops/errors.js';
 import { PAGE_LIMIT, parseParams } from '../platform/http/ops/params.js';
 import type { StatementAction } from './contract.js';
-import { listStatementParams, runPeriodBody, statementActionBody, statementPathParams, type StatementDetail, type StatementList, type StatementSummaryRow } from './ops-schemas.js';
+import { listStatementParams, runPeriodBody, statementActionBody, statementPathParams, unbilledWriteOffBody, type StatementDetail, type StatementList, type StatementSummaryRow, type UnbilledWriteOffResult } from './ops-schemas.js';
 import type { SettlementService } from './service.js';
 import { listStatements, type StatementRow } from './store.js';
 
@@ -50,6 +50,22 @@ export function settlementOpsRoutes(deps: { pool: Pool; settlement: SettlementSe
     }
     deps.logger.info({ period, instanceId, operator: operatorOf(res), started: r.started }, 'settlement run started by ops');
     res.json(r);
+  });
+
+  router.post('/lines/write-off', express.json({ limit: '64kb', type: () => true }), async (req: Request, res: Response) => {
+    const { lineKeys, reason } = parseParams(unbilledWriteOffBody, req.body, 'body');
+    const actor = operatorOf(res);
+    let r;
+    try {
+      r = await deps.settlement.writeOffUnbilled({ lineKeys, reason, actor });
+    } catch (err) {
+      deps.logger.error({ lines: lineKeys.length, operator: actor, err: (err as Error).message }, 'unbilled write-off failed');
+      throw new OpsError(OpsErrorCode.Unavailable, 'the lines may be written off but their orders not told; retry (a repeated call answers the same and tells them again)');
+    }
+    deps.logger.info({ writtenOff: r.writtenOff, refused: r.refused.length, operator: actor, reason }, 'unbilled lines written off by ops');
+    if (r.writtenOff.length === 0) throw new OpsError(OpsErrorCode.Conflict, 'no line written off', { refused: r.refused });
+    const body: UnbilledWriteOffResult = { writtenOff: [...r.writtenOff], refused: [...r.refused], ordersTold: r.ordersTold };
+    res.json(body);
   });
 
   router.get('/statements/:statementId', async (req: Request, res: Response) => {

@@ -32,6 +32,23 @@ export const runPeriodBody = z.strictObject({
 /** POST /ops/settlement/runs, 200 */
 export const runPeriodResultSchema = z.object({ period: z.string(), statementIds: z.array(z.string()).describe('One per settlement type.'), started: z.array(z.string()).describe('Those this call started (the others existed).') });
 
+/** The body of POST /ops/settlement/lines/write-off. */
+export const unbilledWriteOffBody = z.strictObject({
+  lineKeys: z
+    .array(z.string().min(1).max(300))
+    .min(1)
+    .max(1000)
+    .describe('Lines no statement holds (`<instanceId>:<orderId>:<kind>`); SettlementState and the order\'s query name them.'),
+  reason: text(500).describe('Why the line will never be settled (recorded with the operator).'),
+});
+
+/** POST /ops/settlement/lines/write-off, 200 */
+export const unbilledWriteOffResultSchema = z.object({
+  writtenOff: z.array(z.string()).describe('Written off, by this call or before (a repeated call answers the same).'),
+  refused: z.array(z.object({ lineKey: z.string(), reason: z.string() })).describe('Not written off: no such line, or a statement holds it (write it off there).'),
+  ordersTold: z.number().int().describe('Order workflows told (the others had closed).'),
+});
+
 /** The path of one statement. */
 export const statementPathParams = z.strictObject({ statementId: z.string().regex(/^settlement-statement-[A-Za-z0-9:._-]{1,160}$/, once('a statement id (settlement-statement-…)')) });
 
@@ -119,3 +136,4 @@ export const statementConflictSchema = z
 export type StatementList = Answer<typeof statementListSchema>;
 export type StatementDetail = Answer<typeof statementDetailSchema>;
 export type StatementSummaryRow = Answer<typeof statementSummaryRowSchema>;
+export type UnbilledWriteOffResult = Answer<typeof unbilledWriteOffResultSchema>;

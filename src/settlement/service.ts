@@ -13,7 +13,8 @@ import {
   type StatementAction,
   type StatementState,
 } from './contract.js';
-import { findStatement, statementOfInvoice, type StatementRow } from './store.js';
+import { clientOrderSignaller } from './activities.js';
+import { findStatement, linesByKey, statementOfInvoice, writeOffUnbilledLines, type StatementRow } from './store.js';
 
 // The settlement's use cases for the ops API: read a statement, apply a people's step as the statement workflow's
 // validated update. An invoice number already recorded on another statement is refused here, before the workflow
@@ -24,6 +25,14 @@ export type StatementActionOutcome =
   | { readonly outcome: 'applied'; readonly state: StatementState }
   | { readonly outcome: 'refused'; readonly reason: string; readonly state?: StatementState }
   | { readonly outcome: 'not-found'; readonly reason: string };
+
+/** The outcome of writing off lines that no statement holds: those written off (now or before), and why not the others. */
+export interface UnbilledWriteOff {
+  readonly writtenOff: readonly string[];
+  readonly refused: readonly { readonly lineKey: string; readonly reason: string }[];
+  /** Order workflows told (the others had closed). */
+  readonly ordersTold: number;
+}
 
 /** Creates the settlement service. */
 export function createSettlementService(deps: { client: Client; pool: Pool; taskQueue: string; holidays?: readonly string[]; timeoutMs?: number }) {
@@ -77,7 +86,36 @@ export function createSettlementService(deps: { client: Client; pool: Pool; task
     return { period, statementIds: SETTLEMENT_TYPES.map((t) => statementWorkflowId(period, t, scope)), started: result.started };
   }
 
-  return { act, current, runPeriod };
+  const signalOrder = clientOrderSignaller(() => deps.client);
+
+  /**
+   * Writes off lines that never reached a statement and never will (ops: a supervision that will not end, a sale
+   * the marketplace cancelled), with the reason and the operator, and tells their orders (a released order then
+   * completes). Such a line has no journal, so nothing is reversed; a line in a statement is written off there
+   * (its WRITE_OFF step). Idempotent: a repeated call answers the same lines and tells their orders again.
+   */
+  async function writeOffUnbilled(input: { lineKeys: readonly string[]; reason: string; actor: string }): Promise<UnbilledWriteOff> {
+    await writeOffUnbilledLines(deps.pool, { lineKeys: input.lineKeys, reason: `${input.reason} (written off by ${input.actor})` });
+    const found = new Map((await linesByKey(deps.pool, input.lineKeys)).map((l) => [l.lineKey, l]));
+    const writtenOff: string[] = [];
+    const refused: { lineKey: string; reason: string }[] = [];
+    const byOrder = new Map<string, string[]>();
+    for (const lineKey of [...new Set(input.lineKeys)]) {
+      const l = found.get(lineKey);
+      if (!l) refused.push({ lineKey, reason: 'no such line' });
+      else if (l.statementId !== null) refused.push({ lineKey, reason: `in statement ${l.statementId} (${l.state}): write it off there, or it is settled` });
+      else if (l.state !== 'WRITTEN_OFF') refused.push({ lineKey, reason: `${l.state}: not written off` });
+      else {
+        writtenOff.push(lineKey);
+        byOrder.set(l.orderWorkflowId, [...(byOrder.get(l.orderWorkflowId) ?? []), lineKey]);
+      }
+    }
+    // No statement: the order's handler reads the lines and their state only.
+    const told = await Promise.all([...byOrder].map(([orderWorkflowId, lineKeys]) => withTimeout(signalOrder(orderWorkflowId, { statementId: '', lineKeys, state: 'WRITTEN_OFF' }))));
+    return { writtenOff, refused, ordersTold: told.filter(Boolean).length };
+  }
+
+  return { act, current, runPeriod, writeOffUnbilled };
 }
 
 /** The settlement service. */

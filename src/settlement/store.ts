@@ -349,6 +349,15 @@ export async function writeOffUnbilledLines(pool: Pool, w: { lineKeys: readonly 
   return r.rows.map((x) => x.line_key);
 }
 
+/** Where the given lines stand (absent keys are not in the answer). */
+export async function linesByKey(pool: Pool, lineKeys: readonly string[]): Promise<{ lineKey: string; state: LineState; statementId: string | null; orderWorkflowId: string }[]> {
+  const r = await pool.query<{ lineKey: string; state: LineState; statementId: string | null; orderWorkflowId: string }>(
+    `SELECT line_key AS "lineKey", state, statement_id AS "statementId", order_workflow_id AS "orderWorkflowId" FROM settlement_lines WHERE line_key = ANY($1) ORDER BY line_key`,
+    [lineKeys],
+  );
+  return r.rows;
+}
+
 /** The lines of a statement (tests and the ops API). */
 export async function linesOfStatement(pool: Pool, statementId: string): Promise<{ lineKey: string; state: LineState; netMinor: number }[]> {
   const r = await pool.query<{ lineKey: string; state: LineState; netMinor: number }>(

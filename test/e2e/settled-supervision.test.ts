@@ -95,4 +95,20 @@ describe('a settled order whose supervision ends without acceptance', () => {
     await until('the order to complete', async () => ((await orderStatus(o.workflowId)) === 'COMPLETED' ? true : undefined));
     expect(await lineState(o.instanceId)).toEqual([{ state: 'WRITTEN_OFF', reason: 'supervision closed RELEASED without acceptance' }]);
   });
+
+  it('when such an order is mended through the ops API instead (writeOffUnbilledLines), then it completes too', async () => {
+    const o = await buySupervised(SERVICE_PRODUCT);
+    await h.client.workflow.getHandle(o.supervisionId).terminate('stands for a supervision that ended silently');
+    expect((await h.market.v2({ activity: 'releaseInstance', instanceId: o.instanceId })).body?.resultCode).toBe('000000');
+    const [line] = await linesOfInstance(h.pool, o.instanceId);
+    const res = await fetch(`${h.internalOrigin}/ops/settlement/lines/write-off`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.opsToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ lineKeys: [line!.lineKey], reason: 'supervision terminated; the sale will not be settled' }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ writtenOff: [line!.lineKey], refused: [], ordersTold: 1 });
+    await until('the order to complete', async () => ((await orderStatus(o.workflowId)) === 'COMPLETED' ? true : undefined));
+    expect(await settlementAttribute(o.workflowId)).toBe('WRITTEN_OFF');
+  });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSettlementActivities } from '../../../src/settlement/activities.js';
 import { MONTHLY_SETTLEMENT_WORKFLOW_TYPE, statementWorkflowId, type BillableEvent } from '../../../src/settlement/contract.js';
 import { ensureSettlementSchedule } from '../../../src/settlement/schedule.js';
+import { linesOfInstance } from '../../../src/settlement/store.js';
 import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
 
@@ -102,6 +103,47 @@ describe('settlement ops routes', () => {
     expect(sum.rows[0]!.total).toBe('0');
     expect(await call('POST', `/statements/${id}/actions`, { type: 'WRITE_OFF', reason: 'again' })).toMatchObject({ status: 409, body: { error: 'CONFLICT', message: expect.stringMatching(/WRITTEN_OFF/) } });
     expect((await call('POST', `/statements/${id}/actions`, { type: 'RECORD_MARKETPLACE_BILL', amountMinor: 1 })).status).toBe(409);
+  });
+
+  it('when ops write off lines no statement holds, then they are written off with the operator, a repeat answers the same, and lines in a statement or unknown are refused', async () => {
+    const scope = uniqueId('unbilled');
+    const rec = createSettlementActivities({ pool: h.pool, settings: h.config.settlement, enqueueNotifications: async () => 0, signalOrder: async () => true });
+    const pendingKey = `${scope}-p:o:PURCHASE`;
+    await rec.recordSettlementLine({
+      lineKey: pendingKey,
+      kind: 'PURCHASE',
+      orderWorkflowId: `order-${scope}-gone`,
+      instanceId: `i-${scope}-p`,
+      orderId: `o-${scope}`,
+      productId: 'p-joint',
+      grossMinor: 50_000,
+      testOrder: false,
+      paidAt: '2032-03-05T00:00:00.000Z',
+      effectiveAt: '2032-03-05T00:00:00.000Z',
+      supervision: 'PENDING',
+    });
+    const billedScope = uniqueId('billed');
+    await statementOf(billedScope, '2032-03');
+    const body = { lineKeys: [pendingKey, `${billedScope}:1`, `${scope}-absent`], reason: 'the hardware was never delivered' };
+
+    const first = await call('POST', '/lines/write-off', body);
+    expect(first.status).toBe(200);
+    expect(first.body.writtenOff).toEqual([pendingKey]);
+    // Its order workflow does not exist (closed long ago, here never started): nobody to tell, not an error.
+    expect(first.body.ordersTold).toBe(0);
+    expect(first.body.refused).toEqual([
+      { lineKey: `${billedScope}:1`, reason: expect.stringContaining(`in statement ${statementWorkflowId('2032-03', 'REVENUE_SPLIT', `${billedScope}:`)}`) },
+      { lineKey: `${scope}-absent`, reason: 'no such line' },
+    ]);
+    expect((await linesOfInstance(h.pool, `i-${scope}-p`))[0]).toMatchObject({ state: 'WRITTEN_OFF', reason: expect.stringMatching(/^the hardware was never delivered \(written off by .+\)$/) });
+    expect((await call('POST', '/lines/write-off', body)).body.writtenOff).toEqual([pendingKey]);
+
+    const none = await call('POST', '/lines/write-off', { lineKeys: [`${billedScope}:1`], reason: 'x' });
+    expect(none.status).toBe(409);
+    expect(none.body.refused).toHaveLength(1);
+    for (const bad of [{}, { lineKeys: [], reason: 'x' }, { lineKeys: [pendingKey] }, { lineKeys: [pendingKey], reason: 'x', extra: 1 }]) {
+      expect((await call('POST', '/lines/write-off', bad)).status).toBe(400);
+    }
   });
 
   it('when the statement does not exist or the id is malformed, then 404 or 400', async () => {
