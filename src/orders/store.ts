@@ -256,6 +256,13 @@ export interface SealedCell {
   readonly sealed: string;
 }
 
+/** A sealed value to rewrite: the row, what it held when read, and the value sealed anew. */
+export interface ResealedCell {
+  readonly id: string;
+  readonly was: string;
+  readonly sealed: string;
+}
+
 /** Instances' sealed credentials after `afterId`, in instance id order (keyset pages: no offset scans). */
 export async function listSealedInstanceCredentials(pool: Pool, afterId: string, limit: number): Promise<SealedCell[]> {
   const r = await pool.query<SealedCell>(
@@ -267,11 +274,18 @@ export async function listSealedInstanceCredentials(pool: Pool, afterId: string,
 }
 
 /**
- * Replaces an instance's sealed credentials by the same secret sealed anew, only if the row still holds what was read
- * (a concurrent write has sealed under the current key already). Leaves `seq` and `updated_at`: nothing the read
- * model says has changed. True when the row was updated.
+ * Replaces instances' sealed credentials by the same secrets sealed anew, each only if its row still holds what was
+ * read (a concurrent write has sealed under the current key already), in one statement. Leaves `seq` and
+ * `updated_at`: nothing the read model says has changed. Answers the ids updated.
  */
-export async function replaceSealedInstanceCredentials(pool: Pool, id: string, was: string, sealed: string): Promise<boolean> {
-  const r = await pool.query(`UPDATE instances SET credentials_sealed = $3 WHERE instance_id = $1 AND credentials_sealed = $2`, [id, was, sealed]);
-  return r.rowCount === 1;
+export async function replaceSealedInstanceCredentials(pool: Pool, cells: readonly ResealedCell[]): Promise<Set<string>> {
+  if (cells.length === 0) return new Set();
+  const r = await pool.query<{ id: string }>(
+    `UPDATE instances i SET credentials_sealed = u.sealed
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, was, sealed)
+      WHERE i.instance_id = u.id AND i.credentials_sealed = u.was
+      RETURNING i.instance_id AS id`,
+    [cells.map((c) => c.id), cells.map((c) => c.was), cells.map((c) => c.sealed)],
+  );
+  return new Set(r.rows.map((x) => x.id));
 }

@@ -288,9 +288,16 @@ export async function listSealedTenantValues(pool: Pool, column: TenantSealedCol
   return r.rows;
 }
 
-/** Replaces one sealed value if the row still holds what was read; `updated_at` stays (the tenant did not change). */
-export async function replaceSealedTenantValue(pool: Pool, column: TenantSealedColumn, id: string, was: string, sealed: string): Promise<boolean> {
+/** Replaces sealed values, each only if its row still holds what was read; `updated_at` stays (the tenant did not change). Answers the ids updated. */
+export async function replaceSealedTenantValues(pool: Pool, column: TenantSealedColumn, cells: readonly { id: string; was: string; sealed: string }[]): Promise<Set<string>> {
   const c = checkedColumn(column);
-  const r = await pool.query(`UPDATE tenants SET ${c} = $3 WHERE instance_id = $1 AND ${c} = $2`, [id, was, sealed]);
-  return r.rowCount === 1;
+  if (cells.length === 0) return new Set();
+  const r = await pool.query<{ id: string }>(
+    `UPDATE tenants t SET ${c} = u.sealed
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, was, sealed)
+      WHERE t.instance_id = u.id AND t.${c} = u.was
+      RETURNING t.instance_id AS id`,
+    [cells.map((x) => x.id), cells.map((x) => x.was), cells.map((x) => x.sealed)],
+  );
+  return new Set(r.rows.map((x) => x.id));
 }

@@ -23,7 +23,7 @@ export {
   deriveTenantKey,
   generateTenantPassword,
   listSealedTenantValues,
-  replaceSealedTenantValue,
+  replaceSealedTenantValues,
   type BuiltinTenantRegistryOptions,
   type TenantSealedColumn,
 } from './builtin-tenant-store.js';
