@@ -57,7 +57,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         logger,
         hurry: hurried,
       });
-      api.metering.stopRedelivery();
+      await api.metering.stopRedelivery();
       await client.connection.close().catch(() => undefined);
       // The last calls' inbox rows are written after their answers: keep the pool until they are in.
       await api.inbox.flush();

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { withTransaction } from '../platform/db/transaction.js';
 import { findInstanceChargingFacts, type InstanceChargingRow } from '../orders/service.js';
@@ -214,12 +214,13 @@ export function createMeteringService(deps: MeteringServiceDeps) {
     }
 
     if (crossings.length > 0 && deps.onPackageCrossings) {
-      const delivered = await deps.onPackageCrossings(crossings);
+      // A package with a crossing still owed gets its later ones in line behind it, not before it.
+      const queued = crossings.filter((c) => redelivery.holds(c.instanceId));
+      const now = crossings.filter((c) => !redelivery.holds(c.instanceId));
+      const delivered = now.length > 0 ? await deps.onPackageCrossings(now) : [];
+      const deliveredKeys = new Set(delivered.map(crossingKey));
+      redelivery.owe([...queued, ...now.filter((c) => !deliveredKeys.has(crossingKey(c)))]);
       await markCrossingsDelivered(pool, delivered);
-      if (delivered.length < crossings.length) {
-        const told = new Set(delivered.map(crossingKey));
-        redelivery.owe(crossings.filter((c) => !told.has(crossingKey(c))));
-      }
     }
     return answers.map((a, i) => a ?? { recordId: batch.records[i]!.recordId, status: 'refused', reason: UsageRefusal.UnknownInstance });
   }
@@ -247,7 +248,7 @@ export function createMeteringService(deps: MeteringServiceDeps) {
   return {
     report,
     usageOf,
-    /** Stops retrying undelivered crossings (at shutdown, before the pool ends); the hourly catch-up remains. */
+    /** Stops retrying undelivered crossings and waits for a pass under way (at shutdown, before the pool ends); the hourly catch-up remains. */
     stopRedelivery: redelivery.stop,
   };
 }
@@ -257,61 +258,87 @@ const crossingKey = (c: Pick<PackageCrossing, 'instanceId' | 'kind'>): string =>
 
 /** At most this many crossings wait in memory for a retry; beyond it, the hourly catch-up delivers them. */
 const REDELIVERY_MAX_OWED = 10_000;
+/** Packages signalled side by side in a retry pass; a group with nothing delivered ends the pass (Temporal still away). */
+const REDELIVERY_GROUP = 50;
 
 /**
  * The retry of crossings this process stored but could not tell. The crossings table is the durable record (the
  * hourly catch-up delivers from it whatever happens here, also after a crash); this only shortens the wait while
  * the process lives. It retries only its own failures, not every undelivered row: another process's are its own
- * business (and its task queue's). A crossing the catch-up delivered meanwhile is signalled twice, which the
- * package workflow ignores. One pass at a time; a pass that leaves some undelivered waits twice as long.
+ * business (and its task queue's). A package's crossings go in the order they were found, and a package with one
+ * owed takes its later ones in line (`holds`). A crossing the catch-up delivered meanwhile is signalled again:
+ * a running package workflow ignores a repeat, and an ended one is not started again (REJECT_DUPLICATE).
  */
-function createRedelivery(deps: MeteringServiceDeps): { owe: (crossings: readonly PackageCrossing[]) => void; stop: () => void } {
+function createRedelivery(deps: MeteringServiceDeps): { owe: (crossings: readonly PackageCrossing[]) => void; holds: (instanceId: string) => boolean; stop: () => Promise<void> } {
   const { redelivery, onPackageCrossings } = deps;
-  const owed = new Map<string, PackageCrossing>();
+  /** Owed crossings by package, each package's in the order found. */
+  const owed = new Map<string, PackageCrossing[]>();
+  let owedCount = 0;
   let timer: NodeJS.Timeout | undefined;
+  let passing: Promise<void> | undefined;
   let delayMs = redelivery?.firstDelayMs ?? 0;
   let stopped = false;
   const schedule = () => {
-    if (stopped || timer || owed.size === 0) return;
-    timer = setTimeout(() => void pass(), delayMs);
+    if (stopped || timer || passing || owed.size === 0) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      passing = pass().finally(() => {
+        passing = undefined;
+        schedule();
+      });
+    }, delayMs);
     // Never what keeps a process alive.
     timer.unref();
   };
-  const pass = async () => {
-    // One package's crossings in the order they were found; packages side by side.
-    const byInstance = new Map<string, PackageCrossing[]>();
-    for (const c of owed.values()) byInstance.set(c.instanceId, [...(byInstance.get(c.instanceId) ?? []), c]);
+  /** Sends one package's owed crossings in order, up to the first that fails; answers those sent. */
+  const sendInOrder = async (list: readonly PackageCrossing[]): Promise<PackageCrossing[]> => {
     const sent: PackageCrossing[] = [];
-    await Promise.all(
-      [...byInstance.values()].map(async (list) => {
-        for (const c of list) {
-          // The signaller reports and leaves out what it could not send; one that throws sent nothing either.
-          const [d] = await onPackageCrossings!([c]).catch(() => []);
-          if (!d) break;
-          sent.push(d);
-        }
-      }),
-    );
-    try {
-      await markCrossingsDelivered(deps.pool, sent);
-      for (const c of sent) owed.delete(crossingKey(c));
-    } catch {
-      // PostgreSQL away: they stay owed (a second signal changes nothing) and the next pass marks them.
+    for (const c of list) {
+      // The signaller reports and leaves out what it could not send; one that throws sent nothing either.
+      const [delivered] = await onPackageCrossings!([c]).catch(() => []);
+      if (!delivered) break;
+      sent.push(delivered);
     }
-    timer = undefined;
-    delayMs = owed.size === 0 ? redelivery!.firstDelayMs : Math.min(delayMs * 2, redelivery!.maxDelayMs);
-    schedule();
+    return sent;
+  };
+  const pass = async () => {
+    const packages = [...owed.keys()];
+    let progress = false;
+    for (let i = 0; i < packages.length && !stopped; i += REDELIVERY_GROUP) {
+      const group = packages.slice(i, i + REDELIVERY_GROUP);
+      const sentPerPackage = await Promise.all(group.map((id) => sendInOrder(owed.get(id) ?? [])));
+      const sent = sentPerPackage.flat();
+      for (const [k, id] of group.entries()) {
+        const left = (owed.get(id) ?? []).slice(sentPerPackage[k]!.length);
+        owedCount -= (owed.get(id)?.length ?? 0) - left.length;
+        if (left.length === 0) owed.delete(id);
+        else owed.set(id, left);
+      }
+      // Marked after: a crossing sent and not marked (PostgreSQL away) is only sent again by the catch-up.
+      await markCrossingsDelivered(deps.pool, sent).catch(() => undefined);
+      if (sent.length === 0) break;
+      progress = true;
+    }
+    delayMs = owed.size === 0 ? redelivery!.firstDelayMs : progress ? delayMs : Math.min(delayMs * 2, redelivery!.maxDelayMs);
   };
   return {
     owe: (crossings) => {
-      if (!redelivery || !onPackageCrossings) return;
-      for (const c of crossings) if (owed.size < REDELIVERY_MAX_OWED) owed.set(crossingKey(c), c);
+      if (!redelivery || !onPackageCrossings || crossings.length === 0) return;
+      for (const c of crossings) {
+        if (owedCount >= REDELIVERY_MAX_OWED) break;
+        const list = owed.get(c.instanceId) ?? [];
+        if (list.some((x) => x.kind === c.kind)) continue;
+        owed.set(c.instanceId, [...list, c]);
+        owedCount++;
+      }
       schedule();
     },
-    stop: () => {
+    holds: (instanceId) => owed.has(instanceId),
+    stop: async () => {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      await passing;
     },
   };
 }
@@ -357,14 +384,22 @@ export function packageSignaller(o: {
                 if (!isNotFound(err)) throw err;
               });
           } else {
-            await o.client.workflow.signalWithStart(PACKAGE_WORKFLOW_TYPE, {
-              workflowId: packageWorkflowId(c.instanceId),
-              taskQueue: o.taskQueue,
-              args: [input],
-              signal: packageEventSignal,
-              signalArgs: [event],
-              staticSummary: `Package ${c.instanceId}`,
-            });
+            await o.client.workflow
+              .signalWithStart(PACKAGE_WORKFLOW_TYPE, {
+                workflowId: packageWorkflowId(c.instanceId),
+                taskQueue: o.taskQueue,
+                args: [input],
+                signal: packageEventSignal,
+                signalArgs: [event],
+                staticSummary: `Package ${c.instanceId}`,
+                // A package's workflow ends once it has nothing left to wait for; a late or repeated crossing (a
+                // retry, the catch-up) must not start it again, to notify the buyer twice and wait for ever.
+                workflowIdReusePolicy: 'REJECT_DUPLICATE',
+              })
+              .catch((err: unknown) => {
+                // Ended: it heard all it needed (exhaustion implies the threshold), so this crossing is delivered.
+                if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+              });
           }
           return c;
         } catch (err) {

@@ -15,6 +15,7 @@ import {
   statementStepSchema,
   statementSummaryRowSchema,
   unbilledWriteOffBody,
+  unbilledWriteOffConflictSchema,
   unbilledWriteOffResultSchema,
 } from './ops-schemas.js';
 
@@ -83,13 +84,13 @@ export function settlementOpenApiPart(): OpenApiPart {
           operationId: 'writeOffUnbilledLines',
           summary: 'Write off lines that no statement holds and none ever will',
           description:
-            "For a sale that will never be settled before it reached a statement (a supervision that will not end, a sale the marketplace cancelled): each given line not in a statement becomes WRITTEN_OFF with the reason and the operator, and its order workflow is told (a released order then completes). Such a line has no journal, so nothing is reversed. A line a statement holds is refused: write it off there (actOnStatement, WRITE_OFF). Idempotent: a repeated call answers the same lines and tells their orders again.",
+            "For a sale that will never be settled before it reached a statement (a supervision that will not end, a sale the marketplace cancelled): each given line not in a statement becomes WRITTEN_OFF with the reason and the operator, and its order workflow is told (a released order then completes). Such a line has no journal, so nothing is reversed. An eligible line (the next statement would have billed it) is written off too, and there is no undo. A line a statement holds is refused: write it off there (actOnStatement, WRITE_OFF). Idempotent: a repeated call answers the same lines and tells their orders again.",
           security: opsSecurity,
           requestBody: { required: true, content: json(requestSchema(unbilledWriteOffBody, 'The lines and why.')) },
           responses: {
             '200': { description: 'Written off (some lines may be refused, with the reason)', content: json(ref('UnbilledWriteOff')) },
             ...opsErrorResponses,
-            '409': { description: 'No line written off: each is unknown or held by a statement (the body lists why, under `refused`).', content: json(ref('OpsError')) },
+            '409': { description: 'No line written off: each is unknown or held by a statement (the body lists why, under `refused`).', content: json(ref('UnbilledWriteOffConflict')) },
             '503': { description: 'The lines may be written off but their orders not told; retry.', content: json(ref('OpsError')) },
           },
         },
@@ -137,6 +138,7 @@ export function settlementOpenApiPart(): OpenApiPart {
       StatementConflict: statementConflictSchema,
       SettlementRun: runPeriodResultSchema,
       UnbilledWriteOff: unbilledWriteOffResultSchema,
+      UnbilledWriteOffConflict: unbilledWriteOffConflictSchema,
     },
     responses: { OpsNoStatement: { description: 'No statement with this id.', content: json(ref('OpsError')) } },
   };

@@ -52,19 +52,20 @@ export function settlementOpsRoutes(deps: { pool: Pool; settlement: SettlementSe
     res.json(r);
   });
 
-  router.post('/lines/write-off', express.json({ limit: '64kb', type: () => true }), async (req: Request, res: Response) => {
+  // 1,000 keys of up to 300 characters (the schema's bounds) fit.
+  router.post('/lines/write-off', express.json({ limit: '400kb', type: () => true }), async (req: Request, res: Response) => {
     const { lineKeys, reason } = parseParams(unbilledWriteOffBody, req.body, 'body');
     const actor = operatorOf(res);
-    let r;
+    let outcome;
     try {
-      r = await deps.settlement.writeOffUnbilled({ lineKeys, reason, actor });
+      outcome = await deps.settlement.writeOffUnbilled({ lineKeys, reason, actor });
     } catch (err) {
       deps.logger.error({ lines: lineKeys.length, operator: actor, err: (err as Error).message }, 'unbilled write-off failed');
       throw new OpsError(OpsErrorCode.Unavailable, 'the lines may be written off but their orders not told; retry (a repeated call answers the same and tells them again)');
     }
-    deps.logger.info({ writtenOff: r.writtenOff, refused: r.refused.length, operator: actor, reason }, 'unbilled lines written off by ops');
-    if (r.writtenOff.length === 0) throw new OpsError(OpsErrorCode.Conflict, 'no line written off', { refused: r.refused });
-    const body: UnbilledWriteOffResult = { writtenOff: [...r.writtenOff], refused: [...r.refused], ordersTold: r.ordersTold };
+    deps.logger.info({ writtenOff: outcome.writtenOff, refused: outcome.refused.length, operator: actor, reason }, 'unbilled lines written off by ops');
+    if (outcome.writtenOff.length === 0) throw new OpsError(OpsErrorCode.Conflict, 'no line written off', { refused: outcome.refused });
+    const body: UnbilledWriteOffResult = { writtenOff: [...outcome.writtenOff], refused: [...outcome.refused], ordersTold: outcome.ordersTold };
     res.json(body);
   });
 

@@ -49,6 +49,11 @@ export const unbilledWriteOffResultSchema = z.object({
   ordersTold: z.number().int().describe('Order workflows told (the others had closed).'),
 });
 
+/** POST /ops/settlement/lines/write-off, 409 */
+export const unbilledWriteOffConflictSchema = z
+  .object({ error: z.literal(OpsErrorCode.Conflict), message: z.string(), refused: unbilledWriteOffResultSchema.shape.refused })
+  .describe('No line written off: each given line is unknown or held by a statement; nothing changed.');
+
 /** The path of one statement. */
 export const statementPathParams = z.strictObject({ statementId: z.string().regex(/^settlement-statement-[A-Za-z0-9:._-]{1,160}$/, once('a statement id (settlement-statement-…)')) });
 

@@ -92,10 +92,12 @@ export function createSettlementService(deps: { client: Client; pool: Pool; task
    * Writes off lines that never reached a statement and never will (ops: a supervision that will not end, a sale
    * the marketplace cancelled), with the reason and the operator, and tells their orders (a released order then
    * completes). Such a line has no journal, so nothing is reversed; a line in a statement is written off there
-   * (its WRITE_OFF step). Idempotent: a repeated call answers the same lines and tells their orders again.
+   * (its WRITE_OFF step). An eligible line (next month's statement would have billed it) is written off too: there
+   * is no undo. Idempotent: a repeated call answers the same lines and tells their orders again.
    */
   async function writeOffUnbilled(input: { lineKeys: readonly string[]; reason: string; actor: string }): Promise<UnbilledWriteOff> {
-    await writeOffUnbilledLines(deps.pool, { lineKeys: input.lineKeys, reason: `${input.reason} (written off by ${input.actor})` });
+    // Worded as a statement's write-off is (writeOffLines): one format for ops to read.
+    await writeOffUnbilledLines(deps.pool, { lineKeys: input.lineKeys, reason: `written off by ${input.actor}: ${input.reason}` });
     const found = new Map((await linesByKey(deps.pool, input.lineKeys)).map((l) => [l.lineKey, l]));
     const writtenOff: string[] = [];
     const refused: { lineKey: string; reason: string }[] = [];
@@ -111,7 +113,11 @@ export function createSettlementService(deps: { client: Client; pool: Pool; task
       }
     }
     // No statement: the order's handler reads the lines and their state only.
-    const told = await Promise.all([...byOrder].map(([orderWorkflowId, lineKeys]) => withTimeout(signalOrder(orderWorkflowId, { statementId: '', lineKeys, state: 'WRITTEN_OFF' }))));
+    const told = await Promise.all(
+      [...byOrder].map(([orderWorkflowId, lineKeys]) =>
+        withDeadline(signalOrder(orderWorkflowId, { statementId: '', lineKeys, state: 'WRITTEN_OFF' }), timeoutMs, () => new Error(`order workflow ${orderWorkflowId} did not take the signal within ${timeoutMs} ms`)),
+      ),
+    );
     return { writtenOff, refused, ordersTold: told.filter(Boolean).length };
   }
 

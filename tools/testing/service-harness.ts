@@ -144,7 +144,7 @@ export async function startServiceHarness(o: ServiceHarnessOptions): Promise<Ser
         await new Promise<void>((resolve) => s.close(() => resolve()));
         s.closeAllConnections();
       }
-      api.metering.stopRedelivery();
+      await api.metering.stopRedelivery();
       await marketplace.close();
       await nativeConnection?.close();
       await connection.close();

@@ -92,15 +92,15 @@ describe('package crossings', () => {
     expect(await signalsHeard(pkg)).toBe(1);
   });
 
-  it('when the signal of a crossing fails in a service that retries, then it is delivered from there, once, without waiting for a push run', async () => {
+  it('when the signal of a crossing fails in a service that retries, then it is delivered from there, in order with the crossings after it, without waiting for a push run', async () => {
     const instanceId = await buyPackage();
     // Temporal refuses the first two signals (the intake's and the first retry's), then answers.
     let refusals = 2;
-    const attempts: number[] = [];
+    const attempts: { at: number; kind: string }[] = [];
     const flaky = {
       workflow: {
         signalWithStart: (...args: Parameters<Client['workflow']['signalWithStart']>) => {
-          attempts.push(Date.now());
+          attempts.push({ at: Date.now(), kind: (args[1].signalArgs as [{ kind: string }])[0].kind });
           return refusals-- > 0 ? Promise.reject(new Error('temporal unreachable')) : h.client.workflow.signalWithStart(...args);
         },
       },
@@ -112,24 +112,39 @@ describe('package crossings', () => {
       onPackageCrossings: packageSignaller({ client: flaky, taskQueue: h.config.temporal.taskQueue, repurchaseWindowMs: 60_000, pollIntervalMs: 200, onError: () => undefined }),
       redelivery: { firstDelayMs: 100, maxDelayMs: 400 },
     });
-    try {
+    const usage = (value: string) => {
       const begin = inOpenHour();
-      await metering.report({
-        records: [{ recordId: uniqueId('rec'), instanceId, usageValue: '85', beginTime: begin.toISOString(), endTime: new Date(begin.getTime() + 1000).toISOString() }],
-      });
-      expect(await crossingsOf(instanceId)).toEqual([{ kind: 'THRESHOLD_CROSSED', delivered: false }]);
-      const deadline = Date.now() + 10_000;
-      while ((await crossingsOf(instanceId))[0]?.delivered !== true && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(await crossingsOf(instanceId)).toEqual([{ kind: 'THRESHOLD_CROSSED', delivered: true }]);
-      const state = await h.client.workflow.getHandle(packageWorkflowId(instanceId)).query(getPackageQuery);
-      expect(state.thresholdCrossed).toBe(true);
-      // The intake's try, a refused retry, then the one that went through, later each time; then nothing more.
-      await new Promise((r) => setTimeout(r, 600));
-      expect(attempts).toHaveLength(3);
-      expect(attempts[2]! - attempts[1]!).toBeGreaterThan(attempts[1]! - attempts[0]!);
-      expect(await signalsHeard(instanceId)).toBe(1);
+      return metering.report({ records: [{ recordId: uniqueId('rec'), instanceId, usageValue: value, beginTime: begin.toISOString(), endTime: new Date(begin.getTime() + 1000).toISOString() }] });
+    };
+    try {
+      await usage('85');
+      // The quota used up while the threshold is still owed: queued behind it, not sent first.
+      await usage('20');
+      expect(attempts.map((a) => a.kind)).toEqual(['THRESHOLD_CROSSED']);
+      expect(await crossingsOf(instanceId)).toEqual([
+        { kind: 'EXHAUSTED', delivered: false },
+        { kind: 'THRESHOLD_CROSSED', delivered: false },
+      ]);
+      await expect.poll(() => crossingsOf(instanceId), { timeout: 10_000, interval: 50 }).toEqual([
+        { kind: 'EXHAUSTED', delivered: true },
+        { kind: 'THRESHOLD_CROSSED', delivered: true },
+      ]);
+      // The intake's try, a refused retry, then both in order; each retry later than the last (timers never fire
+      // early: at least 100 ms, then at least 200 ms).
+      expect(attempts.map((a) => a.kind)).toEqual(['THRESHOLD_CROSSED', 'THRESHOLD_CROSSED', 'THRESHOLD_CROSSED', 'EXHAUSTED']);
+      expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(90);
+      expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(190);
+      // Heard once each, threshold first (polled: a signal that arrives during a workflow task is buffered, and
+      // enters the history only when the task completes).
+      const heard = async () =>
+        ((await h.client.workflow.getHandle(packageWorkflowId(instanceId)).fetchHistory()).events ?? []).flatMap((e) => {
+          const data = e.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0]?.data;
+          return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { kind: string }).kind] : [];
+        });
+      await expect.poll(heard, { timeout: 5_000, interval: 100 }).toEqual(['THRESHOLD_CROSSED', 'EXHAUSTED']);
+      expect((await h.client.workflow.getHandle(packageWorkflowId(instanceId)).query(getPackageQuery)).exhausted).toBe(true);
     } finally {
-      metering.stopRedelivery();
+      await metering.stopRedelivery();
     }
   });
 
@@ -151,14 +166,16 @@ describe('package crossings', () => {
       onPackageCrossings: packageSignaller({ client: unreachable, taskQueue: h.config.temporal.taskQueue, repurchaseWindowMs: 60_000, onError: () => undefined }),
       redelivery: { firstDelayMs: 50, maxDelayMs: 50 },
     });
-    const begin = inOpenHour();
-    await metering.report({
-      records: [{ recordId: uniqueId('rec'), instanceId, usageValue: '85', beginTime: begin.toISOString(), endTime: new Date(begin.getTime() + 1000).toISOString() }],
-    });
-    await new Promise((r) => setTimeout(r, 300));
-    metering.stopRedelivery();
+    try {
+      const begin = inOpenHour();
+      await metering.report({
+        records: [{ recordId: uniqueId('rec'), instanceId, usageValue: '85', beginTime: begin.toISOString(), endTime: new Date(begin.getTime() + 1000).toISOString() }],
+      });
+      await expect.poll(() => attempts, { timeout: 5_000, interval: 20 }).toBeGreaterThanOrEqual(3);
+    } finally {
+      await metering.stopRedelivery();
+    }
     const triedBeforeStop = attempts;
-    expect(triedBeforeStop).toBeGreaterThanOrEqual(3);
     await new Promise((r) => setTimeout(r, 300));
     expect(attempts).toBe(triedBeforeStop);
     expect(await crossingsOf(instanceId)).toEqual([{ kind: 'THRESHOLD_CROSSED', delivered: false }]);
@@ -179,5 +196,16 @@ describe('package crossings', () => {
       { kind: 'RELEASED', delivered: true },
       { kind: 'THRESHOLD_CROSSED', delivered: true },
     ]);
+  });
+
+  it('when a crossing is told again after its package workflow ended (a retry, the catch-up), then it counts as delivered and the workflow is not started again', async () => {
+    const ended = await h.client.workflow.getHandle(packageWorkflowId(pkg)).describe();
+    expect(ended.status.name).toBe('COMPLETED');
+    const signal = packageSignaller({ client: h.client, taskQueue: h.config.temporal.taskQueue, repurchaseWindowMs: 60_000, onError: (err) => { throw err; } });
+    const late: PackageCrossing = { instanceId: pkg, kind: 'EXHAUSTED', usedAfter: '100', quota: '100', stopWhenUsedUp: true, repurchase: true };
+    expect(await signal([late])).toEqual([late]);
+    const after = await h.client.workflow.getHandle(packageWorkflowId(pkg)).describe();
+    expect(after.runId).toBe(ended.runId);
+    expect(after.status.name).toBe('COMPLETED');
   });
 });
