@@ -326,6 +326,23 @@ describe('service supervision and the order notification match the documented re
     expect(unknown.resultCode).toBe('000002');
   });
 
+  it('when ops write off lines no statement holds (written off, none to write off, invalid), then every answer matches its documented schema', async () => {
+    const scope = uniqueId('doc-unbilled');
+    const lineKey = `${scope}:o:PURCHASE`;
+    await h.pool.query(
+      `INSERT INTO settlement_lines (line_key, order_workflow_id, instance_id, order_id, product_id, event_kind, goods, settlement_type, tax_rate_ppm, share_rate_ppm, gross_minor, test_order, state, event)
+       VALUES ($1, $2, $3, 'o', 'p', 'PURCHASE', 'GENERAL', 'PLATFORM_FEE', 60000, 0, 1000, false, 'PENDING', '{}')`,
+      [lineKey, `order-${scope}`, `i-${scope}`],
+    );
+    const path = '/ops/settlement/lines/write-off';
+    const done = (await expectDocumented('POST', path, await opsPost(path, { lineKeys: [lineKey], reason: 'never delivered' }))) as Json;
+    expect(done).toEqual({ writtenOff: [lineKey], refused: [], ordersTold: 0 });
+    const none = (await expectDocumented('POST', path, await opsPost(path, { lineKeys: [`${scope}-absent`], reason: 'never delivered' }))) as Json;
+    expect(none).toMatchObject({ error: 'CONFLICT', refused: [{ lineKey: `${scope}-absent`, reason: 'no such line' }] });
+    const invalid = (await expectDocumented('POST', path, await opsPost(path, { lineKeys: [] }))) as Json;
+    expect(invalid.error).toBe('INVALID_REQUEST');
+  });
+
   it('when no worker serves the supervision, then the action answers the documented 503 and the detail falls back to the read model', async () => {
     const { orderId } = await buySupervised();
     await h.stopWorker();
