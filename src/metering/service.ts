@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { withTransaction } from '../platform/db/transaction.js';
+import { withDeadline } from '../platform/deadline.js';
 import { findInstanceChargingFacts, type InstanceChargingRow } from '../orders/service.js';
 import {
   PACKAGE_WORKFLOW_TYPE,
@@ -70,6 +71,9 @@ export interface MeteringServiceDeps {
   /** Injectable clock (tests). */
   readonly now?: () => number;
 }
+
+/** How long usage intake waits for its crossings' signals before leaving them to the redelivery. */
+const CROSSING_SIGNAL_BUDGET_MS = 2_000;
 
 /** The API's redelivery of crossings it could not tell: soon after, then less often while Temporal stays away. */
 export const API_CROSSING_REDELIVERY = { firstDelayMs: 5_000, maxDelayMs: 300_000 } as const;
@@ -153,6 +157,19 @@ export function createMeteringService(deps: MeteringServiceDeps) {
   const now = deps.now ?? Date.now;
   const redelivery = createRedelivery(deps);
 
+  /**
+   * Tells crossings to their package workflows. With redelivery on, the intake waits at most
+   * CROSSING_SIGNAL_BUDGET_MS: while Temporal is away the client retries for about a minute, and the merchant's
+   * product should not wait that long for an answer about usage already stored. Crossings not confirmed by then are
+   * owed (a signal that lands later anyway is sent again, which changes nothing).
+   */
+  async function signalWithinBudget(crossings: readonly PackageCrossing[]): Promise<readonly PackageCrossing[]> {
+    const signalled = deps.onPackageCrossings!(crossings);
+    if (!deps.redelivery) return signalled;
+    signalled.catch(() => undefined);
+    return withDeadline(signalled, CROSSING_SIGNAL_BUDGET_MS, () => new Error('crossing signals not confirmed in time')).catch(() => []);
+  }
+
   /** Checks and stores one batch; answers every record in the order given. */
   async function report(batch: UsageBatch): Promise<RecordAnswer[]> {
     const nowMs = now();
@@ -217,7 +234,7 @@ export function createMeteringService(deps: MeteringServiceDeps) {
       // A package with a crossing still owed gets its later ones in line behind it, not before it.
       const queued = crossings.filter((c) => redelivery.holds(c.instanceId));
       const now = crossings.filter((c) => !redelivery.holds(c.instanceId));
-      const delivered = now.length > 0 ? await deps.onPackageCrossings(now) : [];
+      const delivered = now.length > 0 ? await signalWithinBudget(now) : [];
       const deliveredKeys = new Set(delivered.map(crossingKey));
       redelivery.owe([...queued, ...now.filter((c) => !deliveredKeys.has(crossingKey(c)))]);
       await markCrossingsDelivered(pool, delivered);
