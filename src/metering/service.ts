@@ -164,10 +164,12 @@ export function createMeteringService(deps: MeteringServiceDeps) {
    * owed (a signal that lands later anyway is sent again, which changes nothing).
    */
   async function signalWithinBudget(crossings: readonly PackageCrossing[]): Promise<readonly PackageCrossing[]> {
-    const signalled = deps.onPackageCrossings!(crossings);
-    if (!deps.redelivery) return signalled;
-    signalled.catch(() => undefined);
-    return withDeadline(signalled, CROSSING_SIGNAL_BUDGET_MS, () => new Error('crossing signals not confirmed in time')).catch(() => []);
+    if (!deps.redelivery) return deps.onPackageCrossings!(crossings);
+    // One by one, so that those confirmed in time count as delivered when the others are not.
+    const confirmed: PackageCrossing[] = [];
+    const each = crossings.map((c) => deps.onPackageCrossings!([c]).then((d) => void confirmed.push(...d), () => undefined));
+    await withDeadline(Promise.all(each), CROSSING_SIGNAL_BUDGET_MS, () => new Error('crossing signals not confirmed in time')).catch(() => undefined);
+    return [...confirmed];
   }
 
   /** Checks and stores one batch; answers every record in the order given. */

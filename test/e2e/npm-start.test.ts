@@ -10,7 +10,6 @@ import { createProductionClient } from '../../tools/simulator/production-client.
 import { createSimAdminClient } from '../../tools/simulator/sim-admin-client.js';
 import { freePort, portOpen } from '../../scripts/infra/proc.js';
 import { processTree, running, waitUntilGone, type ProcessInfo } from '../support/processes.js';
-import { until } from '../support/until.js';
 import { testInfra } from '../setup/infra.js';
 import { testClusterDatabases, testClusterPorts } from '../support/cluster.js';
 import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../src/kernel/search-attributes.js';
@@ -206,18 +205,19 @@ describe('npm start', () => {
 
     process.kill(-run.child.pid!, 'SIGINT');
     // The second press during the stop's last step: the Temporal dev server takes about a second to stop (the steps
-    // before it, tens of milliseconds), and 300 ms after that step began is past the first press's burst of copies
+    // before it, tens of milliseconds), and 270 ms after that step began is past the first press's burst of copies
     // (npm start counts signals less than START_SIGNAL_BURST_MS apart as one) and well before the stop ends.
-    await until('the stop to reach the Temporal server', async () => (run.output.join('').includes('stopping temporal') ? true : undefined), 60_000);
-    await new Promise((r) => setTimeout(r, 300));
+    const deadline = Date.now() + 60_000;
+    while (!run.output.join('').includes('stopping temporal') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 270));
     const stillStopping = run.child.exitCode === null;
-    if (stillStopping) process.kill(-run.child.pid!, 'SIGINT');
+    expect(stillStopping, 'the stop was still under way for the second press').toBe(true);
+    process.kill(-run.child.pid!, 'SIGINT');
     expect(await run.exited).toEqual({ code: 0, signal: null });
     await expectNothingLeft(run, processes);
     const text = run.output.join('');
     expect(text).toContain('[start] SIGINT: stopping everything this started');
-    if (stillStopping) expect(text).toContain('still stopping in order');
-    console.log(`[npm-start test] second Ctrl-C sent during the stop: ${stillStopping}`);
+    expect(text).toContain('still stopping in order');
     // Stopped in order (newest first): the Temporal server after the processes that use it.
     expect(text.indexOf('stopping temporal')).toBeGreaterThan(text.indexOf('stopping worker'));
   }, 300_000);

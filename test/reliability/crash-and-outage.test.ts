@@ -196,7 +196,8 @@ describe.sequential('crashes and outages under marketplace load', () => {
       databaseUrl: infra.databaseUrl,
       temporalAddress: temporal.address,
       // A package whose threshold the usage reported during the outage crosses.
-      extra: { METERING_API_TOKEN: meteringToken, METERING_PACKAGES: `${RELIABILITY_PACKAGE_SKU}=100:stop:80%`, METERING_REPURCHASE_WINDOW_MINUTES: '1440' },
+      // The push schedule once a day, so that its catch-up cannot be what delivers the crossing.
+      extra: { METERING_API_TOKEN: meteringToken, METERING_PACKAGES: `${RELIABILITY_PACKAGE_SKU}=100:stop:80%`, METERING_REPURCHASE_WINDOW_MINUTES: '1440', METERING_PUSH_INTERVAL_MINUTES: '1440' },
     });
     const { api, worker, market } = await startStack(w, 'temporal');
     const pool = new pg.Pool({ connectionString: infra.databaseUrl, max: 4 });
@@ -221,7 +222,7 @@ describe.sequential('crashes and outages under marketplace load', () => {
           await temporal.kill();
           // Usage that crosses the package's threshold while Temporal is away: stored and answered within the
           // intake's 2 s signal budget; the crossing is then the API's to tell again (its retry of undelivered ones).
-          const reported = reportUsage(api.internalOrigin, meteringToken, packageInstance, '85');
+          const reported = reportUsage(api.internalOrigin, meteringToken, packageInstance, '85').catch((err: unknown) => ({ status: 0, body: String(err), ms: 0 }));
           await sleep(5000);
           await temporal.start(); // same port, same --db-filename
           outage = { from, to: Date.now() };
@@ -254,6 +255,7 @@ describe.sequential('crashes and outages under marketplace load', () => {
       notes: `${load.orders.length} orders, ${load.renewals.length} renewals; ${violations.length} contract violations during the load; a package crossing reported during the outage (usage answered ${usageDuringOutage?.status} after ${((usageDuringOutage?.ms ?? 0) / 1000).toFixed(1)} s) delivered ${((crossingDelivered.getTime() - outage!.to) / 1000).toFixed(1)} s after the restart`,
     });
     expect(usageDuringOutage?.status, usageDuringOutage?.body).toBe(200);
+    expect(JSON.parse(usageDuringOutage!.body)).toMatchObject({ results: [{ status: 'accepted' }] });
     expect(usageDuringOutage!.ms).toBeLessThan(5_000);
     expect(packageState.thresholdCrossed).toBe(true);
     expect(violations).toEqual([]);
