@@ -33,6 +33,7 @@ import { createLicenseCodeService } from '../licenses/code-service.js';
 import { LICENSE_PATH, licenseRouter } from '../licenses/routes.js';
 import { LICENSE_INSTANCE_WORKFLOW, createLicenseService } from '../licenses/service.js';
 import { settlementOpsRoutes } from '../settlement/ops-routes.js';
+import { registerSettlementGauges } from '../settlement/gauges.js';
 import { createSettlementService } from '../settlement/service.js';
 import { METERING_PATH, meteringIntakeRouter } from '../metering/routes.js';
 import { registerMeteringGauges } from '../metering/gauges.js';
@@ -112,6 +113,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
   registerSupervisionGauges(metrics.registry, pool, { reminderAfterDays: config.supervision.reminderAfterDays });
   registerNotificationGauges(metrics.registry, client);
   registerMeteringGauges(metrics.registry, pool);
+  registerSettlementGauges(metrics.registry, pool);
   const inbox = createMeasuredInboxWriter(pool, metrics.registry, config.http);
   const recordInbox = (entry: Parameters<InboxWriter['record']>[0]) => inbox.record(entry);
 

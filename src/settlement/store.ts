@@ -358,6 +358,28 @@ export async function linesByKey(pool: Pool, lineKeys: readonly string[]): Promi
   return r.rows;
 }
 
+/** Statements by step (every statement the table holds), for the gauges. */
+export async function statementCountsByStep(pool: Pool): Promise<Map<string, number>> {
+  const r = await pool.query<{ step: string; n: string }>('SELECT step, count(*)::text AS n FROM settlement_statements GROUP BY step');
+  return new Map(r.rows.map((x) => [x.step, Number(x.n)]));
+}
+
+/** Statements not yet ended (PAID, WRITTEN_OFF) whose marketplace bill differs from ours, for the gauges. */
+export async function countFlaggedOpenStatements(pool: Pool): Promise<number> {
+  const r = await pool.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM settlement_statements WHERE difference_minor IS NOT NULL AND difference_minor <> 0 AND step NOT IN ('PAID', 'WRITTEN_OFF')`,
+  );
+  return Number(r.rows[0]!.n);
+}
+
+/** Lines waiting outside any statement for a §10 condition (test orders aside): how many, and since when the oldest. */
+export async function pendingLineStats(pool: Pool): Promise<{ count: number; oldestCreatedAt: Date | null }> {
+  const r = await pool.query<{ n: string; oldest: Date | null }>(
+    `SELECT count(*)::text AS n, min(created_at) AS oldest FROM settlement_lines WHERE state = 'PENDING' AND statement_id IS NULL AND NOT test_order`,
+  );
+  return { count: Number(r.rows[0]!.n), oldestCreatedAt: r.rows[0]!.oldest };
+}
+
 /** The lines of a statement (tests and the ops API). */
 export async function linesOfStatement(pool: Pool, statementId: string): Promise<{ lineKey: string; state: LineState; netMinor: number }[]> {
   const r = await pool.query<{ lineKey: string; state: LineState; netMinor: number }>(

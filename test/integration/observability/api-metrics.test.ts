@@ -99,6 +99,35 @@ describe('API metrics', () => {
     expect(text).toMatch(/^koogallery_inbox_lost_total\{reason="backlog-full"\} 0$/m);
   });
 
+  it('when a line waits outside any statement and a statement is flagged, then the settlement gauges show them', async () => {
+    const scope = uniqueId('gauge');
+    const lineKey = `${scope}:o:PURCHASE`;
+    const statementId = `settlement-statement-2031-08-PLATFORM_FEE-${scope}`;
+    // A line recorded ten days ago and still waiting (its supervision not accepted), and an unpaid statement whose
+    // marketplace bill differs by 5 fen. The database is shared: the gauges count every test's rows, so the checks
+    // are lower bounds (the oldest line is at least this old).
+    await h.pool.query(
+      `INSERT INTO settlement_lines (line_key, order_workflow_id, instance_id, order_id, product_id, event_kind, goods, settlement_type, tax_rate_ppm, share_rate_ppm, gross_minor, test_order, state, event, created_at)
+       VALUES ($1, $2, $3, 'o', 'p', 'PURCHASE', 'GENERAL', 'PLATFORM_FEE', 60000, 0, 1000, false, 'PENDING', '{}', now() - interval '10 days')`,
+      [lineKey, `order-${scope}`, `i-${scope}`],
+    );
+    await h.pool.query(
+      `INSERT INTO settlement_statements (statement_id, period, settlement_type, step, scope, difference_minor) VALUES ($1, '2031-08', 'PLATFORM_FEE', 'COUNTERSIGN_PENDING', $2, 5)`,
+      [statementId, `${scope}:`],
+    );
+    try {
+      const text = await scrape();
+      expect(sampleValue(text, 'koogallery_settlement_pending_lines')).toBeGreaterThanOrEqual(1);
+      expect(sampleValue(text, 'koogallery_settlement_oldest_pending_line_age_seconds')).toBeGreaterThanOrEqual(10 * 86_400 - 60);
+      expect(sampleValue(text, 'koogallery_settlement_flagged_statements')).toBeGreaterThanOrEqual(1);
+      expect(sampleValue(text, 'koogallery_settlement_statements', { step: 'COUNTERSIGN_PENDING' })).toBeGreaterThanOrEqual(1);
+      for (const step of ['BILL_GENERATED', 'PAID', 'WRITTEN_OFF']) expect(text).toMatch(new RegExp(`^koogallery_settlement_statements\\{step="${step}"\\} \\d+$`, 'm'));
+    } finally {
+      await h.pool.query('DELETE FROM settlement_lines WHERE line_key = $1', [lineKey]);
+      await h.pool.query('DELETE FROM settlement_statements WHERE statement_id = $1', [statementId]);
+    }
+  });
+
   it('when scraped, then the reconciliation gauges are there for every drift kind', async () => {
     const text = await scrape();
     // Kept for docs/metrics.md: a scrape after the calls above.
