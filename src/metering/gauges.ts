@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapeTimeGauge } from '../platform/http/metrics.js';
 import type { Pool } from 'pg';
 import { pushItemCounts } from './store.js';
 
@@ -7,19 +8,14 @@ import { pushItemCounts } from './store.js';
 
 /** Registers the metering gauges on `registry`. */
 export function registerMeteringGauges(registry: Registry, pool: Pool): void {
-  new Gauge({
+  scrapeTimeGauge(registry, {
     name: 'koogallery_metering_push_items',
     help: 'Usage push items not yet accepted by the marketplace: pending (to be sent or retried) and flagged (refused too often, waiting for ops); absent when the database cannot be read',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const counts = await pushItemCounts(pool);
-        this.set({ status: 'pending' }, counts.PENDING);
-        this.set({ status: 'flagged' }, counts.FLAGGED);
-      } catch {
-        this.reset();
-      }
+    labelNames: ['status'],
+    async read(gauge) {
+      const counts = await pushItemCounts(pool);
+      gauge.set({ status: 'pending' }, counts.PENDING);
+      gauge.set({ status: 'flagged' }, counts.FLAGGED);
     },
   });
 }

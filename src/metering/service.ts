@@ -235,10 +235,10 @@ export function createMeteringService(deps: MeteringServiceDeps) {
     if (crossings.length > 0 && deps.onPackageCrossings) {
       // A package with a crossing still owed gets its later ones in line behind it, not before it.
       const queued = crossings.filter((c) => redelivery.holds(c.instanceId));
-      const now = crossings.filter((c) => !redelivery.holds(c.instanceId));
-      const delivered = now.length > 0 ? await signalWithinBudget(now) : [];
+      const sendable = crossings.filter((c) => !redelivery.holds(c.instanceId));
+      const delivered = sendable.length > 0 ? await signalWithinBudget(sendable) : [];
       const deliveredKeys = new Set(delivered.map(crossingKey));
-      redelivery.owe([...queued, ...now.filter((c) => !deliveredKeys.has(crossingKey(c)))]);
+      redelivery.owe([...queued, ...sendable.filter((c) => !deliveredKeys.has(crossingKey(c)))]);
       await markCrossingsDelivered(pool, delivered);
     }
     return answers.map((a, i) => a ?? { recordId: batch.records[i]!.recordId, status: 'refused', reason: UsageRefusal.UnknownInstance });
@@ -270,6 +270,20 @@ export function createMeteringService(deps: MeteringServiceDeps) {
     /** Stops retrying undelivered crossings and waits for a pass under way (at shutdown, before the pool ends); the hourly catch-up remains. */
     stopRedelivery: redelivery.stop,
   };
+}
+
+/**
+ * Sends one package's crossings in their order (threshold, exhaustion, release), up to the first that fails: a later
+ * one must not overtake it. Answers those sent (the signaller reports and leaves out what it could not send).
+ */
+async function sendInOrder(signal: PackageSignaller, list: readonly PackageCrossing[]): Promise<PackageCrossing[]> {
+  const sent: PackageCrossing[] = [];
+  for (const c of list) {
+    const [delivered] = await signal([c]);
+    if (!delivered) break;
+    sent.push(delivered);
+  }
+  return sent;
 }
 
 /** A crossing's identity: one per package and kind (metering_crossings' key). */
@@ -309,23 +323,13 @@ function createRedelivery(deps: MeteringServiceDeps): { owe: (crossings: readonl
     // Never what keeps a process alive.
     timer.unref();
   };
-  /** Sends one package's owed crossings in order, up to the first that fails; answers those sent. */
-  const sendInOrder = async (list: readonly PackageCrossing[]): Promise<PackageCrossing[]> => {
-    const sent: PackageCrossing[] = [];
-    for (const c of list) {
-      // The signaller reports and leaves out what it could not send; one that throws sent nothing either.
-      const [delivered] = await onPackageCrossings!([c]).catch(() => []);
-      if (!delivered) break;
-      sent.push(delivered);
-    }
-    return sent;
-  };
   const pass = async () => {
     const packages = [...owed.keys()];
     let progress = false;
     for (let i = 0; i < packages.length && !stopped; i += REDELIVERY_GROUP) {
       const group = packages.slice(i, i + REDELIVERY_GROUP);
-      const sentPerPackage = await Promise.all(group.map((id) => sendInOrder(owed.get(id) ?? [])));
+      // A signaller that throws sent nothing either.
+      const sentPerPackage = await Promise.all(group.map((id) => sendInOrder((cs) => onPackageCrossings!(cs).catch(() => []), owed.get(id) ?? [])));
       const sent = sentPerPackage.flat();
       for (const [k, id] of group.entries()) {
         const left = (owed.get(id) ?? []).slice(sentPerPackage[k]!.length);
@@ -469,19 +473,7 @@ export async function catchUpPackageCrossings(o: { readonly pool: Pool; readonly
     // One package's crossings in their order (threshold, exhaustion, release); packages side by side.
     const byInstance = new Map<string, PackageCrossing[]>();
     for (const c of pending) byInstance.set(c.instanceId, [...(byInstance.get(c.instanceId) ?? []), c]);
-    const ok = (
-      await Promise.all(
-        [...byInstance.values()].map(async (list) => {
-          const done: PackageCrossing[] = [];
-          for (const c of list) {
-            const [d] = await o.signal([c]);
-            if (!d) break;
-            done.push(d);
-          }
-          return done;
-        }),
-      )
-    ).flat();
+    const ok = (await Promise.all([...byInstance.values()].map((list) => sendInOrder(o.signal, list)))).flat();
     await markCrossingsDelivered(o.pool, ok);
     delivered += ok.length;
     undelivered += pending.length - ok.length;

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapeTimeGauge } from '../platform/http/metrics.js';
 import { NOTIFICATION_WORKFLOW_TYPE } from './contract.js';
 
 // The API's view of notifications, read from Temporal's visibility at scrape time: one count query, grouped by
@@ -16,22 +17,17 @@ const REPORTED: Readonly<Record<string, string>> = { Running: 'RUNNING', Failed:
 /** Registers the notification gauge on `registry`. */
 export function registerNotificationGauges(registry: Registry, client: Client, o: { deadlineMs?: number } = {}): void {
   const deadlineMs = o.deadlineMs ?? 2000;
-  new Gauge({
+  scrapeTimeGauge(registry, {
     name: NOTIFICATION_WORKFLOWS_GAUGE,
     help: 'Notification workflows by status: RUNNING (being delivered or waiting for a retry) and FAILED (dead letters, kept for the namespace retention); absent when Temporal cannot be read',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const r = await client.withDeadline(Date.now() + deadlineMs, () =>
-          client.workflow.count(`WorkflowType = '${NOTIFICATION_WORKFLOW_TYPE}' GROUP BY ExecutionStatus`),
-        );
-        const counts = new Map<string, number>();
-        for (const g of r.groups) counts.set(String(g.groupValues[0]), g.count);
-        for (const [status, label] of Object.entries(REPORTED)) this.set({ status: label }, counts.get(status) ?? 0);
-      } catch {
-        this.reset();
-      }
+    labelNames: ['status'],
+    async read(gauge) {
+      const r = await client.withDeadline(Date.now() + deadlineMs, () =>
+        client.workflow.count(`WorkflowType = '${NOTIFICATION_WORKFLOW_TYPE}' GROUP BY ExecutionStatus`),
+      );
+      const counts = new Map<string, number>();
+      for (const g of r.groups) counts.set(String(g.groupValues[0]), g.count);
+      for (const [status, label] of Object.entries(REPORTED)) gauge.set({ status: label }, counts.get(status) ?? 0);
     },
   });
 }

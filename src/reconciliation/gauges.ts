@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapeTimeGauge } from '../platform/http/metrics.js';
 import type { Pool } from 'pg';
 import { lastFinishedAt, openFindingCounts } from './store.js';
 import { DRIFT_KINDS } from './contract.js';
@@ -12,33 +13,23 @@ import { DRIFT_KINDS } from './contract.js';
 
 /** Registers the reconciliation gauges on `registry`. */
 export function registerDriftGauges(registry: Registry, pool: Pool): void {
-  new Gauge({
+  scrapeTimeGauge(registry, {
     name: 'koogallery_reconciliation_open_findings',
     help: 'Open reconciliation findings (read model vs. order workflows) by kind; absent when the database cannot be read',
-    labelNames: ['kind'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const counts = new Map((await openFindingCounts(pool)).map((r) => [r.kind, r.n]));
-        // Every known kind, zero included, so an alert on a kind has a series to look at.
-        for (const kind of new Set<string>([...DRIFT_KINDS, ...counts.keys()])) this.set({ kind }, counts.get(kind) ?? 0);
-      } catch {
-        this.reset();
-      }
+    labelNames: ['kind'],
+    async read(gauge) {
+      const counts = new Map((await openFindingCounts(pool)).map((r) => [r.kind, r.n]));
+      // Every known kind, zero included, so an alert on a kind has a series to look at.
+      for (const kind of new Set<string>([...DRIFT_KINDS, ...counts.keys()])) gauge.set({ kind }, counts.get(kind) ?? 0);
     },
   });
-  new Gauge({
+  scrapeTimeGauge(registry, {
     name: 'koogallery_reconciliation_last_run_finished_timestamp_seconds',
     help: 'When the last reconciliation run finished (Unix time); alert when it is older than a few intervals',
-    registers: [registry],
-    async collect() {
-      try {
-        const at = await lastFinishedAt(pool);
-        if (at) this.set(at.getTime() / 1000);
-        else this.reset();
-      } catch {
-        this.reset();
-      }
+    async read(gauge) {
+      const at = await lastFinishedAt(pool);
+      if (at) gauge.set(at.getTime() / 1000);
+      else gauge.reset();
     },
   });
 }

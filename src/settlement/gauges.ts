@@ -1,5 +1,6 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Pool } from 'pg';
+import { scrapeTimeGauge } from '../platform/http/metrics.js';
 import { STATEMENT_STEPS } from './contract.js';
 import { countFlaggedOpenStatements, pendingLineStats, statementCountsByStep } from './store.js';
 
@@ -11,55 +12,35 @@ import { countFlaggedOpenStatements, pendingLineStats, statementCountsByStep } f
 
 /** Registers the settlement gauges on `registry`. */
 export function registerSettlementGauges(registry: Registry, pool: Pool, now: () => number = Date.now): void {
-  new Gauge({
+  scrapeTimeGauge(registry, {
     name: 'koogallery_settlement_statements',
     help: 'Settlement statements by step (every statement kept, PAID included); absent when the database cannot be read',
-    labelNames: ['step'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const counts = await statementCountsByStep(pool);
-        for (const step of STATEMENT_STEPS) this.set({ step }, counts.get(step) ?? 0);
-      } catch {
-        this.reset();
-      }
+    labelNames: ['step'],
+    async read(gauge) {
+      const counts = await statementCountsByStep(pool);
+      for (const step of STATEMENT_STEPS) gauge.set({ step }, counts.get(step) ?? 0);
     },
   });
-  new Gauge({
+  scrapeTimeGauge(registry, {
     name: 'koogallery_settlement_flagged_statements',
     help: "Statements not yet paid whose marketplace bill differs from our statement (GET /ops/settlement/statements?flagged=true); absent when the database cannot be read",
-    registers: [registry],
-    async collect() {
-      try {
-        this.set(await countFlaggedOpenStatements(pool));
-      } catch {
-        this.reset();
-      }
+    async read(gauge) {
+      gauge.set(await countFlaggedOpenStatements(pool));
     },
   });
-  new Gauge({
+  scrapeTimeGauge(registry, {
     name: 'koogallery_settlement_pending_lines',
     help: 'Settlement lines waiting outside any statement for a condition of §10 (supervision, activation), test orders aside; absent when the database cannot be read',
-    registers: [registry],
-    async collect() {
-      try {
-        this.set((await pendingLineStats(pool)).count);
-      } catch {
-        this.reset();
-      }
+    async read(gauge) {
+      gauge.set((await pendingLineStats(pool)).count);
     },
   });
-  new Gauge({
+  scrapeTimeGauge(registry, {
     name: 'koogallery_settlement_oldest_pending_line_age_seconds',
     help: 'Age of the oldest of those lines (0 when there is none); alert when it passes what your longest supervision takes',
-    registers: [registry],
-    async collect() {
-      try {
-        const { oldestCreatedAt } = await pendingLineStats(pool);
-        this.set(oldestCreatedAt ? Math.max(0, Math.round((now() - oldestCreatedAt.getTime()) / 1000)) : 0);
-      } catch {
-        this.reset();
-      }
+    async read(gauge) {
+      const { oldestCreatedAt } = await pendingLineStats(pool);
+      gauge.set(oldestCreatedAt ? Math.max(0, Math.round((now() - oldestCreatedAt.getTime()) / 1000)) : 0);
     },
   });
 }

@@ -1,4 +1,5 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapeTimeGauge } from '../platform/http/metrics.js';
 import { countOverdueSupervisions, countSupervisionsByNode } from './store.js';
 import type { Pool } from 'pg';
 import { SUPERVISION_NODES } from './contract.js';
@@ -9,30 +10,20 @@ import { SUPERVISION_NODES } from './contract.js';
 
 /** Registers the supervision gauges on `registry`. */
 export function registerSupervisionGauges(registry: Registry, pool: Pool, o: { reminderAfterDays: number }): void {
-  new Gauge({
+  scrapeTimeGauge(registry, {
     name: 'koogallery_supervision_orders',
     help: 'Supervised orders by node (test orders excluded); absent when the database cannot be read',
-    labelNames: ['node'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const counts = await countSupervisionsByNode(pool);
-        for (const node of SUPERVISION_NODES) this.set({ node }, counts.get(node) ?? 0);
-      } catch {
-        this.reset();
-      }
+    labelNames: ['node'],
+    async read(gauge) {
+      const counts = await countSupervisionsByNode(pool);
+      for (const node of SUPERVISION_NODES) gauge.set({ node }, counts.get(node) ?? 0);
     },
   });
-  new Gauge({
+  scrapeTimeGauge(registry, {
     name: 'koogallery_supervision_overdue_orders',
     help: 'Supervised orders still unaccepted after the reminder threshold (SUPERVISION_REMINDER_AFTER_DAYS); nothing closes them',
-    registers: [registry],
-    async collect() {
-      try {
-        this.set(await countOverdueSupervisions(pool, o.reminderAfterDays));
-      } catch {
-        this.reset();
-      }
+    async read(gauge) {
+      gauge.set(await countOverdueSupervisions(pool, o.reminderAfterDays));
     },
   });
 }

@@ -6,7 +6,7 @@ import { supervisionWorkflowId } from '../../src/supervision/contract.js';
 import { orderWorkflowId } from '../../src/orders/contract.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
 import { aSimOrder, aV2PurchaseBody, lineOf } from '../support/factories.js';
-import { until } from '../support/until.js';
+import { until } from '../../tools/testing/until.js';
 
 // A hardware order over HTTP, end to end: the marketplace buys (V2 newInstance), the merchant records the
 // shipment through the ops API, the courier's sign-for and the user's acceptance arrive as signed order

@@ -5,7 +5,7 @@ import { linesOfInstance } from '../../src/settlement/store.js';
 import { supervisionWorkflowId } from '../../src/supervision/contract.js';
 import { startServiceHarness, type ServiceHarness } from '../support/service-harness.js';
 import { aSimOrder, aV2PurchaseBody, lineOf } from '../support/factories.js';
-import { until } from '../support/until.js';
+import { until } from '../../tools/testing/until.js';
 
 // A supervised order that carries a settlement line (SETTLEMENT_ORDER_LINES, on by default) and whose supervision
 // ends without acceptance: its purchase will never be settled. The line must be written off where ops and the

@@ -29,7 +29,7 @@ import {
 } from '../support/fault-harness.js';
 import { checkConvergence, codesBetween, outageViolations, runMarketplaceLoad, settleLikeTheMarketplace, type LoadResult } from '../support/fault-load.js';
 import { aSimOrder, lineOf } from '../support/factories.js';
-import { until } from '../support/until.js';
+import { until } from '../../tools/testing/until.js';
 
 // Issue #7, scenarios 4–6: the service's processes crash and its dependencies go away while the marketplace keeps
 // calling. Everything runs as real child processes wired by environment, as in production: the API

@@ -40,13 +40,5 @@ export const sleep = (ms: number): Promise<void> => new Promise<void>((r) => set
 /** An id no earlier recording used: the prefix, the time, and some randomness. */
 export const freshId = (prefix: string): string => `${prefix}${Date.now().toString(36).toUpperCase()}${randomUUID().slice(0, 6).toUpperCase()}`;
 
-/** Polls until `probe` answers something; a recorded path that stalls must stop the recorder, not hang it. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
+/** The recorders' polling (shared with the tests). */
+export { until } from '../testing/until.js';

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The API's Prometheus metrics, on a registry of its own (one per app, so tests can run several). */
 export function createApiMetrics() {
@@ -41,3 +41,26 @@ export function createApiMetrics() {
 
 /** The API metrics' type. */
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
+
+/**
+ * A gauge read at scrape time from the source of truth (PostgreSQL, Temporal's visibility): `read` sets its values.
+ * A read that fails drops its series (alert on absent()) rather than leave a stale number.
+ */
+export function scrapeTimeGauge<L extends string = string>(
+  registry: Registry,
+  o: { readonly name: string; readonly help: string; readonly labelNames?: readonly L[]; readonly read: (gauge: Gauge<L>) => Promise<void> },
+): Gauge<L> {
+  return new Gauge<L>({
+    name: o.name,
+    help: o.help,
+    labelNames: o.labelNames ?? [],
+    registers: [registry],
+    async collect() {
+      try {
+        await o.read(this);
+      } catch {
+        this.reset();
+      }
+    },
+  });
+}
