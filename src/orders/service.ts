@@ -3,7 +3,7 @@ import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client } from '@t
 import type { Pool } from 'pg';
 import { withDeadline } from '../platform/deadline.js';
 import { classifyTemporalFailure } from '../platform/temporal/failures.js';
-import { findInstanceAccess, findInstanceByWorkflowId, findInstances, type InstanceAccessRow, type InstanceRow } from './store.js';
+import { announceProvisioningInstance, findInstanceAccess, findInstanceByWorkflowId, findInstances, type InstanceAccessRow, type InstanceRow } from './store.js';
 import { ResultCode, encryptField, type AppInfo, type InstanceInfo } from '../koogallery/index.js';
 import { appInfoViolations } from '../koogallery/app-info-limits.js';
 import type { BuyerContacts, ProductionCommand, PurchaseCommand } from '../koogallery/commands.js';
@@ -233,6 +233,15 @@ export function createOrderService(deps: OrderServiceDeps) {
     return { kind: 'retry-later', message: `order workflow unavailable (phase ${row.phase})`, ids };
   }
 
+  /**
+   * The instance an open order workflow was started for, read from Temporal without a worker: its start sets the
+   * InstanceId search attribute, and describe answers from the server. Undefined when no run of it is open.
+   */
+  async function startedInstanceId(workflowId: string): Promise<string | undefined> {
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return description.status.name === 'RUNNING' ? description.typedSearchAttributes.get(InstanceIdKey) : undefined;
+  }
+
   /** The order's answer to an operation, as an outcome. */
   const answered = (result: OperationResult, ids: OrderIds): OrderOutcome => ({ kind: 'answered', code: result.code, ids, ...(result.message ? { message: result.message } : {}) });
 
@@ -286,8 +295,20 @@ export function createOrderService(deps: OrderServiceDeps) {
     } catch (err) {
       if (err instanceof BudgetExceeded) {
         // Provisioning goes on in the workflow. Name the instance if it is known, so the marketplace can poll it.
-        const row = await withinBudget(findInstanceByWorkflowId(pool, workflowId), Math.max(200, deadline + 800 - Date.now())).catch(() => undefined);
+        const lookupMs = () => Math.max(200, deadline + 800 - Date.now());
+        const row = await withinBudget(findInstanceByWorkflowId(pool, workflowId), lookupMs()).catch(() => undefined);
         if (row && row.phase !== 'RELEASED') return { kind: 'provisioning', ids: { ...orderIds, instanceId: row.instanceId } };
+        if (!row) {
+          // Not recorded yet: no worker has run the order's first task (cold after a start, busy, or down). If
+          // Temporal holds the order, its start named the instance; answer with that one and announce it in the
+          // read model, so the marketplace polls it (V2: 000004) instead of calling again later (000005).
+          const started = await withinBudget(startedInstanceId(workflowId), lookupMs()).catch(() => undefined);
+          if (started) {
+            const announced = { instanceId: started, workflowId, interfaceVersion: p.interfaceVersion, orderId: p.key.orderId, testOrder: p.testOrder, seq: seqBase ?? 0 };
+            await withinBudget(announceProvisioningInstance(pool, { ...announced, ...(p.key.kind === 'v2-line' ? { orderLineId: p.key.orderLineId } : {}) }), lookupMs()).catch(() => undefined);
+            return { kind: 'provisioning', ids: { ...orderIds, instanceId: started } };
+          }
+        }
         return { kind: 'retry-later', message: 'order not yet accepted; retry', ids: orderIds };
       }
       const failure = classifyTemporalFailure(err, ORDER_REJECTION_TYPE);

@@ -161,6 +161,24 @@ export async function findInstanceByWorkflowId(pool: Pool, workflowId: string): 
   return r.rows[0];
 }
 
+/**
+ * Announces an instance the API answered 000004 for before its order workflow recorded the purchase (a worker cold,
+ * busy or down), so that the marketplace's queryInstance polls find it provisioning rather than unknown. Written at
+ * the workflow's seq base, below its first transition, which therefore replaces the row with everything it knows; a
+ * row already there (the workflow was quicker, or another instance holds the order) is left as it is.
+ */
+export async function announceProvisioningInstance(
+  pool: Pool,
+  a: { instanceId: string; workflowId: string; interfaceVersion: string; orderId: string; orderLineId?: string; testOrder: boolean; seq: number },
+): Promise<void> {
+  await pool.query(
+    `INSERT INTO instances (instance_id, workflow_id, interface_version, order_id, order_line_id, phase, test_order, seq)
+     VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, $7)
+     ON CONFLICT DO NOTHING`,
+    [a.instanceId, a.workflowId, a.interfaceVersion, a.orderId, a.orderLineId ?? null, a.testOrder, a.seq],
+  );
+}
+
 /** The timeline of an instance, oldest first. */
 export async function listTransitions(pool: Pool, instanceId: string): Promise<Array<{ seq: number; phase: string; event: string; detail: unknown; at: Date }>> {
   const r = await pool.query<{ seq: number; phase: string; event: string; detail: unknown; at: Date }>(

@@ -148,6 +148,54 @@ describe('V2 newInstance', () => {
   });
 });
 
+describe('V2 newInstance before any worker has run the order', () => {
+  // A harness of its own without a worker (as on a cold start, or while every worker is down), and a short budget.
+  let cold: ServiceHarness;
+  beforeAll(async () => {
+    cold = await startServiceHarness({ worker: false, env: { PROVISION_BUDGET_MS: '1000' } });
+  });
+  afterAll(async () => {
+    await cold?.close();
+  });
+
+  it('when no worker takes the order within the budget, then 000004 names the instance its start recorded, polls answer 000004 (not unknown), and the worker that comes provisions that instance', async () => {
+    const order = cold.marketplace.orderBook.createOrder(aSimOrder({ productId: PRODUCT_ID }));
+    const businessId = randomUUID();
+    const first = await cold.market.v2(aV2PurchaseBody(lineOf(order), { businessId }));
+    expectSigned(first, '000004');
+    expect(first.body.instanceId).toBe(businessId);
+    expect(first.latencyMs).toBeLessThan(5000);
+    // Announced in the read model below the workflow's first transition, with only what the start knew.
+    const announced = await findInstance(cold.pool, businessId);
+    expect(announced).toMatchObject({ phase: 'PROVISIONING', orderId: order.orderId, orderLineId: lineOf(order).orderLineId, seq: 0 });
+    expect(announced?.customerId ?? null).toBeNull();
+    // The marketplace calls again (a new businessId): the same instance, the one the first start named.
+    const again = await cold.market.v2(aV2PurchaseBody(lineOf(order)));
+    expectSigned(again, '000004');
+    expect(again.body.instanceId).toBe(businessId);
+    const poll = await cold.market.v2({ activity: 'queryInstance', instanceId: businessId });
+    expectSigned(poll, '000004');
+    expect(poll.body.info).toBeUndefined();
+
+    await cold.startWorker();
+    let ready: ProductionAnswer | undefined;
+    for (let i = 0; i < 80 && !ready; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      const q = await cold.market.v2({ activity: 'queryInstance', instanceId: businessId });
+      if (q.body.resultCode === '000000') ready = q;
+    }
+    expect(ready?.body.info?.[0]?.instanceId).toBe(businessId);
+    expect(ready?.appInfo?.password).toBeTruthy();
+    // The workflow's own writes replaced the announcement: its first transition is in the timeline, its facts in the row.
+    expect(await findInstance(cold.pool, businessId)).toMatchObject({ phase: 'ACTIVE', productId: PRODUCT_ID, customerId: order.buyerInfo.customerId });
+    const timeline = await cold.pool.query<{ seq: number; event: string }>('SELECT seq, event FROM instance_transitions WHERE instance_id = $1 ORDER BY seq', [businessId]);
+    expect(timeline.rows[0]).toEqual({ seq: 1, event: 'PURCHASE_RECEIVED' });
+    const tenants = await cold.pool.query('SELECT count(*)::int AS n FROM tenants WHERE instance_id = $1', [businessId]);
+    expect(tenants.rows[0].n).toBe(1);
+    expect((await cold.pool.query('SELECT count(*)::int AS n FROM instances WHERE order_id = $1', [order.orderId])).rows[0].n).toBe(1);
+  });
+});
+
 describe('V2 lifecycle effects', () => {
   it('when renewed, frozen, unfrozen and released, then the tenant and read model follow every step', async () => {
     const { order, instanceId } = await buyV2();
