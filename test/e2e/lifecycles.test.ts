@@ -53,6 +53,21 @@ describe('marketplace lifecycles over HTTP', () => {
     });
   }
 
+  it('when provisioning outlasts the budget, then v2-yearly-lifecycle still passes: its purchase is answered 000004 and polled until ready', async () => {
+    h.provisionerFaults.faults.delayMs('create', h.config.koogallery.provisionBudgetMs + 1000);
+    try {
+      const report = await SCENARIOS['v2-yearly-lifecycle']!(ctx([]));
+      const [purchase, ...rest] = report.steps;
+      expect(purchase).toMatchObject({ step: 'V2 newInstance', resultCode: '000004' });
+      const polls = rest.filter((s) => s.step === 'V2 queryInstance (poll)');
+      expect(polls.at(0)?.resultCode).toBe('000004');
+      expect(polls.at(-1)?.resultCode).toBe('000000');
+      for (const step of report.steps) expect(step.latencyMs).toBeLessThan(5000);
+    } finally {
+      h.provisionerFaults.faults.reset();
+    }
+  });
+
   for (const name of SUPERVISION_SCENARIOS) {
     it(`when ${name} runs without the ops API, then it fails at once saying so`, async () => {
       const log: string[] = [];
