@@ -98,6 +98,10 @@ export interface PurchaseInput {
   readonly workflow?: InstanceWorkflow;
 }
 
+/** After the budget: how long the look-ups naming a still-provisioning instance may take, and the least worth starting. */
+const LOOKUP_MS = 800;
+const MIN_LOOKUP_MS = 100;
+
 class BudgetExceeded extends Error {}
 
 function withinBudget<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -234,12 +238,26 @@ export function createOrderService(deps: OrderServiceDeps) {
   }
 
   /**
-   * The instance an open order workflow was started for, read from Temporal without a worker: its start sets the
-   * InstanceId search attribute, and describe answers from the server. Undefined when no run of it is open.
+   * Announces the instance an open order workflow was started for, when no worker has recorded it yet: its start set
+   * the InstanceId, TestOrder and InterfaceVersion search attributes, and describe answers from the server, no worker
+   * needed. Resolves to the instance once its row is in the read model (announced here or written by the workflow
+   * meanwhile), so that polls find it; undefined when no run is open or the row cannot be confirmed.
    */
-  async function startedInstanceId(workflowId: string): Promise<string | undefined> {
+  async function announceStartedInstance(workflowId: string, key: OrderKey): Promise<string | undefined> {
     const description = await client.workflow.getHandle(workflowId).describe();
-    return description.status.name === 'RUNNING' ? description.typedSearchAttributes.get(InstanceIdKey) : undefined;
+    const attrs = description.typedSearchAttributes;
+    const instanceId = attrs.get(InstanceIdKey);
+    const interfaceVersion = attrs.get(InterfaceVersionKey);
+    if (description.status.name !== 'RUNNING' || !instanceId || !interfaceVersion) return undefined;
+    const recorded = await announceProvisioningInstance(pool, {
+      instanceId,
+      workflowId,
+      interfaceVersion,
+      orderId: key.orderId,
+      ...(key.kind === 'v2-line' ? { orderLineId: key.orderLineId } : {}),
+      testOrder: attrs.get(TestOrderKey) ?? false,
+    });
+    return recorded ? instanceId : undefined;
   }
 
   /** The order's answer to an operation, as an outcome. */
@@ -294,20 +312,17 @@ export function createOrderService(deps: OrderServiceDeps) {
       outcome = answered(result, { ...orderIds, instanceId: result.instanceId });
     } catch (err) {
       if (err instanceof BudgetExceeded) {
-        // Provisioning goes on in the workflow. Name the instance if it is known, so the marketplace can poll it.
-        const lookupMs = () => Math.max(200, deadline + 800 - Date.now());
-        const row = await withinBudget(findInstanceByWorkflowId(pool, workflowId), lookupMs()).catch(() => undefined);
+        // Provisioning goes on in the workflow. Name the instance if it is known, so the marketplace can poll it. Every
+        // look-up ends by one fixed time, `LOOKUP_MS` after the budget (budget ≤ 4 s: the answer leaves within 5 s).
+        const lookupEnd = deadline + LOOKUP_MS;
+        const row = await withinBudget(findInstanceByWorkflowId(pool, workflowId), Math.max(200, lookupEnd - Date.now())).catch(() => undefined);
         if (row && row.phase !== 'RELEASED') return { kind: 'provisioning', ids: { ...orderIds, instanceId: row.instanceId } };
-        if (!row) {
+        if (!row && p.interfaceVersion === 'V2' && lookupEnd - Date.now() >= MIN_LOOKUP_MS) {
           // Not recorded yet: no worker has run the order's first task (cold after a start, busy, or down). If
-          // Temporal holds the order, its start named the instance; answer with that one and announce it in the
-          // read model, so the marketplace polls it (V2: 000004) instead of calling again later (000005).
-          const started = await withinBudget(startedInstanceId(workflowId), lookupMs()).catch(() => undefined);
-          if (started) {
-            const announced = { instanceId: started, workflowId, interfaceVersion: p.interfaceVersion, orderId: p.key.orderId, testOrder: p.testOrder, seq: seqBase ?? 0 };
-            await withinBudget(announceProvisioningInstance(pool, { ...announced, ...(p.key.kind === 'v2-line' ? { orderLineId: p.key.orderLineId } : {}) }), lookupMs()).catch(() => undefined);
-            return { kind: 'provisioning', ids: { ...orderIds, instanceId: started } };
-          }
+          // Temporal holds the order, its start named the instance: announced in the read model, it is answered 000004
+          // and polled, instead of 000005 and called again later. (V1 has no 000004: its 000005 is the same either way.)
+          const announced = await withinBudget(announceStartedInstance(workflowId, p.key), Math.max(0, lookupEnd - Date.now())).catch(() => undefined);
+          if (announced) return { kind: 'provisioning', ids: { ...orderIds, instanceId: announced } };
         }
         return { kind: 'retry-later', message: 'order not yet accepted; retry', ids: orderIds };
       }

@@ -162,21 +162,29 @@ export async function findInstanceByWorkflowId(pool: Pool, workflowId: string): 
 }
 
 /**
- * Announces an instance the API answered 000004 for before its order workflow recorded the purchase (a worker cold,
+ * Announces an instance the API answers 000004 for before its order workflow recorded the purchase (a worker cold,
  * busy or down), so that the marketplace's queryInstance polls find it provisioning rather than unknown. Written at
- * the workflow's seq base, below its first transition, which therefore replaces the row with everything it knows; a
- * row already there (the workflow was quicker, or another instance holds the order) is left as it is.
+ * seq 0, below the workflow's first transition (a first run's seq 1), which therefore replaces the row with all it
+ * knows; a row already there is left as it is. True when the instance's row is there and not released afterwards
+ * (false in the rare race where the workflow's own insert commits between this statement's snapshot and its insert:
+ * the caller then answers "retry", as it would have without the announcement).
  */
 export async function announceProvisioningInstance(
   pool: Pool,
-  a: { instanceId: string; workflowId: string; interfaceVersion: string; orderId: string; orderLineId?: string; testOrder: boolean; seq: number },
-): Promise<void> {
-  await pool.query(
-    `INSERT INTO instances (instance_id, workflow_id, interface_version, order_id, order_line_id, phase, test_order, seq)
-     VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, $7)
-     ON CONFLICT DO NOTHING`,
-    [a.instanceId, a.workflowId, a.interfaceVersion, a.orderId, a.orderLineId ?? null, a.testOrder, a.seq],
+  a: { instanceId: string; workflowId: string; interfaceVersion: string; orderId: string; orderLineId?: string; testOrder: boolean },
+): Promise<boolean> {
+  const r = await pool.query(
+    `WITH announced AS (
+       INSERT INTO instances (instance_id, workflow_id, interface_version, order_id, order_line_id, phase, test_order, seq)
+       VALUES ($1, $2, $3, $4, $5, 'PROVISIONING', $6, 0)
+       ON CONFLICT DO NOTHING
+       RETURNING instance_id)
+     SELECT instance_id FROM announced
+     UNION ALL
+     SELECT instance_id FROM instances WHERE instance_id = $1 AND workflow_id = $2 AND phase <> 'RELEASED'`,
+    [a.instanceId, a.workflowId, a.interfaceVersion, a.orderId, a.orderLineId ?? null, a.testOrder],
   );
+  return (r.rowCount ?? 0) > 0;
 }
 
 /** The timeline of an instance, oldest first. */

@@ -194,6 +194,29 @@ describe('V2 newInstance before any worker has run the order', () => {
     expect(tenants.rows[0].n).toBe(1);
     expect((await cold.pool.query('SELECT count(*)::int AS n FROM instances WHERE order_id = $1', [order.orderId])).rows[0].n).toBe(1);
   });
+
+  it('when the order was started as a debug order (testFlag=1), then its announcement says so, whatever the call announcing it says', async () => {
+    await cold.stopWorker();
+    const order = cold.marketplace.orderBook.createOrder(aSimOrder({ productId: PRODUCT_ID }));
+    const businessId = randomUUID();
+    const first = await cold.market.v2(aV2PurchaseBody(lineOf(order), { businessId, testFlag: '1' }));
+    expectSigned(first, '000004');
+    expect(await findInstance(cold.pool, businessId)).toMatchObject({ phase: 'PROVISIONING', testOrder: true, interfaceVersion: 'V2', seq: 0 });
+    // Announced again by a call without the flag (the first announcement removed by hand): the start decides.
+    await cold.pool.query('DELETE FROM instances WHERE instance_id = $1', [businessId]);
+    const again = await cold.market.v2(aV2PurchaseBody(lineOf(order)));
+    expectSigned(again, '000004');
+    expect(again.body.instanceId).toBe(businessId);
+    expect(await findInstance(cold.pool, businessId)).toMatchObject({ phase: 'PROVISIONING', testOrder: true });
+  });
+
+  it('when a V1 purchase finds no worker, then it is answered a retryable 000005 (V1 has no 000004) and nothing is announced', async () => {
+    await cold.stopWorker();
+    const orderId = uniqueId('CSV1COLD');
+    const a = await cold.market.v1('newInstance', aV1PurchaseParams({ orderId }));
+    expectSigned(a, '000005');
+    expect((await cold.pool.query('SELECT count(*)::int AS n FROM instances WHERE order_id = $1', [orderId])).rows[0].n).toBe(0);
+  });
 });
 
 describe('V2 lifecycle effects', () => {

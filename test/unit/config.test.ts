@@ -40,6 +40,9 @@ describe('configuration', () => {
   it('when values are malformed, then loading fails naming them', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ PROVISION_BUDGET_MS: '6000' })).toThrow(/PROVISION_BUDGET_MS/);
+    // Above 4 s the look-ups after the budget could carry the answer past the marketplace's 5 s.
+    expect(() => loadConfig({ PROVISION_BUDGET_MS: '4001' })).toThrow(/PROVISION_BUDGET_MS/);
+    expect(loadConfig({ PROVISION_BUDGET_MS: '4000' }).koogallery.provisionBudgetMs).toBe(4000);
     expect(() => loadConfig({ PROVISIONER: 'http' })).toThrow(/PROVISIONER_HTTP_URL/);
     expect(() => loadConfig({ TEMPORAL_TLS_CERT_PATH: '/c.pem' })).toThrow(/TEMPORAL_TLS_KEY_PATH/);
   });

@@ -125,9 +125,9 @@ export class ScenarioRun {
     }
     const [first, ...polls] = outcome.answers;
     if (first) this.expect('V2 newInstance', first, [OK, PROCESSING]);
-    // A poll may find the instance still provisioning (000004), or (if its announcement could not be written in
-    // time) not yet known (000003); it ends at the first 000000 with info.
-    for (const poll of polls) this.expect('V2 queryInstance (poll)', poll, [OK, PROCESSING, NOT_FOUND]);
+    // A poll finds the instance still provisioning (000004) until it ends at the first 000000 with info; the
+    // instance an answer 000004 named is never unknown (000003) to the polls after it.
+    for (const poll of polls) this.expect('V2 queryInstance (poll)', poll, [OK, PROCESSING]);
     this.instanceIds.push(outcome.instanceId);
     this.ctx.log(`instance ${outcome.instanceId} created for order ${order.orderId}`);
     return outcome.instanceId;
