@@ -79,7 +79,7 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
     // Ids only: a command may carry the buyer's contacts, which never go into a log line or the inbox.
     ctx.ids = commandIds(command);
     try {
-      const answer = answerFor(command, await deps.orders.execute(command, ctx.accessKey ? { accessKey: ctx.accessKey } : {}));
+      const answer = answerFor(command, await deps.orders.execute(command, { receivedAt: ctx.started, ...(ctx.accessKey ? { accessKey: ctx.accessKey } : {}) }));
       if (answer.code === ResultCode.Processing && command.kind === 'purchase') deps.metrics.asyncAnswers.inc();
       // Every line about an order names its purchase order, instance and workflow; an operation's own order id
       // (a renewal's, an upgrade's) is kept beside it.

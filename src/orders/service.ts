@@ -101,6 +101,8 @@ export interface PurchaseInput {
 /** After the budget: how long the look-ups naming a still-provisioning instance may take, and the least worth starting. */
 const LOOKUP_MS = 800;
 const MIN_LOOKUP_MS = 100;
+/** Read-model phases a purchase answered 000004 may be polled in: provisioning, or already done. */
+const POLLABLE_PHASES = new Set(['PROVISIONING', 'ACTIVE', 'FROZEN']);
 
 class BudgetExceeded extends Error {}
 
@@ -243,12 +245,13 @@ export function createOrderService(deps: OrderServiceDeps) {
    * needed. Resolves to the instance once its row is in the read model (announced here or written by the workflow
    * meanwhile), so that polls find it; undefined when no run is open or the row cannot be confirmed.
    */
-  async function announceStartedInstance(workflowId: string, key: OrderKey): Promise<string | undefined> {
-    const description = await client.workflow.getHandle(workflowId).describe();
+  async function announceStartedInstance(workflowId: string, key: OrderKey, by: number): Promise<string | undefined> {
+    // The gRPC deadline, so that a describe left behind by an answer sent is cancelled, not piled up in an outage.
+    const description = await client.withDeadline(by, () => client.workflow.getHandle(workflowId).describe());
     const attrs = description.typedSearchAttributes;
     const instanceId = attrs.get(InstanceIdKey);
     const interfaceVersion = attrs.get(InterfaceVersionKey);
-    if (description.status.name !== 'RUNNING' || !instanceId || !interfaceVersion) return undefined;
+    if (description.status.name !== 'RUNNING' || !instanceId || !interfaceVersion || Date.now() >= by) return undefined;
     const recorded = await announceProvisioningInstance(pool, {
       instanceId,
       workflowId,
@@ -270,7 +273,9 @@ export function createOrderService(deps: OrderServiceDeps) {
     return { ...c.facts, ...(contacts ? { buyerContactsSealed: deps.sealedBox.sealJson(contacts) } : {}) };
   }
 
-  async function purchase(c: PurchaseCommand, accessKey: string): Promise<OrderOutcome> {
+  async function purchase(c: PurchaseCommand, accessKey: string, receivedAt: number): Promise<OrderOutcome> {
+    // The budget counts from the call's arrival: admission (signature, nonce) has spent some of the 5 s already.
+    const deadline = receivedAt + budgetMs;
     const details = purchaseDetails(c);
     const p: PurchaseInput = {
       key: c.key,
@@ -288,14 +293,19 @@ export function createOrderService(deps: OrderServiceDeps) {
       // Dial tests replay the same debug order twice a day, also after it was released: start it over, under the
       // instanceId it was first given (UNCONFIRMED which one the replayed cases carry; keeping it is the safe side),
       // continuing its transition counter so the read model takes the new run's writes.
-      const prior = await findInstanceByWorkflowId(pool, workflowId);
+      let prior: InstanceRow | undefined;
+      try {
+        prior = await withinBudget(findInstanceByWorkflowId(pool, workflowId), Math.max(MIN_LOOKUP_MS, deadline - Date.now()));
+      } catch (err) {
+        if (err instanceof BudgetExceeded) return { kind: 'retry-later', message: 'order not yet accepted; retry', ids: orderIds };
+        throw err;
+      }
       if (prior) {
         instanceId = prior.instanceId;
         seqBase = prior.seq;
       }
     }
     const startWorkflowOperation = purchaseStartOperation(deps.taskQueue, p, instanceId, seqBase, deps.settlement);
-    const deadline = Date.now() + budgetMs;
     let outcome: OrderOutcome;
     try {
       const result = await withinBudget(
@@ -307,7 +317,7 @@ export function createOrderService(deps: OrderServiceDeps) {
           });
           return handle.result();
         })(),
-        budgetMs,
+        Math.max(0, deadline - Date.now()),
       );
       outcome = answered(result, { ...orderIds, instanceId: result.instanceId });
     } catch (err) {
@@ -315,13 +325,16 @@ export function createOrderService(deps: OrderServiceDeps) {
         // Provisioning goes on in the workflow. Name the instance if it is known, so the marketplace can poll it. Every
         // look-up ends by one fixed time, `LOOKUP_MS` after the budget (budget ≤ 4 s: the answer leaves within 5 s).
         const lookupEnd = deadline + LOOKUP_MS;
-        const row = await withinBudget(findInstanceByWorkflowId(pool, workflowId), Math.max(200, lookupEnd - Date.now())).catch(() => undefined);
-        if (row && row.phase !== 'RELEASED') return { kind: 'provisioning', ids: { ...orderIds, instanceId: row.instanceId } };
-        if (!row && p.interfaceVersion === 'V2' && lookupEnd - Date.now() >= MIN_LOOKUP_MS) {
+        const timeLeft = () => lookupEnd - Date.now();
+        if (timeLeft() < MIN_LOOKUP_MS) return { kind: 'retry-later', message: 'order not yet accepted; retry', ids: orderIds };
+        const row = await withinBudget(findInstanceByWorkflowId(pool, workflowId), timeLeft()).catch(() => undefined);
+        // Polled next: only a phase the polls answer 000004 or 000000 for (a failed purchase being retried is not yet).
+        if (row && POLLABLE_PHASES.has(row.phase)) return { kind: 'provisioning', ids: { ...orderIds, instanceId: row.instanceId } };
+        if (!row && p.interfaceVersion === 'V2' && timeLeft() >= MIN_LOOKUP_MS) {
           // Not recorded yet: no worker has run the order's first task (cold after a start, busy, or down). If
           // Temporal holds the order, its start named the instance: announced in the read model, it is answered 000004
           // and polled, instead of 000005 and called again later. (V1 has no 000004: its 000005 is the same either way.)
-          const announced = await withinBudget(announceStartedInstance(workflowId, p.key), Math.max(0, lookupEnd - Date.now())).catch(() => undefined);
+          const announced = await withinBudget(announceStartedInstance(workflowId, p.key, lookupEnd), timeLeft()).catch(() => undefined);
           if (announced) return { kind: 'provisioning', ids: { ...orderIds, instanceId: announced } };
         }
         return { kind: 'retry-later', message: 'order not yet accepted; retry', ids: orderIds };
@@ -416,11 +429,11 @@ export function createOrderService(deps: OrderServiceDeps) {
    * Runs one marketplace command: the production interface's table of contents. `call.accessKey` is the key the
    * call was verified with, which encrypts the appInfo of its answer (default: the access key).
    */
-  function execute(c: ProductionCommand, call: { readonly accessKey?: string } = {}): Promise<OrderOutcome> {
+  function execute(c: ProductionCommand, call: { readonly accessKey?: string; readonly receivedAt?: number } = {}): Promise<OrderOutcome> {
     const accessKey = call.accessKey ?? deps.accessKey;
     switch (c.kind) {
       case 'purchase':
-        return purchase(c, accessKey);
+        return purchase(c, accessKey, call.receivedAt ?? Date.now());
       case 'renew': {
         const req = {
           orderId: c.orderId,

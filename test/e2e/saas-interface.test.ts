@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findInstance } from '../../src/orders/store.js';
+import { createOrderService } from '../../src/orders/service.js';
 import { computeV2Signature, encryptField } from '../../src/koogallery/index.js';
 import { createSealedBox } from '../../src/platform/sealed-box.js';
 import type { CreateOrderInput } from '../../tools/simulator/order-book.js';
@@ -208,6 +209,41 @@ describe('V2 newInstance before any worker has run the order', () => {
     expectSigned(again, '000004');
     expect(again.body.instanceId).toBe(businessId);
     expect(await findInstance(cold.pool, businessId)).toMatchObject({ phase: 'PROVISIONING', testOrder: true });
+  });
+
+  it('when a failed purchase is called again and no worker takes the retry in time, then 000005, not 000004 (its polls would answer 000003)', async () => {
+    await cold.startWorker();
+    const orderId = uniqueId('CSUNKNOWN');
+    const line = { orderId, orderLineId: `${orderId}-000001` };
+    const businessId = randomUUID();
+    expectSigned(await cold.market.v2(aV2PurchaseBody(line, { businessId })), '000005');
+    expect(await findInstance(cold.pool, businessId)).toMatchObject({ phase: 'FAILED' });
+    await cold.stopWorker();
+    const again = await cold.market.v2(aV2PurchaseBody(line));
+    expectSigned(again, '000005');
+    expect(again.latencyMs).toBeLessThan(5000);
+    expectSigned(await cold.market.v2({ activity: 'queryInstance', instanceId: businessId }), '000003');
+  });
+
+  it('when the call arrived a while before its purchase began (slow admission), then the budget counts from its arrival', async () => {
+    await cold.stopWorker();
+    const budgetMs = 3500;
+    const orders = createOrderService({
+      client: cold.client,
+      pool: cold.pool,
+      taskQueue: cold.config.temporal.taskQueue,
+      accessKey: TEST_ACCESS_KEY,
+      sealedBox: createSealedBox(cold.config.dataEncryptionKey),
+      budgetMs,
+    });
+    const order = cold.marketplace.orderBook.createOrder(aSimOrder({ productId: PRODUCT_ID }));
+    const businessId = randomUUID();
+    const key = { kind: 'v2-line' as const, ...lineOf(order) };
+    const began = Date.now();
+    // Arrived 3 s ago: 0.5 s of the budget is left, then at most 0.8 s of look-ups (not another 3.5 s).
+    const outcome = await orders.execute({ kind: 'purchase', interfaceVersion: 'V2', testOrder: false, key, businessId }, { receivedAt: began - 3000 });
+    expect(Date.now() - began).toBeLessThan(budgetMs);
+    expect(outcome).toMatchObject({ kind: 'provisioning', ids: { instanceId: businessId } });
   });
 
   it('when a V1 purchase finds no worker, then it is answered a retryable 000005 (V1 has no 000004) and nothing is announced', async () => {

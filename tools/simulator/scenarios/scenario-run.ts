@@ -118,7 +118,7 @@ export class ScenarioRun {
       });
     } catch (err) {
       if (err instanceof ProductionCallError) {
-        err.answers.forEach((a, i) => this.expect(i === 0 ? 'V2 newInstance' : 'V2 queryInstance (poll)', a, [OK, PROCESSING, NOT_FOUND]));
+        err.answers.forEach((a, i) => this.expect(i === 0 ? 'V2 newInstance' : 'V2 queryInstance (poll)', a, [OK, PROCESSING]));
         throw this.fail('V2 newInstance', err.message);
       }
       throw this.fail('V2 newInstance', `request failed: ${err instanceof Error ? err.message : String(err)}`);
