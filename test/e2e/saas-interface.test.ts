@@ -8,6 +8,7 @@ import type { CreateOrderInput } from '../../tools/simulator/order-book.js';
 import type { ProductionAnswer } from '../../tools/simulator/production-client.js';
 import { getOrderQuery, orderWorkflowId } from '../../src/orders/contract.js';
 import { uniqueId } from '../setup/infra.js';
+import { until } from '../../tools/testing/until.js';
 import { startServiceHarness, TEST_ACCESS_KEY, type ServiceHarness } from '../support/service-harness.js';
 import { aSimOrder, aV1PurchaseParams, aV2PurchaseBody, aV2RenewalBody, inDays, lineOf } from '../support/factories.js';
 
@@ -46,6 +47,14 @@ function expectSigned(a: ProductionAnswer, code: string): void {
   expect(a.status).toBe(200);
   expect(a.bodySignValid).toBe(true);
   expect(a.body?.resultCode).toBe(code);
+}
+
+/** Polls queryInstance as the marketplace does after a 000004, until the instance's info comes back (000000). */
+function pollUntilReady(market: ServiceHarness['market'], instanceId: string, timeoutMs: number): Promise<ProductionAnswer> {
+  return until(`queryInstance ${instanceId} ready`, async () => {
+    const q = await market.v2({ activity: 'queryInstance', instanceId });
+    return q.body.resultCode === '000000' ? q : undefined;
+  }, timeoutMs);
 }
 
 async function buyV2(extra: Partial<CreateOrderInput> = {}) {
@@ -104,12 +113,7 @@ describe('V2 newInstance', () => {
     expectSigned(early, '000004');
     expect(early.body.info).toBeUndefined();
     h.provisionerFaults.faults.reset();
-    let ready: ProductionAnswer | undefined;
-    for (let i = 0; i < 40 && !ready; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      const q = await h.market.v2({ activity: 'queryInstance', instanceId: businessId });
-      if (q.body.resultCode === '000000') ready = q;
-    }
+    const ready = await pollUntilReady(h.market, businessId, 10_000);
     expect(ready?.body.info?.[0]?.instanceId).toBe(businessId);
     expect(ready?.appInfo?.password).toBeTruthy();
   });
@@ -179,12 +183,7 @@ describe('V2 newInstance before any worker has run the order', () => {
     expect(poll.body.info).toBeUndefined();
 
     await cold.startWorker();
-    let ready: ProductionAnswer | undefined;
-    for (let i = 0; i < 80 && !ready; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      const q = await cold.market.v2({ activity: 'queryInstance', instanceId: businessId });
-      if (q.body.resultCode === '000000') ready = q;
-    }
+    const ready = await pollUntilReady(cold.market, businessId, 20_000);
     expect(ready?.body.info?.[0]?.instanceId).toBe(businessId);
     expect(ready?.appInfo?.password).toBeTruthy();
     // The workflow's own writes replaced the announcement: its first transition is in the timeline, its facts in the row.
