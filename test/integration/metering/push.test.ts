@@ -7,6 +7,7 @@ import { METERING_PUSH_WORKFLOW_TYPE, type MeteringPushResult } from '../../../s
 import { insertUsage } from '../../../src/metering/store.js';
 import { createUsageDataClient } from '../../../src/marketplace-api/usage-data-client.js';
 import { loadConfig } from '../../../src/platform/config.js';
+import { withDeadline } from '../../../src/platform/deadline.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { addMissingSearchAttributes } from '../../../scripts/infra/dev-server.js';
 import { createOpenApiServer, type OpenApiServer } from '../../../tools/simulator/open-api-server.js';
@@ -184,14 +185,34 @@ describe('hourly usage push over two days', () => {
     // A plain client: the environment's own would skip time while it waits for each run's result.
     const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
     const billed = () => [...sim.usage.billed.values()].filter((b) => b.instanceId === instanceId);
+    // Each step bounded in real time: a stall (one full CI run hung here for the test's 120 s, with no activity
+    // failure logged) fails naming the step, the worker's state and what the tick's workflow was waiting on.
+    const bounded = async <T>(step: string, work: Promise<T>, workflowId?: string): Promise<T> => {
+      try {
+        return await withDeadline(work, 30_000, () => new Error(`no answer in 30 s`));
+      } catch (err) {
+        const d = workflowId ? await plain.workflow.getHandle(workflowId).describe().catch((e: unknown) => String(e)) : undefined;
+        const waitingOn =
+          d && typeof d !== 'string'
+            ? {
+                status: d.status.name,
+                historyLength: d.historyLength,
+                pendingWorkflowTask: d.raw.pendingWorkflowTask ? { state: d.raw.pendingWorkflowTask.state, attempt: d.raw.pendingWorkflowTask.attempt } : undefined,
+                pendingActivities: d.raw.pendingActivities?.map((a) => ({ type: a.activityType?.name, state: a.state, attempt: a.attempt, lastFailure: a.lastFailure?.message })),
+              }
+            : d;
+        throw new Error(`${step}: ${(err as Error).message}; worker ${worker.getState()}; workflow ${JSON.stringify(waitingOn)}`, { cause: err });
+      }
+    };
     const closeDelayMs = 5 * 60_000;
     // Until the last hour has closed: 49 ticks, or 50 when the test starts within the close delay past an hour
     // (the 49th tick then lands before the 48th hour's close; found by a run started at hh:02).
     for (let tick = 1, closedAll = false; !closedAll; tick++) {
       expect(tick).toBeLessThanOrEqual(50);
-      await env.sleep(HOUR);
-      const now = await env.currentTimeMs();
-      const result = (await plain.workflow.execute(METERING_PUSH_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueId('push-tick'), args: [{}] })) as MeteringPushResult;
+      await bounded(`tick ${tick}: env.sleep`, env.sleep(HOUR));
+      const now = await bounded(`tick ${tick}: env.currentTimeMs`, env.currentTimeMs());
+      const workflowId = uniqueId('push-tick');
+      const result = (await bounded(`tick ${tick}: the push run`, plain.workflow.execute(METERING_PUSH_WORKFLOW_TYPE, { taskQueue, workflowId, args: [{}] }), workflowId)) as MeteringPushResult;
       expect(result.unavailable).toBeUndefined();
       const closed = hours.filter((h) => h + HOUR <= now - closeDelayMs - 1000);
       // Allow one hour of slack for the tick landing within a second of a close.
