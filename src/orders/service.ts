@@ -427,7 +427,8 @@ export function createOrderService(deps: OrderServiceDeps) {
 
   /**
    * Runs one marketplace command: the production interface's table of contents. `call.accessKey` is the key the
-   * call was verified with, which encrypts the appInfo of its answer (default: the access key).
+   * call was verified with, which encrypts the appInfo of its answer (default: the access key); `call.receivedAt`
+   * when it arrived (epoch ms; default: now), from which a purchase's budget counts.
    */
   function execute(c: ProductionCommand, call: { readonly accessKey?: string; readonly receivedAt?: number } = {}): Promise<OrderOutcome> {
     const accessKey = call.accessKey ?? deps.accessKey;
