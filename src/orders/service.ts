@@ -287,6 +287,8 @@ export function createOrderService(deps: OrderServiceDeps) {
     };
     const workflowId = p.workflow?.id(p.key) ?? orderWorkflowId(p.key);
     const orderIds = { workflowId, orderId: p.key.orderId };
+    // Retryable: the marketplace calls again, and the call joins whatever this one started.
+    const notYetAccepted: OrderOutcome = { kind: 'retry-later', message: 'order not yet accepted; retry', ids: orderIds };
     let instanceId = instanceIdFor(p.businessId);
     let seqBase: number | undefined;
     if (p.testOrder) {
@@ -297,7 +299,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       try {
         prior = await withinBudget(findInstanceByWorkflowId(pool, workflowId), Math.max(MIN_LOOKUP_MS, deadline - Date.now()));
       } catch (err) {
-        if (err instanceof BudgetExceeded) return { kind: 'retry-later', message: 'order not yet accepted; retry', ids: orderIds };
+        if (err instanceof BudgetExceeded) return notYetAccepted;
         throw err;
       }
       if (prior) {
@@ -326,7 +328,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         // look-up ends by one fixed time, `LOOKUP_MS` after the budget (budget ≤ 4 s: the answer leaves within 5 s).
         const lookupEnd = deadline + LOOKUP_MS;
         const timeLeft = () => lookupEnd - Date.now();
-        if (timeLeft() < MIN_LOOKUP_MS) return { kind: 'retry-later', message: 'order not yet accepted; retry', ids: orderIds };
+        if (timeLeft() < MIN_LOOKUP_MS) return notYetAccepted;
         const row = await withinBudget(findInstanceByWorkflowId(pool, workflowId), timeLeft()).catch(() => undefined);
         // Polled next: only a phase the polls answer 000004 or 000000 for (a failed purchase being retried is not yet).
         if (row && POLLABLE_PHASES.has(row.phase)) return { kind: 'provisioning', ids: { ...orderIds, instanceId: row.instanceId } };
@@ -337,7 +339,7 @@ export function createOrderService(deps: OrderServiceDeps) {
           const announced = await withinBudget(announceStartedInstance(workflowId, p.key, lookupEnd), timeLeft()).catch(() => undefined);
           if (announced) return { kind: 'provisioning', ids: { ...orderIds, instanceId: announced } };
         }
-        return { kind: 'retry-later', message: 'order not yet accepted; retry', ids: orderIds };
+        return notYetAccepted;
       }
       const failure = classifyTemporalFailure(err, ORDER_REJECTION_TYPE);
       if (failure.kind === 'already-started') {

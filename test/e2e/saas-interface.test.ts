@@ -33,8 +33,14 @@ function yearlyOrder(extra: Partial<CreateOrderInput> = {}) {
   return h.marketplace.orderBook.createOrder(aSimOrder({ productId: PRODUCT_ID, ...extra }));
 }
 
-async function tenantCount(instanceId: string): Promise<number> {
-  const r = await h.pool.query('SELECT count(*)::int AS n FROM tenants WHERE instance_id = $1', [instanceId]);
+async function tenantCount(instanceId: string, pool = h.pool): Promise<number> {
+  const r = await pool.query('SELECT count(*)::int AS n FROM tenants WHERE instance_id = $1', [instanceId]);
+  return r.rows[0].n;
+}
+
+/** Read-model rows of an order (one per instance). */
+async function instanceCount(orderId: string, pool = h.pool): Promise<number> {
+  const r = await pool.query('SELECT count(*)::int AS n FROM instances WHERE order_id = $1', [orderId]);
   return r.rows[0].n;
 }
 
@@ -97,8 +103,7 @@ describe('V2 newInstance', () => {
     expect(ids.size).toBe(1);
     const [instanceId] = [...ids] as string[];
     expect(await tenantCount(instanceId!)).toBe(1);
-    const rows = await h.pool.query('SELECT count(*)::int AS n FROM instances WHERE order_id = $1', [order.orderId]);
-    expect(rows.rows[0].n).toBe(1);
+    expect(await instanceCount(order.orderId)).toBe(1);
   });
 
   it('when provisioning outlasts the budget, then 000004 names the instance and queryInstance returns info once ready', async () => {
@@ -190,9 +195,8 @@ describe('V2 newInstance before any worker has run the order', () => {
     expect(await findInstance(cold.pool, businessId)).toMatchObject({ phase: 'ACTIVE', productId: PRODUCT_ID, customerId: order.buyerInfo.customerId });
     const timeline = await cold.pool.query<{ seq: number; event: string }>('SELECT seq, event FROM instance_transitions WHERE instance_id = $1 ORDER BY seq', [businessId]);
     expect(timeline.rows[0]).toEqual({ seq: 1, event: 'PURCHASE_RECEIVED' });
-    const tenants = await cold.pool.query('SELECT count(*)::int AS n FROM tenants WHERE instance_id = $1', [businessId]);
-    expect(tenants.rows[0].n).toBe(1);
-    expect((await cold.pool.query('SELECT count(*)::int AS n FROM instances WHERE order_id = $1', [order.orderId])).rows[0].n).toBe(1);
+    expect(await tenantCount(businessId, cold.pool)).toBe(1);
+    expect(await instanceCount(order.orderId, cold.pool)).toBe(1);
   });
 
   it('when the order was started as a debug order (testFlag=1), then its announcement says so, whatever the call announcing it says', async () => {
@@ -250,7 +254,7 @@ describe('V2 newInstance before any worker has run the order', () => {
     const orderId = uniqueId('CSV1COLD');
     const a = await cold.market.v1('newInstance', aV1PurchaseParams({ orderId }));
     expectSigned(a, '000005');
-    expect((await cold.pool.query('SELECT count(*)::int AS n FROM instances WHERE order_id = $1', [orderId])).rows[0].n).toBe(0);
+    expect(await instanceCount(orderId, cold.pool)).toBe(0);
   });
 });
 
@@ -508,7 +512,7 @@ describe('the buyer\'s contacts (admin account)', () => {
     const a = await v1Purchase(orderId, { mobilePhone: encryptField('some-other-key', PHONE) });
     expectSigned(a, '000101');
     expect(a.body.resultMsg).toMatch(/mobilePhone/);
-    expect((await h.pool.query('SELECT count(*)::int AS n FROM instances WHERE order_id = $1', [orderId])).rows[0].n).toBe(0);
+    expect(await instanceCount(orderId)).toBe(0);
   });
 
   it('when the provisioner refuses the buyer\'s e-mail (V1) or mobile number (V2), then the purchase answers 000102 / 000101 and no tenant is left', async () => {

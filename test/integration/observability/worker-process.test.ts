@@ -14,6 +14,7 @@ import {
 import { RECONCILIATION_WORKFLOW_TYPE, reconciliationScheduleId, type ReconciliationResult } from '../../../src/reconciliation/contract.js';
 import { meteringPushScheduleId } from '../../../src/metering/contract.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
+import { until } from '../../../tools/testing/until.js';
 import { parseSamples } from '../../support/ops/prometheus-text.js';
 
 // The worker as production runs it: `node --import tsx worker.ts` as a child process with its configuration in the
@@ -38,16 +39,6 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 let child: ChildProcess;
@@ -92,7 +83,7 @@ beforeAll(async () => {
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  await waitFor(
+  await until(
     'the worker to run',
     () => {
       if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}:\n${output}`);
@@ -114,13 +105,13 @@ afterAll(async () => {
 
 describe('worker process', () => {
   it('when started, then it creates its reconciliation schedule, for its own task queue, every 15 minutes', async () => {
-    const line = await waitFor('the schedule log line', () => logLines().find((l) => l.msg === 'reconciliation schedule ready'), 20_000);
+    const line = await until('the schedule log line', () => logLines().find((l) => l.msg === 'reconciliation schedule ready'), 20_000);
     expect(line).toMatchObject({ scheduleId: `koogallery-reconciliation-${taskQueue}`, created: true, level: 'info', service: 'koogallery-worker' });
     const d = await client.schedule.getHandle(reconciliationScheduleId(taskQueue)).describe();
     expect(d.action).toMatchObject({ workflowType: RECONCILIATION_WORKFLOW_TYPE, taskQueue });
     expect(d.spec.intervals?.map((i) => i.every)).toEqual([15 * 60_000]);
     // The usage push schedule beside it: hourly, 5 minutes into the hour.
-    const push = await waitFor('the push schedule log line', () => logLines().find((l) => l.msg === 'metering push schedule ready'), 20_000);
+    const push = await until('the push schedule log line', () => logLines().find((l) => l.msg === 'metering push schedule ready'), 20_000);
     expect(push).toMatchObject({ scheduleId: meteringPushScheduleId(taskQueue), created: true });
     const p = await client.schedule.getHandle(meteringPushScheduleId(taskQueue)).describe();
     expect(p.spec.intervals).toEqual([{ every: 3600_000, offset: 300_000 }]);
@@ -135,7 +126,7 @@ describe('worker process', () => {
       workflowExecutionTimeout: '1 minute',
     });
     expect(result).toMatchObject({ checked: 0, newFindings: 0, resolved: 0 });
-    const text = await waitFor(
+    const text = await until(
       'temporal_ series after the run',
       async () => {
         const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
@@ -194,7 +185,7 @@ describe('worker process', () => {
     })) as NotificationResult;
     expect(result).toMatchObject({ dedupeKey, channel: 'log', attempt: 1 });
     expect(logLines().find((l) => l.msg === 'notification' && l.dedupeKey === dedupeKey)).toMatchObject({ channel: 'log', recipient: 'MERCHANT', level: 'info' });
-    const text = await waitFor(
+    const text = await until(
       'the notification counter',
       async () => {
         const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
