@@ -360,26 +360,38 @@ export function createOrderService(deps: OrderServiceDeps) {
     return outcome;
   }
 
-  /** Runs an update on the order that owns `instanceId`, recognising every way it can fail. */
+  /**
+   * Runs an update on the order that owns `instanceId`, recognising every way it can fail. As a purchase's, the
+   * budget counts from the call's arrival (`receivedAt`): admission and the look-up of the order spend of it.
+   */
   async function operate(
-    instanceId: string,
-    testOrder: boolean,
+    c: { readonly instanceId: string; readonly testOrder: boolean },
+    receivedAt: number,
     run: (workflowId: string) => Promise<OperationResult>,
     opts: { release?: boolean } = {},
   ): Promise<OrderOutcome> {
-    const [row] = await findInstances(pool, [instanceId]);
-    if (!row) return { kind: 'instance-not-found', message: 'instance not found' };
-    const ids = { instanceId, workflowId: row.workflowId, orderId: row.orderId };
+    const { instanceId, testOrder } = c;
+    const deadline = receivedAt + budgetMs;
+    let ids: OrderIds = { instanceId };
     try {
-      return answered(await withinBudget(run(row.workflowId), budgetMs), ids);
+      const [row] = await withinBudget(findInstances(pool, [instanceId]), Math.max(MIN_LOOKUP_MS, deadline - Date.now()));
+      if (!row) return { kind: 'instance-not-found', message: 'instance not found' };
+      ids = { instanceId, workflowId: row.workflowId, orderId: row.orderId };
+      return answered(await withinBudget(run(row.workflowId), Math.max(0, deadline - Date.now())), ids);
     } catch (err) {
       if (err instanceof BudgetExceeded) return { kind: 'retry-later', message: 'still processing; retry', ids };
       const failure = classifyTemporalFailure(err, ORDER_REJECTION_TYPE);
       if (failure.kind === 'update-refused') return { kind: 'refused', code: refusedCode(failure.failure.details), message: failure.failure.message, ids };
       if (failure.kind === 'workflow-gone') {
-        // The order closed (released, or a failed purchase past its retention): what it left in the read model decides.
-        const fresh = (await findInstances(pool, [instanceId]))[0];
-        return outcomeFromRow(fresh, { purchase: false, release: opts.release ?? false, testOrder });
+        // The order closed (released, or a failed purchase past its retention): what it left in the read model decides,
+        // read by the same fixed end as a purchase's look-ups after its budget.
+        const lookup = withinBudget(findInstances(pool, [instanceId]), Math.max(MIN_LOOKUP_MS, deadline + LOOKUP_MS - Date.now()));
+        const fresh = await lookup.catch((e: unknown) => {
+          if (e instanceof BudgetExceeded) return undefined;
+          throw e;
+        });
+        if (fresh === undefined) return { kind: 'retry-later', message: 'still processing; retry', ids };
+        return outcomeFromRow(fresh[0], { purchase: false, release: opts.release ?? false, testOrder });
       }
       throw err;
     }
@@ -430,13 +442,14 @@ export function createOrderService(deps: OrderServiceDeps) {
   /**
    * Runs one marketplace command: the production interface's table of contents. `call.accessKey` is the key the
    * call was verified with, which encrypts the appInfo of its answer (default: the access key); `call.receivedAt`
-   * when it arrived (epoch ms; default: now), from which a purchase's budget counts.
+   * when it arrived (epoch ms; default: now), from which the budget of a purchase or an operation counts.
    */
   function execute(c: ProductionCommand, call: { readonly accessKey?: string; readonly receivedAt?: number } = {}): Promise<OrderOutcome> {
     const accessKey = call.accessKey ?? deps.accessKey;
+    const receivedAt = call.receivedAt ?? Date.now();
     switch (c.kind) {
       case 'purchase':
-        return purchase(c, accessKey, call.receivedAt ?? Date.now());
+        return purchase(c, accessKey, receivedAt);
       case 'renew': {
         const req = {
           orderId: c.orderId,
@@ -449,14 +462,14 @@ export function createOrderService(deps: OrderServiceDeps) {
           ...(c.orderAmount ? { orderAmount: c.orderAmount } : {}),
           testOrder: c.testOrder,
         };
-        return operate(c.instanceId, c.testOrder, (wf) => handleOf(wf).executeUpdate(refreshUpdate, { args: [req], updateId: `refresh-${c.orderId}` }));
+        return operate(c, receivedAt, (wf) => handleOf(wf).executeUpdate(refreshUpdate, { args: [req], updateId: `refresh-${c.orderId}` }));
       }
       case 'expire':
       case 'freeze':
       case 'unfreeze': {
         // Expiry and arrears are separate freezes: a renewal lifts the first, only the marketplace's UNFREEZE both.
         const req = { action: c.kind === 'unfreeze' ? ('UNFREEZE' as const) : ('FREEZE' as const), reason: c.kind === 'expire' ? ('EXPIRED' as const) : ('MARKETPLACE' as const), testOrder: c.testOrder };
-        return operate(c.instanceId, c.testOrder, (wf) => handleOf(wf).executeUpdate(setStatusUpdate, { args: [req] }));
+        return operate(c, receivedAt, (wf) => handleOf(wf).executeUpdate(setStatusUpdate, { args: [req] }));
       }
       case 'upgrade': {
         const req = {
@@ -467,12 +480,12 @@ export function createOrderService(deps: OrderServiceDeps) {
           ...(c.spec ? { spec: c.spec } : {}),
           testOrder: c.testOrder,
         };
-        return operate(c.instanceId, c.testOrder, (wf) => handleOf(wf).executeUpdate(upgradeUpdate, { args: [req], updateId: `upgrade-${c.orderId}` }));
+        return operate(c, receivedAt, (wf) => handleOf(wf).executeUpdate(upgradeUpdate, { args: [req], updateId: `upgrade-${c.orderId}` }));
       }
       case 'release': {
         const req = { ...(c.orderId ? { orderId: c.orderId } : {}), testOrder: c.testOrder };
         // Releasing a released instance succeeds.
-        return operate(c.instanceId, c.testOrder, (wf) => handleOf(wf).executeUpdate(releaseUpdate, { args: [req] }), { release: true });
+        return operate(c, receivedAt, (wf) => handleOf(wf).executeUpdate(releaseUpdate, { args: [req] }), { release: true });
       }
       case 'query':
         return queryInstances(c.instanceIds, accessKey);

@@ -249,6 +249,30 @@ describe('V2 newInstance before any worker has run the order', () => {
     expect(outcome).toMatchObject({ kind: 'provisioning', ids: { instanceId: businessId } });
   });
 
+  it('when a renewal arrived a while before it began and no worker takes it, then its budget too counts from its arrival', async () => {
+    await cold.startWorker();
+    const order = cold.marketplace.orderBook.createOrder(aSimOrder({ productId: PRODUCT_ID }));
+    const bought = await cold.market.v2(aV2PurchaseBody(lineOf(order)));
+    const instanceId = bought.body.instanceId as string;
+    await pollUntilReady(cold.market, instanceId, 20_000);
+    await cold.stopWorker();
+    const budgetMs = 3500;
+    const orders = createOrderService({
+      client: cold.client,
+      pool: cold.pool,
+      taskQueue: cold.config.temporal.taskQueue,
+      accessKey: TEST_ACCESS_KEY,
+      sealedBox: createSealedBox(cold.config.dataEncryptionKey),
+      budgetMs,
+    });
+    const began = Date.now();
+    // Arrived 3 s ago: 0.5 s of the budget is left for the update, not another 3.5 s.
+    const renewal = { kind: 'renew' as const, interfaceVersion: 'V2' as const, testOrder: false, instanceId, orderId: uniqueId('CSRENEW'), scene: 'RENEWAL' as const, expireTime: new Date(Date.now() + 400 * 86_400_000).toISOString() };
+    const outcome = await orders.execute(renewal, { receivedAt: began - 3000 });
+    expect(Date.now() - began).toBeLessThan(2000);
+    expect(outcome).toMatchObject({ kind: 'retry-later', ids: { instanceId, orderId: order.orderId } });
+  });
+
   it('when a V1 purchase finds no worker, then it is answered a retryable 000005 (V1 has no 000004) and nothing is announced', async () => {
     await cold.stopWorker();
     const orderId = uniqueId('CSV1COLD');
