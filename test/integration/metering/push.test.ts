@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
-// Internal to the SDK, but the only way to a test-service connection without the retrying interceptor.
-import { InternalConnectionOptionsSymbol, type InternalConnectionOptions } from '@temporalio/client/lib/connection.js';
-import { msToTs } from '@temporalio/common/lib/time.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../../src/main/worker-activities.js';
@@ -14,6 +11,7 @@ import { withDeadline } from '../../../src/platform/deadline.js';
 import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { addMissingSearchAttributes } from '../../../scripts/infra/dev-server.js';
 import { createOpenApiServer, type OpenApiServer } from '../../../tools/simulator/open-api-server.js';
+import { createClockSkipper, type ClockSkipper } from '../../../tools/testing/clock-skipper.js';
 import { eventually, testSecrets, workerProcess, type ManagedProcess } from '../../support/fault-harness.js';
 import { meteringSn } from '../../../src/metering/push.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
@@ -143,6 +141,7 @@ let worker: Worker;
 let running: Promise<void>;
 let taskQueue: string;
 let sim: OpenApiServer;
+let clock: ClockSkipper | undefined;
 
 describe('hourly usage push over two days', () => {
   beforeAll(async () => {
@@ -151,6 +150,7 @@ describe('hourly usage push over two days', () => {
     const { url } = await sim.listen(0);
     env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: infra.timeSkippingServerPath } } });
     await addMissingSearchAttributes(env.connection, env.namespace ?? 'default');
+    clock = await createClockSkipper(env);
     pool = createPool({ url: infra.databaseUrl, max: 4, applicationName: 'metering-schedule-test' });
     const config = loadConfig({ APP_ENV: 'test', DATABASE_URL: infra.databaseUrl, KOOGALLERY_ACCESS_KEY: KEY, KOOGALLERY_API_BASE: url });
     taskQueue = uniqueId('tq-metering');
@@ -165,8 +165,10 @@ describe('hourly usage push over two days', () => {
   }, 120_000);
 
   afterAll(async () => {
-    worker?.shutdown();
+    // A worker whose run failed is stopped already (shutdown() would throw): the test server must still be torn down.
+    if (worker?.getState() === 'RUNNING') worker.shutdown();
     await running?.catch(() => undefined);
+    await clock?.close().catch(() => undefined);
     await env?.teardown();
     await pool?.end();
     await sim?.close();
@@ -187,24 +189,6 @@ describe('hourly usage push over two days', () => {
     );
     // A plain client: the environment's own would skip time while it waits for each run's result.
     const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
-    // The clock moved by target on a connection that never retries: `env.sleep` goes through the client's gRPC retry,
-    // which repeats a failed UnlockTimeSkippingWithSleep — not idempotent: it moves the server's time-lock counter
-    // while it runs — up to ten times; two full CI runs stalled in exactly that retry. Here a call that fails on the
-    // wire may still have run on the server, so the server's time decides whether to ask again.
-    const testConnectionOptions: InternalConnectionOptions = { address: env.address, interceptors: [], [InternalConnectionOptionsSymbol]: { supportsTestService: true } };
-    const testConnection = await Connection.connect(testConnectionOptions);
-    const skipTo = async (target: number): Promise<void> => {
-      for (let attempt = 1; ; attempt++) {
-        const left = target - (await env.currentTimeMs());
-        if (left <= 0) return;
-        try {
-          await testConnection.testService!.unlockTimeSkippingWithSleep({ duration: msToTs(left) });
-        } catch (err) {
-          if (attempt >= 3) throw err;
-          await new Promise((r) => setTimeout(r, 2000));
-        }
-      }
-    };
     const billed = () => [...sim.usage.billed.values()].filter((b) => b.instanceId === instanceId);
     // Each step bounded in real time: a stall (one full CI run hung here for the test's 120 s, with no activity
     // failure logged) fails naming the step, the worker's state and what the tick's workflow was waiting on.
@@ -230,7 +214,7 @@ describe('hourly usage push over two days', () => {
     // (the 49th tick then lands before the 48th hour's close; found by a run started at hh:02).
     for (let tick = 1, closedAll = false; !closedAll; tick++) {
       expect(tick).toBeLessThanOrEqual(50);
-      await bounded(`tick ${tick}: skip an hour`, skipTo(startMs + tick * HOUR));
+      await bounded(`tick ${tick}: skip an hour`, clock!.skipTo(startMs + tick * HOUR));
       const now = await bounded(`tick ${tick}: env.currentTimeMs`, env.currentTimeMs());
       const workflowId = uniqueId('push-tick');
       const result = (await bounded(`tick ${tick}: the push run`, plain.workflow.execute(METERING_PUSH_WORKFLOW_TYPE, { taskQueue, workflowId, args: [{}] }), workflowId)) as MeteringPushResult;
@@ -241,7 +225,6 @@ describe('hourly usage push over two days', () => {
       expect(billed().length).toBeLessThanOrEqual(closed.length + 1);
       closedAll = closed.length === hours.length;
     }
-    await testConnection.close();
     const all = billed();
     expect(all).toHaveLength(48);
     expect(new Set(all.map((b) => b.meteringSn))).toEqual(new Set(hours.map((h) => meteringSn(instanceId, new Date(h), 0))));

@@ -12,6 +12,7 @@ import { createPool, type Pool } from '../../../src/platform/db/pool.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { SUPERVISION_WORKFLOW_TYPE, supervisionWorkflowId, type SupervisionInput } from '../../../src/supervision/contract.js';
 import { addMissingSearchAttributes } from '../../../scripts/infra/dev-server.js';
+import { createClockSkipper, type ClockSkipper } from '../../../tools/testing/clock-skipper.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
 // The whole notification path, end to end through the worker: a supervision workflow (the production bundle)
@@ -22,6 +23,7 @@ import { testInfra, uniqueId } from '../../setup/infra.js';
 const DAY = 86_400_000;
 
 let env: TestWorkflowEnvironment;
+let clock: ClockSkipper | undefined;
 let pool: Pool;
 let worker: Worker;
 let running: Promise<void>;
@@ -46,6 +48,7 @@ beforeAll(async () => {
 
   env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: infra.timeSkippingServerPath } } });
   await addMissingSearchAttributes(env.connection, env.namespace ?? 'default');
+  clock = await createClockSkipper(env);
   pool = createPool({ url: infra.databaseUrl, max: 4, applicationName: 'supervision-reminders-test' });
   const config = loadConfig({
     APP_ENV: 'test',
@@ -68,8 +71,10 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
+  // A worker whose run failed is stopped already (shutdown() would throw): the test server must still be torn down.
+  if (worker?.getState() === 'RUNNING') worker.shutdown();
   await running?.catch(() => undefined);
+  await clock?.close().catch(() => undefined);
   await env?.teardown();
   await pool?.end();
   gateway?.closeAllConnections();
@@ -87,7 +92,7 @@ describe('supervision reminders through Temporal notifications', () => {
       testOrder: false,
     };
     const supervision = await env.client.workflow.start(SUPERVISION_WORKFLOW_TYPE, { taskQueue, workflowId: supervisionWorkflowId(input.orderWorkflowId), args: [input] });
-    await env.sleep(181 * DAY);
+    await clock!.skip(181 * DAY);
 
     const request = `${supervision.workflowId}:reminder:1`;
     const keys = [`${request}:MERCHANT#log`, `${request}:MERCHANT#sms`, `${request}:ACCOUNT_MANAGER#log`];

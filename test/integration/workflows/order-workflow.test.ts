@@ -38,6 +38,7 @@ import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../../src/kernel/search-attributes
 import { classifyTemporalFailure, isWorkflowGone, updateRefusal } from '../../../src/platform/temporal/failures.js';
 import type { SupervisionTerms } from '../../../src/supervision/contract.js';
 import type { orderWorkflow } from '../../../src/orders/workflow.js';
+import { createClockSkipper, type ClockSkipper } from '../../../tools/testing/clock-skipper.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 import { anOrderDetails, aV1OrderInput, aV2OrderInput } from '../../support/factories.js';
 
@@ -866,6 +867,7 @@ describe('order workflow (dev server, mocked activities)', () => {
 
 describe('order workflow (time-skipping test server, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
+  let clock: ClockSkipper | undefined;
 
   beforeAll(async () => {
     env = await TestWorkflowEnvironment.createTimeSkipping({
@@ -884,8 +886,10 @@ describe('order workflow (time-skipping test server, mocked activities)', () => 
       namespace: env.namespace ?? 'default',
       searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTE_KEYS.map((k) => [k.name, indexed[k.type]!])),
     });
+    clock = await createClockSkipper(env);
   });
   afterAll(async () => {
+    await clock?.close().catch(() => undefined);
     await env?.teardown();
   });
 
@@ -908,7 +912,7 @@ describe('order workflow (time-skipping test server, mocked activities)', () => 
     await withTimeSkippingWorker(mock, async (tq) => {
       const handle = await env.client.workflow.start<typeof orderWorkflow>(ORDER_WORKFLOW_TYPE, { workflowId: orderWorkflowId(input.key), taskQueue: tq, args: [input] });
       await waitForPhase(handle, 'FAILED');
-      await env.sleep('29 days');
+      await clock!.skip(29 * DAY);
       expect((await handle.describe()).status.name).toBe('RUNNING');
       const final = await handle.result();
       expect(final).toMatchObject({ phase: 'FAILED', failureCode: '000100', seq: 2 });
@@ -929,7 +933,7 @@ describe('order workflow (time-skipping test server, mocked activities)', () => 
       const handle = await env.client.workflow.start<typeof orderWorkflow>(ORDER_WORKFLOW_TYPE, { workflowId: orderWorkflowId(input.key), taskQueue: tq, args: [input] });
       await waitForPhase(handle, 'ACTIVE');
       const t0 = await env.currentTimeMs();
-      await env.sleep('400 days');
+      await clock!.skip(400 * DAY);
       expect((await env.currentTimeMs()) - t0).toBeGreaterThanOrEqual(400 * DAY);
       expect((await handle.describe()).status.name).toBe('RUNNING');
       expect(await handle.query(getOrderQuery)).toMatchObject({ phase: 'ACTIVE', seq: 2 });

@@ -19,6 +19,7 @@ import {
   type SupervisionTerms,
 } from '../../../src/supervision/contract.js';
 import { addMissingSearchAttributes } from '../../../scripts/infra/dev-server.js';
+import { createClockSkipper, type ClockSkipper } from '../../../tools/testing/clock-skipper.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 import { aSupervisionInput, aSupervisionTerms } from '../../support/factories.js';
 
@@ -32,6 +33,7 @@ const HARDWARE = aSupervisionTerms('HARDWARE');
 type Handle = WorkflowHandle<(input: SupervisionInput) => Promise<SupervisionState>>;
 
 let env: TestWorkflowEnvironment;
+let clock: ClockSkipper | undefined;
 const records: SupervisionRecord[] = [];
 const notifications: NotificationRequest[] = [];
 const orderTransitions: TransitionRecord[] = [];
@@ -72,6 +74,7 @@ beforeAll(async () => {
   });
   // The Java test server knows no custom search attributes until told; the workflows upsert ours.
   await addMissingSearchAttributes(env.connection, env.namespace ?? 'default');
+  clock = await createClockSkipper(env);
   taskQueue = uniqueId('tq-supervision');
   worker = await Worker.create({
     connection: env.nativeConnection,
@@ -83,8 +86,10 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
+  // A worker whose run failed is stopped already (shutdown() would throw): the test server must still be torn down.
+  if (worker?.getState() === 'RUNNING') worker.shutdown();
   await running?.catch(() => undefined);
+  await clock?.close().catch(() => undefined);
   await env?.teardown();
 });
 
@@ -125,9 +130,9 @@ describe('supervision workflow (time-skipping)', () => {
     await act(h, { type: 'SUBMIT_REQUIREMENT', source: 'MARKETPLACE', attachments: ['requirement.docx'] });
     await act(h, { type: 'CONFIRM_REQUIREMENT', source: 'MERCHANT' });
     await act(h, { type: 'COMPLETE_IMPLEMENTATION', source: 'MERCHANT', acceptanceReport: 'acceptance-report-001' });
-    await env.sleep(179 * DAY);
+    await clock!.skip(179 * DAY);
     expect(notesFor(h)).toHaveLength(0);
-    await env.sleep(221 * DAY); // day 400
+    await clock!.skip(221 * DAY); // day 400
     const s = await stateOf(h);
     expect(s).toMatchObject({ node: 'USER_ACCEPTANCE', status: 'PROCESSING' });
     // Day 180, then every 30 days: 180, 210, ..., 390 → 8 reminders, each to the merchant and the account manager.
@@ -147,9 +152,9 @@ describe('supervision workflow (time-skipping)', () => {
     const h = await start(HARDWARE);
     const signed = await shipAndSignFor(h, { consigneePhone: '138****1234', userPhone: '13800001234' });
     expect(signed.signFor?.phoneMismatch).toBe(false);
-    await env.sleep(9 * DAY);
+    await clock!.skip(9 * DAY);
     expect((await stateOf(h)).node).toBe('USER_ACCEPTANCE');
-    await env.sleep(2 * DAY);
+    await clock!.skip(2 * DAY);
     const s = await stateOf(h);
     expect(s).toMatchObject({ node: 'COMPLETED', status: 'COMPLETED', outcome: 'AUTO_ACCEPTED' });
     expect(Date.parse(s.acceptedAt!) - Date.parse(signed.signFor!.at)).toBe(10 * DAY);
@@ -161,7 +166,7 @@ describe('supervision workflow (time-skipping)', () => {
     const h = await start(HARDWARE);
     const signed = await shipAndSignFor(h, { consigneePhone: '13999998888', userPhone: '13800001234' });
     expect(signed.signFor?.phoneMismatch).toBe(true);
-    await env.sleep(60 * DAY);
+    await clock!.skip(60 * DAY);
     expect(await stateOf(h)).toMatchObject({ node: 'USER_ACCEPTANCE', status: 'PROCESSING' });
     expect(notesFor(h).some((n) => n.kind === 'SUPERVISION_AUTO_ACCEPTED')).toBe(false);
     // The user can still accept.
@@ -171,9 +176,9 @@ describe('supervision workflow (time-skipping)', () => {
   it('when an appeal is opened, then the flow freezes (no action, no auto-acceptance) until a decision resumes it', async () => {
     const h = await start(HARDWARE);
     await shipAndSignFor(h);
-    await env.sleep(5 * DAY);
+    await clock!.skip(5 * DAY);
     await act(h, { type: 'OPEN_APPEAL', source: 'MARKETPLACE', openedBy: 'USER', reason: 'device damaged in transit', evidence: ['photo.jpg'] });
-    await env.sleep(20 * DAY);
+    await clock!.skip(20 * DAY);
     expect(await stateOf(h)).toMatchObject({ node: 'USER_ACCEPTANCE', appeal: { openedBy: 'USER' } });
     const refused = await act(h, { type: 'ACCEPT', source: 'MARKETPLACE' }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
@@ -181,9 +186,9 @@ describe('supervision workflow (time-skipping)', () => {
     const resumed = await act(h, { type: 'DECIDE_APPEAL', source: 'OPS', decision: 'RESUME' });
     expect(resumed.state.appeal).toBeUndefined();
     // The clock restarts at the decision: still waiting 9 days later, accepted automatically after 10.
-    await env.sleep(9 * DAY);
+    await clock!.skip(9 * DAY);
     expect((await stateOf(h)).node).toBe('USER_ACCEPTANCE');
-    await env.sleep(2 * DAY);
+    await clock!.skip(2 * DAY);
     expect(await stateOf(h)).toMatchObject({ node: 'COMPLETED', outcome: 'AUTO_ACCEPTED' });
   });
 
@@ -220,7 +225,7 @@ describe('supervision workflow (time-skipping)', () => {
     const limit = 60;
     const h = await start(GENERAL, { historyEventLimit: limit });
     const { runId: firstRunId } = await h.describe();
-    for (let day = 0; day < 3 * 365; day += 73) await env.sleep(73 * DAY);
+    for (let day = 0; day < 3 * 365; day += 73) await clock!.skip(73 * DAY);
     const s = await stateOf(h);
     // Day 180, then every 30 days to day 1095: 31 reminders, none lost across runs, nothing closed.
     expect(s.remindersSent).toBe(31);
