@@ -117,14 +117,18 @@ export function licenseRouter(deps: LicenseInterfaceDeps): Router {
   function getLicenseAsync(r: OnlineLicenseRequest, call: LicenseCall): Promise<LicenseOutcome> {
     const testOrder = r.testFlag === '1';
     call.ids = { instanceId: r.instanceId, testFlag: testOrder };
-    return deps.licenses.issue(r.instanceId, {
-      eventId: r.eventId,
-      ...(r.deviceFingerprint !== undefined ? { deviceFingerprint: r.deviceFingerprint } : {}),
-      // Validated by the schema.
-      effectiveTime: parseLicenseTime(r.effectiveTime)!.toISOString(),
-      ...(r.expireTime !== undefined ? { expireTime: parseLicenseTime(r.expireTime)!.toISOString() } : {}),
-      testOrder,
-    });
+    return deps.licenses.issue(
+      r.instanceId,
+      {
+        eventId: r.eventId,
+        ...(r.deviceFingerprint !== undefined ? { deviceFingerprint: r.deviceFingerprint } : {}),
+        // Validated by the schema.
+        effectiveTime: parseLicenseTime(r.effectiveTime)!.toISOString(),
+        ...(r.expireTime !== undefined ? { expireTime: parseLicenseTime(r.expireTime)!.toISOString() } : {}),
+        testOrder,
+      },
+      call.started,
+    );
   }
 
   // ---- V1 License: GET, authToken ----------------------------------------------------------------------------
@@ -145,16 +149,17 @@ export function licenseRouter(deps: LicenseInterfaceDeps): Router {
     call.ids = { testFlag: testOrder, orderId: r.orderId, ...('instanceId' in r && r.instanceId ? { instanceId: r.instanceId } : {}) };
     if (r.activity === 'getLicense') {
       call.ids.businessId = r.businessId;
-      const bought = await deps.licenses.command(v1LicenseCommand(r));
+      // The purchase and the issue share one budget from the call's arrival (each its own would pass the 5 s).
+      const bought = await deps.licenses.command(v1LicenseCommand(r), call.started);
       const instanceId = bought.ids?.instanceId;
       if (bought.code !== ResultCode.Success || !instanceId) return bought;
       // One license per order (§7.3: idempotent per orderId): the order id is the license's event id.
-      return deps.licenses.issue(instanceId, { eventId: r.orderId, effectiveTime: new Date(now()).toISOString(), testOrder });
+      return deps.licenses.issue(instanceId, { eventId: r.orderId, effectiveTime: new Date(now()).toISOString(), testOrder }, call.started);
     }
     // expireLicense and releaseLicense may name only their order (UNCONFIRMED; the tolerant reading).
     const instanceId = r.instanceId ?? (await deps.licenses.instanceOfV1Order(r.orderId));
     if (instanceId === undefined) return { code: ResultCode.InstanceNotFound, message: 'instance not found' };
-    return deps.licenses.command(v1LicenseCommand(r, instanceId));
+    return deps.licenses.command(v1LicenseCommand(r, instanceId), call.started);
   }
 
   // The marketplace only GETs (V1) and POSTs (V2); anything else, and unreadable bodies, are bad input.

@@ -30,8 +30,14 @@ export interface LicenseServiceDeps {
    * LICENSE_INSTANCE_WORKFLOW), answered as the SaaS interface answers it (the orders context's answers.ts); composed
    * by src/main.
    */
-  readonly runCommand: (c: ProductionCommand) => Promise<{ readonly code: ResultCode; readonly body: Record<string, unknown>; readonly ids?: LicenseIds }>;
-  /** How long a license request may wait for its workflow before a retryable answer (inside the marketplace's 5 s). */
+  readonly runCommand: (
+    c: ProductionCommand,
+    call: { readonly receivedAt: number },
+  ) => Promise<{ readonly code: ResultCode; readonly body: Record<string, unknown>; readonly ids?: LicenseIds }>;
+  /**
+   * How long a license call may wait for its workflow before a retryable answer (inside the marketplace's 5 s),
+   * counted from the call's arrival: a V1 getLicense's purchase and issue share it.
+   */
   readonly budgetMs: number;
 }
 
@@ -73,9 +79,12 @@ export function createLicenseService(deps: LicenseServiceDeps) {
   const { client, pool, budgetMs } = deps;
   const limiter = createKeyedLimiter(ISSUES_IN_FLIGHT_PER_INSTANCE);
 
-  /** Runs a marketplace command on a license instance, answered as the SaaS interface answers it. */
-  async function command(c: ProductionCommand): Promise<LicenseOutcome> {
-    const a = await deps.runCommand(c);
+  /**
+   * Runs a marketplace command on a license instance, answered as the SaaS interface answers it; `receivedAt`: when
+   * the call arrived (epoch ms), from which its budget counts.
+   */
+  async function command(c: ProductionCommand, receivedAt: number = Date.now()): Promise<LicenseOutcome> {
+    const a = await deps.runCommand(c, { receivedAt });
     const message = typeof a.body['resultMsg'] === 'string' ? a.body['resultMsg'] : undefined;
     return outcome(a.code, message, a.ids ? { ids: a.ids } : {});
   }
@@ -85,8 +94,11 @@ export function createLicenseService(deps: LicenseServiceDeps) {
     return findInstanceIdByWorkflowId(pool, LICENSE_INSTANCE_WORKFLOW.id({ kind: 'v1-order', orderId }));
   }
 
-  /** Issues the license for a request, or returns the one issued before (byte for byte). */
-  async function issue(instanceId: string, req: LicenseRequest): Promise<LicenseOutcome> {
+  /**
+   * Issues the license for a request, or returns the one issued before (byte for byte). `receivedAt`: when the call
+   * arrived (epoch ms), from which its budget counts.
+   */
+  async function issue(instanceId: string, req: LicenseRequest, receivedAt: number = Date.now()): Promise<LicenseOutcome> {
     const found = await findLicenseTarget(pool, instanceId, req.eventId, req.deviceFingerprint);
     // An instance of another product (a SaaS order) has no licenses: for this interface it does not exist.
     if (!found || !isLicenseInstanceWorkflowId(found.workflowId)) return outcome(ResultCode.InstanceNotFound, 'instance not found');
@@ -94,7 +106,7 @@ export function createLicenseService(deps: LicenseServiceDeps) {
     if (GONE.has(found.phase)) return outcome(ResultCode.InstanceNotFound, `instance ${found.phase.toLowerCase()}`, { ids });
     // A repeat: the stored bytes, without the workflow (a frozen instance still answers repeats: they are not new).
     if (found.token && found.licenseId) return outcome(ResultCode.Success, undefined, { ids, license: found.token, licenseId: found.licenseId });
-    const deadline = Date.now() + budgetMs;
+    const deadline = receivedAt + budgetMs;
     const update = () =>
       limiter.run(instanceId, async () => {
         // Waited its turn past the budget: the marketplace has been told to retry; do not issue behind its back.

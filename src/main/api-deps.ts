@@ -94,7 +94,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
   const licenses = createLicenseService({
     client,
     pool,
-    runCommand: async (c) => answerFor(c, await licenseOrders.execute(c)),
+    runCommand: async (c, call) => answerFor(c, await licenseOrders.execute(c, call)),
     budgetMs: config.koogallery.provisionBudgetMs,
   });
   const supervision = createSupervisionService({ client, pool });

@@ -5,6 +5,7 @@ import { getLicenseLedgerQuery, licenseInstanceWorkflowId } from '../../src/lice
 import { orderWorkflowId } from '../../src/orders/contract.js';
 import { findInstance } from '../../src/orders/store.js';
 import { verifyLicense } from '../../src/licenses/verify.js';
+import { createLicenseService } from '../../src/licenses/service.js';
 import { formatCompactUtc } from '../../src/koogallery/index.js';
 import type { ProductionClient } from '../../tools/simulator/production-client.js';
 import { uniqueId } from '../setup/infra.js';
@@ -186,6 +187,29 @@ describe('Online License: getLicenseAsync', () => {
     expect(replayed.body.license).toBe(first.body.license);
     // The released run's license no longer counts: the replayed debug order may issue its quota again.
     expectSigned(await market.v2(licenseRequest(instanceId, 'dial-2', 'OTHER', { testFlag: '1' })), '000000');
+  });
+});
+
+describe('Online License: the budget', () => {
+  it('when a license request arrived a while before it began and no worker takes it, then its budget counts from its arrival', async () => {
+    const { instanceId } = await buyLicenseInstance(h, market, { linearValue: 1 });
+    const budgetMs = 3500;
+    const licenses = createLicenseService({
+      client: h.client,
+      pool: h.pool,
+      runCommand: () => Promise.reject(new Error('no command in this test')),
+      budgetMs,
+    });
+    await h.stopWorker();
+    try {
+      const began = Date.now();
+      // Arrived 3 s ago: 0.5 s of the budget is left for the issue, not another 3.5 s.
+      const outcome = await licenses.issue(instanceId, { eventId: 'evt-late', effectiveTime: new Date().toISOString(), testOrder: false }, began - 3000);
+      expect(Date.now() - began).toBeLessThan(2000);
+      expect(outcome).toMatchObject({ code: '000005', message: 'still processing; retry', ids: { instanceId } });
+    } finally {
+      await h.startWorker();
+    }
   });
 });
 
