@@ -98,18 +98,22 @@ export function licenseCodeRouter(deps: Omit<LicenseInterfaceDeps, 'licenses' | 
     call.ids = { instanceId: r.license, testFlag: testOrder };
     switch (r.activity) {
       case 'refreshLicenseCode':
-        return deps.codes.refresh(r.license, {
-          scene: r.scene,
-          orderId: r.orderId,
-          orderLineId: r.orderLineId,
-          expireTime: parseLicenseTime(r.expireTime)!.toISOString(),
-          ...(r.productId ? { productId: r.productId } : {}),
-          testOrder,
-        });
+        return deps.codes.refresh(
+          r.license,
+          {
+            scene: r.scene,
+            orderId: r.orderId,
+            orderLineId: r.orderLineId,
+            expireTime: parseLicenseTime(r.expireTime)!.toISOString(),
+            ...(r.productId ? { productId: r.productId } : {}),
+            testOrder,
+          },
+          call.started,
+        );
       case 'updateLicenseCodeStatus':
-        return deps.codes.setStatus(r.license, { status: r.status, testOrder });
+        return deps.codes.setStatus(r.license, { status: r.status, testOrder }, call.started);
       case 'releaseLicenseCode':
-        return deps.codes.release(r.license, { ...(r.orderId ? { orderId: r.orderId } : {}), testOrder });
+        return deps.codes.release(r.license, { ...(r.orderId ? { orderId: r.orderId } : {}), testOrder }, call.started);
     }
   }
 

@@ -36,7 +36,7 @@ function refusedCode(details: readonly unknown[] | undefined | null): ResultCode
 /** Creates the license-code service. */
 export function createLicenseCodeService(deps: LicenseCodeServiceDeps) {
   const { client, pool, taskQueue, budgetMs } = deps;
-  const withinBudget = <T>(p: Promise<T>) => withDeadline(p, budgetMs, () => new BudgetExceeded(`no answer within ${budgetMs} ms`));
+  const withinBudget = <T>(p: Promise<T>, ms = budgetMs) => withDeadline(p, ms, () => new BudgetExceeded(`no answer within ${ms} ms`));
 
   async function clientCall(fn: () => Promise<CodeClientAnswer>): Promise<CodeClientOutcome> {
     try {
@@ -47,14 +47,23 @@ export function createLicenseCodeService(deps: LicenseCodeServiceDeps) {
     }
   }
 
-  /** Runs a marketplace operation on an activated code, mapping every outcome to a result code. */
-  async function operate(code: string, testOrder: boolean, run: (workflowId: string) => Promise<CodeOperationResult>, release = false): Promise<LicenseOutcome> {
+  /**
+   * Runs a marketplace operation on an activated code, mapping every outcome to a result code. Its budget counts
+   * from the call's arrival (`receivedAt`, epoch ms), as every marketplace call's does.
+   */
+  async function operate(
+    code: string,
+    testOrder: boolean,
+    receivedAt: number,
+    run: (workflowId: string) => Promise<CodeOperationResult>,
+    release = false,
+  ): Promise<LicenseOutcome> {
     const row = await findLicenseCode(pool, code);
     // §7.2: "an unknown code → 000003" (the code id not found); a code never activated here is unknown to us.
     if (!row) return { code: ResultCode.InstanceNotFound, message: 'license code not found' };
     const ids = { instanceId: code, workflowId: row.workflowId, ...(row.orderId ? { orderId: row.orderId } : {}) };
     try {
-      const r = await withinBudget(run(row.workflowId));
+      const r = await withinBudget(run(row.workflowId), Math.max(0, receivedAt + budgetMs - Date.now()));
       return { code: r.code, message: r.message ?? defaultResultMessage(r.code), ids };
     } catch (err) {
       if (err instanceof BudgetExceeded) return { code: ResultCode.InternalError, message: 'still processing; retry', ids };
@@ -104,19 +113,19 @@ export function createLicenseCodeService(deps: LicenseCodeServiceDeps) {
       }
     },
 
-    /** refreshLicenseCode. */
-    refresh(code: string, req: RefreshCodeRequest): Promise<LicenseOutcome> {
-      return operate(code, req.testOrder, (wf) => handleOf(wf).executeUpdate(refreshCodeUpdate, { args: [req], updateId: `refresh-${req.orderId}` }));
+    /** refreshLicenseCode (`receivedAt`: when the call arrived, epoch ms). */
+    refresh(code: string, req: RefreshCodeRequest, receivedAt: number = Date.now()): Promise<LicenseOutcome> {
+      return operate(code, req.testOrder, receivedAt, (wf) => handleOf(wf).executeUpdate(refreshCodeUpdate, { args: [req], updateId: `refresh-${req.orderId}` }));
     },
 
     /** updateLicenseCodeStatus. */
-    setStatus(code: string, req: CodeStatusRequest): Promise<LicenseOutcome> {
-      return operate(code, req.testOrder, (wf) => handleOf(wf).executeUpdate(setCodeStatusUpdate, { args: [req] }));
+    setStatus(code: string, req: CodeStatusRequest, receivedAt: number = Date.now()): Promise<LicenseOutcome> {
+      return operate(code, req.testOrder, receivedAt, (wf) => handleOf(wf).executeUpdate(setCodeStatusUpdate, { args: [req] }));
     },
 
     /** releaseLicenseCode: releasing a released code succeeds. */
-    release(code: string, req: ReleaseCodeRequest): Promise<LicenseOutcome> {
-      return operate(code, req.testOrder, (wf) => handleOf(wf).executeUpdate(releaseCodeUpdate, { args: [req] }), true);
+    release(code: string, req: ReleaseCodeRequest, receivedAt: number = Date.now()): Promise<LicenseOutcome> {
+      return operate(code, req.testOrder, receivedAt, (wf) => handleOf(wf).executeUpdate(releaseCodeUpdate, { args: [req] }), true);
     },
   };
 }

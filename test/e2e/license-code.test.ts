@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findLicenseCode } from '../../src/licenses/code-store.js';
+import { createLicenseCodeService } from '../../src/licenses/code-service.js';
 import { LICENSE_CODE_PATH } from '../../src/licenses/code-routes.js';
 import { formatCompactUtc } from '../../src/koogallery/index.js';
 import { LICENSE_ACTIVATE_PATH } from '../../src/marketplace-api/license-code-client.js';
@@ -119,6 +120,23 @@ describe('License code 2.0: the marketplace (POST /koogallery/license-code)', ()
     expectSigned(await market.v2({ ...renewal, orderId: uniqueId('CSRENEW') }), '000003');
     const released = await h.pool.query('SELECT count(*)::int AS n FROM licenses WHERE instance_id = $1 AND released_at IS NOT NULL', [code.license]);
     expect(released.rows[0].n).toBe(2);
+  });
+
+  it('when a status change arrived a while before it began and no worker takes it, then its budget counts from its arrival', async () => {
+    const code = newCode();
+    expect((await client('activate', code.license, 'LATE')).status).toBe(200);
+    const budgetMs = 3500;
+    const codes = createLicenseCodeService({ client: h.client, pool: h.pool, taskQueue: h.config.temporal.taskQueue, budgetMs });
+    await h.stopWorker();
+    try {
+      const began = Date.now();
+      // Arrived 3 s ago: 0.5 s of the budget is left for the update, not another 3.5 s.
+      const outcome = await codes.setStatus(code.license, { status: 'FREEZE', testOrder: false }, began - 3000);
+      expect(Date.now() - began).toBeLessThan(2000);
+      expect(outcome).toMatchObject({ code: '000005', message: 'still processing; retry', ids: { instanceId: code.license } });
+    } finally {
+      await h.startWorker();
+    }
   });
 
   it('when the code is unknown, then 000003; bad input is 000001 or 000002, always signed', async () => {
