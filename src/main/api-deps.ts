@@ -184,6 +184,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
           nonces,
           queryOrder: (orderId, orderLineId) => queryOrderClient.queryOrder(orderId, orderLineId),
           supervision,
+          budgetMs: config.koogallery.provisionBudgetMs,
           logger,
           metrics,
           recordInbox,

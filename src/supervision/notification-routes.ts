@@ -30,6 +30,9 @@ export const ORDER_NOTIFICATION_ACTIVITY = 'orderNotification';
 /** Where the marketplace is configured to send order notifications (mounted by the app). */
 export const ORDER_NOTIFICATION_PATH = '/koogallery/order-notification';
 
+/** The answer's budget when the composition root gives none (PROVISION_BUDGET_MS's default). */
+const DEFAULT_BUDGET_MS = 3500;
+
 /** The outcome of one marketplace action on a supervision. */
 export interface SupervisionActionReport {
   type: string;
@@ -40,10 +43,14 @@ export interface SupervisionActionReport {
 
 /** Where marketplace supervision actions go (implemented against Temporal by the composition root). */
 export interface SupervisionPort {
-  /** Applies marketplace actions to the supervision of an order (line) in order; one result per action. */
+  /**
+   * Applies marketplace actions to the supervision of an order (line) in order; one result per action. Throws when
+   * `o.deadline` (epoch ms) leaves no time for the next one.
+   */
   applyMarketplaceActions(
     ref: { orderId: string; orderLineId?: string },
     actions: readonly SupervisionAction[],
+    o?: { readonly deadline?: number },
   ): Promise<Array<{ type: string; eventId?: string; outcome: 'applied' | 'duplicate' | 'refused' | 'no-supervision'; reason?: string }>>;
 }
 
@@ -58,6 +65,11 @@ export interface OrderNotificationDeps {
   /** Query Order (throws MarketplaceApiError); the order line is picked when `orderLineId` is given. */
   readonly queryOrder: (orderId: string, orderLineId?: string) => Promise<MarketplaceOrder>;
   readonly supervision: SupervisionPort;
+  /**
+   * How long, counted from the call's arrival, Query Order and the supervision actions together may take before a
+   * retryable answer (inside the marketplace's 5 s; PROVISION_BUDGET_MS in the composition root). Default 3500.
+   */
+  readonly budgetMs?: number;
   readonly logger: Logger;
   readonly recordInbox: (entry: InboxEntry) => Promise<void>;
   /** When given, calls are counted in the production-interface series with activity `orderNotification`. */
@@ -151,6 +163,7 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
   }
 
   async function handleNotification(res: Response, ctx: CallContext, n: OrderNotificationBody): Promise<void> {
+    const deadline = ctx.started + (deps.budgetMs ?? DEFAULT_BUDGET_MS);
     let order: MarketplaceOrder;
     try {
       order = await deps.queryOrder(n.orderId, n.orderLineId);
@@ -179,7 +192,7 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
       if (mapping.actions.length === 0) continue;
       actionCount += mapping.actions.length;
       try {
-        const results = await deps.supervision.applyMarketplaceActions({ orderId: n.orderId, orderLineId }, mapping.actions);
+        const results = await deps.supervision.applyMarketplaceActions({ orderId: n.orderId, orderLineId }, mapping.actions, { deadline });
         reports.push(...results.map((r) => ({ ...r, orderLineId })));
       } catch (err) {
         return fail(res, ctx, 'supervision port failed', { orderLineId, err: (err as Error).message });

@@ -22,6 +22,16 @@ export interface SupervisionRef {
   readonly orderLineId?: string;
 }
 
+/** A supervision workflow that did not answer in time: its own per-call timeout, or the caller's deadline. */
+export class SupervisionTimeout extends Error {
+  override readonly name = 'SupervisionTimeout';
+}
+
+/** A caller that answers someone on a clock: when it must have its answer (epoch ms). */
+export interface CallDeadline {
+  readonly deadline?: number;
+}
+
 /** The outcome of one action. */
 export type ActionOutcome =
   | { readonly outcome: 'applied' | 'duplicate'; readonly state: SupervisionState; readonly workflowId: string }
@@ -60,21 +70,24 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
     return { outcome: 'no-supervision', reason: `no supervised order ${ref.orderId}${ref.orderLineId ? ` line ${ref.orderLineId}` : ''}` };
   }
 
-  const withTimeout = <T>(p: Promise<T>): Promise<T> =>
-    withDeadline(p, timeoutMs, () => new Error(`supervision workflow did not answer within ${timeoutMs} ms`));
+  /** Bounded by the per-call timeout and, when the caller has one, by its deadline. */
+  const withTimeout = <T>(p: Promise<T>, o: CallDeadline = {}): Promise<T> => {
+    const ms = Math.max(0, Math.min(timeoutMs, o.deadline === undefined ? timeoutMs : o.deadline - Date.now()));
+    return withDeadline(p, ms, () => new SupervisionTimeout(`supervision workflow did not answer within ${ms} ms`));
+  };
 
   /** Applies one action; a refusal carries the workflow's reason and the unchanged state. */
-  async function act(ref: SupervisionRef, action: SupervisionAction): Promise<ActionOutcome> {
+  async function act(ref: SupervisionRef, action: SupervisionAction, o: CallDeadline = {}): Promise<ActionOutcome> {
     const found = await resolve(ref);
     if (!('workflowId' in found)) return found;
     const handle = client.workflow.getHandle(found.workflowId);
     try {
-      const result = await withTimeout(handle.executeUpdate(supervisionActionUpdate, { args: [action] }));
+      const result = await withTimeout(handle.executeUpdate(supervisionActionUpdate, { args: [action] }), o);
       return { outcome: result.applied ? 'applied' : 'duplicate', state: result.state, workflowId: found.workflowId };
     } catch (err) {
       const failure = classifyTemporalFailure(err, SUPERVISION_REJECTION_TYPE);
       if (failure.kind === 'update-refused') {
-        const state = await withTimeout(handle.query(getSupervisionQuery)).catch(() => found.row?.state);
+        const state = await withTimeout(handle.query(getSupervisionQuery), o).catch(() => found.row?.state);
         return { outcome: 'refused', reason: failure.failure.message, workflowId: found.workflowId, ...(state ? { state } : {}) };
       }
       if (failure.kind === 'workflow-gone' && !found.row) {
@@ -92,21 +105,28 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
   }
 
   /** The live state, or the read model's when the workflow has closed. */
-  async function current(ref: SupervisionRef): Promise<{ workflowId: string; row?: SupervisionRow; live?: SupervisionState } | Exclude<ActionOutcome, { workflowId: string }>> {
+  async function current(
+    ref: SupervisionRef,
+    o: CallDeadline = {},
+  ): Promise<{ workflowId: string; row?: SupervisionRow; live?: SupervisionState } | Exclude<ActionOutcome, { workflowId: string }>> {
     const found = await resolve(ref);
     if (!('workflowId' in found)) return found;
-    const live = await withTimeout(client.workflow.getHandle(found.workflowId).query(getSupervisionQuery)).catch(() => undefined);
+    const live = await withTimeout(client.workflow.getHandle(found.workflowId).query(getSupervisionQuery), o).catch(() => undefined);
     // Neither a row nor a workflow that answers: the order is not supervised (or its supervision has not started).
     if (!found.row && !live) return { outcome: 'no-supervision', reason: `no supervised order ${ref.orderId}${ref.orderLineId ? ` line ${ref.orderLineId}` : ''}` };
     return { ...found, ...(live ? { live } : {}) };
   }
 
-  /** Applies marketplace actions in order (the order-notification port). */
-  async function applyMarketplaceActions(ref: SupervisionRef, actions: readonly SupervisionAction[]) {
+  /**
+   * Applies marketplace actions in order (the order-notification port). With a deadline, an action it leaves no time
+   * for is not started: SupervisionTimeout, and the marketplace's retry applies the rest (each action once, by its
+   * event id).
+   */
+  async function applyMarketplaceActions(ref: SupervisionRef, actions: readonly SupervisionAction[], o: CallDeadline = {}) {
     const results: Array<{ type: string; eventId?: string; outcome: 'applied' | 'duplicate' | 'refused' | 'no-supervision'; reason?: string }> = [];
     // Every notification carries the order's whole event list: skip the events already applied (one query instead
     // of an update each, which would cost workflow history). The workflow dedupes again, for races.
-    const known = actions.some((a) => a.eventId) ? await current(ref).catch(() => undefined) : undefined;
+    const known = actions.some((a) => a.eventId) ? await current(ref, o).catch(() => undefined) : undefined;
     const seen = new Set(known && 'workflowId' in known ? ((known.live ?? known.row?.state)?.appliedEventIds ?? []) : []);
     for (const action of actions) {
       const base = { type: action.type, ...(action.eventId ? { eventId: action.eventId } : {}) };
@@ -114,7 +134,8 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
         results.push({ ...base, outcome: 'duplicate' });
         continue;
       }
-      const r = await act(ref, action);
+      if (o.deadline !== undefined && Date.now() >= o.deadline) throw new SupervisionTimeout(`no time left for ${action.type}`);
+      const r = await act(ref, action, o);
       if (r.outcome === 'applied' || r.outcome === 'duplicate') results.push({ ...base, outcome: r.outcome });
       else if (r.outcome === 'refused') results.push({ ...base, outcome: 'refused', reason: r.reason });
       else if (r.outcome === 'no-supervision' || r.outcome === 'ambiguous') results.push({ ...base, outcome: 'no-supervision', reason: r.reason });

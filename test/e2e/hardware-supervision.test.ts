@@ -131,6 +131,38 @@ describe('hardware order with service supervision, over HTTP', () => {
     expect(metrics).toMatch(/^koogallery_notification_workflows\{status="FAILED"\} \d+$/m);
   });
 
+  it('when no worker answers an order notification, then a retryable 000005 inside the 5 s, and the retry applies every event once', async () => {
+    const order = h.marketplace.orderBook.createOrder(aSimOrder({ productId: HW_PRODUCT, mobilePhone: '13800005678' }));
+    const { orderId, orderLineId } = lineOf(order);
+    const bought = await h.market.v2(aV2PurchaseBody({ orderId, orderLineId }));
+    expect(['000000', '000004']).toContain(bought.body?.resultCode);
+    await until('supervision to start', async () => ((await ops('GET', `/supervision/${orderId}`)).json.state?.node === 'IMPLEMENTATION' ? true : undefined));
+    expect((await ops('POST', `/supervision/${orderId}/actions`, { type: 'RECORD_SHIPMENT', carrier: 'SF Express', trackingNumber: 'SF-LATE-1' })).status).toBe(200);
+    h.marketplace.orderBook.addSupervisionEvents(orderId, {
+      events: [
+        { eventId: `${orderId}-signed`, eventType: 'SIGNED_FOR', orderLineId, consigneePhone: '138****5678' },
+        { eventId: `${orderId}-accepted`, eventType: 'ACCEPTED', orderLineId, eventTime: formatCompactUtc(new Date()) },
+      ],
+    });
+    await h.stopWorker();
+    try {
+      // The live-state query and each update would wait 4 s apiece for a worker: the call's budget bounds them all.
+      const late = await h.market.orderNotification({ orderId, orderLineId });
+      expect(late.bodySignValid).toBe(true);
+      expect(late.body?.resultCode).toBe('000005');
+      expect(late.latencyMs).toBeLessThan(5000);
+    } finally {
+      await h.startWorker();
+    }
+    const retried = await h.market.orderNotification({ orderId, orderLineId });
+    expect(retried.body?.resultCode).toBe('000000');
+    const done = await until('the retry to complete the supervision', async () => {
+      const r = await ops('GET', `/supervision/${orderId}`);
+      return r.json.state?.node === 'COMPLETED' ? r.json : undefined;
+    });
+    expect(done.events.map((e: { event: string }) => e.event)).toEqual(['SUPERVISION_STARTED', 'RECORD_SHIPMENT', 'SIGN_FOR', 'ACCEPT']);
+  });
+
   it('when an order is not supervised, then its supervision is 404 for reading and for actions', async () => {
     const order = h.marketplace.orderBook.createOrder(aSimOrder({ chargingMode: 'ONE_TIME', productId: 'SAAS-NOT-SUPERVISED' }));
     const bought = await h.market.v2(aV2PurchaseBody(lineOf(order)));
