@@ -52,7 +52,14 @@ function runtimeNotificationMetrics(): NotificationMetrics {
 export function createActivities(
   config: AppConfig,
   pool: Pool,
-  overrides: { provisioner?: Provisioner; logger?: ReconciliationLogger; notifications?: NotificationOverrides; usageData?: Pick<UsageDataClient, 'push'> } = {},
+  overrides: {
+    provisioner?: Provisioner;
+    logger?: ReconciliationLogger;
+    notifications?: NotificationOverrides;
+    usageData?: Pick<UsageDataClient, 'push'>;
+    /** The push run's catch-up of undelivered package crossings (default: delivered through the worker's client). */
+    catchUpCrossings?: () => Promise<unknown>;
+  } = {},
 ): OrderActivities & SupervisionActivities & ReconciliationActivityImpl & NotificationActivities & LicenseActivities & SettlementActivities & MeteringPushActivities & PackageActivities {
   const sealedBox = sealedBoxOf(config);
   // The marketplace's open API, APIG-signed: Query Order, and license/activate and license/heartbeat.
@@ -117,17 +124,19 @@ export function createActivities(
     maxAttempts: config.metering.pushMaxAttempts,
     // Crossings the API stored but could not tell (and releases of packages still waiting), through the
     // activity's own client.
-    catchUpCrossings: () =>
-      catchUpPackageCrossings({
-        pool,
-        signal: packageSignaller({
-          client: getClient(),
-          taskQueue: config.temporal.taskQueue,
-          repurchaseWindowMs: config.metering.repurchaseWindowMs,
-          pollIntervalMs: config.metering.repurchasePollMs,
-          onError: (err, c) => notificationLogger.warn({ err: (err as Error).message, instanceId: c.instanceId, crossing: c.kind }, 'package crossing still undelivered'),
-        }),
-      }),
+    catchUpCrossings:
+      overrides.catchUpCrossings ??
+      (() =>
+        catchUpPackageCrossings({
+          pool,
+          signal: packageSignaller({
+            client: getClient(),
+            taskQueue: config.temporal.taskQueue,
+            repurchaseWindowMs: config.metering.repurchaseWindowMs,
+            pollIntervalMs: config.metering.repurchasePollMs,
+            onError: (err, c) => notificationLogger.warn({ err: (err as Error).message, instanceId: c.instanceId, crossing: c.kind }, 'package crossing still undelivered'),
+          }),
+        })),
     onCatchUpError: (err) => notificationLogger.error({ err: (err as Error).message }, 'package crossing catch-up failed'),
     heartbeat: () => Context.current().heartbeat(),
   });
