@@ -10,6 +10,7 @@ import { MarketplaceApiError, MarketplaceErrorCode, type MarketplaceOrder } from
 import { mapSupervisionEvents, type IgnoredSupervisionEvent } from '../marketplace-api/supervision-events.js';
 import type { SupervisionAction } from './contract.js';
 import type { ApiMetrics } from '../platform/http/metrics.js';
+import { withDeadline } from '../platform/deadline.js';
 import { createSignedAnswerSender } from '../production-interface/signed-answer.js';
 import { admitV2Call, sha256Hex } from '../production-interface/v2-admission.js';
 
@@ -32,6 +33,11 @@ export const ORDER_NOTIFICATION_PATH = '/koogallery/order-notification';
 
 /** The answer's budget when the composition root gives none (PROVISION_BUDGET_MS's default). */
 const DEFAULT_BUDGET_MS = 3500;
+
+/** Query Order did not answer within the call's budget (its own timeout and fallback may take longer). */
+class QueryOrderDeadline extends Error {
+  override readonly name = 'QueryOrderDeadline';
+}
 
 /** The outcome of one marketplace action on a supervision. */
 export interface SupervisionActionReport {
@@ -166,7 +172,8 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
     const deadline = ctx.started + (deps.budgetMs ?? DEFAULT_BUDGET_MS);
     let order: MarketplaceOrder;
     try {
-      order = await deps.queryOrder(n.orderId, n.orderLineId);
+      const left = Math.max(0, deadline - Date.now());
+      order = await withDeadline(deps.queryOrder(n.orderId, n.orderLineId), left, () => new QueryOrderDeadline(`no answer within ${left} ms`));
     } catch (err) {
       if (err instanceof MarketplaceApiError && err.code === MarketplaceErrorCode.OrderNotFound) {
         // 000002, not 000003: §6 documents 000003 as "instance not found" for instance (and license-code) calls

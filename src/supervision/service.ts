@@ -22,6 +22,9 @@ export interface SupervisionRef {
   readonly orderLineId?: string;
 }
 
+/** The least time left worth starting an action with (its look-up and update); less is left to the caller's retry. */
+const MIN_ACTION_MS = 100;
+
 /** A supervision workflow that did not answer in time: its own per-call timeout, or the caller's deadline. */
 export class SupervisionTimeout extends Error {
   override readonly name = 'SupervisionTimeout';
@@ -73,12 +76,12 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
   /** Bounded by the per-call timeout and, when the caller has one, by its deadline. */
   const withTimeout = <T>(p: Promise<T>, o: CallDeadline = {}): Promise<T> => {
     const ms = Math.max(0, Math.min(timeoutMs, o.deadline === undefined ? timeoutMs : o.deadline - Date.now()));
-    return withDeadline(p, ms, () => new SupervisionTimeout(`supervision workflow did not answer within ${ms} ms`));
+    return withDeadline(p, ms, () => new SupervisionTimeout(`no answer from the supervision (read model or workflow) within ${ms} ms`));
   };
 
   /** Applies one action; a refusal carries the workflow's reason and the unchanged state. */
   async function act(ref: SupervisionRef, action: SupervisionAction, o: CallDeadline = {}): Promise<ActionOutcome> {
-    const found = await resolve(ref);
+    const found = await withTimeout(resolve(ref), o);
     if (!('workflowId' in found)) return found;
     const handle = client.workflow.getHandle(found.workflowId);
     try {
@@ -118,23 +121,37 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
   }
 
   /**
+   * The event ids an order line's supervision has applied: the read model's, which the workflow writes after applying
+   * an event, and only when some action's event is not among them, the live state's (it may be ahead). So a line with
+   * nothing new costs one PostgreSQL read, not a workflow query out of the call's budget: a notification naming no
+   * line walks every line of the order, and each must leave time for the line with news.
+   */
+  async function appliedEventIds(ref: SupervisionRef, actions: readonly SupervisionAction[], o: CallDeadline): Promise<Set<string>> {
+    const found = await withTimeout(resolve(ref), o).catch(() => undefined);
+    if (!found || !('workflowId' in found)) return new Set();
+    const recorded = new Set(found.row?.state.appliedEventIds ?? []);
+    if (actions.every((a) => a.eventId !== undefined && recorded.has(a.eventId))) return recorded;
+    const live = await withTimeout(client.workflow.getHandle(found.workflowId).query(getSupervisionQuery), o).catch(() => undefined);
+    return live ? new Set(live.appliedEventIds) : recorded;
+  }
+
+  /**
    * Applies marketplace actions in order (the order-notification port). With a deadline, an action it leaves no time
    * for is not started: SupervisionTimeout, and the marketplace's retry applies the rest (each action once, by its
    * event id).
    */
   async function applyMarketplaceActions(ref: SupervisionRef, actions: readonly SupervisionAction[], o: CallDeadline = {}) {
     const results: Array<{ type: string; eventId?: string; outcome: 'applied' | 'duplicate' | 'refused' | 'no-supervision'; reason?: string }> = [];
-    // Every notification carries the order's whole event list: skip the events already applied (one query instead
-    // of an update each, which would cost workflow history). The workflow dedupes again, for races.
-    const known = actions.some((a) => a.eventId) ? await current(ref, o).catch(() => undefined) : undefined;
-    const seen = new Set(known && 'workflowId' in known ? ((known.live ?? known.row?.state)?.appliedEventIds ?? []) : []);
+    // Every notification carries the order's whole event list: skip the events already applied (a read instead of
+    // an update each, which would cost workflow history). The workflow dedupes again, for races.
+    const seen = actions.some((a) => a.eventId) ? await appliedEventIds(ref, actions, o) : new Set<string>();
     for (const action of actions) {
       const base = { type: action.type, ...(action.eventId ? { eventId: action.eventId } : {}) };
       if (action.eventId && seen.has(action.eventId)) {
         results.push({ ...base, outcome: 'duplicate' });
         continue;
       }
-      if (o.deadline !== undefined && Date.now() >= o.deadline) throw new SupervisionTimeout(`no time left for ${action.type}`);
+      if (o.deadline !== undefined && o.deadline - Date.now() < MIN_ACTION_MS) throw new SupervisionTimeout(`no time left for ${action.type}`);
       const r = await act(ref, action, o);
       if (r.outcome === 'applied' || r.outcome === 'duplicate') results.push({ ...base, outcome: r.outcome });
       else if (r.outcome === 'refused') results.push({ ...base, outcome: 'refused', reason: r.reason });

@@ -154,8 +154,8 @@ describe('hardware order with service supervision, over HTTP', () => {
     } finally {
       await h.startWorker();
     }
-    const retried = await h.market.orderNotification({ orderId, orderLineId });
-    expect(retried.body?.resultCode).toBe('000000');
+    // The marketplace calls again until answered 000000 (the worker that just started may take a call to warm up).
+    await until('the notification to be answered 000000', async () => ((await h.market.orderNotification({ orderId, orderLineId })).body?.resultCode === '000000' ? true : undefined));
     const done = await until('the retry to complete the supervision', async () => {
       const r = await ops('GET', `/supervision/${orderId}`);
       return r.json.state?.node === 'COMPLETED' ? r.json : undefined;
