@@ -27,6 +27,9 @@ export type CodeClientOutcome = CodeClientAnswer | { readonly outcome: 'RETRY' |
 
 class BudgetExceeded extends Error {}
 
+/** The least time left worth starting a look-up or an update with; less is left to the marketplace's retry. */
+const MIN_START_MS = 100;
+
 /** The result code a code workflow's validator chose (its ApplicationFailure's first detail). */
 function refusedCode(details: readonly unknown[] | undefined | null): ResultCode {
   const code = details?.[0];
@@ -58,15 +61,25 @@ export function createLicenseCodeService(deps: LicenseCodeServiceDeps) {
     run: (workflowId: string) => Promise<CodeOperationResult>,
     release = false,
   ): Promise<LicenseOutcome> {
-    const row = await findLicenseCode(pool, code);
+    const deadline = receivedAt + budgetMs;
+    const retry = (ids?: LicenseOutcome['ids']): LicenseOutcome => ({ code: ResultCode.InternalError, message: 'still processing; retry', ...(ids ? { ids } : {}) });
+    let row: Awaited<ReturnType<typeof findLicenseCode>>;
+    try {
+      row = await withinBudget(findLicenseCode(pool, code), Math.max(MIN_START_MS, deadline - Date.now()));
+    } catch (err) {
+      if (err instanceof BudgetExceeded) return retry();
+      throw err;
+    }
     // §7.2: "an unknown code → 000003" (the code id not found); a code never activated here is unknown to us.
     if (!row) return { code: ResultCode.InstanceNotFound, message: 'license code not found' };
     const ids = { instanceId: code, workflowId: row.workflowId, ...(row.orderId ? { orderId: row.orderId } : {}) };
+    // An update sent with no time to answer would be applied behind a 000005: leave it to the marketplace's retry.
+    if (deadline - Date.now() < MIN_START_MS) return retry(ids);
     try {
-      const r = await withinBudget(run(row.workflowId), Math.max(0, receivedAt + budgetMs - Date.now()));
+      const r = await withinBudget(run(row.workflowId), deadline - Date.now());
       return { code: r.code, message: r.message ?? defaultResultMessage(r.code), ids };
     } catch (err) {
-      if (err instanceof BudgetExceeded) return { code: ResultCode.InternalError, message: 'still processing; retry', ids };
+      if (err instanceof BudgetExceeded) return retry(ids);
       const failure = classifyTemporalFailure(err, ORDER_REJECTION_TYPE);
       if (failure.kind === 'update-refused') return { code: refusedCode(failure.failure.details), message: failure.failure.message, ids };
       if (failure.kind !== 'workflow-gone') throw err;

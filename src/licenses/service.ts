@@ -68,6 +68,9 @@ const ISSUES_IN_FLIGHT_PER_INSTANCE = 5;
 
 class BudgetExceeded extends Error {}
 
+/** The least time left worth starting a look-up or an issue with; less is left to the marketplace's retry. */
+const MIN_START_MS = 100;
+
 const outcome = (code: ResultCode, message: string | undefined, rest: Omit<LicenseOutcome, 'code' | 'message'> = {}): LicenseOutcome => ({
   code,
   message: message ?? defaultResultMessage(code),
@@ -99,18 +102,25 @@ export function createLicenseService(deps: LicenseServiceDeps) {
    * arrived (epoch ms), from which its budget counts.
    */
   async function issue(instanceId: string, req: LicenseRequest, receivedAt: number = Date.now()): Promise<LicenseOutcome> {
-    const found = await findLicenseTarget(pool, instanceId, req.eventId, req.deviceFingerprint);
+    const deadline = receivedAt + budgetMs;
+    let found: Awaited<ReturnType<typeof findLicenseTarget>>;
+    try {
+      found = await withDeadline(findLicenseTarget(pool, instanceId, req.eventId, req.deviceFingerprint), Math.max(MIN_START_MS, deadline - Date.now()), () => new BudgetExceeded('no read within the budget'));
+    } catch (err) {
+      if (err instanceof BudgetExceeded) return outcome(ResultCode.InternalError, 'still processing; retry', { ids: { instanceId } });
+      throw err;
+    }
     // An instance of another product (a SaaS order) has no licenses: for this interface it does not exist.
     if (!found || !isLicenseInstanceWorkflowId(found.workflowId)) return outcome(ResultCode.InstanceNotFound, 'instance not found');
     const ids = { instanceId, workflowId: found.workflowId, orderId: found.orderId };
     if (GONE.has(found.phase)) return outcome(ResultCode.InstanceNotFound, `instance ${found.phase.toLowerCase()}`, { ids });
     // A repeat: the stored bytes, without the workflow (a frozen instance still answers repeats: they are not new).
     if (found.token && found.licenseId) return outcome(ResultCode.Success, undefined, { ids, license: found.token, licenseId: found.licenseId });
-    const deadline = receivedAt + budgetMs;
     const update = () =>
       limiter.run(instanceId, async () => {
-        // Waited its turn past the budget: the marketplace has been told to retry; do not issue behind its back.
-        if (Date.now() >= deadline) throw new BudgetExceeded('waited past the budget');
+        // Waited its turn past the budget (or too near it to be answered): the marketplace has been told, or will be,
+        // to retry; do not issue behind its back.
+        if (deadline - Date.now() < MIN_START_MS) throw new BudgetExceeded('waited past the budget');
         return client.workflow.getHandle(found.workflowId).executeUpdate(issueLicenseUpdate, { args: [req] });
       });
 

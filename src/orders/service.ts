@@ -98,7 +98,10 @@ export interface PurchaseInput {
   readonly workflow?: InstanceWorkflow;
 }
 
-/** After the budget: how long the look-ups naming a still-provisioning instance may take, and the least worth starting. */
+/**
+ * After the budget: how long the look-ups naming a still-provisioning instance may take. MIN_LOOKUP_MS: the least
+ * time worth starting a look-up or an update with.
+ */
 const LOOKUP_MS = 800;
 const MIN_LOOKUP_MS = 100;
 /** Read-model phases a purchase answered 000004 may be polled in: provisioning, or already done. */
@@ -377,7 +380,9 @@ export function createOrderService(deps: OrderServiceDeps) {
       const [row] = await withinBudget(findInstances(pool, [instanceId]), Math.max(MIN_LOOKUP_MS, deadline - Date.now()));
       if (!row) return { kind: 'instance-not-found', message: 'instance not found' };
       ids = { instanceId, workflowId: row.workflowId, orderId: row.orderId };
-      return answered(await withinBudget(run(row.workflowId), Math.max(0, deadline - Date.now())), ids);
+      // An update sent with no time to answer would be applied behind a 000005: leave it to the marketplace's retry.
+      if (deadline - Date.now() < MIN_LOOKUP_MS) return { kind: 'retry-later', message: 'still processing; retry', ids };
+      return answered(await withinBudget(run(row.workflowId), deadline - Date.now()), ids);
     } catch (err) {
       if (err instanceof BudgetExceeded) return { kind: 'retry-later', message: 'still processing; retry', ids };
       const failure = classifyTemporalFailure(err, ORDER_REJECTION_TYPE);
