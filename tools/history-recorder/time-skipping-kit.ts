@@ -26,6 +26,7 @@ import {
 import { addMissingSearchAttributes } from '../../scripts/infra/dev-server.js';
 import { repoRoot } from '../../scripts/infra/paths.js';
 import { ensureTimeSkippingServer } from '../../scripts/infra/test-server.js';
+import { createClockSkipper, type ClockSkipper } from '../testing/clock-skipper.js';
 import { quietBundlerLogger } from '../testing/quiet-logger.js';
 import { DAY_MS, freshId, sleep, until, type RecordingKit, type Settled } from './recorder.js';
 import { expectSupervision, GENERAL_PRODUCT, HARDWARE_PRODUCT, type SupervisionHandle } from './supervised-products.js';
@@ -44,6 +45,8 @@ export class TimeSkippingKit implements RecordingKit {
   readonly catalogue = new Map<string, SupervisionTerms>();
   private worker?: Worker;
   private running?: Promise<void>;
+  /** Moves the server's clock without env.sleep's retry hazard (tools/testing/clock-skipper.ts). */
+  private clock?: ClockSkipper;
 
   private constructor(
     readonly env: TestWorkflowEnvironment,
@@ -56,6 +59,7 @@ export class TimeSkippingKit implements RecordingKit {
     try {
       // The Java test server knows no custom search attributes until told; both workflows upsert ours.
       await addMissingSearchAttributes(env.connection, env.namespace ?? 'default');
+      kit.clock = await createClockSkipper(env);
       const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_ENTRY, logger: quietBundlerLogger });
       const supervision: SupervisionActivities = {
         recordSupervision: async () => undefined,
@@ -95,12 +99,13 @@ export class TimeSkippingKit implements RecordingKit {
   async close(): Promise<void> {
     if (this.worker?.getState() === 'RUNNING') this.worker.shutdown();
     await this.running?.catch(() => undefined);
+    await this.clock?.close().catch(() => undefined);
     await this.env.teardown();
   }
 
   /** Lets `days` pass on the server's clock; every timer due meanwhile fires and its workflow task completes. */
   async sleepDays(days: number): Promise<void> {
-    await this.env.sleep(days * DAY_MS);
+    await this.clock!.skip(days * DAY_MS);
   }
 
   /**

@@ -17,11 +17,12 @@ const ATTEMPTS = 3;
 const PAUSE_MS = 2000;
 
 /**
- * `env.sleep` without its hazard: it goes through the client's gRPC retry, which repeats a failed
+ * `env.sleep` without its hazard: it goes through the client's gRPC retry, which would repeat a failed
  * UnlockTimeSkippingWithSleep — not idempotent: it moves the server's time-lock counter while it runs — up to ten
- * times, including on UNKNOWN; two full CI runs stalled in exactly that retry (the two-day push test). This moves the
- * clock by target over a test-service connection that never retries: a call that fails on the wire may still have
- * run on the server, so the server's time decides whether to ask again.
+ * times, including on UNKNOWN. This moves the clock by target over a test-service connection that never retries: a
+ * call that fails on the wire may still have run on the server, so the server's time decides whether to ask again.
+ * A skip still waits in real time while anything holds the server's time lock, e.g. a workflow task on a queue no
+ * worker polls (the two-day push test's stalls, see its catchUpCrossings).
  */
 export async function createClockSkipper(env: TestWorkflowEnvironment): Promise<ClockSkipper> {
   const options: InternalConnectionOptions = { address: env.address, interceptors: [], [InternalConnectionOptionsSymbol]: { supportsTestService: true } };
