@@ -228,17 +228,21 @@ describe('V2 newInstance before any worker has run the order', () => {
     expectSigned(await cold.market.v2({ activity: 'queryInstance', instanceId: businessId }), '000003');
   });
 
-  it('when the call arrived a while before its purchase began (slow admission), then the budget counts from its arrival', async () => {
-    await cold.stopWorker();
-    const budgetMs = 3500;
-    const orders = createOrderService({
+  /** The order service as the API builds it, on the cold harness, with a budget of `ms` (PROVISION_BUDGET_MS's default below). */
+  const budgetMs = 3500;
+  const coldOrderService = (ms: number) =>
+    createOrderService({
       client: cold.client,
       pool: cold.pool,
       taskQueue: cold.config.temporal.taskQueue,
       accessKey: TEST_ACCESS_KEY,
       sealedBox: createSealedBox(cold.config.dataEncryptionKey),
-      budgetMs,
+      budgetMs: ms,
     });
+
+  it('when the call arrived a while before its purchase began (slow admission), then the budget counts from its arrival', async () => {
+    await cold.stopWorker();
+    const orders = coldOrderService(budgetMs);
     const order = cold.marketplace.orderBook.createOrder(aSimOrder({ productId: PRODUCT_ID }));
     const businessId = randomUUID();
     const key = { kind: 'v2-line' as const, ...lineOf(order) };
@@ -256,15 +260,7 @@ describe('V2 newInstance before any worker has run the order', () => {
     const instanceId = bought.body.instanceId as string;
     await pollUntilReady(cold.market, instanceId, 20_000);
     await cold.stopWorker();
-    const budgetMs = 3500;
-    const orders = createOrderService({
-      client: cold.client,
-      pool: cold.pool,
-      taskQueue: cold.config.temporal.taskQueue,
-      accessKey: TEST_ACCESS_KEY,
-      sealedBox: createSealedBox(cold.config.dataEncryptionKey),
-      budgetMs,
-    });
+    const orders = coldOrderService(budgetMs);
     const began = Date.now();
     // Arrived 3 s ago: 0.5 s of the budget is left for the update, not another 3.5 s.
     const renewal = { kind: 'renew' as const, interfaceVersion: 'V2' as const, testOrder: false, instanceId, orderId: uniqueId('CSRENEW'), scene: 'RENEWAL' as const, expireTime: new Date(Date.now() + 400 * 86_400_000).toISOString() };
