@@ -77,6 +77,7 @@ export function licenseCodeRouter(deps: Omit<LicenseInterfaceDeps, 'licenses' | 
   router.post('/', json, (req: Request, res: Response) => {
     const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const call = newCall(body);
+    answers.guard(res, call);
     void (async () => {
       const admitted = await admitV2Call(deps, req, body, call.started);
       if (admitted.accessKey !== undefined) call.accessKey = admitted.accessKey;

@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import type { Logger } from 'pino';
 import { ResultCode, simpleResponse } from '../koogallery/index.js';
 import type { InboxEntry } from '../production-interface/inbox-store.js';
-import { createSignedAnswerSender, type AnsweredCall } from '../production-interface/signed-answer.js';
+import { armAnswerBackstop, createSignedAnswerSender, type AnsweredCall } from '../production-interface/signed-answer.js';
 import type { ApiMetrics } from '../platform/http/metrics.js';
 
 // How the License interfaces answer a call: through the production interface's signed-answer sender (HTTP 200,
@@ -52,6 +52,13 @@ export function createLicenseCallAnswers(deps: LicenseCallDeps, activities: read
   return {
     reply,
     refuse,
+    /** A retryable 000005 if the call is still unanswered at its backstop (whatever it waits for), its result dropped. */
+    guard(res: Response, call: LicenseCall): void {
+      armAnswerBackstop(res, call.started, deps.now, () => {
+        deps.logger.warn({ interface: call.version, activity: call.activity, ...call.ids }, 'license call answered by its backstop');
+        reply(res, call, simpleResponse(ResultCode.InternalError, 'still processing; please retry.'));
+      });
+    },
     /**
      * What every License router ends with: a method the marketplace never uses, and a body too large or unreadable,
      * are bad input, answered (signed, no stack trace) like any other.

@@ -102,6 +102,7 @@ export function licenseRouter(deps: LicenseInterfaceDeps): Router {
       return;
     }
     const call = newCall('V2', body);
+    answers.guard(res, call);
     call.activity = 'getLicenseAsync';
     void (async () => {
       const admitted = await admitV2Call(deps, req, body, call.started);
@@ -135,6 +136,7 @@ export function licenseRouter(deps: LicenseInterfaceDeps): Router {
   router.get('/', (req: Request, res: Response) => {
     const rawQuery = rawQueryOf(req);
     const call = newCall('V1', rawQuery);
+    answers.guard(res, call);
     const admitted = admitV1Call(deps, rawQuery, call.started);
     if (admitted.activity !== undefined) call.activity = admitted.activity;
     if (!admitted.ok) return answers.refuse(res, call, admitted.code, admitted.reason);

@@ -16,7 +16,7 @@ import {
 } from '../koogallery/index.js';
 import type { InterfaceVersion } from './contract.js';
 import type { ApiMetrics } from '../platform/http/metrics.js';
-import { createSignedAnswerSender } from '../production-interface/signed-answer.js';
+import { armAnswerBackstop, createSignedAnswerSender } from '../production-interface/signed-answer.js';
 import { admitV1Call, rawQueryOf } from '../production-interface/v1-admission.js';
 import { admitV2Call, sha256Hex } from '../production-interface/v2-admission.js';
 import { answerFor, answerForFailure } from './answers.js';
@@ -75,6 +75,14 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
     send(res, ctx, simpleResponse(code, code === ResultCode.AuthFailed ? 'authentication failed.' : `invalid request: ${reason}`), reason);
   }
 
+  /** A retryable 000005 if the call is still unanswered at its backstop (whatever it waits for), its result dropped. */
+  function guard(res: Response, ctx: CallContext): void {
+    armAnswerBackstop(res, ctx.started, now, () => {
+      deps.logger.warn({ interface: ctx.version, activity: ctx.activity, ...ctx.ids }, 'production-interface call answered by its backstop');
+      send(res, ctx, simpleResponse(ResultCode.InternalError, 'still processing; please retry.'));
+    });
+  }
+
   async function runCall(res: Response, ctx: CallContext, command: ProductionCommand): Promise<void> {
     // Ids only: a command may carry the buyer's contacts, which never go into a log line or the inbox.
     ctx.ids = commandIds(command);
@@ -114,6 +122,7 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
   router.get('/', (req: Request, res: Response) => {
     const rawQuery = rawQueryOf(req);
     const ctx: CallContext = { version: 'V1', started: now(), bodySha256: sha256Hex(rawQuery), ids: {} };
+    guard(res, ctx);
     const admitted = admitV1Call(deps, rawQuery, ctx.started);
     if (admitted.activity !== undefined) ctx.activity = admitted.activity;
     if (!admitted.ok) return refuse(res, ctx, admitted.code, admitted.reason);
@@ -129,6 +138,7 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
   router.post('/', express.raw({ type: () => true, limit: deps.maxBodyBytes }), (req: Request, res: Response) => {
     const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const ctx: CallContext = { version: 'V2', started: now(), bodySha256: sha256Hex(body), ids: {} };
+    guard(res, ctx);
     void (async () => {
       const admitted = await admitV2Call(deps, req, body, ctx.started);
       if (admitted.accessKey !== undefined) ctx.accessKey = admitted.accessKey;

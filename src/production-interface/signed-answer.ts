@@ -9,6 +9,25 @@ import type { ApiMetrics } from '../platform/http/metrics.js';
 // counted in the request metrics, and recorded in the inbox after it is sent. Shared by the production interface
 // and the order notification, so the two cannot drift apart on the parts the marketplace checks.
 
+/**
+ * How long after its arrival a call is answered whatever still runs: a retryable 000005 (the marketplace waits 5 s,
+ * and the network takes some of it). Every path has a budget of its own inside this (PROVISION_BUDGET_MS ≤ 4 s, then
+ * look-ups ≤ 0.8 s); the backstop catches the waits none bounds: a pool slot, a statement PostgreSQL is slow to end.
+ */
+export const ANSWER_BACKSTOP_MS = 4900;
+
+/**
+ * Arms a call's backstop: `answer` runs if `res` has not been answered `ANSWER_BACKSTOP_MS` after `started` (epoch
+ * ms, by `now`'s clock). Whatever the call still runs finishes unobserved; its answer is dropped by the sender.
+ */
+export function armAnswerBackstop(res: Response, started: number, now: () => number, answer: () => void): void {
+  const timer = setTimeout(() => {
+    if (!res.headersSent) answer();
+  }, Math.max(0, started + ANSWER_BACKSTOP_MS - now()));
+  // 'close' follows every answer, and a caller that hung up: either way nothing is left to answer.
+  res.once('close', () => clearTimeout(timer));
+}
+
 /** One marketplace call being answered. */
 export interface AnsweredCall {
   readonly version: InterfaceVersion;
@@ -43,8 +62,15 @@ function keyLabel(deps: SignedAnswerDeps, key: string): string {
 /** Builds the sender; it returns the call's latency in ms. */
 export function createSignedAnswerSender(deps: SignedAnswerDeps) {
   return function sendSignedAnswer(res: Response, call: AnsweredCall, body: Record<string, unknown>, refusal?: string): number {
-    const bytes = serializeResponse(body);
     const code = String(body.resultCode);
+    if (res.headersSent) {
+      // Answered already by the backstop (armAnswerBackstop): the marketplace has its retryable answer; this one,
+      // late, is only logged. The work behind it is done and idempotent: the retry is answered from it.
+      const lateMs = deps.now() - call.started;
+      deps.logger.warn({ activity: call.metricActivity, ...call.ids, code, latencyMs: lateMs }, 'late answer dropped: the call was answered by its backstop');
+      return lateMs;
+    }
+    const bytes = serializeResponse(body);
     res.status(200);
     res.setHeader('Content-Type', 'application/json;charset=UTF-8');
     res.setHeader(BODY_SIGN_HEADER, bodySignHeaderValue(call.accessKey ?? deps.accessKey, bytes));

@@ -11,7 +11,7 @@ import { mapSupervisionEvents, type IgnoredSupervisionEvent } from '../marketpla
 import type { SupervisionAction } from './contract.js';
 import type { ApiMetrics } from '../platform/http/metrics.js';
 import { withDeadline } from '../platform/deadline.js';
-import { createSignedAnswerSender } from '../production-interface/signed-answer.js';
+import { armAnswerBackstop, createSignedAnswerSender } from '../production-interface/signed-answer.js';
 import { admitV2Call, sha256Hex } from '../production-interface/v2-admission.js';
 
 // The marketplace's order notification (spec §4.8): a V2-signed POST naming an order whose data changed. The
@@ -240,6 +240,8 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
   router.post('/', express.raw({ type: () => true, limit: deps.maxBodyBytes }), (req: Request, res: Response) => {
     const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const ctx: CallContext = { started: now(), bodySha256: sha256Hex(body), ids: {} };
+    // A retryable 000005 if the call is still unanswered at its backstop (whatever it waits for), its result dropped.
+    armAnswerBackstop(res, ctx.started, now, () => fail(res, ctx, 'answered by its backstop'));
     void (async () => {
       // The same V2 admission as the SaaS production interface (spec §2.2, §4.8).
       const admitted = await admitV2Call(deps, req, body, ctx.started);
