@@ -83,6 +83,8 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
   async function act(ref: SupervisionRef, action: SupervisionAction, o: CallDeadline = {}): Promise<ActionOutcome> {
     const found = await withTimeout(resolve(ref), o);
     if (!('workflowId' in found)) return found;
+    // The look-up may have used the time: an update sent with none left would be applied behind a 000005.
+    if (o.deadline !== undefined && o.deadline - Date.now() < MIN_ACTION_MS) throw new SupervisionTimeout(`no time left for ${action.type}`);
     const handle = client.workflow.getHandle(found.workflowId);
     try {
       const result = await withTimeout(handle.executeUpdate(supervisionActionUpdate, { args: [action] }), o);
@@ -121,18 +123,15 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
   }
 
   /**
-   * The event ids an order line's supervision has applied: the read model's, which the workflow writes after applying
-   * an event, and only when some action's event is not among them, the live state's (it may be ahead). So a line with
-   * nothing new costs one PostgreSQL read, not a workflow query out of the call's budget: a notification naming no
-   * line walks every line of the order, and each must leave time for the line with news.
+   * The event ids an order line's supervision has applied: the live state's, else (the workflow does not answer
+   * within the call's time) the read model's. Not the read model's first: it is written inside the update, by a local
+   * activity, and could list an event whose update was lost with its workflow task.
    */
-  async function appliedEventIds(ref: SupervisionRef, actions: readonly SupervisionAction[], o: CallDeadline): Promise<Set<string>> {
+  async function appliedEventIds(ref: SupervisionRef, o: CallDeadline): Promise<Set<string>> {
     const found = await withTimeout(resolve(ref), o).catch(() => undefined);
     if (!found || !('workflowId' in found)) return new Set();
-    const recorded = new Set(found.row?.state.appliedEventIds ?? []);
-    if (actions.every((a) => a.eventId !== undefined && recorded.has(a.eventId))) return recorded;
     const live = await withTimeout(client.workflow.getHandle(found.workflowId).query(getSupervisionQuery), o).catch(() => undefined);
-    return live ? new Set(live.appliedEventIds) : recorded;
+    return new Set((live ?? found.row?.state)?.appliedEventIds ?? []);
   }
 
   /**
@@ -144,7 +143,7 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
     const results: Array<{ type: string; eventId?: string; outcome: 'applied' | 'duplicate' | 'refused' | 'no-supervision'; reason?: string }> = [];
     // Every notification carries the order's whole event list: skip the events already applied (a read instead of
     // an update each, which would cost workflow history). The workflow dedupes again, for races.
-    const seen = actions.some((a) => a.eventId) ? await appliedEventIds(ref, actions, o) : new Set<string>();
+    const seen = actions.some((a) => a.eventId) ? await appliedEventIds(ref, o) : new Set<string>();
     for (const action of actions) {
       const base = { type: action.type, ...(action.eventId ? { eventId: action.eventId } : {}) };
       if (action.eventId && seen.has(action.eventId)) {
