@@ -37,7 +37,10 @@ export function createLicenseCallAnswers(deps: LicenseCallDeps, activities: read
 
   function reply(res: Response, call: LicenseCall, body: Record<string, unknown>, refusal?: string): void {
     const metricActivity = call.activity && known.has(call.activity) ? call.activity : 'unknown';
+    // Answered by the backstop meanwhile: the sender logs this late answer and drops it; nothing else counts it.
+    const late = res.headersSent;
     const latencyMs = sendSignedAnswer(res, { ...call, metricActivity }, body, refusal);
+    if (late) return;
     const fields = { interface: call.version, activity: call.activity, ...call.ids, code: body.resultCode, latencyMs };
     if (refusal) deps.logger.warn({ ...fields, reason: refusal }, 'license call refused');
     else deps.logger.info(fields, 'license call answered');

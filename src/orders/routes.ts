@@ -88,6 +88,8 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
     ctx.ids = commandIds(command);
     try {
       const answer = answerFor(command, await deps.orders.execute(command, { receivedAt: ctx.started, ...(ctx.accessKey ? { accessKey: ctx.accessKey } : {}) }));
+      // Answered by the backstop meanwhile: the sender logs this late answer and drops it; nothing else counts it.
+      if (res.headersSent) return send(res, ctx, answer.body);
       if (answer.code === ResultCode.Processing && command.kind === 'purchase') deps.metrics.asyncAnswers.inc();
       // Every line about an order names its purchase order, instance and workflow; an operation's own order id
       // (a renewal's, an upgrade's) is kept beside it.
@@ -152,7 +154,11 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
       const request = parseV2Request(json);
       if (!request.ok) return refuse(res, ctx, ResultCode.InvalidParameter, `${request.field} ${request.reason}`);
       await runCall(res, ctx, v2Command(request.request));
-    })();
+    })().catch((err: unknown) => {
+      // A bug outside runCall (admission, parsing): still a signed, retryable answer, never a crash or a stack trace.
+      deps.logger.error({ interface: ctx.version, activity: ctx.activity, err: (err as Error).message }, 'production-interface call failed');
+      if (!res.headersSent) send(res, ctx, simpleResponse(ResultCode.InternalError, 'internal error; please retry.'));
+    });
   });
 
   // The marketplace only GETs (V1) and POSTs (V2); any other method is bad input and is answered like it.

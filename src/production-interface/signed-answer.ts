@@ -10,7 +10,7 @@ import type { ApiMetrics } from '../platform/http/metrics.js';
 // and the order notification, so the two cannot drift apart on the parts the marketplace checks.
 
 /**
- * How long after its arrival a call is answered whatever still runs: a retryable 000005 (the marketplace waits 5 s,
+ * How long after its arrival (its handler's start: the body is read by then) a call is answered whatever still runs: a retryable 000005 (the marketplace waits 5 s,
  * and the network takes some of it). Every path has a budget of its own inside this (PROVISION_BUDGET_MS ≤ 4 s, then
  * look-ups ≤ 0.8 s); the backstop catches the waits none bounds: a pool slot, a statement PostgreSQL is slow to end.
  */
@@ -22,7 +22,13 @@ export const ANSWER_BACKSTOP_MS = 4900;
  */
 export function armAnswerBackstop(res: Response, started: number, now: () => number, answer: () => void): void {
   const timer = setTimeout(() => {
-    if (!res.headersSent) answer();
+    if (res.headersSent) return;
+    try {
+      answer();
+    } catch (err) {
+      // A timer callback's throw would end the process: the caller hangs up after its 5 s instead.
+      if (!res.headersSent) res.destroy(err as Error);
+    }
   }, Math.max(0, started + ANSWER_BACKSTOP_MS - now()));
   // 'close' follows every answer, and a caller that hung up: either way nothing is left to answer.
   res.once('close', () => clearTimeout(timer));

@@ -142,12 +142,15 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
     msg: string,
     log: { level: 'info' | 'warn' | 'error'; text: string; fields?: Record<string, unknown>; refusal?: string },
   ): void {
+    // Answered by the backstop meanwhile: the sender logs this late answer and drops it; nothing else counts it.
+    const late = res.headersSent;
     const latencyMs = sendSignedAnswer(
       res,
       { version: 'V2', started: ctx.started, bodySha256: ctx.bodySha256, activity: ORDER_NOTIFICATION_ACTIVITY, metricActivity: ORDER_NOTIFICATION_ACTIVITY, ids: ctx.ids, ...(ctx.accessKey ? { accessKey: ctx.accessKey } : {}) },
       simpleResponse(code, msg),
       log.refusal,
     );
+    if (late) return;
     if (code === ResultCode.AuthFailed && log.refusal) deps.metrics?.signatureFailures.inc({ interface: 'V2', reason: log.refusal });
     deps.logger[log.level](
       { activity: ORDER_NOTIFICATION_ACTIVITY, ...ctx.ids, code, latencyMs, ...(log.refusal ? { reason: log.refusal } : {}), ...log.fields },

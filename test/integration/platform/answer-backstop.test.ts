@@ -71,8 +71,10 @@ describe('the answer backstop', () => {
     expect(answer.status).toBe(200);
     expect(answer.bodySignValid).toBe(true);
     expect(answer.body).toEqual({ resultCode: '000005', resultMsg: 'still processing; please retry.' });
+    // Inside the marketplace's 5 s by design; measured, about the backstop (a loaded machine fires timers late).
+    expect(ANSWER_BACKSTOP_MS).toBeLessThan(5000);
     expect(answer.latencyMs).toBeGreaterThanOrEqual(ANSWER_BACKSTOP_MS - 100);
-    expect(answer.latencyMs).toBeLessThan(5000);
+    expect(answer.latencyMs).toBeLessThan(ANSWER_BACKSTOP_MS + 600);
     expect(logs.some((l) => l.msg === 'production-interface call answered by its backstop' && l.instanceId === instanceId)).toBe(true);
 
     // The work behind the call ends after the answer: its outcome is logged and dropped, nothing is sent twice.
@@ -80,5 +82,7 @@ describe('the answer backstop', () => {
     await until('the late outcome to be dropped', () => (logs.some((l) => l.msg === 'late answer dropped: the call was answered by its backstop' && l.code === '000000') ? true : undefined), 5000);
     const recorded = inbox.filter((e) => e.instanceId === instanceId);
     expect(recorded.map((e) => e.resultCode)).toEqual(['000005']);
+    // Logged once as answered (by the backstop), never as answered with the late outcome.
+    expect(logs.filter((l) => l.msg === 'production-interface call answered' && l.instanceId === instanceId)).toHaveLength(0);
   });
 });
