@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { ResultCode, defaultResultMessage } from '../koogallery/index.js';
 import { ORDER_REJECTION_TYPE } from '../orders/contract.js';
 import { InstanceIdKey, OrderPhaseKey, TestOrderKey } from '../kernel/search-attributes.js';
-import { withDeadline } from '../platform/deadline.js';
+import { MIN_START_MS, withDeadline } from '../platform/deadline.js';
 import { classifyTemporalFailure } from '../platform/temporal/failures.js';
 import { findLicenseCode } from './code-store.js';
 import { LICENSE_CODE_WORKFLOW_TYPE, activateCodeUpdate, heartbeatCodeUpdate, licenseCodeWorkflowId, refreshCodeUpdate, releaseCodeUpdate, setCodeStatusUpdate } from './contract.js';
@@ -26,9 +26,6 @@ export interface LicenseCodeServiceDeps {
 export type CodeClientOutcome = CodeClientAnswer | { readonly outcome: 'RETRY' | 'NOT_ACTIVATED'; readonly message: string };
 
 class BudgetExceeded extends Error {}
-
-/** The least time left worth starting a look-up or an update with; less is left to the marketplace's retry. */
-const MIN_START_MS = 100;
 
 /** The result code a code workflow's validator chose (its ApplicationFailure's first detail). */
 function refusedCode(details: readonly unknown[] | undefined | null): ResultCode {

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { ResultCode, defaultResultMessage, type ProductionCommand } from '../koogallery/index.js';
 import { orderWorkflowId, ORDER_REJECTION_TYPE } from '../orders/contract.js';
 import type { InstanceWorkflow } from '../orders/service.js';
-import { withDeadline } from '../platform/deadline.js';
+import { MIN_START_MS, withDeadline } from '../platform/deadline.js';
 import { createKeyedLimiter } from '../platform/keyed-limiter.js';
 import { classifyTemporalFailure } from '../platform/temporal/failures.js';
 import { LICENSE_INSTANCE_WORKFLOW_TYPE, isLicenseInstanceWorkflowId, issueLicenseUpdate, licenseInstanceWorkflowId, type LicenseRequest } from './contract.js';
@@ -67,9 +67,6 @@ const GONE = new Set(['RELEASED', 'FAILED', 'REJECTED']);
 const ISSUES_IN_FLIGHT_PER_INSTANCE = 5;
 
 class BudgetExceeded extends Error {}
-
-/** The least time left worth starting a look-up or an issue with; less is left to the marketplace's retry. */
-const MIN_START_MS = 100;
 
 const outcome = (code: ResultCode, message: string | undefined, rest: Omit<LicenseOutcome, 'code' | 'message'> = {}): LicenseOutcome => ({
   code,

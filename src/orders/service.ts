@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { withDeadline } from '../platform/deadline.js';
+import { MIN_START_MS, withDeadline } from '../platform/deadline.js';
 import { classifyTemporalFailure } from '../platform/temporal/failures.js';
 import { announceProvisioningInstance, findInstanceAccess, findInstanceByWorkflowId, findInstances, type InstanceAccessRow, type InstanceRow } from './store.js';
 import { ResultCode, encryptField, type AppInfo, type InstanceInfo } from '../koogallery/index.js';
@@ -98,12 +98,8 @@ export interface PurchaseInput {
   readonly workflow?: InstanceWorkflow;
 }
 
-/**
- * After the budget: how long the look-ups naming a still-provisioning instance may take. MIN_LOOKUP_MS: the least
- * time worth starting a look-up or an update with.
- */
+/** After the budget: how long the look-ups naming a still-provisioning instance may take. */
 const LOOKUP_MS = 800;
-const MIN_LOOKUP_MS = 100;
 /** Read-model phases a purchase answered 000004 may be polled in: provisioning, or already done. */
 const POLLABLE_PHASES = new Set(['PROVISIONING', 'ACTIVE', 'FROZEN']);
 
@@ -300,7 +296,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       // continuing its transition counter so the read model takes the new run's writes.
       let prior: InstanceRow | undefined;
       try {
-        prior = await withinBudget(findInstanceByWorkflowId(pool, workflowId), Math.max(MIN_LOOKUP_MS, deadline - Date.now()));
+        prior = await withinBudget(findInstanceByWorkflowId(pool, workflowId), Math.max(MIN_START_MS, deadline - Date.now()));
       } catch (err) {
         if (err instanceof BudgetExceeded) return notYetAccepted;
         throw err;
@@ -331,11 +327,11 @@ export function createOrderService(deps: OrderServiceDeps) {
         // look-up ends by one fixed time, `LOOKUP_MS` after the budget (budget ≤ 4 s: the answer leaves within 5 s).
         const lookupEnd = deadline + LOOKUP_MS;
         const timeLeft = () => lookupEnd - Date.now();
-        if (timeLeft() < MIN_LOOKUP_MS) return notYetAccepted;
+        if (timeLeft() < MIN_START_MS) return notYetAccepted;
         const row = await withinBudget(findInstanceByWorkflowId(pool, workflowId), timeLeft()).catch(() => undefined);
         // Polled next: only a phase the polls answer 000004 or 000000 for (a failed purchase being retried is not yet).
         if (row && POLLABLE_PHASES.has(row.phase)) return { kind: 'provisioning', ids: { ...orderIds, instanceId: row.instanceId } };
-        if (!row && p.interfaceVersion === 'V2' && timeLeft() >= MIN_LOOKUP_MS) {
+        if (!row && p.interfaceVersion === 'V2' && timeLeft() >= MIN_START_MS) {
           // Not recorded yet: no worker has run the order's first task (cold after a start, busy, or down). If
           // Temporal holds the order, its start named the instance: announced in the read model, it is answered 000004
           // and polled, instead of 000005 and called again later. (V1 has no 000004: its 000005 is the same either way.)
@@ -376,26 +372,27 @@ export function createOrderService(deps: OrderServiceDeps) {
     const { instanceId, testOrder } = c;
     const deadline = receivedAt + budgetMs;
     let ids: OrderIds = { instanceId };
+    const stillProcessing = (): OrderOutcome => ({ kind: 'retry-later', message: 'still processing; retry', ids });
     try {
-      const [row] = await withinBudget(findInstances(pool, [instanceId]), Math.max(MIN_LOOKUP_MS, deadline - Date.now()));
+      const [row] = await withinBudget(findInstances(pool, [instanceId]), Math.max(MIN_START_MS, deadline - Date.now()));
       if (!row) return { kind: 'instance-not-found', message: 'instance not found' };
       ids = { instanceId, workflowId: row.workflowId, orderId: row.orderId };
       // An update sent with no time to answer would be applied behind a 000005: leave it to the marketplace's retry.
-      if (deadline - Date.now() < MIN_LOOKUP_MS) return { kind: 'retry-later', message: 'still processing; retry', ids };
+      if (deadline - Date.now() < MIN_START_MS) return stillProcessing();
       return answered(await withinBudget(run(row.workflowId), deadline - Date.now()), ids);
     } catch (err) {
-      if (err instanceof BudgetExceeded) return { kind: 'retry-later', message: 'still processing; retry', ids };
+      if (err instanceof BudgetExceeded) return stillProcessing();
       const failure = classifyTemporalFailure(err, ORDER_REJECTION_TYPE);
       if (failure.kind === 'update-refused') return { kind: 'refused', code: refusedCode(failure.failure.details), message: failure.failure.message, ids };
       if (failure.kind === 'workflow-gone') {
         // The order closed (released, or a failed purchase past its retention): what it left in the read model decides,
         // read by the same fixed end as a purchase's look-ups after its budget.
-        const lookup = withinBudget(findInstances(pool, [instanceId]), Math.max(MIN_LOOKUP_MS, deadline + LOOKUP_MS - Date.now()));
+        const lookup = withinBudget(findInstances(pool, [instanceId]), Math.max(MIN_START_MS, deadline + LOOKUP_MS - Date.now()));
         const fresh = await lookup.catch((e: unknown) => {
           if (e instanceof BudgetExceeded) return undefined;
           throw e;
         });
-        if (fresh === undefined) return { kind: 'retry-later', message: 'still processing; retry', ids };
+        if (fresh === undefined) return stillProcessing();
         return outcomeFromRow(fresh[0], { purchase: false, release: opts.release ?? false, testOrder });
       }
       throw err;

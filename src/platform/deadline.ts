@@ -2,6 +2,12 @@
 // probe, a notification gateway): race the work against a timer, clear the timer either way, and keep the
 // abandoned work from surfacing later as an unhandled rejection.
 
+/**
+ * The least time left worth starting a look-up or an update with, for a caller answering on a clock: less is left
+ * to the caller's retry (an update sent with no time to answer would be applied behind a "retry" answer).
+ */
+export const MIN_START_MS = 100;
+
 /** Settles as `work` does, or rejects with `onTimeout()` once `ms` have passed, whichever comes first. */
 export function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -10,9 +10,10 @@ import type { ApiMetrics } from '../platform/http/metrics.js';
 // and the order notification, so the two cannot drift apart on the parts the marketplace checks.
 
 /**
- * How long after its arrival (its handler's start: the body is read by then) a call is answered whatever still runs: a retryable 000005 (the marketplace waits 5 s,
- * and the network takes some of it). Every path has a budget of its own inside this (PROVISION_BUDGET_MS ≤ 4 s, then
- * look-ups ≤ 0.8 s); the backstop catches the waits none bounds: a pool slot, a statement PostgreSQL is slow to end.
+ * How long after its arrival (its handler's start: the body is read by then) a call is answered whatever still
+ * runs: a retryable 000005 (the marketplace waits 5 s, and the network takes some of it). Every path has a budget of
+ * its own inside this (PROVISION_BUDGET_MS ≤ 4 s, then look-ups ≤ 0.8 s); the backstop catches the waits none
+ * bounds: a pool slot, a statement PostgreSQL is slow to end.
  */
 export const ANSWER_BACKSTOP_MS = 4900;
 

@@ -31,9 +31,6 @@ export const ORDER_NOTIFICATION_ACTIVITY = 'orderNotification';
 /** Where the marketplace is configured to send order notifications (mounted by the app). */
 export const ORDER_NOTIFICATION_PATH = '/koogallery/order-notification';
 
-/** The answer's budget when the composition root gives none (PROVISION_BUDGET_MS's default). */
-const DEFAULT_BUDGET_MS = 3500;
-
 /** Query Order did not answer within the call's budget (its own timeout and fallback may take longer). */
 class QueryOrderDeadline extends Error {
   override readonly name = 'QueryOrderDeadline';
@@ -73,9 +70,9 @@ export interface OrderNotificationDeps {
   readonly supervision: SupervisionPort;
   /**
    * How long, counted from the call's arrival, Query Order and the supervision actions together may take before a
-   * retryable answer (inside the marketplace's 5 s; PROVISION_BUDGET_MS in the composition root). Default 3500.
+   * retryable answer (inside the marketplace's 5 s; PROVISION_BUDGET_MS in the composition root).
    */
-  readonly budgetMs?: number;
+  readonly budgetMs: number;
   readonly logger: Logger;
   readonly recordInbox: (entry: InboxEntry) => Promise<void>;
   /** When given, calls are counted in the production-interface series with activity `orderNotification`. */
@@ -172,7 +169,7 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
   }
 
   async function handleNotification(res: Response, ctx: CallContext, n: OrderNotificationBody): Promise<void> {
-    const deadline = ctx.started + (deps.budgetMs ?? DEFAULT_BUDGET_MS);
+    const deadline = ctx.started + deps.budgetMs;
     let order: MarketplaceOrder;
     try {
       const left = Math.max(0, deadline - Date.now());

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { findOrderWorkflows } from '../orders/service.js';
 import type { Pool } from 'pg';
-import { withDeadline } from '../platform/deadline.js';
+import { MIN_START_MS, withDeadline } from '../platform/deadline.js';
 import { classifyTemporalFailure, updateRefusal } from '../platform/temporal/failures.js';
 import { findSupervisionsByOrder, type SupervisionRow } from './store.js';
 import {
@@ -21,9 +21,6 @@ export interface SupervisionRef {
   readonly orderId: string;
   readonly orderLineId?: string;
 }
-
-/** The least time left worth starting an action with (its look-up and update); less is left to the caller's retry. */
-const MIN_ACTION_MS = 100;
 
 /** A supervision workflow that did not answer in time: its own per-call timeout, or the caller's deadline. */
 export class SupervisionTimeout extends Error {
@@ -84,7 +81,7 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
     const found = await withTimeout(resolve(ref), o);
     if (!('workflowId' in found)) return found;
     // The look-up may have used the time: an update sent with none left would be applied behind a 000005.
-    if (o.deadline !== undefined && o.deadline - Date.now() < MIN_ACTION_MS) throw new SupervisionTimeout(`no time left for ${action.type}`);
+    if (o.deadline !== undefined && o.deadline - Date.now() < MIN_START_MS) throw new SupervisionTimeout(`no time left for ${action.type}`);
     const handle = client.workflow.getHandle(found.workflowId);
     try {
       const result = await withTimeout(handle.executeUpdate(supervisionActionUpdate, { args: [action] }), o);
@@ -150,7 +147,7 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
         results.push({ ...base, outcome: 'duplicate' });
         continue;
       }
-      if (o.deadline !== undefined && o.deadline - Date.now() < MIN_ACTION_MS) throw new SupervisionTimeout(`no time left for ${action.type}`);
+      if (o.deadline !== undefined && o.deadline - Date.now() < MIN_START_MS) throw new SupervisionTimeout(`no time left for ${action.type}`);
       const r = await act(ref, action, o);
       if (r.outcome === 'applied' || r.outcome === 'duplicate') results.push({ ...base, outcome: r.outcome });
       else if (r.outcome === 'refused') results.push({ ...base, outcome: 'refused', reason: r.reason });

@@ -84,6 +84,7 @@ beforeAll(async () => {
       nonces: createNonceStore(pool),
       queryOrder: (orderId, orderLineId) => (queryOrderOverride ?? queryOrderClient.queryOrder)(orderId, orderLineId),
       supervision,
+      budgetMs: 3500,
       logger,
       metrics,
       recordInbox: async (e) => {
