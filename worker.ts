@@ -72,43 +72,35 @@ const worker = await createOrderWorker({
   ...(config.temporal.workflowBundlePath ? { workflowBundlePath: config.temporal.workflowBundlePath } : {}),
 });
 
-// Reconciliation (ops): the schedule is created, or updated to what this code says, at every start. A failure
-// here is logged and does not keep the worker from serving orders. Test harnesses (APP_ENV=test) run workers on
-// throwaway task queues against shared databases: a schedule would outlive them and scan every test's orders.
-if (config.env === 'test') {
-  logger.info('reconciliation and metering push schedules not managed (APP_ENV=test)');
-} else {
-  try {
-    const schedules = new Client({ connection, namespace: config.temporal.namespace });
-    const { scheduleId, created } = await ensureReconciliationSchedule(schedules, { taskQueue: config.temporal.taskQueue });
-    logger.info({ scheduleId, created }, 'reconciliation schedule ready');
-  } catch (err) {
-    logger.error({ err: (err as Error).message }, 'reconciliation schedule could not be created or updated');
+// The schedules (reconciliation, settlement, metering push) are created, or updated to what this code says, at every
+// start, once the worker polls: on a freshly created cluster the three took seconds, and a marketplace call arriving
+// meanwhile waited for a worker and could be answered 000005 instead of at once. A failure is logged and does not keep
+// the worker from serving orders. Test harnesses (APP_ENV=test) run workers on throwaway task queues against shared
+// databases: a schedule would outlive them and scan every test's orders.
+async function manageSchedules(): Promise<void> {
+  if (config.env === 'test') {
+    logger.info('reconciliation and metering push schedules not managed (APP_ENV=test)');
+    return;
   }
+  const schedules = new Client({ connection, namespace: config.temporal.namespace });
+  const { taskQueue } = config.temporal;
+  const ensure = async (what: string, create: () => Promise<{ scheduleId: string; created: boolean }>): Promise<void> => {
+    try {
+      const { scheduleId, created } = await create();
+      logger.info({ scheduleId, created }, `${what} schedule ready`);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, `${what} schedule could not be created or updated`);
+    }
+  };
+  await ensure('reconciliation', () => ensureReconciliationSchedule(schedules, { taskQueue }));
   // Settlement (§10): the monthly run on the bill date; holidays from configuration.
-  try {
-    const schedules = new Client({ connection, namespace: config.temporal.namespace });
-    const { scheduleId, created } = await ensureSettlementSchedule(schedules, {
-      taskQueue: config.temporal.taskQueue,
-      holidays: config.settlement.holidays,
-      ...(config.settlement.schedulePaused ? { paused: true } : {}),
-    });
-    logger.info({ scheduleId, created }, 'settlement schedule ready');
-  } catch (err) {
-    logger.error({ err: (err as Error).message }, 'settlement schedule could not be created or updated');
-  }
-  // Metering: the hourly usage push, the same way.
-  try {
-    const schedules = new Client({ connection, namespace: config.temporal.namespace });
-    const { scheduleId, created } = await ensureMeteringPushSchedule(schedules, {
-      taskQueue: config.temporal.taskQueue,
-      everyMinutes: config.metering.pushIntervalMinutes,
-      offsetMs: config.metering.pushCloseDelayMs,
-    });
-    logger.info({ scheduleId, created }, 'metering push schedule ready');
-  } catch (err) {
-    logger.error({ err: (err as Error).message }, 'metering push schedule could not be created or updated');
-  }
+  await ensure('settlement', () =>
+    ensureSettlementSchedule(schedules, { taskQueue, holidays: config.settlement.holidays, ...(config.settlement.schedulePaused ? { paused: true } : {}) }),
+  );
+  // Metering: the hourly usage push.
+  await ensure('metering push', () =>
+    ensureMeteringPushSchedule(schedules, { taskQueue, everyMinutes: config.metering.pushIntervalMinutes, offsetMs: config.metering.pushCloseDelayMs }),
+  );
 }
 
 // The identity (pid@hostname) is what Temporal lists as this worker's poller, and what the health check
@@ -116,12 +108,16 @@ if (config.env === 'test') {
 logger.info({ taskQueue: config.temporal.taskQueue, identity: worker.options.identity, metrics: `:${config.workerMetricsPort}/metrics` }, 'worker running');
 running = true;
 let exitCode = 0;
+const polling = worker.runUntil(stopRequested);
+// Never rejects (each failure is logged); awaited before the connection it uses closes.
+const schedulesManaged = manageSchedules();
 try {
-  await worker.runUntil(stopRequested);
+  await polling;
 } catch (err) {
   logger.fatal({ err }, 'worker failed');
   exitCode = 1;
 } finally {
+  await schedulesManaged;
   await connection.close();
   await pool.end();
   logger.info('worker stopped');

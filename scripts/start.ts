@@ -4,10 +4,14 @@
 // KOOGALLERY_API_BASE is configured), the worker and the API. Ctrl-C (or SIGTERM) stops everything it started,
 // newest first; if this process is killed outright, the reaper (scripts/infra/reaper.mjs) stops them instead.
 import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { DEV_DEFAULTS } from '../src/platform/config.js';
+import { Connection } from '@temporalio/client';
+import { DEV_DEFAULTS, loadConfig, type AppConfig } from '../src/platform/config.js';
 import { migrate } from '../src/platform/db/migrate.js';
 import { createPool } from '../src/platform/db/pool.js';
+import { temporalConnectionOptions } from '../src/platform/temporal/connection.js';
+import { checkWorkerPolling } from '../src/platform/temporal/worker-health.js';
 import { SIM_SUPERVISED_PRODUCTS } from '../tools/simulator/scenarios.js';
 import { clusterPorts, defaultClusterDatabases, ensureCluster } from './infra/cluster.js';
 import { ensureDevServer } from './infra/dev-server.js';
@@ -103,6 +107,20 @@ function background(name: string, args: string[], env: NodeJS.ProcessEnv): Backg
   return proc;
 }
 
+/** Waits until Temporal lists the worker process (its SDK identity, `pid@host`) among the pollers of its task queue. */
+async function waitForWorkerPolling(worker: Background, temporal: AppConfig['temporal']): Promise<void> {
+  const identity = `${worker.child.pid}@${hostname()}`;
+  const connection = await Connection.connect(temporalConnectionOptions(temporal));
+  try {
+    await waitFor('the worker to poll its task queue', async () => {
+      const health = await checkWorkerPolling(connection, { namespace: temporal.namespace, taskQueue: temporal.taskQueue, isOurs: (id) => id === identity, timeoutMs: 2000 }).catch(() => undefined);
+      return health?.healthy === true;
+    }, 60_000, 250);
+  } finally {
+    await connection.close();
+  }
+}
+
 try {
   ensureTemporalCli();
   if (PROFILE === 'cluster') {
@@ -151,7 +169,7 @@ try {
   }
   if (await portOpen(API_PORT)) throw new Error(`port ${API_PORT} is taken; set PORT`);
   if (await portOpen(INTERNAL_PORT)) throw new Error(`port ${INTERNAL_PORT} is taken; set INTERNAL_PORT`);
-  background('worker', [join(repoRoot, 'dist', 'worker.js')], env);
+  const worker = background('worker', [join(repoRoot, 'dist', 'worker.js')], env);
   background('api', [join(repoRoot, 'dist', 'src', 'main', 'api-server.js')], env);
 
   await waitFor('the API to be ready', async () => {
@@ -161,6 +179,9 @@ try {
       return false;
     }
   }, 60_000, 500);
+  // Up means the worker polls too: until it does, the first call waits for it and may be answered 000005 (on a freshly
+  // created cluster, the worker's start took seconds longer than the API's).
+  await waitForWorkerPolling(worker, loadConfig(env).temporal);
   // The banner points at the simulator too: it must be listening by then (it compiles its TypeScript on start, which
   // on a busy machine takes longer than the API's readiness).
   if (env.KOOGALLERY_API_BASE?.includes(String(SIM_PORT))) await waitFor('the marketplace simulator', () => portOpen(SIM_PORT), 60_000, 250);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEV_DEFAULTS } from '../../src/platform/config.js';
@@ -13,6 +14,7 @@ import { processTree, running, waitUntilGone, type ProcessInfo } from '../suppor
 import { testInfra } from '../setup/infra.js';
 import { testClusterDatabases, testClusterPorts } from '../support/cluster.js';
 import { ALL_SEARCH_ATTRIBUTE_KEYS } from '../../src/kernel/search-attributes.js';
+import { checkWorkerPolling, sameHostIdentity } from '../../src/platform/temporal/worker-health.js';
 
 // `npm start` as a user runs it (through scripts/run.mjs), on free ports, with this test run's PostgreSQL. First with
 // this run's Temporal (reused): it must come up ready, serve the Temporal UI, carry a lifecycle and a supervised
@@ -34,6 +36,8 @@ interface Run {
   child: ChildProcess;
   output: string[];
   ports: Record<string, number>;
+  /** Its worker's task queue (one per run). */
+  taskQueue: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -46,6 +50,7 @@ async function npmStart(o: { temporalPort?: number; temporalUiPort?: number; env
   // Its own .data (dev-server database, logs), so runs never share a Temporal state file.
   const dataDir = mkdtempSync(join(tmpdir(), 'npm-start-'));
   dataDirs.push(dataDir);
+  const taskQueue = `npm-start-${Date.now()}`;
   const child = spawn(process.execPath, [join(process.cwd(), 'scripts/run.mjs'), 'start'], {
     cwd: process.cwd(),
     detached: true,
@@ -60,7 +65,7 @@ async function npmStart(o: { temporalPort?: number; temporalUiPort?: number; env
       WORKER_METRICS_PORT: String(ports.workerMetrics),
       TEMPORAL_PORT: String(o.temporalPort ?? infra.temporalAddress.split(':')[1]),
       TEMPORAL_UI_PORT: String(o.temporalUiPort ?? new URL(infra.temporalUiUrl).port),
-      TEMPORAL_TASK_QUEUE: `npm-start-${Date.now()}`,
+      TEMPORAL_TASK_QUEUE: taskQueue,
       LOG_LEVEL: 'warn',
       // As a user who set neither: npm start picks the simulator's supervised products and the dev ops token.
       SUPERVISED_PRODUCTS: undefined,
@@ -70,17 +75,33 @@ async function npmStart(o: { temporalPort?: number; temporalUiPort?: number; env
   });
   started.push(child);
   const output: string[] = [];
-  child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
-  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
+  // Up the moment the banner's last line arrives (tests check what must hold by then), or not when it exits first.
+  let markUp!: (up: boolean) => void;
+  const up = new Promise<boolean>((resolve) => (markUp = resolve));
+  const collect = (c: Buffer) => {
+    output.push(c.toString());
+    if (output.join('').includes('Press Ctrl-C to stop.')) markUp(true);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const up = await new Promise<boolean>((resolve) => {
-    const timer = setInterval(() => {
-      if (output.join('').includes('Press Ctrl-C to stop.')) (clearInterval(timer), resolve(true));
-      if (child.exitCode !== null) (clearInterval(timer), resolve(false));
-    }, 250);
-  });
-  expect(up, output.join('').slice(-3000)).toBe(true);
-  return { child, output, ports, exited };
+  void exited.then(() => markUp(false));
+  expect(await up, output.join('').slice(-3000)).toBe(true);
+  return { child, output, ports, taskQueue, exited };
+}
+
+/**
+ * When the banner is printed the worker polls already: Temporal lists it among its task queue's pollers. Otherwise the
+ * first call waits for the worker (on a freshly created cluster, seconds) and may be answered 000005.
+ */
+async function expectWorkerPolling(run: Run, temporalAddress: string): Promise<void> {
+  const connection = await Connection.connect({ address: temporalAddress });
+  try {
+    const health = await checkWorkerPolling(connection, { namespace: 'default', taskQueue: run.taskQueue, isOurs: sameHostIdentity() });
+    expect(health.types, 'the worker polls when npm start says it is up').toMatchObject({ workflow: { ok: true }, activity: { ok: true } });
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Runs `step` against the stack; if it fails, the error carries what npm start printed (its children's lines too). */
@@ -120,6 +141,7 @@ describe('npm start', () => {
   it('when started, then the API is ready, the UI answers, a lifecycle and a hardware supervision pass, and Ctrl-C stops everything it started', async () => {
     const infra = testInfra();
     const run = await npmStart({});
+    await expectWorkerPolling(run, infra.temporalAddress);
     const { api, internal, sim } = run.ports;
 
     const ready = await fetch(`http://127.0.0.1:${internal}/readyz`);
@@ -153,6 +175,7 @@ describe('npm start', () => {
     // Databases of its own (named after this run's application database), not a developer's koogallery_temporal.
     const database = testClusterDatabases(infra.databaseUrl, 'npm_start').database;
     const run = await npmStart({ temporalPort: cluster.frontend, temporalUiPort, env: { TEMPORAL_PROFILE: 'cluster', TEMPORAL_CLUSTER_DATABASE: database } });
+    await expectWorkerPolling(run, `127.0.0.1:${cluster.frontend}`);
     // Every port of the server, not only its frontend, must be closed afterwards.
     for (const [name, port] of Object.entries(cluster)) run.ports[`cluster ${name}`] = port;
     const text = () => run.output.join('');
