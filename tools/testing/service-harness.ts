@@ -14,6 +14,7 @@ import { sealedBoxOf } from '../../src/platform/sealed-box.js';
 import { createOpenApiServer, type OpenApiServer } from '../simulator/open-api-server.js';
 import { createProductionClient, type ProductionClient } from '../simulator/production-client.js';
 import { createOrderWorker } from '../../src/platform/temporal/worker.js';
+import { temporalConnectionOptions } from '../../src/platform/temporal/connection.js';
 import { uniqueId } from './ids.js';
 
 // Shared by the tests (test/support/service-harness.ts binds it to the test run's servers), the benchmarks
@@ -91,7 +92,8 @@ export async function startServiceHarness(o: ServiceHarnessOptions): Promise<Ser
     ...o.env,
   });
   const pool = new pg.Pool({ connectionString: config.database.url, max: 10 });
-  const connection = await Connection.connect({ address: config.temporal.address });
+  // The API's own connection settings, its retry interceptor included.
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const logLines: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
