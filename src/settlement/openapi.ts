@@ -54,11 +54,13 @@ export function settlementOpenApiPart(): OpenApiPart {
           tags: [OPS_TAG],
           operationId: 'listStatements',
           summary: 'Monthly settlement statements, newest period first',
+          description: 'Newest period first, then settlement type and statement id; keyset pagination with `cursor`. Unknown parameters are refused.',
           security: opsSecurity,
           parameters: zodQueryParameters(listStatementParams, {
             period: 'Only this billing period (YYYY-MM).',
             flagged: "Only statements whose marketplace bill differs from ours (true).",
             limit: 'Page size (default 50).',
+            cursor: 'The `nextCursor` of the previous page (opaque).',
           }),
           responses: { '200': { description: 'Statements', content: json(ref('StatementList')) }, ...opsErrorResponses },
         },

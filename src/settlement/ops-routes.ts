@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { operatorOf } from '../platform/http/ops/auth.js';
 import { OpsError, OpsErrorCode } from '../platform/http/ops/errors.js';
-import { PAGE_LIMIT, parseParams } from '../platform/http/ops/params.js';
+import { PAGE_LIMIT, encodeCursor, parseParams } from '../platform/http/ops/params.js';
 import type { StatementAction } from './contract.js';
 import { listStatementParams, runPeriodBody, statementActionBody, statementPathParams, unbilledWriteOffBody, type StatementDetail, type StatementList, type StatementSummaryRow, type UnbilledWriteOffResult } from './ops-schemas.js';
 import type { SettlementService } from './service.js';
@@ -34,8 +34,20 @@ export function settlementOpsRoutes(deps: { pool: Pool; settlement: SettlementSe
 
   router.get('/statements', async (req: Request, res: Response) => {
     const p = parseParams(listStatementParams, req.query);
-    const rows = await listStatements(deps.pool, { ...(p.period ? { period: p.period } : {}), ...(p.flagged !== undefined ? { flagged: p.flagged } : {}), limit: p.limit ?? PAGE_LIMIT.default });
-    const body: StatementList = { items: rows.map(rowBody) };
+    const limit = p.limit ?? PAGE_LIMIT.default;
+    // One row more than asked tells whether another page exists.
+    const rows = await listStatements(deps.pool, {
+      ...(p.period ? { period: p.period } : {}),
+      ...(p.flagged !== undefined ? { flagged: p.flagged } : {}),
+      ...(p.cursor ? { after: { period: p.cursor.p, settlementType: p.cursor.t, statementId: p.cursor.s } } : {}),
+      limit: limit + 1,
+    });
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    const body: StatementList = {
+      items: items.map(rowBody),
+      nextCursor: rows.length > limit && last ? encodeCursor({ p: last.period, t: last.settlementType, s: last.statementId }) : null,
+    };
     res.json(body);
   });
 

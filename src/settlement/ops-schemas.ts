@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Answer } from '../platform/http/openapi.js';
 import { OpsErrorCode } from '../platform/http/ops/errors.js';
-import { bool, limit, once, text } from '../platform/http/ops/params.js';
+import { bool, cursorOf, limit, once, text } from '../platform/http/ops/params.js';
 import { GOODS_TYPES, SETTLEMENT_TYPES, STATEMENT_STEPS, type GoodsType, type SettlementType, type StatementStep } from './contract.js';
 
 // The settlement's ops endpoints as zod schemas: parameters, the action bodies the routes validate, the answers.
@@ -16,11 +16,15 @@ export const statementStepSchema = z.enum(STATEMENT_STEPS as [StatementStep, ...
 export const settlementTypeSchema = z.enum(SETTLEMENT_TYPES as [SettlementType, ...SettlementType[]]).describe('PLATFORM_FEE: general goods; REVENUE_SPLIT: joint-operation, Huawei, 严选.');
 const goodsSchema = z.enum(GOODS_TYPES as [GoodsType, ...GoodsType[]]);
 
+/** Sort key of GET /ops/settlement/statements: period, settlement type, statement id. */
+const StatementsCursor = z.strictObject({ p: z.string().regex(/^\d{4}-\d{2}$/), t: z.string().min(1).max(64), s: z.string().min(1).max(200) });
+
 /** GET /ops/settlement/statements */
 export const listStatementParams = z.strictObject({
   period: z.string().regex(/^\d{4}-\d{2}$/, 'must be YYYY-MM').optional(),
   flagged: bool.optional(),
   limit: limit.optional(),
+  cursor: cursorOf(StatementsCursor).optional(),
 });
 
 /** The body of POST /ops/settlement/runs. */
@@ -128,7 +132,7 @@ export const statementSummaryRowSchema = z.object({
 });
 
 /** GET /ops/settlement/statements */
-export const statementListSchema = z.object({ items: z.array(statementSummaryRowSchema) });
+export const statementListSchema = z.object({ items: z.array(statementSummaryRowSchema), nextCursor: z.string().nullable().describe('The next page (pass as `cursor`); null on the last.') });
 
 /** GET /ops/settlement/statements/:id */
 export const statementDetailSchema = z.object({ statement: statementSummaryRowSchema, state: statementStateSchema.nullable(), live: z.boolean() });

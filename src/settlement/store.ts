@@ -305,13 +305,24 @@ const STATEMENT_COLUMNS = `statement_id AS "statementId", period, settlement_typ
   marketplace_bill_minor::float8 AS "marketplaceBillMinor", difference_minor::float8 AS "differenceMinor",
   payment_request_no AS "paymentRequestNo", updated_at AS "updatedAt"`;
 
-/** Statements, newest period first; `flagged`: only those whose marketplace bill differs from ours. */
-export async function listStatements(pool: Pool, o: { flagged?: boolean; period?: string; limit: number }): Promise<StatementRow[]> {
+/** Sort key of the statement list: period (newest first), then settlement type and statement id. */
+export interface StatementListKey {
+  readonly period: string;
+  readonly settlementType: string;
+  readonly statementId: string;
+}
+
+/**
+ * Statements, newest period first, one page after `after` (keyset); `flagged`: only those whose marketplace bill
+ * differs from ours.
+ */
+export async function listStatements(pool: Pool, o: { flagged?: boolean; period?: string; after?: StatementListKey; limit: number }): Promise<StatementRow[]> {
   const r = await pool.query<StatementRow>(
     `SELECT ${STATEMENT_COLUMNS} FROM settlement_statements
       WHERE ($1::boolean IS NOT TRUE OR coalesce(difference_minor, 0) <> 0) AND ($2::text IS NULL OR period = $2)
-      ORDER BY period DESC, settlement_type LIMIT $3`,
-    [o.flagged ?? null, o.period ?? null, o.limit],
+        AND ($3::text IS NULL OR period < $3 OR (period = $3 AND (settlement_type, statement_id) > ($4, $5)))
+      ORDER BY period DESC, settlement_type, statement_id LIMIT $6`,
+    [o.flagged ?? null, o.period ?? null, o.after?.period ?? null, o.after?.settlementType ?? null, o.after?.statementId ?? null, o.limit],
   );
   return r.rows;
 }

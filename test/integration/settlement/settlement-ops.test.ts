@@ -60,6 +60,20 @@ async function statementOf(scope: string, period: string): Promise<string> {
   return id;
 }
 
+/** Every statement the list answers for `query`, following `nextCursor` page after page. */
+async function allStatements(query: string, limit: number): Promise<Array<{ statementId: string; period: string; settlementType: string }>> {
+  const items: Array<{ statementId: string; period: string; settlementType: string }> = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < 1000; page += 1) {
+    const res = await call('GET', `/statements?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+    expect(res.status).toBe(200);
+    items.push(...res.body.items);
+    cursor = res.body.nextCursor;
+    if (!cursor) return items;
+  }
+  throw new Error('more than 1000 pages');
+}
+
 describe('settlement ops routes', () => {
   it('when steps come in order they apply; out of order they are refused with 409 and change nothing', async () => {
     const scope = uniqueId('ops');
@@ -75,8 +89,8 @@ describe('settlement ops routes', () => {
 
     const billed = await call('POST', `/statements/${id}/actions`, { type: 'RECORD_MARKETPLACE_BILL', amountMinor: 9_900 });
     expect(billed).toMatchObject({ status: 200, body: { applied: true, state: { step: 'COUNTERSIGN_PENDING', differenceMinor: 24, history: [{ actor: 'system' }, { actor: 'ops' }] } } });
-    const flagged = await call('GET', '/statements?flagged=true&period=2032-05');
-    expect(flagged.body.items.map((s: { statementId: string }) => s.statementId)).toContain(id);
+    // Every run of this test adds a flagged statement to 2032-05: past the first page, ours is found by paging.
+    expect((await allStatements('flagged=true&period=2032-05', 200)).map((s) => s.statementId)).toContain(id);
 
     const noticed = await call('POST', `/statements/${id}/actions`, { type: 'RECORD_INVOICE_NOTICE', paymentRequestNo: 'PR-OPS-1' });
     expect(noticed.body.state.invoices).toEqual([{ taxRatePpm: 60_000, amountMinor: 9_876, remark: '申付单号 PR-OPS-1; 对账期次 2032-05' }]);
@@ -91,6 +105,33 @@ describe('settlement ops routes', () => {
       status: 409,
       body: { message: expect.stringMatching(/two payment requests/) },
     });
+  });
+
+  it('when the statements fill several pages, then following nextCursor lists each once, newest period first, and a bad cursor is a 400', async () => {
+    // A period of its own (no other run's statements in it) and the month before: four statements in the first (two
+    // scopes, one per settlement type), two in the second.
+    const year = 2100 + Math.floor(Math.random() * 7000);
+    const month = 2 + Math.floor(Math.random() * 11);
+    const period = `${year}-${String(month).padStart(2, '0')}`;
+    const older = `${year}-${String(month - 1).padStart(2, '0')}`;
+    const ours = [await statementOf(uniqueId('page'), period), await statementOf(uniqueId('page'), period), await statementOf(uniqueId('page'), older)];
+    const onePage = await allStatements(`period=${period}`, 200);
+    expect(onePage).toHaveLength(4);
+    expect(onePage.map((s) => s.statementId)).toEqual(expect.arrayContaining(ours.slice(0, 2)));
+    expect((await allStatements(`period=${period}`, 1)).map((s) => s.statementId)).toEqual(onePage.map((s) => s.statementId));
+    // Every statement of every run, 50 a page: each once, in the documented order, page boundaries crossing periods.
+    const all = await allStatements('', 50);
+    expect(new Set(all.map((s) => s.statementId)).size).toBe(all.length);
+    const sortKey = (s: { period: string; settlementType: string; statementId: string }) => [s.period, s.settlementType, s.statementId] as const;
+    for (let i = 1; i < all.length; i += 1) {
+      const [p0, t0, s0] = sortKey(all[i - 1]!);
+      const [p1, t1, s1] = sortKey(all[i]!);
+      expect(p1 < p0 || (p1 === p0 && (t1 > t0 || (t1 === t0 && s1 > s0))), `${all[i - 1]!.statementId} before ${all[i]!.statementId}`).toBe(true);
+    }
+    const mine = all.filter((s) => s.period === period || s.period === older);
+    expect(mine.map((s) => s.period)).toEqual([period, period, period, period, older, older]);
+    expect(mine.map((s) => s.statementId)).toContain(ours[2]);
+    expect(await call('GET', '/statements?cursor=not-a-cursor')).toMatchObject({ status: 400, body: { error: 'INVALID_REQUEST' } });
   });
 
   it('when ops write off a statement, it is recorded with the operator and balances; out of order it is refused with 409', async () => {
