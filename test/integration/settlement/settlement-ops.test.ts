@@ -3,6 +3,7 @@ import { createSettlementActivities } from '../../../src/settlement/activities.j
 import { MONTHLY_SETTLEMENT_WORKFLOW_TYPE, statementWorkflowId, type BillableEvent } from '../../../src/settlement/contract.js';
 import { ensureSettlementSchedule } from '../../../src/settlement/schedule.js';
 import { linesOfInstance } from '../../../src/settlement/store.js';
+import { encodeCursor } from '../../../src/platform/http/ops/params.js';
 import { uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
 
@@ -60,18 +61,23 @@ async function statementOf(scope: string, period: string): Promise<string> {
   return id;
 }
 
-/** Every statement the list answers for `query`, following `nextCursor` page after page. */
-async function allStatements(query: string, limit: number): Promise<Array<{ statementId: string; period: string; settlementType: string }>> {
-  const items: Array<{ statementId: string; period: string; settlementType: string }> = [];
-  let cursor: string | null = null;
-  for (let page = 0; page < 1000; page += 1) {
-    const res = await call('GET', `/statements?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+type Listed = { statementId: string; period: string; settlementType: string };
+
+/**
+ * The statements the list answers for `query`, page after page by `nextCursor` (from the cursor `o.from` when given),
+ * until the last page or until `o.enough` says so.
+ */
+async function listedStatements(query: string, limit: number, o: { from?: string; enough?: (items: Listed[]) => boolean } = {}): Promise<Listed[]> {
+  const items: Listed[] = [];
+  let cursor = o.from ?? null;
+  for (let page = 0; page < 200; page += 1) {
+    const res = await call('GET', `/statements?${query}${query ? '&' : ''}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
     expect(res.status).toBe(200);
     items.push(...res.body.items);
     cursor = res.body.nextCursor;
-    if (!cursor) return items;
+    if (!cursor || o.enough?.(items)) return items;
   }
-  throw new Error('more than 1000 pages');
+  throw new Error('more than 200 pages');
 }
 
 describe('settlement ops routes', () => {
@@ -90,7 +96,7 @@ describe('settlement ops routes', () => {
     const billed = await call('POST', `/statements/${id}/actions`, { type: 'RECORD_MARKETPLACE_BILL', amountMinor: 9_900 });
     expect(billed).toMatchObject({ status: 200, body: { applied: true, state: { step: 'COUNTERSIGN_PENDING', differenceMinor: 24, history: [{ actor: 'system' }, { actor: 'ops' }] } } });
     // Every run of this test adds a flagged statement to 2032-05: past the first page, ours is found by paging.
-    expect((await allStatements('flagged=true&period=2032-05', 200)).map((s) => s.statementId)).toContain(id);
+    expect((await listedStatements('flagged=true&period=2032-05', 200)).map((s) => s.statementId)).toContain(id);
 
     const noticed = await call('POST', `/statements/${id}/actions`, { type: 'RECORD_INVOICE_NOTICE', paymentRequestNo: 'PR-OPS-1' });
     expect(noticed.body.state.invoices).toEqual([{ taxRatePpm: 60_000, amountMinor: 9_876, remark: '申付单号 PR-OPS-1; 对账期次 2032-05' }]);
@@ -108,29 +114,34 @@ describe('settlement ops routes', () => {
   });
 
   it('when the statements fill several pages, then following nextCursor lists each once, newest period first, and a bad cursor is a 400', async () => {
-    // A period of its own (no other run's statements in it) and the month before: four statements in the first (two
-    // scopes, one per settlement type), two in the second.
+    // A random period and the month before it, three scopes: four statements of ours in the first (one per settlement
+    // type and scope), two in the second. Another run may have drawn the same period: ours are told apart by id.
     const year = 2100 + Math.floor(Math.random() * 7000);
-    const month = 2 + Math.floor(Math.random() * 11);
-    const period = `${year}-${String(month).padStart(2, '0')}`;
-    const older = `${year}-${String(month - 1).padStart(2, '0')}`;
-    const ours = [await statementOf(uniqueId('page'), period), await statementOf(uniqueId('page'), period), await statementOf(uniqueId('page'), older)];
-    const onePage = await allStatements(`period=${period}`, 200);
-    expect(onePage).toHaveLength(4);
-    expect(onePage.map((s) => s.statementId)).toEqual(expect.arrayContaining(ours.slice(0, 2)));
-    expect((await allStatements(`period=${period}`, 1)).map((s) => s.statementId)).toEqual(onePage.map((s) => s.statementId));
-    // Every statement of every run, 50 a page: each once, in the documented order, page boundaries crossing periods.
-    const all = await allStatements('', 50);
-    expect(new Set(all.map((s) => s.statementId)).size).toBe(all.length);
-    const sortKey = (s: { period: string; settlementType: string; statementId: string }) => [s.period, s.settlementType, s.statementId] as const;
-    for (let i = 1; i < all.length; i += 1) {
-      const [p0, t0, s0] = sortKey(all[i - 1]!);
-      const [p1, t1, s1] = sortKey(all[i]!);
-      expect(p1 < p0 || (p1 === p0 && (t1 > t0 || (t1 === t0 && s1 > s0))), `${all[i - 1]!.statementId} before ${all[i]!.statementId}`).toBe(true);
+    const month = 2 + Math.floor(Math.random() * 10);
+    const mm = (m: number) => `${year}-${String(m).padStart(2, '0')}`;
+    const [newer, period, older] = [mm(month + 1), mm(month), mm(month - 1)];
+    const revenueSplit = [await statementOf(uniqueId('page'), period), await statementOf(uniqueId('page'), period), await statementOf(uniqueId('page'), older)];
+    const scopes = revenueSplit.map((id) => id.slice(id.indexOf('REVENUE_SPLIT') + 'REVENUE_SPLIT'.length));
+    const isOurs = (s: Listed) => scopes.some((scope) => s.statementId.endsWith(scope));
+
+    const onePage = await listedStatements(`period=${period}`, 200);
+    expect(onePage.filter(isOurs)).toHaveLength(4);
+    expect(onePage.map((s) => s.statementId)).toEqual(expect.arrayContaining(revenueSplit.slice(0, 2)));
+    expect((await listedStatements(`period=${period}`, 1)).map((s) => s.statementId)).toEqual(onePage.map((s) => s.statementId));
+
+    // From the end of the month after ours (a cursor as the list would give there) down past the month before it, 7
+    // a page (boundaries inside a period and across periods): each statement once, in the documented order, ours
+    // where their periods put them. Starting there keeps the walk short however many statements earlier runs left.
+    const from = encodeCursor({ p: newer, t: '~', s: '~' });
+    const walked = await listedStatements('', 7, { from, enough: (items) => items.at(-1)!.period < older });
+    expect(new Set(walked.map((s) => s.statementId)).size).toBe(walked.length);
+    for (let i = 1; i < walked.length; i += 1) {
+      const a = walked[i - 1]!;
+      const b = walked[i]!;
+      const inOrder = b.period < a.period || (b.period === a.period && (b.settlementType > a.settlementType || (b.settlementType === a.settlementType && b.statementId > a.statementId)));
+      expect(inOrder, `${a.statementId} before ${b.statementId}`).toBe(true);
     }
-    const mine = all.filter((s) => s.period === period || s.period === older);
-    expect(mine.map((s) => s.period)).toEqual([period, period, period, period, older, older]);
-    expect(mine.map((s) => s.statementId)).toContain(ours[2]);
+    expect(walked.filter(isOurs).map((s) => s.period)).toEqual([period, period, period, period, older, older]);
     expect(await call('GET', '/statements?cursor=not-a-cursor')).toMatchObject({ status: 400, body: { error: 'INVALID_REQUEST' } });
   });
 
