@@ -69,6 +69,8 @@ export interface ServiceHarnessOptions {
   readonly worker?: boolean;
   /** Fault injection: the worker's activities, wrapped (e.g. a result lost after the work was done). */
   readonly wrapActivities?: (activities: ReturnType<typeof createActivities>) => ReturnType<typeof createActivities>;
+  /** Dependencies of the worker's activities other than the harness's (its provisioner with faults is always used). */
+  readonly activityOverrides?: Omit<NonNullable<Parameters<typeof createActivities>[2]>, 'provisioner'>;
 }
 
 /** Starts a harness: simulator, worker on its own task queue, API on port 0. */
@@ -129,7 +131,7 @@ export async function startServiceHarness(o: ServiceHarnessOptions): Promise<Ser
         connection: nativeConnection,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        activities: (o.wrapActivities ?? ((a) => a))(createActivities(config, pool, { provisioner: provisionerFaults.provisioner })),
+        activities: (o.wrapActivities ?? ((a) => a))(createActivities(config, pool, { ...o.activityOverrides, provisioner: provisionerFaults.provisioner })),
         ...(infra.workflowBundlePath ? { workflowBundlePath: infra.workflowBundlePath } : {}),
       });
       running = harness.worker.run();

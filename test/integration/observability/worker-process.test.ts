@@ -13,6 +13,7 @@ import {
 } from '../../../src/notifications/contract.js';
 import { RECONCILIATION_WORKFLOW_TYPE, reconciliationScheduleId, type ReconciliationResult } from '../../../src/reconciliation/contract.js';
 import { meteringPushScheduleId } from '../../../src/metering/contract.js';
+import { settlementScheduleId } from '../../../src/settlement/schedule.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 import { until } from '../../../tools/testing/until.js';
 import { parseSamples } from '../../support/ops/prometheus-text.js';
@@ -100,6 +101,7 @@ afterAll(async () => {
   }
   await client?.schedule.getHandle(reconciliationScheduleId(taskQueue)).delete().catch(() => undefined);
   await client?.schedule.getHandle(meteringPushScheduleId(taskQueue)).delete().catch(() => undefined);
+  await client?.schedule.getHandle(settlementScheduleId(taskQueue)).delete().catch(() => undefined);
   await connection?.close();
 });
 
