@@ -77,19 +77,23 @@ const worker = await createOrderWorker({
 // meanwhile waited for a worker and could be answered 000005 instead of at once. A failure is logged and does not keep
 // the worker from serving orders. Test harnesses (APP_ENV=test) run workers on throwaway task queues against shared
 // databases: a schedule would outlive them and scan every test's orders.
+// Stopping cancels the schedule calls still under way, so that they do not hold up the drain.
+const schedulesAbort = new AbortController();
 async function manageSchedules(): Promise<void> {
   if (config.env === 'test') {
-    logger.info('reconciliation and metering push schedules not managed (APP_ENV=test)');
+    logger.info('reconciliation, settlement and metering push schedules not managed (APP_ENV=test)');
     return;
   }
   const schedules = new Client({ connection, namespace: config.temporal.namespace });
   const { taskQueue } = config.temporal;
   const ensure = async (what: string, create: () => Promise<{ scheduleId: string; created: boolean }>): Promise<void> => {
+    if (schedulesAbort.signal.aborted) return;
     try {
-      const { scheduleId, created } = await create();
+      const { scheduleId, created } = await connection.withAbortSignal(schedulesAbort.signal, create);
       logger.info({ scheduleId, created }, `${what} schedule ready`);
     } catch (err) {
-      logger.error({ err: (err as Error).message }, `${what} schedule could not be created or updated`);
+      if (schedulesAbort.signal.aborted) logger.info(`${what} schedule left as it was: the worker is stopping`);
+      else logger.error({ err: (err as Error).message }, `${what} schedule could not be created or updated`);
     }
   };
   await ensure('reconciliation', () => ensureReconciliationSchedule(schedules, { taskQueue }));
@@ -109,14 +113,15 @@ logger.info({ taskQueue: config.temporal.taskQueue, identity: worker.options.ide
 running = true;
 let exitCode = 0;
 const polling = worker.runUntil(stopRequested);
-// Never rejects (each failure is logged); awaited before the connection it uses closes.
-const schedulesManaged = manageSchedules();
+// Awaited (cancelled first) before the connection it uses closes; never rejects.
+const schedulesManaged = manageSchedules().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'schedules not managed'));
 try {
   await polling;
 } catch (err) {
   logger.fatal({ err }, 'worker failed');
   exitCode = 1;
 } finally {
+  schedulesAbort.abort();
   await schedulesManaged;
   await connection.close();
   await pool.end();

@@ -107,15 +107,28 @@ function background(name: string, args: string[], env: NodeJS.ProcessEnv): Backg
   return proc;
 }
 
-/** Waits until Temporal lists the worker process (its SDK identity, `pid@host`) among the pollers of its task queue. */
+/**
+ * Waits until Temporal lists the worker process (its SDK identity, `pid@host`) among the pollers of its task queue.
+ * Not once a stop began (the stopped worker stays listed for a while); a timeout says what the last check found.
+ */
 async function waitForWorkerPolling(worker: Background, temporal: AppConfig['temporal']): Promise<void> {
   const identity = `${worker.child.pid}@${hostname()}`;
   const connection = await Connection.connect(temporalConnectionOptions(temporal));
+  let lastFinding = 'not asked yet';
   try {
     await waitFor('the worker to poll its task queue', async () => {
-      const health = await checkWorkerPolling(connection, { namespace: temporal.namespace, taskQueue: temporal.taskQueue, isOurs: (id) => id === identity, timeoutMs: 2000 }).catch(() => undefined);
-      return health?.healthy === true;
+      if (stopping) return false;
+      try {
+        const health = await checkWorkerPolling(connection, { namespace: temporal.namespace, taskQueue: temporal.taskQueue, isOurs: (id) => id === identity, timeoutMs: 2000 });
+        lastFinding = JSON.stringify(health.types);
+        return health.healthy;
+      } catch (err) {
+        lastFinding = (err as Error).message;
+        return false;
+      }
     }, 60_000, 250);
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (last check: ${lastFinding})`, { cause: err });
   } finally {
     await connection.close();
   }
@@ -182,6 +195,8 @@ try {
   // Up means the worker polls too: until it does, the first call waits for it and may be answered 000005 (on a freshly
   // created cluster, the worker's start took seconds longer than the API's).
   await waitForWorkerPolling(worker, loadConfig(env).temporal);
+  // Ctrl-C while waiting: no banner, the stop under way exits.
+  if (stopping) await stopping;
   // The banner points at the simulator too: it must be listening by then (it compiles its TypeScript on start, which
   // on a busy machine takes longer than the API's readiness).
   if (env.KOOGALLERY_API_BASE?.includes(String(SIM_PORT))) await waitFor('the marketplace simulator', () => portOpen(SIM_PORT), 60_000, 250);

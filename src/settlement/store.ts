@@ -314,14 +314,14 @@ export interface StatementListKey {
 
 /**
  * Statements, newest period first, one page after `after` (keyset); `flagged`: only those whose marketplace bill
- * differs from ours.
+ * differs from ours. Type and id compare byte-wise (COLLATE "C"): the order is the same whatever the database's locale.
  */
 export async function listStatements(pool: Pool, o: { flagged?: boolean; period?: string; after?: StatementListKey; limit: number }): Promise<StatementRow[]> {
   const r = await pool.query<StatementRow>(
     `SELECT ${STATEMENT_COLUMNS} FROM settlement_statements
       WHERE ($1::boolean IS NOT TRUE OR coalesce(difference_minor, 0) <> 0) AND ($2::text IS NULL OR period = $2)
-        AND ($3::text IS NULL OR period < $3 OR (period = $3 AND (settlement_type, statement_id) > ($4, $5)))
-      ORDER BY period DESC, settlement_type, statement_id LIMIT $6`,
+        AND ($3::text IS NULL OR period < $3 OR (period = $3 AND (settlement_type COLLATE "C", statement_id COLLATE "C") > ($4, $5)))
+      ORDER BY period DESC, settlement_type COLLATE "C", statement_id COLLATE "C" LIMIT $6`,
     [o.flagged ?? null, o.period ?? null, o.after?.period ?? null, o.after?.settlementType ?? null, o.after?.statementId ?? null, o.limit],
   );
   return r.rows;

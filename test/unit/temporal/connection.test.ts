@@ -27,7 +27,7 @@ function attemptWatcher(onStatus: (code: status) => void): Interceptor {
 
 describe('Temporal client connection', () => {
   it('when the connection closes while a failed call waits to retry, then the call ends with CANCELLED and nothing is thrown from the retry timer', async () => {
-    // Nothing listens there: every attempt fails at once with UNAVAILABLE, which the SDK retries after ≥ 90 ms.
+    // Nothing listens there: every attempt fails at once with UNAVAILABLE, which the SDK retries after 136–204 ms.
     const config = loadConfig({ APP_ENV: 'test', TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
     const options = temporalConnectionOptions(config.temporal);
     const attempts: status[] = [];
