@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { ResultCode, defaultResultMessage } from '../koogallery/index.js';
 import { ORDER_REJECTION_TYPE } from '../orders/contract.js';
 import { InstanceIdKey, OrderPhaseKey, TestOrderKey } from '../kernel/search-attributes.js';
-import { MIN_START_MS, withDeadline } from '../platform/deadline.js';
+import { lookupWindowMs, tooLateToStart, withDeadline } from '../platform/deadline.js';
 import { classifyTemporalFailure } from '../platform/temporal/failures.js';
 import { findLicenseCode } from './code-store.js';
 import { LICENSE_CODE_WORKFLOW_TYPE, activateCodeUpdate, heartbeatCodeUpdate, licenseCodeWorkflowId, refreshCodeUpdate, releaseCodeUpdate, setCodeStatusUpdate } from './contract.js';
@@ -62,7 +62,7 @@ export function createLicenseCodeService(deps: LicenseCodeServiceDeps) {
     const retry = (ids?: LicenseOutcome['ids']): LicenseOutcome => ({ code: ResultCode.InternalError, message: 'still processing; retry', ...(ids ? { ids } : {}) });
     let row: Awaited<ReturnType<typeof findLicenseCode>>;
     try {
-      row = await withinBudget(findLicenseCode(pool, code), Math.max(MIN_START_MS, deadline - Date.now()));
+      row = await withinBudget(findLicenseCode(pool, code), lookupWindowMs(deadline));
     } catch (err) {
       if (err instanceof BudgetExceeded) return retry();
       throw err;
@@ -71,7 +71,7 @@ export function createLicenseCodeService(deps: LicenseCodeServiceDeps) {
     if (!row) return { code: ResultCode.InstanceNotFound, message: 'license code not found' };
     const ids = { instanceId: code, workflowId: row.workflowId, ...(row.orderId ? { orderId: row.orderId } : {}) };
     // An update sent with no time to answer would be applied behind a 000005: leave it to the marketplace's retry.
-    if (deadline - Date.now() < MIN_START_MS) return retry(ids);
+    if (tooLateToStart(deadline)) return retry(ids);
     try {
       const r = await withinBudget(run(row.workflowId), deadline - Date.now());
       return { code: r.code, message: r.message ?? defaultResultMessage(r.code), ids };

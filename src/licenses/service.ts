@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { ResultCode, defaultResultMessage, type ProductionCommand } from '../koogallery/index.js';
 import { orderWorkflowId, ORDER_REJECTION_TYPE } from '../orders/contract.js';
 import type { InstanceWorkflow } from '../orders/service.js';
-import { MIN_START_MS, withDeadline } from '../platform/deadline.js';
+import { lookupWindowMs, tooLateToStart, withDeadline } from '../platform/deadline.js';
 import { createKeyedLimiter } from '../platform/keyed-limiter.js';
 import { classifyTemporalFailure } from '../platform/temporal/failures.js';
 import { LICENSE_INSTANCE_WORKFLOW_TYPE, isLicenseInstanceWorkflowId, issueLicenseUpdate, licenseInstanceWorkflowId, type LicenseRequest } from './contract.js';
@@ -102,7 +102,7 @@ export function createLicenseService(deps: LicenseServiceDeps) {
     const deadline = receivedAt + budgetMs;
     let found: Awaited<ReturnType<typeof findLicenseTarget>>;
     try {
-      found = await withDeadline(findLicenseTarget(pool, instanceId, req.eventId, req.deviceFingerprint), Math.max(MIN_START_MS, deadline - Date.now()), () => new BudgetExceeded('no read within the budget'));
+      found = await withDeadline(findLicenseTarget(pool, instanceId, req.eventId, req.deviceFingerprint), lookupWindowMs(deadline), () => new BudgetExceeded('no read within the budget'));
     } catch (err) {
       if (err instanceof BudgetExceeded) return outcome(ResultCode.InternalError, 'still processing; retry', { ids: { instanceId } });
       throw err;
@@ -117,7 +117,7 @@ export function createLicenseService(deps: LicenseServiceDeps) {
       limiter.run(instanceId, async () => {
         // Waited its turn past the budget (or too near it to be answered): the marketplace has been told, or will be,
         // to retry; do not issue behind its back.
-        if (deadline - Date.now() < MIN_START_MS) throw new BudgetExceeded('waited past the budget');
+        if (tooLateToStart(deadline)) throw new BudgetExceeded('waited past the budget');
         return client.workflow.getHandle(found.workflowId).executeUpdate(issueLicenseUpdate, { args: [req] });
       });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { MIN_START_MS, withDeadline } from '../platform/deadline.js';
+import { lookupWindowMs, tooLateToStart, withDeadline } from '../platform/deadline.js';
 import { classifyTemporalFailure } from '../platform/temporal/failures.js';
 import { announceProvisioningInstance, findInstanceAccess, findInstanceByWorkflowId, findInstances, type InstanceAccessRow, type InstanceRow } from './store.js';
 import { ResultCode, encryptField, type AppInfo, type InstanceInfo } from '../koogallery/index.js';
@@ -296,7 +296,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       // continuing its transition counter so the read model takes the new run's writes.
       let prior: InstanceRow | undefined;
       try {
-        prior = await withinBudget(findInstanceByWorkflowId(pool, workflowId), Math.max(MIN_START_MS, deadline - Date.now()));
+        prior = await withinBudget(findInstanceByWorkflowId(pool, workflowId), lookupWindowMs(deadline));
       } catch (err) {
         if (err instanceof BudgetExceeded) return notYetAccepted;
         throw err;
@@ -327,11 +327,11 @@ export function createOrderService(deps: OrderServiceDeps) {
         // look-up ends by one fixed time, `LOOKUP_MS` after the budget (budget ≤ 4 s: the answer leaves within 5 s).
         const lookupEnd = deadline + LOOKUP_MS;
         const timeLeft = () => lookupEnd - Date.now();
-        if (timeLeft() < MIN_START_MS) return notYetAccepted;
+        if (tooLateToStart(lookupEnd)) return notYetAccepted;
         const row = await withinBudget(findInstanceByWorkflowId(pool, workflowId), timeLeft()).catch(() => undefined);
         // Polled next: only a phase the polls answer 000004 or 000000 for (a failed purchase being retried is not yet).
         if (row && POLLABLE_PHASES.has(row.phase)) return { kind: 'provisioning', ids: { ...orderIds, instanceId: row.instanceId } };
-        if (!row && p.interfaceVersion === 'V2' && timeLeft() >= MIN_START_MS) {
+        if (!row && p.interfaceVersion === 'V2' && !tooLateToStart(lookupEnd)) {
           // Not recorded yet: no worker has run the order's first task (cold after a start, busy, or down). If
           // Temporal holds the order, its start named the instance: announced in the read model, it is answered 000004
           // and polled, instead of 000005 and called again later. (V1 has no 000004: its 000005 is the same either way.)
@@ -374,11 +374,11 @@ export function createOrderService(deps: OrderServiceDeps) {
     let ids: OrderIds = { instanceId };
     const stillProcessing = (): OrderOutcome => ({ kind: 'retry-later', message: 'still processing; retry', ids });
     try {
-      const [row] = await withinBudget(findInstances(pool, [instanceId]), Math.max(MIN_START_MS, deadline - Date.now()));
+      const [row] = await withinBudget(findInstances(pool, [instanceId]), lookupWindowMs(deadline));
       if (!row) return { kind: 'instance-not-found', message: 'instance not found' };
       ids = { instanceId, workflowId: row.workflowId, orderId: row.orderId };
       // An update sent with no time to answer would be applied behind a 000005: leave it to the marketplace's retry.
-      if (deadline - Date.now() < MIN_START_MS) return stillProcessing();
+      if (tooLateToStart(deadline)) return stillProcessing();
       return answered(await withinBudget(run(row.workflowId), deadline - Date.now()), ids);
     } catch (err) {
       if (err instanceof BudgetExceeded) return stillProcessing();
@@ -387,7 +387,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       if (failure.kind === 'workflow-gone') {
         // The order closed (released, or a failed purchase past its retention): what it left in the read model decides,
         // read by the same fixed end as a purchase's look-ups after its budget.
-        const lookup = withinBudget(findInstances(pool, [instanceId]), Math.max(MIN_START_MS, deadline + LOOKUP_MS - Date.now()));
+        const lookup = withinBudget(findInstances(pool, [instanceId]), lookupWindowMs(deadline + LOOKUP_MS));
         const fresh = await lookup.catch((e: unknown) => {
           if (e instanceof BudgetExceeded) return undefined;
           throw e;

@@ -8,6 +8,16 @@
  */
 export const MIN_START_MS = 100;
 
+/** How long a first look-up toward `deadline` (epoch ms) may take: what is left, but at least MIN_START_MS. */
+export function lookupWindowMs(deadline: number, now: number = Date.now()): number {
+  return Math.max(MIN_START_MS, deadline - now);
+}
+
+/** Whether too little is left before `deadline` (epoch ms) to start an update or a look-up (see MIN_START_MS). */
+export function tooLateToStart(deadline: number, now: number = Date.now()): boolean {
+  return deadline - now < MIN_START_MS;
+}
+
 /** Settles as `work` does, or rejects with `onTimeout()` once `ms` have passed, whichever comes first. */
 export function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -11,6 +11,7 @@ import { mapSupervisionEvents, type IgnoredSupervisionEvent } from '../marketpla
 import type { SupervisionAction } from './contract.js';
 import type { ApiMetrics } from '../platform/http/metrics.js';
 import { withDeadline } from '../platform/deadline.js';
+import type { CallDeadline } from './service.js';
 import { armAnswerBackstop, createSignedAnswerSender } from '../production-interface/signed-answer.js';
 import { admitV2Call, sha256Hex } from '../production-interface/v2-admission.js';
 
@@ -53,7 +54,7 @@ export interface SupervisionPort {
   applyMarketplaceActions(
     ref: { orderId: string; orderLineId?: string },
     actions: readonly SupervisionAction[],
-    o?: { readonly deadline?: number },
+    o?: CallDeadline,
   ): Promise<Array<{ type: string; eventId?: string; outcome: 'applied' | 'duplicate' | 'refused' | 'no-supervision'; reason?: string }>>;
 }
 

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { findOrderWorkflows } from '../orders/service.js';
 import type { Pool } from 'pg';
-import { MIN_START_MS, withDeadline } from '../platform/deadline.js';
+import { tooLateToStart, withDeadline } from '../platform/deadline.js';
 import { classifyTemporalFailure, updateRefusal } from '../platform/temporal/failures.js';
 import { findSupervisionsByOrder, type SupervisionRow } from './store.js';
 import {
@@ -81,7 +81,7 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
     const found = await withTimeout(resolve(ref), o);
     if (!('workflowId' in found)) return found;
     // The look-up may have used the time: an update sent with none left would be applied behind a 000005.
-    if (o.deadline !== undefined && o.deadline - Date.now() < MIN_START_MS) throw new SupervisionTimeout(`no time left for ${action.type}`);
+    if (o.deadline !== undefined && tooLateToStart(o.deadline)) throw new SupervisionTimeout(`no time left for ${action.type}`);
     const handle = client.workflow.getHandle(found.workflowId);
     try {
       const result = await withTimeout(handle.executeUpdate(supervisionActionUpdate, { args: [action] }), o);
@@ -107,13 +107,10 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
   }
 
   /** The live state, or the read model's when the workflow has closed. */
-  async function current(
-    ref: SupervisionRef,
-    o: CallDeadline = {},
-  ): Promise<{ workflowId: string; row?: SupervisionRow; live?: SupervisionState } | Exclude<ActionOutcome, { workflowId: string }>> {
+  async function current(ref: SupervisionRef): Promise<{ workflowId: string; row?: SupervisionRow; live?: SupervisionState } | Exclude<ActionOutcome, { workflowId: string }>> {
     const found = await resolve(ref);
     if (!('workflowId' in found)) return found;
-    const live = await withTimeout(client.workflow.getHandle(found.workflowId).query(getSupervisionQuery), o).catch(() => undefined);
+    const live = await withTimeout(client.workflow.getHandle(found.workflowId).query(getSupervisionQuery)).catch(() => undefined);
     // Neither a row nor a workflow that answers: the order is not supervised (or its supervision has not started).
     if (!found.row && !live) return { outcome: 'no-supervision', reason: `no supervised order ${ref.orderId}${ref.orderLineId ? ` line ${ref.orderLineId}` : ''}` };
     return { ...found, ...(live ? { live } : {}) };
@@ -147,7 +144,7 @@ export function createSupervisionService(deps: SupervisionServiceDeps) {
         results.push({ ...base, outcome: 'duplicate' });
         continue;
       }
-      if (o.deadline !== undefined && o.deadline - Date.now() < MIN_START_MS) throw new SupervisionTimeout(`no time left for ${action.type}`);
+      if (o.deadline !== undefined && tooLateToStart(o.deadline)) throw new SupervisionTimeout(`no time left for ${action.type}`);
       const r = await act(ref, action, o);
       if (r.outcome === 'applied' || r.outcome === 'duplicate') results.push({ ...base, outcome: r.outcome });
       else if (r.outcome === 'refused') results.push({ ...base, outcome: 'refused', reason: r.reason });

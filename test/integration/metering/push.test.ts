@@ -16,6 +16,7 @@ import { eventually, testSecrets, workerProcess, type ManagedProcess } from '../
 import { meteringSn } from '../../../src/metering/push.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
+import { readPages } from '../../support/paging.js';
 import { aSimOrder, lineOf } from '../../support/factories.js';
 
 // The usage push end to end: usage reported on the internal listener, aggregated per instance and hour, signed
@@ -55,16 +56,15 @@ async function buy(overrides: Parameters<typeof aSimOrder>[0]): Promise<string> 
 
 /** The instance's flagged item, found by paging GET /ops/metering/flagged (other runs may have left flagged items). */
 async function flaggedItemOf(instanceId: string): Promise<Json | undefined> {
-  let cursor: string | null = null;
-  for (let page = 0; page < 100; page += 1) {
-    const res = await fetch(`${h.internalOrigin}/ops/metering/flagged?limit=200${cursor ? `&cursor=${cursor}` : ''}`, { headers: { authorization: `Bearer ${h.opsToken}` } });
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { items: Json[]; nextCursor: string | null };
-    const item = body.items.find((i) => i.instanceId === instanceId);
-    if (item || !body.nextCursor) return item;
-    cursor = body.nextCursor;
-  }
-  return undefined;
+  const items = await readPages<Json>(
+    async (cursor) => {
+      const res = await fetch(`${h.internalOrigin}/ops/metering/flagged?limit=200${cursor ? `&cursor=${cursor}` : ''}`, { headers: { authorization: `Bearer ${h.opsToken}` } });
+      const body = (await res.json()) as { items: Json[]; nextCursor: string | null };
+      return { status: res.status, items: body.items, nextCursor: body.nextCursor };
+    },
+    { enough: (read) => read.some((i) => i.instanceId === instanceId) },
+  );
+  return items.find((i) => i.instanceId === instanceId);
 }
 
 const billedFor = (instanceId: string) => [...h.marketplace.usage.billed.values()].filter((b) => b.instanceId === instanceId);

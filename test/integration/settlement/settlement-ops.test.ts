@@ -5,6 +5,7 @@ import { ensureSettlementSchedule } from '../../../src/settlement/schedule.js';
 import { linesOfInstance } from '../../../src/settlement/store.js';
 import { encodeCursor } from '../../../src/platform/http/ops/params.js';
 import { uniqueId } from '../../setup/infra.js';
+import { readPages } from '../../support/paging.js';
 import { startServiceHarness, type ServiceHarness } from '../../support/service-harness.js';
 
 // The settlement routes of the ops API, in-process against the real PostgreSQL and Temporal (the whole service:
@@ -63,21 +64,12 @@ async function statementOf(scope: string, period: string): Promise<string> {
 
 type Listed = { statementId: string; period: string; settlementType: string };
 
-/**
- * The statements the list answers for `query`, page after page by `nextCursor` (from the cursor `o.from` when given),
- * until the last page or until `o.enough` says so.
- */
-async function listedStatements(query: string, limit: number, o: { from?: string; enough?: (items: Listed[]) => boolean } = {}): Promise<Listed[]> {
-  const items: Listed[] = [];
-  let cursor = o.from ?? null;
-  for (let page = 0; page < 200; page += 1) {
+/** The statements the list answers for `query`, `limit` a page (see readPages for `o`). */
+function listedStatements(query: string, limit: number, o: Parameters<typeof readPages<Listed>>[1] = {}): Promise<Listed[]> {
+  return readPages<Listed>(async (cursor) => {
     const res = await call('GET', `/statements?${query}${query ? '&' : ''}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
-    expect(res.status).toBe(200);
-    items.push(...res.body.items);
-    cursor = res.body.nextCursor;
-    if (!cursor || o.enough?.(items)) return items;
-  }
-  throw new Error('more than 200 pages');
+    return { status: res.status, items: res.body?.items ?? [], nextCursor: res.body?.nextCursor ?? null };
+  }, o);
 }
 
 describe('settlement ops routes', () => {
