@@ -17,6 +17,7 @@ import { runB7 } from './b7-licenses.js';
 import { EXPERIMENTS, runExperiments } from './experiments.js';
 import { runTopologies, topologyTable } from './topologies.js';
 import { createContext } from './lib/context.js';
+import { ensureBenchDatabase } from './lib/infra.js';
 import { describeMachine } from './lib/machine.js';
 import { RESULTS_DIR, resultsTable, writeResult, type BenchResult } from './lib/results.js';
 import { r } from './lib/stats.js';
@@ -29,6 +30,7 @@ const BUDGET_SECONDS = 15 * 60;
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const args = process.argv.slice(2).map((a) => a.toUpperCase());
+await ensureBenchDatabase();
 
 // `npm run bench -- topologies`: B0 and B1 on the dev server and on the cluster profile, 1 and 2 worker processes
 // (bench/topologies.ts); a run of its own, as each topology needs fresh servers.

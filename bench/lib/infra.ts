@@ -6,7 +6,9 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { DEV_SERVER_SQLITE_PRAGMAS, devServerArgs } from '../../scripts/infra/dev-server.js';
 import { dataDir, logDir, repoRoot } from '../../scripts/infra/paths.js';
 import { clusterPorts, clusterServerCommand, CLUSTER_PORT_SPAN, ensureClusterRole, setupClusterNamespace, setupClusterSchema, type ClusterDatabases } from '../../scripts/infra/cluster.js';
-import { asPostgres } from '../../scripts/infra/postgres.js';
+import { asPostgres, ensurePostgres } from '../../scripts/infra/postgres.js';
+import { migrate } from '../../src/platform/db/migrate.js';
+import { createPool } from '../../src/platform/db/pool.js';
 import { portOpen, startBackground, waitFor } from '../../scripts/infra/proc.js';
 import { ensureTemporalCli } from '../../scripts/infra/temporal-cli.js';
 
@@ -17,8 +19,26 @@ import { ensureTemporalCli } from '../../scripts/infra/temporal-cli.js';
 /** Where the bench keeps its scratch files (git-ignored). */
 export const BENCH_DATA_DIR = join(dataDir, 'bench');
 
-/** The migrated test database of the session; override with BENCH_DATABASE_URL. */
-export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://koogallery:koogallery@127.0.0.1:5432/koogallery_orders_test';
+/**
+ * The test database (koogallery_orders_test) the bench shares with `npm test`; override with BENCH_DATABASE_URL.
+ * `ensureBenchDatabase` brings it up and migrates it, so the bench also runs on a machine where no test ran yet.
+ */
+export let BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://koogallery:koogallery@127.0.0.1:5432/koogallery_orders_test';
+
+/**
+ * PostgreSQL up (the local cluster started, the role and database created when missing, as `npm test` does) and
+ * the database migrated. Call once, before anything reads BENCH_DATABASE_URL.
+ */
+export async function ensureBenchDatabase(): Promise<void> {
+  const postgres = await ensurePostgres({ preferredUrl: process.env.BENCH_DATABASE_URL, database: 'koogallery_orders_test' });
+  BENCH_DATABASE_URL = postgres.url;
+  const pool = createPool({ url: postgres.url, max: 1, applicationName: 'koo-bench-setup' });
+  try {
+    await migrate(pool);
+  } finally {
+    await pool.end();
+  }
+}
 
 /** The database URL with an application_name, so the bench can find its own backends in pg_stat_activity. */
 export function databaseUrlFor(applicationName: string): string {

@@ -107,7 +107,8 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     sk: config.koogallery.huaweiSk,
     timeoutMs: 1500,
   });
-  const nonces = createNonceStore(pool);
+  // Group commit: under load one nonce INSERT per batch of calls, not per call (bench B3).
+  const nonces = createNonceStore(pool, { groupCommit: true });
   const metrics = createApiMetrics();
   registerDriftGauges(metrics.registry, pool);
   registerSupervisionGauges(metrics.registry, pool, { reminderAfterDays: config.supervision.reminderAfterDays });

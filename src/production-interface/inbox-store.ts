@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { createGroupCommit } from '../platform/db/group-commit.js';
 
 /** One marketplace call and what we answered. Never holds the body itself, only its hash. */
 export interface InboxEntry {
@@ -79,68 +80,32 @@ export class InboxBacklogFull extends Error {
 }
 
 /**
- * Group commit for the inbox. An entry is written at once when no write is in flight; entries recorded while one is
- * wait for it and then go in together, up to `maxBatch` per INSERT. No timer holds an entry back, so an idle service
- * writes each call's row as before, and a busy one writes one statement (one round trip, one commit) per batch
- * instead of per call (bench B3: 2.03 PostgreSQL transactions per queryInstance call, from 3). A batch
- * PostgreSQL refuses is written again row by row, so one unstorable entry cannot cost the others theirs.
+ * Group commit for the inbox (platform/db/group-commit.ts): a busy service writes one INSERT per batch of answered
+ * calls instead of one per call (bench B3: 2.03 PostgreSQL transactions per queryInstance call, from 3); an idle one
+ * writes each call's row at once, as before.
  */
 export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?: number; onLost?: (why: InboxLoss) => void } = {}): InboxWriter {
-  const maxBatch = o.maxBatch ?? 200;
-  const maxQueued = o.maxQueued ?? 10_000;
   const lost = o.onLost ?? (() => undefined);
-  type Waiting = { entry: InboxEntry; settle: (err?: unknown) => void };
-  const queue: Waiting[] = [];
-  let writing: Promise<void> | undefined;
-
-  async function writeOneByOne(batch: readonly Waiting[]): Promise<void> {
-    for (const w of batch) {
-      try {
-        await insertInboxEntries(pool, [w.entry]);
-        w.settle();
-      } catch (err) {
-        w.settle(err);
-      }
-    }
-  }
-
-  async function writeQueued(): Promise<void> {
-    while (queue.length > 0) {
-      const batch = queue.splice(0, maxBatch);
-      try {
-        await insertInboxEntries(pool, batch.map((w) => w.entry));
-        for (const w of batch) w.settle();
-      } catch (err) {
-        if (batch.length === 1) batch[0]!.settle(err);
-        else await writeOneByOne(batch);
-      }
-    }
-    writing = undefined;
-  }
-
+  const commit = createGroupCommit<InboxEntry, void>({
+    write: async (entries) => {
+      await insertInboxEntries(pool, entries);
+      return entries.map(() => undefined);
+    },
+    maxBatch: o.maxBatch ?? 200,
+    maxQueued: o.maxQueued ?? 10_000,
+    full: (limit) => {
+      lost('backlog-full');
+      return new InboxBacklogFull(limit);
+    },
+  });
   return {
-    record(entry) {
-      if (queue.length >= maxQueued) {
-        lost('backlog-full');
-        return Promise.reject(new InboxBacklogFull(maxQueued));
-      }
-      const stored = new Promise<void>((resolve, reject) =>
-        queue.push({
-          entry,
-          settle: (err) => {
-            if (err === undefined) return resolve();
-            lost('refused');
-            reject(err instanceof Error ? err : new Error('inbox write failed', { cause: err }));
-          },
-        }),
-      );
-      writing ??= writeQueued();
-      return stored;
-    },
-    async flush() {
-      while (writing) await writing;
-    },
-    waiting: () => queue.length,
+    record: (entry) =>
+      commit.submit(entry).catch((err: unknown) => {
+        if (!(err instanceof InboxBacklogFull)) lost('refused');
+        throw err;
+      }),
+    flush: () => commit.flush(),
+    waiting: () => commit.waiting(),
   };
 }
 

@@ -62,8 +62,11 @@ describe('PostgreSQL (real server)', () => {
     ]);
   });
 
-  it('when a nonce is claimed twice (even concurrently), then exactly one claim wins', async () => {
-    const store = createNonceStore(pool);
+  it.each([
+    ['one INSERT per claim', false],
+    ['group commit', true],
+  ])('when a nonce is claimed twice (even concurrently), then exactly one claim wins (%s)', async (_mode, groupCommit) => {
+    const store = createNonceStore(pool, { groupCommit });
     const nonce = uniqueId('nonce');
     const claims = await Promise.all(Array.from({ length: 10 }, () => store.claim(nonce, 60_000)));
     expect(claims.filter(Boolean)).toHaveLength(1);
