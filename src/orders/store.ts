@@ -105,8 +105,14 @@ export async function findInstances(pool: Pool, instanceIds: readonly string[]):
   return r.rows;
 }
 
-/** The columns queryInstance needs: how the buyer reaches a live instance. */
-export type InstanceAccessRow = Pick<InstanceRow, 'instanceId' | 'workflowId' | 'orderId' | 'phase' | 'chargingMode' | 'frontEndUrl' | 'adminUrl' | 'memo' | 'credentialsSealed'>;
+/**
+ * The columns queryInstance needs: how the buyer reaches a live instance; and `version`, the row's version
+ * (PostgreSQL's xmin): it changes with every write of the row, whoever writes it (a transition, a reseal, supervision),
+ * so a copy read with the same version is the row as it stands.
+ */
+export type InstanceAccessRow = Pick<InstanceRow, 'instanceId' | 'workflowId' | 'orderId' | 'phase' | 'chargingMode' | 'frontEndUrl' | 'adminUrl' | 'memo' | 'credentialsSealed'> & {
+  readonly version: string;
+};
 
 /**
  * Instances for queryInstance, reading only what its answer needs: it is polled with up to 100 ids per call, and
@@ -116,8 +122,18 @@ export async function findInstanceAccess(pool: Pool, instanceIds: readonly strin
   if (instanceIds.length === 0) return [];
   const r = await pool.query<InstanceAccessRow>(
     `SELECT instance_id AS "instanceId", workflow_id AS "workflowId", order_id AS "orderId", phase, charging_mode AS "chargingMode", front_end_url AS "frontEndUrl",
-       admin_url AS "adminUrl", memo, credentials_sealed AS "credentialsSealed"
+       admin_url AS "adminUrl", memo, credentials_sealed AS "credentialsSealed", xmin::text AS version
      FROM instances WHERE instance_id = ANY($1::text[])`,
+    [instanceIds],
+  );
+  return r.rows;
+}
+
+/** The current versions (see InstanceAccessRow) of these instances; unknown ids are absent. */
+export async function findInstanceVersions(pool: Pool, instanceIds: readonly string[]): Promise<Array<{ instanceId: string; version: string }>> {
+  if (instanceIds.length === 0) return [];
+  const r = await pool.query<{ instanceId: string; version: string }>(
+    `SELECT instance_id AS "instanceId", xmin::text AS version FROM instances WHERE instance_id = ANY($1::text[])`,
     [instanceIds],
   );
   return r.rows;

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, migrate, pendingMigrations } from '../../../src/platform/db/migrate.js';
-import { findInstance, recordTransition } from '../../../src/orders/store.js';
+import { findInstance, findInstanceAccess, findInstanceVersions, recordTransition, replaceSealedInstanceCredentials } from '../../../src/orders/store.js';
 import { createNonceStore } from '../../../src/production-interface/nonce-store.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
 
@@ -71,5 +71,24 @@ describe('PostgreSQL (real server)', () => {
     const claims = await Promise.all(Array.from({ length: 10 }, () => store.claim(nonce, 60_000)));
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect(await store.claim(nonce, 60_000)).toBe(false);
+  });
+
+  it('when an instance row is written in any way, then its version moves; a write that changed nothing stored leaves it', async () => {
+    const instanceId = uniqueId('inst-version');
+    const base = aTransitionBase(instanceId, { amount: 1 });
+    const version = async () => (await findInstanceVersions(pool, [instanceId]))[0]?.version;
+    await recordTransition(pool, { ...base, seq: 1, phase: 'ACTIVE', event: 'PROVISIONED', access: { frontEndUrl: 'https://v.example', credentialsSealed: 'sealed-1' } });
+    const v1 = await version();
+    expect(v1).toMatch(/^\d+$/);
+    expect((await findInstanceAccess(pool, [instanceId]))[0]?.version).toBe(v1);
+    // A late, older transition is not applied: the row, and so its version, stay.
+    await recordTransition(pool, { ...base, seq: 1, phase: 'ACTIVE', event: 'PROVISIONED' });
+    expect(await version()).toBe(v1);
+    // A reseal (same secret, new ciphertext) leaves seq alone but is a write of the row.
+    expect(await replaceSealedInstanceCredentials(pool, [{ id: instanceId, was: 'sealed-1', sealed: 'sealed-2' }])).toEqual(new Set([instanceId]));
+    const v2 = await version();
+    expect(v2).not.toBe(v1);
+    await recordTransition(pool, { ...base, seq: 2, phase: 'FROZEN', event: 'FROZEN' });
+    expect(await version()).not.toBe(v2);
   });
 });

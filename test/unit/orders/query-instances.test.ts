@@ -8,7 +8,9 @@ import { createSealedBox } from '../../../src/platform/sealed-box.js';
 // instances it has read before costs one query, not two (bench B3); an instance that turns out metered is still
 // answered with its usage.
 
+let writes = 0;
 const row = (instanceId: string, chargingMode: string | null): InstanceAccessRow => ({
+  version: String(++writes),
   instanceId,
   workflowId: `wf-${instanceId}`,
   orderId: `o-${instanceId}`,
@@ -75,5 +77,64 @@ describe('queryInstance and the usage read', () => {
     expect(now.kind === 'instances' && now.info[0]?.usage).toEqual({ chargingMode: 'ON_DEMAND', usedAmount: '7' });
     await service.queryInstances(['x1']);
     expect(usageCalls.at(-1)).toEqual({ ids: ['x1'], reportedOnly: true });
+  });
+});
+
+describe('queryInstance and the rows it has read before', () => {
+  /** A pool over `rows` that tells which read each statement was: whole access rows or versions only. */
+  function versionedPool(rows: Map<string, InstanceAccessRow>) {
+    const reads: Array<{ kind: 'rows' | 'versions'; ids: string[] }> = [];
+    const pool = {
+      query: async (sql: string, [ids]: [string[]]) => {
+        const kind = sql.includes('credentials_sealed') ? 'rows' : 'versions';
+        reads.push({ kind, ids });
+        const found = ids.flatMap((id) => (rows.has(id) ? [rows.get(id)!] : []));
+        return { rows: kind === 'rows' ? found : found.map((r) => ({ instanceId: r.instanceId, version: r.version })) };
+      },
+    } as unknown as Pool;
+    const service = createOrderService({
+      client: undefined as never,
+      pool,
+      taskQueue: 'unused',
+      accessKey: 'ak-for-the-test',
+      sealedBox: createSealedBox('data-encryption-key-for-the-unit-test'),
+      budgetMs: 1000,
+    });
+    return { service, reads };
+  }
+  const urls = (o: Awaited<ReturnType<ReturnType<typeof createOrderService>['queryInstances']>>) =>
+    o.kind === 'instances' ? o.info.map((i) => `${i.instanceId} ${i.appInfo?.frontEndUrl}`) : o.kind;
+
+  it('reads only the versions of rows it holds, and answers the same', async () => {
+    const rows = new Map([['a', row('a', 'PERIOD')], ['b', row('b', 'PERIOD')]]);
+    const { service, reads } = versionedPool(rows);
+    const first = await service.queryInstances(['a', 'b']);
+    const again = await service.queryInstances(['b', 'a']);
+    expect(reads.map((r) => r.kind)).toEqual(['rows', 'versions']);
+    expect(urls(again)).toEqual([...urls(first)].reverse());
+  });
+
+  it('reads again, and answers, a row whose version moved; drops one gone; reads outright when an id is new', async () => {
+    const rows = new Map([['a', row('a', 'PERIOD')], ['b', row('b', 'PERIOD')], ['c', row('c', 'PERIOD')]]);
+    const { service, reads } = versionedPool(rows);
+    await service.queryInstances(['a', 'b', 'c']);
+    rows.set('b', { ...row('b', 'PERIOD'), frontEndUrl: 'https://moved.example.com' });
+    rows.delete('c');
+    const after = await service.queryInstances(['a', 'b', 'c']);
+    expect(reads.slice(1)).toEqual([
+      { kind: 'versions', ids: ['a', 'b', 'c'] },
+      { kind: 'rows', ids: ['b'] },
+    ]);
+    expect(urls(after)).toEqual(['a https://app.example.com', 'b https://moved.example.com']);
+    await service.queryInstances(['a', 'new']);
+    expect(reads.at(-1)).toEqual({ kind: 'rows', ids: ['a', 'new'] });
+  });
+
+  it('answers a row that moved to a phase not ready any more as not ready, though it held it ready', async () => {
+    const rows = new Map([['a', row('a', 'PERIOD')]]);
+    const { service } = versionedPool(rows);
+    expect((await service.queryInstances(['a'])).kind).toBe('instances');
+    rows.set('a', { ...row('a', 'PERIOD'), phase: 'RELEASED' });
+    expect((await service.queryInstances(['a'])).kind).toBe('instance-not-found');
   });
 });
