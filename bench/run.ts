@@ -15,7 +15,7 @@ import { runB5 } from './b5-open-orders.js';
 import { runB6 } from './b6-replay.js';
 import { runB7 } from './b7-licenses.js';
 import { EXPERIMENTS, runExperiments } from './experiments.js';
-import { runTopologies, topologyTable } from './topologies.js';
+import { runTopologies, TOPOLOGIES, topologyName, topologyTable } from './topologies.js';
 import { createContext } from './lib/context.js';
 import { ensureBenchDatabase } from './lib/infra.js';
 import { describeMachine } from './lib/machine.js';
@@ -34,11 +34,19 @@ await ensureBenchDatabase();
 
 // `npm run bench -- topologies`: B0 and B1 on the dev server and on the cluster profile, 1 and 2 worker processes
 // (bench/topologies.ts); a run of its own, as each topology needs fresh servers.
-if (args.length === 1 && args[0] === 'TOPOLOGIES') {
+// `npm run bench -- topologies cluster-1` runs only the topologies named (dev-1, cluster-1, dev-2, cluster-2).
+if (args[0] === 'TOPOLOGIES') {
+  const names = args.slice(1).map((a) => a.toLowerCase());
+  const unknownNames = names.filter((n) => !TOPOLOGIES.some((t) => topologyName(t) === n));
+  if (unknownNames.length > 0) {
+    console.error(`unknown topology: ${unknownNames.join(', ')}; known: ${TOPOLOGIES.map(topologyName).join(', ')}`);
+    process.exit(2);
+  }
+  const only = names.length === 0 ? TOPOLOGIES : TOPOLOGIES.filter((t) => names.includes(topologyName(t)));
   const { bundleOrderWorkflow } = await import('./lib/infra.js');
   const bundle = await bundleOrderWorkflow();
   const describe = (cli: string, pg: string) => describeMachine({ temporalCliPath: cli, postgresVersion: pg });
-  const res = await runTopologies(describe, bundle.path);
+  const res = await runTopologies(describe, bundle.path, only);
   const path = writeResult(res, { machine: describeMachine({ temporalCliPath: (await import('../scripts/infra/temporal-cli.js')).ensureTemporalCli() }) });
   const table = topologyTable(res.rows);
   writeFileSync(join(RESULTS_DIR, 'topologies.md'), `${table}\n`);

@@ -1,6 +1,7 @@
-import { runB0, type B0Step } from './b0-baseline.js';
+import { b0Step, runB0, type B0Step } from './b0-baseline.js';
 import { runB1 } from './b1-purchase-throughput.js';
-import { createContext, PROC, type Topology } from './lib/context.js';
+import { createContext, PROC, type BenchContext, type Topology } from './lib/context.js';
+import { httpPurchaseClosedStep } from './lib/http-purchase.js';
 import { cpuLine } from './lib/limits.js';
 import type { MachineDescription } from './lib/machine.js';
 import type { BenchResult } from './lib/results.js';
@@ -24,6 +25,9 @@ export const TOPOLOGIES: readonly Topology[] = [
   { server: 'cluster', workerProcesses: 2, apiApart: true },
 ];
 
+/** A topology's short name on the command line: dev-1, cluster-1, dev-2, cluster-2. */
+export const topologyName = (t: Topology) => `${t.server}-${t.workerProcesses}`;
+
 /** One topology's figures. */
 export interface TopologyRow {
   readonly topology: string;
@@ -34,6 +38,12 @@ export interface TopologyRow {
   /** B1 / B0 at the knee, paired with B0 controls (B1's own ratio). */
   readonly b1OverB0: number;
   readonly b1KneeOverB0Ceiling: number;
+  /**
+   * B1 as B0 is measured: signed purchases over HTTP, closed loop at B0's knee concurrency, against B0 steps at the
+   * same concurrency in A-B-B-A order (like for like: what the HTTP layer costs in throughput).
+   */
+  readonly b1ClosedOverB0: number;
+  readonly closedSteps: readonly { readonly kind: 'B0' | 'B1'; readonly throughput: number; readonly codes?: Record<string, number> }[];
   /** Cores per process at B0's ceiling step, and the machine's. */
   readonly coresAtCeiling: Record<string, number>;
   readonly machineCoresAtCeiling: number;
@@ -55,19 +65,48 @@ function limitedBy(top: B0Step): string {
     : `not CPU (${cpuLine(top.cpu)}): throughput stops growing with idle CPU left; the busiest process is the ${name} at ${use.cores} cores`;
 }
 
+/**
+ * B1 closed loop against B0 at the same `concurrency`, in A-B-B-A order (B0, B1, B1, B0, twice), so drift and
+ * neighbours' load weigh on both alike: the cluster's throughput over a 5-second step moves by ±30 % from one step to
+ * the next (2026-12-08: B0 12.2 → 16.6/s with nothing changed), so one pair says little. The ratio is B1's purchases
+ * over B0's, summed over all steps.
+ */
+async function closedLoopComparison(ctx: BenchContext, concurrency: number, o: { stepMs: number; warmupMs: number }) {
+  const steps: { kind: 'B0' | 'B1'; throughput: number; codes?: Record<string, number> }[] = [];
+  for (const kind of ['B0', 'B1', 'B1', 'B0', 'B0', 'B1', 'B1', 'B0'] as const) {
+    if (kind === 'B0') {
+      const b0 = await b0Step(ctx, concurrency, o.stepMs, o.warmupMs);
+      steps.push({ kind, throughput: b0.throughput });
+      console.log(`  closed loop c=${concurrency}: B0 ${b0.throughput}/s, p50 ${b0.latency.p50} ms; ${cpuLine(b0.cpu)}`);
+    } else {
+      const expectedRate = steps.filter((x) => x.kind === 'B0').at(-1)?.throughput ?? 20;
+      const b1 = await httpPurchaseClosedStep(ctx, { concurrency, durationMs: o.stepMs, warmupMs: o.warmupMs, expectedRate });
+      steps.push({ kind, throughput: b1.throughput, codes: b1.codes });
+      console.log(`  closed loop c=${concurrency}: B1 ${b1.throughput}/s (${JSON.stringify(b1.codes)}), p50 ${b1.latency.p50} ms; ${cpuLine(b1.cpu)}`);
+    }
+  }
+  const total = (kind: 'B0' | 'B1') => steps.filter((x) => x.kind === kind).reduce((sum, x) => sum + x.throughput, 0);
+  return { steps, ratio: r(total('B1') / total('B0'), 2) };
+}
+
 /** Runs B0 and B1 on every topology, one after another, each on fresh servers. */
-export async function runTopologies(machine: (cliPath: string, pgVersion: string) => MachineDescription, bundlePath: string): Promise<BenchResult & { rows: TopologyRow[] }> {
+export async function runTopologies(
+  machine: (cliPath: string, pgVersion: string) => MachineDescription,
+  bundlePath: string,
+  only: readonly Topology[] = TOPOLOGIES,
+): Promise<BenchResult & { rows: TopologyRow[] }> {
   const started = new Date();
   const t0 = performance.now();
   const rows: TopologyRow[] = [];
   const raw: Record<string, unknown> = {};
-  for (const t of TOPOLOGIES) {
+  for (const t of only) {
     const name = label(t);
     console.log(`[bench] T: ${name} …`);
     const ctx = await createContext(machine, t, bundlePath);
     try {
       const b0 = await runB0(ctx, { concurrencies: [1, 2, 4, 8, 16, 32], stepMs: 5000 });
       const b1 = await runB1(ctx, b0.summary, { stepMs: 6000, controlMs: 4000 });
+      const closed = await closedLoopComparison(ctx, b0.summary.kneeConcurrency, { stepMs: 8000, warmupMs: 1500 });
       const top = b0.summary.steps.find((s) => s.throughput === b0.summary.ceiling)!;
       const row: TopologyRow = {
         topology: name,
@@ -77,6 +116,8 @@ export async function runTopologies(machine: (cliPath: string, pgVersion: string
         b1KneeRate: b1.summary.kneeRate,
         b1OverB0: b1.summary.ratio,
         b1KneeOverB0Ceiling: b1.summary.ratioToCeiling,
+        b1ClosedOverB0: closed.ratio,
+        closedSteps: closed.steps,
         coresAtCeiling: Object.fromEntries(Object.entries(top.cpu.processes).map(([n, u]) => [n, u.cores])),
         machineCoresAtCeiling: top.cpu.machine.cores,
         otherCoresAtCeiling: top.cpu.other.cores,
@@ -85,24 +126,26 @@ export async function runTopologies(machine: (cliPath: string, pgVersion: string
       };
       rows.push(row);
       raw[name] = { b0: b0.summary, b1: b1.summary, server: { address: ctx.temporal.address, store: ctx.temporal.dbFile, startSeconds: ctx.temporal.startSeconds } };
-      console.log(`  T ${name}: B0 ${row.b0Ceiling}/s, B1 knee ${row.b1KneeRate}/s, B1/B0 ${row.b1OverB0}; ${row.limitedBy}`);
+      console.log(`  T ${name}: B0 ${row.b0Ceiling}/s, B1 knee ${row.b1KneeRate}/s, B1/B0 ${row.b1OverB0}, closed loop ${row.b1ClosedOverB0}; ${row.limitedBy}`);
     } finally {
       await ctx.close();
     }
   }
-  const find = (server: 'dev' | 'cluster', w: 1 | 2) => rows[TOPOLOGIES.findIndex((t) => t.server === server && t.workerProcesses === w)];
+  const find = (server: 'dev' | 'cluster', w: 1 | 2) => rows[only.findIndex((t) => t.server === server && t.workerProcesses === w)];
   const cluster1 = find('cluster', 1);
   const dev1 = find('dev', 1);
   const clusterBest = Math.max(find('cluster', 1)?.b1OverB0 ?? 0, find('cluster', 2)?.b1OverB0 ?? 0);
+  const clusterClosed = find('cluster', 1)?.b1ClosedOverB0 ?? 0;
   const clusterVsDev = cluster1 && dev1 ? r(cluster1.b0Ceiling / dev1.b0Ceiling, 2) : Number.NaN;
   return {
     id: 'T',
     title: 'Topologies: B0 and B1 on the dev server and on the cluster profile, with 1 and 2 worker processes',
     startedAt: started.toISOString(),
     durationSeconds: r((performance.now() - t0) / 1000, 1),
-    headline: rows.map((x) => `${x.topology}: B0 ${x.b0Ceiling}/s, B1 ${x.b1KneeRate}/s (B1/B0 ${x.b1OverB0})`).join('; '),
+    headline: rows.map((x) => `${x.topology}: B0 ${x.b0Ceiling}/s, B1 ${x.b1KneeRate}/s (B1/B0 ${x.b1OverB0}; closed loop ${x.b1ClosedOverB0})`).join('; '),
     targets: [
       { name: 'B1 / B0 on the cluster (paired, best of 1 and 2 workers)', target: '≥ 0.9', value: clusterBest, met: clusterBest >= 0.9 },
+      { name: 'B1 / B0 on the cluster, 1 worker, both closed loop at B0\'s knee concurrency (A-B-B-A, 8 steps)', target: '≥ 0.9', value: clusterClosed, met: clusterClosed >= 0.9 },
       { name: 'cluster B0 ceiling / dev-server B0 ceiling (1 worker)', target: 'reported', value: clusterVsDev, met: true },
     ],
     limitedBy: rows.map((x) => `${x.topology}: ${x.limitedBy}`).join(' | '),
@@ -111,12 +154,18 @@ export async function runTopologies(machine: (cliPath: string, pgVersion: string
   };
 }
 
+const stepsOf = (x: TopologyRow, kind: 'B0' | 'B1') =>
+  x.closedSteps
+    .filter((s) => s.kind === kind)
+    .map((s) => s.throughput)
+    .join(', ');
+
 /** The side-by-side table (markdown). */
 export function topologyTable(rows: readonly TopologyRow[]): string {
   const short = (n: string) => n.replace(/^(postgres backends|temporal server|service|bench|worker 2).*/, (m) => m);
   const lines = [
-    '| Topology | B0 ceiling /s (knee c) | one purchase p50 | B1 knee /s | B1/B0 (paired) | B1 knee / B0 ceiling | cores at B0 ceiling (machine; other) | CPU ms per purchase at B0 ceiling |',
-    '|---|---|---|---|---|---|---|---|',
+    '| Topology | B0 ceiling /s (knee c) | one purchase p50 | B1 knee /s | B1/B0 (paired) | B1 knee / B0 ceiling | B1/B0 closed loop (A-B-B-A; B0 and B1 steps /s) | cores at B0 ceiling (machine; other) | CPU ms per purchase at B0 ceiling |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const x of rows) {
     const cores = Object.entries(x.coresAtCeiling)
@@ -129,7 +178,7 @@ export function topologyTable(rows: readonly TopologyRow[]): string {
       .sort((a, b) => b[1] - a[1])
       .map(([n, v]) => `${n} ${v}`)
       .join(', ');
-    lines.push(`| ${x.topology} | ${x.b0Ceiling} (c=${x.b0KneeConcurrency}) | ${x.singlePurchaseP50Ms} ms | ${x.b1KneeRate} | ${x.b1OverB0} | ${x.b1KneeOverB0Ceiling} | ${cores} (${x.machineCoresAtCeiling}; ${x.otherCoresAtCeiling}) | ${ms} |`);
+    lines.push(`| ${x.topology} | ${x.b0Ceiling} (c=${x.b0KneeConcurrency}) | ${x.singlePurchaseP50Ms} ms | ${x.b1KneeRate} | ${x.b1OverB0} | ${x.b1KneeOverB0Ceiling} | ${x.b1ClosedOverB0} (B0 ${stepsOf(x, 'B0')}; B1 ${stepsOf(x, 'B1')}) | ${cores} (${x.machineCoresAtCeiling}; ${x.otherCoresAtCeiling}) | ${ms} |`);
   }
   return lines.join('\n');
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { BenchContext } from './context.js';
 import { cpuMsPer, oursCpuMsPer } from './limits.js';
-import { openLoop } from './open-loop.js';
+import { Agent } from 'node:http';
+import { openLoop, postSigned } from './open-loop.js';
 import type { CpuReport } from './proc-stats.js';
 import { signV2 } from './signing.js';
 import { countBy, r, summarize, type LatencySummary } from './stats.js';
@@ -100,5 +101,75 @@ export async function httpPurchaseStep(ctx: BenchContext, rate: number, duration
     cpuMsPerPurchase: cpuMsPer(cpu, ok.length),
     oursCpuMsPerPurchase: oursCpuMsPer(cpu, ok.length),
     drainSeconds,
+  };
+}
+
+/** What one closed-loop step measured. */
+export interface HttpPurchaseClosedStep {
+  readonly concurrency: number;
+  /** 000000 answers that arrived inside the window, per second of it. */
+  readonly throughput: number;
+  readonly completed: number;
+  readonly codes: Record<string, number>;
+  readonly latency: LatencySummary;
+  readonly bodySignInvalid: number;
+  readonly cpu: CpuReport;
+  readonly oursCpuMsPerPurchase: number;
+}
+
+/**
+ * One closed-loop step of signed V2 newInstance calls over HTTP, shaped as B0's step so the two compare like for like:
+ * `concurrency` callers each send a purchase and the next one when it is answered; after `warmupMs`, the purchases
+ * answered 000000 within `durationMs` count. `expectedRate` sizes the order book's batch of fresh orders.
+ */
+export async function httpPurchaseClosedStep(
+  ctx: BenchContext,
+  o: { concurrency: number; durationMs: number; warmupMs: number; expectedRate: number },
+): Promise<HttpPurchaseClosedStep> {
+  const n = Math.ceil(((o.expectedRate * 2 + 5) * (o.warmupMs + o.durationMs)) / 1000) + 4 * o.concurrency;
+  const orderIds = await ctx.service.request<string[]>({ cmd: 'createOrders', n });
+  const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  const w = await ctx.meter().begin();
+  const t0 = performance.now();
+  const windowStart = t0 + o.warmupMs;
+  const windowEnd = windowStart + o.durationMs;
+  const latencies: number[] = [];
+  const codes: string[] = [];
+  let completedTotal = 0;
+  let bodySignInvalid = 0;
+  let next = 0;
+  const caller = async () => {
+    while (performance.now() < windowEnd && next < orderIds.length) {
+      const orderId = orderIds[next++]!;
+      const businessId = randomUUID();
+      const req = signV2(ctx.api.accessKey, ctx.api.path, { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId });
+      const sent = performance.now();
+      const answer = await postSigned({ host: ctx.api.host, port: ctx.api.port, agent, req, timeoutMs: 15_000, accessKey: ctx.api.accessKey });
+      const answered = performance.now();
+      if (/^\d{6}$/.test(answer.code) && !answer.bodySignValid) bodySignInvalid++;
+      if (answer.code === '000000') {
+        completedTotal++;
+        ctx.boughtInstanceIds.push(businessId);
+      }
+      if (answered >= windowStart && answered < windowEnd) {
+        codes.push(answer.code);
+        if (answer.code === '000000') latencies.push(answered - sent);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, caller));
+  const cpu = await w.end();
+  agent.destroy();
+  await drainProvisioning(ctx);
+  return {
+    concurrency: o.concurrency,
+    throughput: r(latencies.length / (o.durationMs / 1000), 1),
+    completed: latencies.length,
+    codes: countBy(codes),
+    latency: summarize(latencies),
+    bodySignInvalid,
+    cpu,
+    // The CPU window spans warm-up and tail as well (as B0's), so divide by every purchase completed in it.
+    oursCpuMsPerPurchase: oursCpuMsPer(cpu, completedTotal),
   };
 }

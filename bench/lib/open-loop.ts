@@ -60,42 +60,10 @@ export async function openLoop(o: {
   const send = (i: number): void => {
     const scheduled = i * interval;
     const { req, tag } = o.make(i);
-    const p = new Promise<void>((resolve) => {
-      let done = false;
-      const finish = (code: string, valid: boolean) => {
-        if (done) return;
-        done = true;
-        const now = performance.now();
-        lastAnswer = Math.max(lastAnswer, now);
-        outcomes.push({ at: scheduled, latencyMs: now - t0 - scheduled, code, bodySignValid: valid, ...(tag ? { tag } : {}) });
-        resolve();
-      };
-      const r = request(
-        { host: o.host, port: o.port, method: 'POST', path: req.path, agent, headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': req.body.length } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', () => finish('error', false));
-          res.on('end', () => {
-            const body = Buffer.concat(chunks);
-            if (res.statusCode !== 200) return finish(`http-${res.statusCode}`, false);
-            let code = 'unparsable';
-            try {
-              code = String((JSON.parse(body.toString('utf8')) as { resultCode?: unknown }).resultCode);
-            } catch {
-              /* counted as unparsable */
-            }
-            const header = res.headers[BODY_SIGN_HEADER.toLowerCase()];
-            finish(code, verifyBodySignHeader(o.accessKey, typeof header === 'string' ? header : undefined, body));
-          });
-        },
-      );
-      r.setTimeout(o.timeoutMs, () => {
-        finish('timeout', false);
-        r.destroy();
-      });
-      r.on('error', () => finish('error', false));
-      r.end(req.body);
+    const p = postSigned({ ...o, agent, req }).then(({ code, bodySignValid }) => {
+      const now = performance.now();
+      lastAnswer = Math.max(lastAnswer, now);
+      outcomes.push({ at: scheduled, latencyMs: now - t0 - scheduled, code, bodySignValid, ...(tag ? { tag } : {}) });
     });
     inflight.add(p);
     void p.then(() => inflight.delete(p));
@@ -124,4 +92,45 @@ export async function openLoop(o: {
     spanMs: lastAnswer - t0,
     generatorLagP99Ms: Math.round(lag.percentile(99) / 1e4) / 100,
   };
+}
+
+/**
+ * POSTs one signed V2 request and reads its answer: the resultCode (or 'http-<status>', 'timeout', 'error',
+ * 'unparsable') and whether its Body-Sign verifies with `accessKey`, as the marketplace checks it. Never rejects.
+ */
+export function postSigned(o: { host: string; port: number; agent: Agent; req: SignedV2; timeoutMs: number; accessKey: string }): Promise<{ code: string; bodySignValid: boolean }> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (code: string, bodySignValid: boolean) => {
+      if (done) return;
+      done = true;
+      resolve({ code, bodySignValid });
+    };
+    const r = request(
+      { host: o.host, port: o.port, method: 'POST', path: o.req.path, agent: o.agent, headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': o.req.body.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', () => finish('error', false));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          if (res.statusCode !== 200) return finish(`http-${res.statusCode}`, false);
+          let code = 'unparsable';
+          try {
+            code = String((JSON.parse(body.toString('utf8')) as { resultCode?: unknown }).resultCode);
+          } catch {
+            /* counted as unparsable */
+          }
+          const header = res.headers[BODY_SIGN_HEADER.toLowerCase()];
+          finish(code, verifyBodySignHeader(o.accessKey, typeof header === 'string' ? header : undefined, body));
+        });
+      },
+    );
+    r.setTimeout(o.timeoutMs, () => {
+      finish('timeout', false);
+      r.destroy();
+    });
+    r.on('error', () => finish('error', false));
+    r.end(o.req.body);
+  });
 }
