@@ -206,28 +206,29 @@ export function createOrderService(deps: OrderServiceDeps) {
   async function readAccessRows(instanceIds: readonly string[]): Promise<InstanceAccessRow[]> {
     const keep = (rows: readonly InstanceAccessRow[]) => {
       for (const r of rows) remember(accessRows, r.instanceId, r);
+      rememberUnmetered(rows);
     };
     if (!instanceIds.every((id) => accessRows.has(id))) {
       const rows = await findInstanceAccess(pool, instanceIds);
       keep(rows);
       return rows;
     }
-    const versions = await findInstanceVersions(pool, instanceIds);
-    const moved = new Set(versions.filter((v) => accessRows.get(v.instanceId)?.version !== v.version).map((v) => v.instanceId));
-    const reread = moved.size > 0 ? await findInstanceAccess(pool, [...moved]) : [];
-    keep(reread);
-    const rereadById = new Map(reread.map((r) => [r.instanceId, r]));
     const rows: InstanceAccessRow[] = [];
-    for (const v of versions) {
-      // Moved again between the two reads (or deleted): what the second read found, or nothing.
-      const row = moved.has(v.instanceId) ? rereadById.get(v.instanceId) : accessRows.get(v.instanceId);
-      if (row) rows.push(row);
+    const moved: string[] = [];
+    for (const v of await findInstanceVersions(pool, instanceIds)) {
+      const held = accessRows.get(v.instanceId);
+      if (held?.version === v.version) rows.push(held);
+      else moved.push(v.instanceId);
     }
-    return rows;
+    if (moved.length === 0) return rows;
+    // A row that moved again between the two reads is taken as the second read finds it; one deleted is left out.
+    const reread = await findInstanceAccess(pool, moved);
+    keep(reread);
+    return rows.concat(reread);
   }
 
   // Instances last read with a charging mode that is not metered (an instance is charged as its order line was
-  // bought). An id not seen yet, or seen without a mode, still gets the usage read alongside; and should a row ever
+  // bought; kept as rows are read from PostgreSQL, by readAccessRows). An id not seen yet, or seen without a mode, still gets the usage read alongside; and should a row ever
   // come back metered after all, the answer stays right: its usage is read after the row (`late` below), one round
   // trip later, and the id leaves this set.
   const knownUnmetered = new Set<string>();
@@ -440,7 +441,6 @@ export function createOrderService(deps: OrderServiceDeps) {
     const usageRead = deps.usageOf && !instanceIds.every((id) => knownUnmetered.has(id)) ? deps.usageOf(instanceIds, { reportedOnly: true }) : undefined;
     const [rows, reported] = await Promise.all([readAccessRows(instanceIds), usageRead]);
     if (rows.length === 0) return { kind: 'instance-not-found', message: 'instance not found' };
-    rememberUnmetered(rows);
     const byId = new Map(rows.map((r) => [r.instanceId, r]));
     const silent = rows.filter((r) => READY_PHASES.has(r.phase) && isMeteredMode(r.chargingMode) && !reported?.has(r.instanceId));
     // Metered instances that have reported nothing yet: their (zero) usage and package terms, asked for apart.
