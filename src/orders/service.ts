@@ -198,10 +198,12 @@ export function createOrderService(deps: OrderServiceDeps) {
     return appInfo;
   }
 
-  // The access rows of polled instances as last read, by id. A poll whose ids are all here reads only the rows'
-  // versions (two short columns of 100 rows instead of nine, ≈ 1/7 of the bytes PostgreSQL sends and the API
-  // parses: bench B3) and then, in a second statement, the rows whose version moved; a poll with an id not here
-  // reads the rows outright. Never stale: a row is used only while PostgreSQL reports its version unchanged.
+  // The access rows of polled instances as last read, by id (at most CACHE_LIMIT, sealed credentials and all: a few
+  // MB). A poll whose ids are all here reads only the rows' versions (two short columns instead of the answer's nine,
+  // the sealed credentials the longest: less for PostgreSQL to send and the API to parse, bench B3) and then, in a
+  // second statement, the rows whose version moved; a poll with an id not here reads the rows outright. Never stale:
+  // a held row is used only while PostgreSQL reports its version unchanged (xmin, a transaction id: it could come
+  // round again only after ~4 billion transactions, and then on this very row).
   const accessRows = new Map<string, InstanceAccessRow>();
   async function readAccessRows(instanceIds: readonly string[]): Promise<InstanceAccessRow[]> {
     const keep = (rows: readonly InstanceAccessRow[]) => {
@@ -228,9 +230,9 @@ export function createOrderService(deps: OrderServiceDeps) {
   }
 
   // Instances last read with a charging mode that is not metered (an instance is charged as its order line was
-  // bought; kept as rows are read from PostgreSQL, by readAccessRows). An id not seen yet, or seen without a mode, still gets the usage read alongside; and should a row ever
-  // come back metered after all, the answer stays right: its usage is read after the row (`late` below), one round
-  // trip later, and the id leaves this set.
+  // bought), learnt as rows are read from PostgreSQL (readAccessRows). An id not seen yet, or seen without a mode,
+  // still gets the usage read alongside; and should a row ever come back metered after all, the answer stays right:
+  // its usage is read after the row (`late` below), one round trip later, and the id leaves this set.
   const knownUnmetered = new Set<string>();
   function rememberUnmetered(rows: readonly InstanceAccessRow[]): void {
     for (const r of rows) {
