@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { lookupWindowMs, tooLateToStart, withDeadline } from '../platform/deadline.js';
+import { createBatcher } from '../platform/db/batcher.js';
 import { classifyTemporalFailure } from '../platform/temporal/failures.js';
 import { announceProvisioningInstance, findInstanceAccess, findInstanceByWorkflowId, findInstances, findInstanceVersions, type InstanceAccessRow, type InstanceRow } from './store.js';
 import { ResultCode, encryptField, type AppInfo, type InstanceInfo } from '../koogallery/index.js';
@@ -205,6 +206,19 @@ export function createOrderService(deps: OrderServiceDeps) {
   // a held row is used only while PostgreSQL reports its version unchanged (xmin, a transaction id: it could come
   // round again only after ~4 billion transactions, and then on this very row).
   const accessRows = new Map<string, InstanceAccessRow>();
+  // The version reads of polls that arrive while one is in flight go together in the next (platform/db/batcher.ts):
+  // under load one statement for several polls. Each poll looks up only its own ids in the shared answer.
+  const versionReads = createBatcher<readonly string[], ReadonlyMap<string, string>>({
+    run: async (idLists) => {
+      const found = await findInstanceVersions(pool, [...new Set(idLists.flat())]);
+      const byId = new Map(found.map((v) => [v.instanceId, v.version]));
+      return idLists.map(() => byId);
+    },
+    // ≤ 50 polls of ≤ 100 ids: one indexed read of ≤ 5,000 rows.
+    maxBatch: 50,
+    maxQueued: 10_000,
+    full: (limit) => Object.assign(new Error(`instance version reads backlog full (${limit} waiting)`), { code: 'VERSION_READ_BACKLOG_FULL' }),
+  });
   async function readAccessRows(instanceIds: readonly string[]): Promise<InstanceAccessRow[]> {
     const keep = (rows: readonly InstanceAccessRow[]) => {
       for (const r of rows) remember(accessRows, r.instanceId, r);
@@ -217,10 +231,14 @@ export function createOrderService(deps: OrderServiceDeps) {
     }
     const rows: InstanceAccessRow[] = [];
     const moved: string[] = [];
-    for (const v of await findInstanceVersions(pool, instanceIds)) {
-      const held = accessRows.get(v.instanceId);
-      if (held?.version === v.version) rows.push(held);
-      else moved.push(v.instanceId);
+    const versions = await versionReads.submit(instanceIds);
+    for (const id of instanceIds) {
+      const version = versions.get(id);
+      // Not there any more: left out, as a read of the rows would.
+      if (version === undefined) continue;
+      const held = accessRows.get(id)!;
+      if (held.version === version) rows.push(held);
+      else moved.push(id);
     }
     if (moved.length === 0) return rows;
     // A row that moved again between the two reads is taken as the second read finds it; one deleted is left out.

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { createGroupCommit } from '../platform/db/group-commit.js';
+import { createBatcher } from '../platform/db/batcher.js';
 
 /** One marketplace call and what we answered. Never holds the body itself, only its hash. */
 export interface InboxEntry {
@@ -80,14 +80,14 @@ export class InboxBacklogFull extends Error {
 }
 
 /**
- * Group commit for the inbox (platform/db/group-commit.ts): a busy service writes one INSERT per batch of answered
+ * Group commit for the inbox (platform/db/batcher.ts): a busy service writes one INSERT per batch of answered
  * calls instead of one per call (bench B3: 2.03 PostgreSQL transactions per queryInstance call, from 3); an idle one
  * writes each call's row at once, as before.
  */
 export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?: number; onLost?: (why: InboxLoss) => void } = {}): InboxWriter {
   const lost = o.onLost ?? (() => undefined);
-  const commit = createGroupCommit<InboxEntry, void>({
-    write: async (entries) => {
+  const commit = createBatcher<InboxEntry, void>({
+    run: async (entries) => {
       await insertInboxEntries(pool, entries);
       return entries.map(() => undefined);
     },

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { createGroupCommit } from '../platform/db/group-commit.js';
+import { createBatcher } from '../platform/db/batcher.js';
 
 /**
  * V2 replay protection in PostgreSQL, so the rule survives restarts and holds across API replicas: the first
@@ -51,13 +51,13 @@ async function claimNonces(pool: Pool, claims: readonly NonceClaim[]): Promise<b
 
 /**
  * A NonceStore on the `koo_nonces` table. With `groupCommit`, claims that arrive while one is being written go in
- * together in the next INSERT (platform/db/group-commit.ts): under load one statement and one commit per batch
+ * together in the next INSERT (platform/db/batcher.ts): under load one statement and one commit per batch
  * instead of per call, the same answer per claim. Without it, one INSERT per claim.
  */
 export function createNonceStore(pool: Pool, o: { groupCommit?: boolean } = {}): NonceStore {
   const commit = o.groupCommit
-    ? createGroupCommit<NonceClaim, boolean>({
-        write: (claims) => claimNonces(pool, claims),
+    ? createBatcher<NonceClaim, boolean>({
+        run: (claims) => claimNonces(pool, claims),
         maxBatch: 500,
         // Each waiting claim is a call the marketplace waits for; its backstop answers it long before this fills.
         maxQueued: 20_000,

@@ -130,6 +130,19 @@ describe('queryInstance and the rows it has read before', () => {
     expect(reads.at(-1)).toEqual({ kind: 'rows', ids: ['a', 'new'] });
   });
 
+  it('when polls arrive while a version read is in flight, then they share the next one and each gets its own instances', async () => {
+    const rows = new Map([['a', row('a', 'PERIOD')], ['b', row('b', 'PERIOD')], ['c', row('c', 'PERIOD')]]);
+    const { service, reads } = versionedPool(rows);
+    await service.queryInstances(['a', 'b', 'c']);
+    const polls = await Promise.all([service.queryInstances(['a']), service.queryInstances(['b']), service.queryInstances(['c', 'a'])]);
+    // The first went alone; the two that came while it was in flight, together (each id once).
+    expect(reads.slice(1)).toEqual([
+      { kind: 'versions', ids: ['a'] },
+      { kind: 'versions', ids: ['b', 'c', 'a'] },
+    ]);
+    expect(polls.map(urls)).toEqual([['a https://app.example.com'], ['b https://app.example.com'], ['c https://app.example.com', 'a https://app.example.com']]);
+  });
+
   it('answers a row that moved to a phase not ready any more as not ready, though it held it ready', async () => {
     const rows = new Map([['a', row('a', 'PERIOD')]]);
     const { service } = versionedPool(rows);
