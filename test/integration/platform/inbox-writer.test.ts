@@ -2,31 +2,18 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInboxWriter, InboxBacklogFull, listInboxCalls, type InboxEntry } from '../../../src/production-interface/inbox-store.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
+import { recordingPool } from '../../support/recording-pool.js';
 
 // The inbox writer (group commit): every answered call's row is stored, many per INSERT under load, none lost to a
 // neighbour PostgreSQL refuses, and all of them in before flush() resolves.
 
 let pool: pg.Pool;
-const statements: string[] = [];
 beforeAll(() => {
   pool = new pg.Pool({ connectionString: testInfra().databaseUrl, max: 4 });
 });
 afterAll(async () => {
   await pool.end();
 });
-
-/** The pool, counting the INSERTs that reach it. */
-function countingPool(): pg.Pool {
-  return new Proxy(pool, {
-    get(target, prop, receiver) {
-      if (prop !== 'query') return Reflect.get(target, prop, receiver);
-      return (text: string, values?: unknown[]) => {
-        if (text.includes('INSERT INTO marketplace_inbox')) statements.push(text);
-        return target.query(text, values);
-      };
-    },
-  });
-}
 
 const entry = (instanceId: string, i: number, over: Partial<InboxEntry> = {}): InboxEntry => ({
   receivedAt: new Date(Date.UTC(2026, 11, 7, 10, 0, 0, i)),
@@ -44,9 +31,9 @@ const entry = (instanceId: string, i: number, over: Partial<InboxEntry> = {}): I
 
 describe('inbox writer', () => {
   it('when 300 calls are answered at once, then all 300 rows are stored in arrival order with a handful of INSERTs', async () => {
-    statements.length = 0;
     const instanceId = uniqueId('inbox-burst');
-    const writer = createInboxWriter(countingPool(), { maxBatch: 100 });
+    const { pool: recorded, statements } = recordingPool(pool, (sql) => sql.includes('INSERT INTO marketplace_inbox'));
+    const writer = createInboxWriter(recorded, { maxBatch: 100 });
     await Promise.all(Array.from({ length: 300 }, (_, i) => writer.record(entry(instanceId, i))));
     const calls = await listInboxCalls(pool, instanceId, `o-${instanceId}`, 1000);
     expect(calls).toHaveLength(300);

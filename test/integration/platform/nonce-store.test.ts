@@ -1,13 +1,13 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNonceStore } from '../../../src/production-interface/nonce-store.js';
+import { createNonceStore, type NonceStore } from '../../../src/production-interface/nonce-store.js';
 import { testInfra, uniqueId } from '../../setup/infra.js';
+import { recordingPool } from '../../support/recording-pool.js';
 
 // The nonce store by group commit (the API's): claims arriving together share one INSERT, and each claim still gets
 // the answer it would get alone: the first claim of a nonce wins, every later one, in the batch or not, is a replay.
 
 let pool: pg.Pool;
-const inserts: string[] = [];
 beforeAll(() => {
   pool = new pg.Pool({ connectionString: testInfra().databaseUrl, max: 4 });
 });
@@ -15,28 +15,10 @@ afterAll(async () => {
   await pool.end();
 });
 
-const failures: string[] = [];
-
-/** The pool, counting the nonce INSERTs that reach it and the codes of those PostgreSQL refused. */
-function countingPool(): pg.Pool {
-  return new Proxy(pool, {
-    get(target, prop, receiver) {
-      if (prop !== 'query') return Reflect.get(target, prop, receiver);
-      return (text: string, values?: unknown[]) => {
-        if (text.includes('INSERT INTO koo_nonces')) inserts.push(text);
-        return target.query(text, values).catch((err: unknown) => {
-          failures.push(String((err as { code?: string }).code));
-          throw err;
-        });
-      };
-    },
-  });
-}
-
 describe('nonce store, group commit', () => {
   it('when 200 calls claim distinct nonces at once, then every claim wins, in a handful of INSERTs', async () => {
-    inserts.length = 0;
-    const store = createNonceStore(countingPool(), { groupCommit: true });
+    const { pool: recorded, statements: inserts } = recordingPool(pool, (sql) => sql.includes('INSERT INTO koo_nonces'));
+    const store = createNonceStore(recorded, { groupCommit: true });
     const nonces = Array.from({ length: 200 }, (_, i) => uniqueId(`gc-${i}`));
     const claims = await Promise.all(nonces.map((n) => store.claim(n, 60_000)));
     expect(claims.every((c) => c === true)).toBe(true);
@@ -66,12 +48,11 @@ describe('nonce store, group commit', () => {
   });
 
   it('when two replicas claim the same nonces in opposite orders at once, then each nonce is won exactly once and nothing deadlocks', async () => {
-    failures.length = 0;
-    const replicaA = createNonceStore(countingPool(), { groupCommit: true });
-    const replicaB = createNonceStore(countingPool(), { groupCommit: true });
+    const replicas = [recordingPool(pool, () => false), recordingPool(pool, () => false)];
+    const [replicaA, replicaB] = replicas.map((r) => createNonceStore(r.pool, { groupCommit: true })) as [NonceStore, NonceStore];
     for (let round = 0; round < 20; round++) {
       const nonces = Array.from({ length: 50 }, (_, i) => uniqueId(`gc-race-${round}-${i}`));
-      const claimAll = (store: typeof replicaA, order: string[]) => [store.claim(uniqueId('gc-lead'), 60_000), ...order.map((n) => store.claim(n, 60_000))];
+      const claimAll = (store: NonceStore, order: string[]) => [store.claim(uniqueId('gc-lead'), 60_000), ...order.map((n) => store.claim(n, 60_000))];
       const a = claimAll(replicaA, nonces);
       const b = claimAll(replicaB, [...nonces].reverse());
       const [wonA, wonB] = await Promise.all([Promise.all(a), Promise.all(b)]);
@@ -80,7 +61,7 @@ describe('nonce store, group commit', () => {
       expect(nonces.map((_, i) => Number(byNonceA[i]) + Number(byNonceB[i]))).toEqual(nonces.map(() => 1));
     }
     // Not even one deadlock (40P01) that the one-by-one retry of a failed batch would have hidden.
-    expect(failures).toEqual([]);
+    expect(replicas.flatMap((r) => r.failures)).toEqual([]);
   });
 
   it('when one claim of a batch cannot be stored, then only that claim fails and its neighbours are answered', async () => {

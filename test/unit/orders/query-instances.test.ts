@@ -22,10 +22,20 @@ const row = (instanceId: string, chargingMode: string | null): InstanceAccessRow
   credentialsSealed: null,
 });
 
+/**
+ * The order service over `rows`, recording each read of the pool (whole access rows, or versions only) and each
+ * usage read.
+ */
 function serviceOver(rows: Map<string, InstanceAccessRow>) {
   const usageCalls: Array<{ ids: readonly string[]; reportedOnly: boolean }> = [];
+  const reads: Array<{ kind: 'rows' | 'versions'; ids: string[] }> = [];
   const pool = {
-    query: async (_sql: string, [ids]: [string[]]) => ({ rows: ids.flatMap((id) => (rows.has(id) ? [rows.get(id)!] : [])) }),
+    query: async (sql: string, [ids]: [string[]]) => {
+      const kind = sql.includes('credentials_sealed') ? 'rows' : 'versions';
+      reads.push({ kind, ids });
+      const found = ids.flatMap((id) => (rows.has(id) ? [rows.get(id)!] : []));
+      return { rows: kind === 'rows' ? found : found.map((r) => ({ instanceId: r.instanceId, version: r.version })) };
+    },
   } as unknown as Pool;
   const service = createOrderService({
     client: undefined as never,
@@ -39,7 +49,7 @@ function serviceOver(rows: Map<string, InstanceAccessRow>) {
       return new Map(ids.filter((id) => rows.get(id)?.chargingMode === 'ON_DEMAND').map((id) => [id, { chargingMode: 'ON_DEMAND', usedAmount: '7' }]));
     },
   });
-  return { service, usageCalls };
+  return { service, usageCalls, reads };
 }
 
 describe('queryInstance and the usage read', () => {
@@ -81,33 +91,12 @@ describe('queryInstance and the usage read', () => {
 });
 
 describe('queryInstance and the rows it has read before', () => {
-  /** A pool over `rows` that tells which read each statement was: whole access rows or versions only. */
-  function versionedPool(rows: Map<string, InstanceAccessRow>) {
-    const reads: Array<{ kind: 'rows' | 'versions'; ids: string[] }> = [];
-    const pool = {
-      query: async (sql: string, [ids]: [string[]]) => {
-        const kind = sql.includes('credentials_sealed') ? 'rows' : 'versions';
-        reads.push({ kind, ids });
-        const found = ids.flatMap((id) => (rows.has(id) ? [rows.get(id)!] : []));
-        return { rows: kind === 'rows' ? found : found.map((r) => ({ instanceId: r.instanceId, version: r.version })) };
-      },
-    } as unknown as Pool;
-    const service = createOrderService({
-      client: undefined as never,
-      pool,
-      taskQueue: 'unused',
-      accessKey: 'ak-for-the-test',
-      sealedBox: createSealedBox('data-encryption-key-for-the-unit-test'),
-      budgetMs: 1000,
-    });
-    return { service, reads };
-  }
   const urls = (o: Awaited<ReturnType<ReturnType<typeof createOrderService>['queryInstances']>>) =>
     o.kind === 'instances' ? o.info.map((i) => `${i.instanceId} ${i.appInfo?.frontEndUrl}`) : o.kind;
 
   it('reads only the versions of rows it holds, and answers the same', async () => {
     const rows = new Map([['a', row('a', 'PERIOD')], ['b', row('b', 'PERIOD')]]);
-    const { service, reads } = versionedPool(rows);
+    const { service, reads } = serviceOver(rows);
     const first = await service.queryInstances(['a', 'b']);
     const again = await service.queryInstances(['b', 'a']);
     expect(reads.map((r) => r.kind)).toEqual(['rows', 'versions']);
@@ -116,7 +105,7 @@ describe('queryInstance and the rows it has read before', () => {
 
   it('reads again, and answers, a row whose version moved; drops one gone; reads outright when an id is new', async () => {
     const rows = new Map([['a', row('a', 'PERIOD')], ['b', row('b', 'PERIOD')], ['c', row('c', 'PERIOD')]]);
-    const { service, reads } = versionedPool(rows);
+    const { service, reads } = serviceOver(rows);
     await service.queryInstances(['a', 'b', 'c']);
     rows.set('b', { ...row('b', 'PERIOD'), frontEndUrl: 'https://moved.example.com' });
     rows.delete('c');
@@ -132,7 +121,7 @@ describe('queryInstance and the rows it has read before', () => {
 
   it('when polls arrive while a version read is in flight, then they share the next one and each gets its own instances', async () => {
     const rows = new Map([['a', row('a', 'PERIOD')], ['b', row('b', 'PERIOD')], ['c', row('c', 'PERIOD')]]);
-    const { service, reads } = versionedPool(rows);
+    const { service, reads } = serviceOver(rows);
     await service.queryInstances(['a', 'b', 'c']);
     const polls = await Promise.all([service.queryInstances(['a']), service.queryInstances(['b']), service.queryInstances(['c', 'a'])]);
     // The first went alone; the two that came while it was in flight, together (each id once).
@@ -145,7 +134,7 @@ describe('queryInstance and the rows it has read before', () => {
 
   it('answers a row that moved to a phase not ready any more as not ready, though it held it ready', async () => {
     const rows = new Map([['a', row('a', 'PERIOD')]]);
-    const { service } = versionedPool(rows);
+    const { service } = serviceOver(rows);
     expect((await service.queryInstances(['a'])).kind).toBe('instances');
     rows.set('a', { ...row('a', 'PERIOD'), phase: 'RELEASED' });
     expect((await service.queryInstances(['a'])).kind).toBe('instance-not-found');
