@@ -42,6 +42,10 @@ export interface HttpPurchaseStep {
   readonly drainSeconds: number;
 }
 
+/** A V2 newInstance of the simulator's order `orderId` (its one line), signed as the marketplace signs it. */
+const signedPurchase = (ctx: BenchContext, orderId: string, businessId: string) =>
+  signV2(ctx.api.accessKey, ctx.api.path, { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId });
+
 /** Waits until no order workflow of this server is still provisioning (the previous step's backlog is done). */
 export async function drainProvisioning(ctx: BenchContext, maxMs = 60_000): Promise<number> {
   const t0 = performance.now();
@@ -70,7 +74,7 @@ export async function httpPurchaseStep(ctx: BenchContext, rate: number, duration
       const businessId = randomUUID();
       businessIds[i] = businessId;
       return {
-        req: signV2(ctx.api.accessKey, ctx.api.path, { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId }),
+        req: signedPurchase(ctx, orderId, businessId),
         tag: businessId,
       };
     },
@@ -142,7 +146,7 @@ export async function httpPurchaseClosedStep(
     while (performance.now() < windowEnd && next < orderIds.length) {
       const orderId = orderIds[next++]!;
       const businessId = randomUUID();
-      const req = signV2(ctx.api.accessKey, ctx.api.path, { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId });
+      const req = signedPurchase(ctx, orderId, businessId);
       const sent = performance.now();
       const answer = await postSigned({ host: ctx.api.host, port: ctx.api.port, agent, req, timeoutMs: 15_000, accessKey: ctx.api.accessKey });
       const answered = performance.now();

@@ -209,6 +209,7 @@ export function createOrderService(deps: OrderServiceDeps) {
   // The version reads of polls that arrive while one is in flight go together in the next (platform/db/batcher.ts):
   // under load one statement for several polls. Each poll looks up only its own ids in the shared answer.
   const versionReads = createBatcher<readonly string[], ReadonlyMap<string, string>>({
+    what: 'instance version reads',
     run: async (idLists) => {
       const found = await findInstanceVersions(pool, [...new Set(idLists.flat())]);
       const byId = new Map(found.map((v) => [v.instanceId, v.version]));
@@ -217,7 +218,6 @@ export function createOrderService(deps: OrderServiceDeps) {
     // ≤ 50 polls of ≤ 100 ids: one indexed read of ≤ 5,000 rows.
     maxBatch: 50,
     maxQueued: 10_000,
-    full: (limit) => Object.assign(new Error(`instance version reads backlog full (${limit} waiting)`), { code: 'VERSION_READ_BACKLOG_FULL' }),
   });
   async function readAccessRows(instanceIds: readonly string[]): Promise<InstanceAccessRow[]> {
     const keep = (rows: readonly InstanceAccessRow[]) => {

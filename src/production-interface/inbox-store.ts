@@ -87,6 +87,7 @@ export class InboxBacklogFull extends Error {
 export function createInboxWriter(pool: Pool, o: { maxBatch?: number; maxQueued?: number; onLost?: (why: InboxLoss) => void } = {}): InboxWriter {
   const lost = o.onLost ?? (() => undefined);
   const commit = createBatcher<InboxEntry, void>({
+    what: 'inbox entries',
     run: async (entries) => {
       await insertInboxEntries(pool, entries);
       return entries.map(() => undefined);

@@ -17,14 +17,28 @@ export interface Batcher<I, O> {
   waiting(): number;
 }
 
+/** A batcher's backlog is full (PostgreSQL down or far behind): the item is refused, not queued. */
+export class BacklogFull extends Error {
+  readonly code = 'BACKLOG_FULL';
+  constructor(
+    readonly what: string,
+    readonly limit: number,
+  ) {
+    super(`${what} backlog full (${limit} waiting)`);
+    this.name = 'BacklogFull';
+  }
+}
+
 /** How a batcher runs its statements. */
 export interface BatcherOptions<I, O> {
+  /** What the items are, for errors ("nonce claims"). */
+  readonly what: string;
   /** Runs a batch in one statement; returns one result per item, in the batch's order. */
   readonly run: (batch: readonly I[]) => Promise<readonly O[]>;
   readonly maxBatch: number;
-  /** Items that may wait; one more is refused with `full(maxQueued)` (PostgreSQL down or far behind). */
+  /** Items that may wait; one more is refused with `full(maxQueued)` (default: a BacklogFull). */
   readonly maxQueued: number;
-  readonly full: (limit: number) => Error;
+  readonly full?: (limit: number) => Error;
 }
 
 /** Creates a batcher over `run`. */
@@ -51,7 +65,7 @@ export function createBatcher<I, O>(o: BatcherOptions<I, O>): Batcher<I, O> {
 
   return {
     submit(item) {
-      if (queue.length >= o.maxQueued) return Promise.reject(o.full(o.maxQueued));
+      if (queue.length >= o.maxQueued) return Promise.reject(o.full ? o.full(o.maxQueued) : new BacklogFull(o.what, o.maxQueued));
       const done = new Promise<O>((resolve, reject) => queue.push({ item, resolve, reject }));
       running ??= runQueued();
       return done;
