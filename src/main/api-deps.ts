@@ -6,7 +6,7 @@ import type { AppConfig } from '../platform/config.js';
 import { pendingMigrations } from '../platform/db/migrate.js';
 import { pingDatabase } from '../platform/db/pool.js';
 import { createApp } from '../platform/http/app.js';
-import { createApiMetrics, type ApiMetrics } from '../platform/http/metrics.js';
+import { batchWaitingGauge, createApiMetrics, type ApiMetrics } from '../platform/http/metrics.js';
 import { createOperatorDirectory } from '../platform/http/ops/auth.js';
 import { OPS_PATH, createOpsRouter } from '../platform/http/ops/router.js';
 import { createReadiness, type Readiness } from '../platform/http/readiness.js';
@@ -77,6 +77,9 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     // Told again from here, soon, rather than only by the next hourly push run.
     redelivery: API_CROSSING_REDELIVERY,
   });
+  const metrics = createApiMetrics();
+  // The backlogs of the batched statements below (nonce claims, instance version reads), as a gauge.
+  const batchers = batchWaitingGauge(metrics.registry);
   const orderServiceDeps: OrderServiceDeps = {
     client,
     pool,
@@ -87,6 +90,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     budgetMs: config.koogallery.provisionBudgetMs,
     // queryInstance's usage of on-demand and package instances comes from the metering context.
     usageOf: (ids, o) => metering.usageOf(ids, o),
+    batchers,
   };
   const orders = createOrderService(orderServiceDeps);
   // License products: the same order service, its purchases starting license instances (runOrderLifecycle + ledger).
@@ -108,8 +112,7 @@ export function composeApi(config: AppConfig, pool: Pool, client: Client, logger
     timeoutMs: 1500,
   });
   // Group commit: under load one nonce INSERT per batch of calls, not per call (bench B3).
-  const nonces = createNonceStore(pool, { groupCommit: true });
-  const metrics = createApiMetrics();
+  const nonces = createNonceStore(pool, { groupCommit: true, watch: batchers });
   registerDriftGauges(metrics.registry, pool);
   registerSupervisionGauges(metrics.registry, pool, { reminderAfterDays: config.supervision.reminderAfterDays });
   registerNotificationGauges(metrics.registry, client);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { lookupWindowMs, tooLateToStart, withDeadline } from '../platform/deadline.js';
-import { createBatcher } from '../platform/db/batcher.js';
+import { createBatcher, type BatcherWatch } from '../platform/db/batcher.js';
 import { classifyTemporalFailure } from '../platform/temporal/failures.js';
 import { announceProvisioningInstance, findInstanceAccess, findInstanceByWorkflowId, findInstances, findInstanceVersions, type InstanceAccessRow, type InstanceRow } from './store.js';
 import { ResultCode, encryptField, type AppInfo, type InstanceInfo } from '../koogallery/index.js';
@@ -77,6 +77,8 @@ export interface OrderServiceDeps {
    * (runOrderLifecycle), such as the licenses context's license instance. Everything else about orders is the same.
    */
   readonly instanceWorkflow?: InstanceWorkflow;
+  /** Where queryInstance's version-read backlog is watched from (the API's metrics). */
+  readonly batchers?: BatcherWatch;
 }
 
 /** A workflow type built on the order lifecycle, as purchases start it. */
@@ -218,6 +220,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     // ≤ 50 polls of ≤ 100 ids: one indexed read of ≤ 5,000 rows.
     maxBatch: 50,
     maxQueued: 10_000,
+    ...(deps.batchers ? { watch: deps.batchers } : {}),
   });
   async function readAccessRows(instanceIds: readonly string[]): Promise<InstanceAccessRow[]> {
     const keep = (rows: readonly InstanceAccessRow[]) => {

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { createBatcher } from '../platform/db/batcher.js';
+import { createBatcher, type BatcherWatch } from '../platform/db/batcher.js';
 
 /**
  * V2 replay protection in PostgreSQL, so the rule survives restarts and holds across API replicas: the first
@@ -56,7 +56,7 @@ async function claimNonces(pool: Pool, claims: readonly NonceClaim[]): Promise<b
  * together in the next INSERT (platform/db/batcher.ts): under load one statement and one commit per batch
  * instead of per call, the same answer per claim. Without it, one INSERT per claim.
  */
-export function createNonceStore(pool: Pool, o: { groupCommit?: boolean } = {}): NonceStore {
+export function createNonceStore(pool: Pool, o: { groupCommit?: boolean; watch?: BatcherWatch } = {}): NonceStore {
   const commit = o.groupCommit
     ? createBatcher<NonceClaim, boolean>({
         what: 'nonce claims',
@@ -64,6 +64,7 @@ export function createNonceStore(pool: Pool, o: { groupCommit?: boolean } = {}):
         maxBatch: 500,
         // Each waiting claim is a call the marketplace waits for; its backstop answers it long before this fills.
         maxQueued: 20_000,
+        ...(o.watch ? { watch: o.watch } : {}),
       })
     : undefined;
   return {

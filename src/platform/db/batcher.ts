@@ -29,6 +29,14 @@ export class BacklogFull extends Error {
   }
 }
 
+/**
+ * Where batchers are watched from (the API's `koogallery_db_batch_waiting` gauge): each batcher created with it
+ * registers how to read its backlog under its `what`.
+ */
+export interface BatcherWatch {
+  watch(what: string, waiting: () => number): void;
+}
+
 /** How a batcher runs its statements. */
 export interface BatcherOptions<I, O> {
   /** What the items are, for errors ("nonce claims"). */
@@ -39,6 +47,7 @@ export interface BatcherOptions<I, O> {
   /** Items that may wait; one more is refused with `full(maxQueued)` (default: a BacklogFull). */
   readonly maxQueued: number;
   readonly full?: (limit: number) => Error;
+  readonly watch?: BatcherWatch;
 }
 
 /** Creates a batcher over `run`. */
@@ -47,6 +56,7 @@ export function createBatcher<I, O>(o: BatcherOptions<I, O>): Batcher<I, O> {
   const queue: Waiting[] = [];
   let running: Promise<void> | undefined;
   const asError = (err: unknown) => (err instanceof Error ? err : new Error('batched statement failed', { cause: err }));
+  o.watch?.watch(o.what, () => queue.length);
 
   async function runBatch(batch: readonly Waiting[]): Promise<void> {
     try {

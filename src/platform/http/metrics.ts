@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatcherWatch } from '../db/batcher.js';
 
 /** The API's Prometheus metrics, on a registry of its own (one per app, so tests can run several). */
 export function createApiMetrics() {
@@ -63,4 +64,29 @@ export function scrapeTimeGauge<L extends string = string>(
       }
     },
   });
+}
+
+/**
+ * `koogallery_db_batch_waiting{batch}`: items waiting for their batcher's statement in flight (nonce claims, instance
+ * version reads), summed over the batchers of one kind. Near 0 with spikes of a few under load; a backlog that keeps
+ * growing means PostgreSQL is slow or down, and each item is a marketplace call waiting for its answer. (The inbox
+ * writer has its own gauge, koogallery_inbox_waiting.)
+ */
+export function batchWaitingGauge(registry: Registry): BatcherWatch {
+  const batchers: { batch: string; waiting: () => number }[] = [];
+  new Gauge({
+    name: 'koogallery_db_batch_waiting',
+    help: 'Items waiting for their batched PostgreSQL statement in flight, by kind (nonce claims, instance version reads)',
+    labelNames: ['batch'] as const,
+    registers: [registry],
+    collect() {
+      const sums = new Map<string, number>();
+      for (const b of batchers) sums.set(b.batch, (sums.get(b.batch) ?? 0) + b.waiting());
+      for (const [batch, n] of sums) this.set({ batch }, n);
+    },
+  });
+  return {
+    // "nonce claims" → nonce-claims: label values as the other metrics' are.
+    watch: (what, waiting) => void batchers.push({ batch: what.replaceAll(' ', '-'), waiting }),
+  };
 }

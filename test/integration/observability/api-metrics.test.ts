@@ -99,6 +99,12 @@ describe('API metrics', () => {
     expect(text).toMatch(/^koogallery_inbox_lost_total\{reason="backlog-full"\} 0$/m);
   });
 
+  it('when scraped, then the batched statements show their backlogs: nonce claims and instance version reads', async () => {
+    const text = await scrape();
+    expect(text).toMatch(/^koogallery_db_batch_waiting\{batch="nonce-claims"\} \d+$/m);
+    expect(text).toMatch(/^koogallery_db_batch_waiting\{batch="instance-version-reads"\} \d+$/m);
+  });
+
   it('when a line waits outside any statement and a statement is flagged, then the settlement gauges show them', async () => {
     const scope = uniqueId('gauge');
     const lineKey = `${scope}:o:PURCHASE`;

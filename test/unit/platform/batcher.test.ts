@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { BacklogFull, createBatcher } from '../../../src/platform/db/batcher.js';
+import { BacklogFull, createBatcher, type BatcherWatch } from '../../../src/platform/db/batcher.js';
 
 // The batcher under the nonce claims, the inbox and queryInstance's version reads: one statement for the items that
 // arrive while one is in flight, each item answered with its own result, a failed batch retried item by item.
 
 /** A batcher doubling numbers, recording each batch it runs; a batch holding `poison` fails. */
-function doubler(o: { maxQueued?: number; poison?: number } = {}) {
+function doubler(o: { maxQueued?: number; poison?: number; watch?: BatcherWatch } = {}) {
   const batches: number[][] = [];
   const batcher = createBatcher<number, number>({
     what: 'doublings',
@@ -17,6 +17,7 @@ function doubler(o: { maxQueued?: number; poison?: number } = {}) {
     },
     maxBatch: 3,
     maxQueued: o.maxQueued ?? 100,
+    ...(o.watch ? { watch: o.watch } : {}),
   });
   return { batcher, batches };
 }
@@ -47,5 +48,18 @@ describe('batcher', () => {
     await batcher.flush();
     expect(batcher.waiting()).toBe(0);
     expect(await Promise.all([first, ...queued])).toEqual([2, 4, 6]);
+  });
+
+  it('when watched, then the watch reads the backlog under the batcher\'s name: the items waiting behind the statement in flight', async () => {
+    const watched = new Map<string, () => number>();
+    const { batcher } = doubler({ watch: { watch: (what, waiting) => void watched.set(what, waiting) } });
+    expect([...watched.keys()]).toEqual(['doublings']);
+    const waiting = watched.get('doublings')!;
+    expect(waiting()).toBe(0);
+    const all = Promise.all([1, 2, 3].map((i) => batcher.submit(i)));
+    // 1 is in flight; 2 and 3 wait for it.
+    expect(waiting()).toBe(2);
+    await all;
+    expect(waiting()).toBe(0);
   });
 });
