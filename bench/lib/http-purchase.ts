@@ -118,6 +118,7 @@ export interface HttpPurchaseClosedStep {
   readonly latency: LatencySummary;
   readonly bodySignInvalid: number;
   readonly cpu: CpuReport;
+  readonly cpuMsPerPurchase: Record<string, number>;
   readonly oursCpuMsPerPurchase: number;
 }
 
@@ -174,6 +175,7 @@ export async function httpPurchaseClosedStep(
     bodySignInvalid,
     cpu,
     // The CPU window spans warm-up and tail as well (as B0's), so divide by every purchase completed in it.
+    cpuMsPerPurchase: cpuMsPer(cpu, completedTotal),
     oursCpuMsPerPurchase: oursCpuMsPer(cpu, completedTotal),
   };
 }

@@ -37,6 +37,16 @@ export function oursCpuMsPer(c: CpuReport, units: number): number {
   return units > 0 ? Math.round((ms / units) * 10) / 10 : Number.NaN;
 }
 
+/**
+ * The serving side's CPU ms per unit from a `cpuMsPer` record: every process but the load generator (in B1 it plays
+ * the marketplace: signing requests, reading answers) and pg(rest). What the deployment pays per purchase.
+ */
+export function servingCpuMs(perUnit: Record<string, number>): number {
+  let ms = 0;
+  for (const [name, v] of Object.entries(perUnit)) if (name !== SHORT[PROC.bench] && name !== SHORT[PROC.pgRest]) ms += v;
+  return Math.round(ms * 10) / 10;
+}
+
 /** A window in which other engineers' processes took more than half a core: its figures are noisy. */
 export function noisy(c: CpuReport): boolean {
   return c.other.cores > 0.5;
