@@ -79,8 +79,10 @@ export function licenseCodeRouter(deps: Omit<LicenseInterfaceDeps, 'licenses' | 
     const call = newCall(body);
     answers.guard(res, call);
     void (async () => {
-      const admitted = await admitV2Call(deps, req, body, call.started);
-      if (admitted.accessKey !== undefined) call.accessKey = admitted.accessKey;
+      // The key is the call's as soon as the signature verifies: a backstop answer during the nonce claim uses it.
+      const admitted = await admitV2Call(deps, req, body, call.started, (key) => {
+        call.accessKey = key;
+      });
       if (!admitted.ok && admitted.code === ResultCode.InternalError) return answers.fail(res, call, new Error(admitted.reason));
       const named = (admitted.ok ? (admitted.json as { activity?: unknown } | null)?.activity : undefined);
       if (typeof named === 'string' && named !== '') call.activity = named.slice(0, 32);

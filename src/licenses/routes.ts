@@ -105,8 +105,10 @@ export function licenseRouter(deps: LicenseInterfaceDeps): Router {
     answers.guard(res, call);
     call.activity = 'getLicenseAsync';
     void (async () => {
-      const admitted = await admitV2Call(deps, req, body, call.started);
-      if (admitted.accessKey !== undefined) call.accessKey = admitted.accessKey;
+      // The key is the call's as soon as the signature verifies: a backstop answer during the nonce claim uses it.
+      const admitted = await admitV2Call(deps, req, body, call.started, (key) => {
+        call.accessKey = key;
+      });
       if (!admitted.ok && admitted.code === ResultCode.InternalError) return answers.fail(res, call, new Error(admitted.reason));
       if (!admitted.ok) return answers.refuse(res, call, admitted.code, admitted.reason);
       const parsed = parseOnlineLicenseRequest(admitted.json);

@@ -142,8 +142,10 @@ export function productionInterfaceRouter(deps: ProductionInterfaceDeps): Router
     const ctx: CallContext = { version: 'V2', started: now(), bodySha256: sha256Hex(body), ids: {} };
     guard(res, ctx);
     void (async () => {
-      const admitted = await admitV2Call(deps, req, body, ctx.started);
-      if (admitted.accessKey !== undefined) ctx.accessKey = admitted.accessKey;
+      // The key is the call's as soon as the signature verifies: a backstop answer during the nonce claim uses it.
+      const admitted = await admitV2Call(deps, req, body, ctx.started, (key) => {
+        ctx.accessKey = key;
+      });
       if (!admitted.ok && admitted.code === ResultCode.InternalError) {
         deps.logger.error({ err: admitted.err }, admitted.reason);
         return send(res, ctx, simpleResponse(ResultCode.InternalError, 'internal error; please retry.'));

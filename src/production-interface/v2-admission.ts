@@ -25,12 +25,17 @@ export interface V2AdmissionDeps extends AdmissionKeys {
   readonly v2ToleranceMs: number;
 }
 
-/** Decides whether a V2 call is authentic, fresh and JSON. */
-export async function admitV2Call(deps: V2AdmissionDeps, req: Request, body: Buffer, nowMs: number): Promise<V2Admission> {
+/**
+ * Decides whether a V2 call is authentic, fresh and JSON. `onVerified` learns the key as soon as the signature
+ * verifies, before the nonce claim: if the claim is slow and the call's backstop answers meanwhile, that answer is
+ * Body-Signed with the key the marketplace signed with (during a key rotation, not the primary one).
+ */
+export async function admitV2Call(deps: V2AdmissionDeps, req: Request, body: Buffer, nowMs: number, onVerified?: (accessKey: string) => void): Promise<V2Admission> {
   const creds = extractV2Credentials(req.query, req.headers);
   if (!creds) return { ok: false, code: ResultCode.AuthFailed, reason: 'signature missing' };
   const { result: verified, accessKey } = verifyWithAnyKey(deps, (key) => verifyV2Signature(key, creds, body, { nowMs, toleranceMs: deps.v2ToleranceMs }));
   if (!verified.ok) return { ok: false, code: ResultCode.AuthFailed, reason: `signature ${verified.reason}` };
+  onVerified?.(accessKey);
   let fresh: boolean;
   try {
     fresh = await deps.nonces.claim(creds.nonce, deps.v2ToleranceMs);

@@ -245,8 +245,10 @@ export function orderNotificationRouter(deps: OrderNotificationDeps): Router {
     armAnswerBackstop(res, ctx.started, now, () => fail(res, ctx, 'answered by its backstop'));
     void (async () => {
       // The same V2 admission as the SaaS production interface (spec §2.2, §4.8).
-      const admitted = await admitV2Call(deps, req, body, ctx.started);
-      if (admitted.accessKey !== undefined) ctx.accessKey = admitted.accessKey;
+      // The key is the call's as soon as the signature verifies: a backstop answer during the nonce claim uses it.
+      const admitted = await admitV2Call(deps, req, body, ctx.started, (key) => {
+        ctx.accessKey = key;
+      });
       if (!admitted.ok && admitted.code === ResultCode.InternalError) return fail(res, ctx, admitted.reason, { err: admitted.err });
       if (!admitted.ok) return refuse(res, ctx, admitted.code, admitted.reason);
       const parsed = parseOrderNotification(admitted.json);
