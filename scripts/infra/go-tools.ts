@@ -94,12 +94,6 @@ export const CADDY: GoTool = {
   acceptOnPath: false,
 };
 
-/**
- * The in-repo validator tools/k8s-validate (strict decoding into k8s.io/api types): not from the proxy as a
- * binary but built from this repository's own Go module, whose dependencies come from the proxy.
- */
-export const K8S_VALIDATE_MODULE_DIR = 'tools/k8s-validate';
-
 function goBinary(): string {
   const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
   if (!go) throw new Error('Go toolchain not found: install Go >= 1.24 (`apt-get install golang`) to build the deployment validators');
@@ -148,35 +142,57 @@ export function ensureGoTool(tool: GoTool): string {
   return binary;
 }
 
+/** A Go module of this repository under tools/, built into the cache. */
+export interface RepoGoTool {
+  /** Its directory, relative to the repository root. */
+  readonly dir: string;
+  /** The binary's name in the cache. */
+  readonly name: string;
+  /** The environment variable that names an existing binary instead. */
+  readonly envVar: string;
+}
+
+/** tools/prom-rules-check: loads Prometheus rule files as Prometheus does (deploy/prometheus/alerts.yaml). */
+export const PROM_RULES_CHECK: RepoGoTool = { dir: 'tools/prom-rules-check', name: 'prom-rules-check', envVar: 'PROM_RULES_CHECK_BIN' };
+
 /**
- * Builds tools/k8s-validate (this repo's Go module) into the cache, keyed by the hash of its sources, so an edit
+ * tools/k8s-validate (strict decoding into k8s.io/api types): not from the proxy as a binary but built from this
+ * repository's own Go module, whose dependencies come from the proxy.
+ */
+const K8S_VALIDATE: RepoGoTool = { dir: 'tools/k8s-validate', name: 'k8s-validate', envVar: 'K8S_VALIDATE_BIN' };
+
+/**
+ * Builds one of this repo's Go modules under tools/ into the cache, keyed by the hash of its sources, so an edit
  * rebuilds it and an unchanged tree reuses it.
  */
-export function ensureK8sValidator(repoRoot: string): string {
-  const explicit = process.env.K8S_VALIDATE_BIN;
+export function ensureRepoGoTool(repoRoot: string, tool: RepoGoTool): string {
+  const explicit = process.env[tool.envVar];
   if (explicit) {
-    if (!existsSync(explicit)) throw new Error(`K8S_VALIDATE_BIN=${explicit} does not exist`);
+    if (!existsSync(explicit)) throw new Error(`${tool.envVar}=${explicit} does not exist`);
     return explicit;
   }
-  const src = join(repoRoot, K8S_VALIDATE_MODULE_DIR);
+  const src = join(repoRoot, tool.dir);
   const hash = run('sh', ['-c', 'cat go.mod go.sum *.go | sha256sum | cut -c1-16'], { cwd: src });
   if (hash.status !== 0) throw new Error(`cannot hash ${src}: ${hash.stderr}`);
-  const dir = join(cacheDir, 'k8s-validate', hash.stdout.trim());
-  const binary = join(dir, 'k8s-validate');
+  const dir = join(cacheDir, tool.name, hash.stdout.trim());
+  const binary = join(dir, tool.name);
   if (existsSync(binary)) return binary;
 
   const go = goBinary();
-  say('k8s-validate', `building ${K8S_VALIDATE_MODULE_DIR} with ${go} (first run only)…`);
+  say(tool.name, `building ${tool.dir} with ${go} (first run only)…`);
   const started = Date.now();
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.build-${process.pid}`);
   try {
     const r = run(go, ['build', '-trimpath', '-o', tmp, '.'], { cwd: src, env: goEnv(dir) });
-    if (r.status !== 0) throw new Error(`building ${K8S_VALIDATE_MODULE_DIR} failed:\n${r.stderr.slice(-4000)}`);
+    if (r.status !== 0) throw new Error(`building ${tool.dir} failed:\n${r.stderr.slice(-4000)}`);
     renameSync(tmp, binary);
   } finally {
     run('rm', ['-f', tmp]);
   }
-  say('k8s-validate', `built ${binary} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  say(tool.name, `built ${binary} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return binary;
 }
+
+/** tools/k8s-validate, built as ensureRepoGoTool builds it. */
+export const ensureK8sValidator = (repoRoot: string): string => ensureRepoGoTool(repoRoot, K8S_VALIDATE);
