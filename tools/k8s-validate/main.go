@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -42,6 +43,9 @@ var known = map[string]func() any{
 	"autoscaling/v2/HorizontalPodAutoscaler": func() any { return &autoscalingv2.HorizontalPodAutoscaler{} },
 	"networking.k8s.io/v1/Ingress":           func() any { return &networkingv1.Ingress{} },
 	"networking.k8s.io/v1/NetworkPolicy":     func() any { return &networkingv1.NetworkPolicy{} },
+	// The Prometheus Operator's resources (the chart's optional metrics.serviceMonitor and metrics.prometheusRule).
+	"monitoring.coreos.com/v1/ServiceMonitor": func() any { return &monitoringv1.ServiceMonitor{} },
+	"monitoring.coreos.com/v1/PrometheusRule": func() any { return &monitoringv1.PrometheusRule{} },
 }
 
 type doc struct {
@@ -266,6 +270,25 @@ func checkObjects(c *checker, docs []doc) {
 			}
 			if len(o.Spec.Metrics) == 0 {
 				c.add(d.source, "HorizontalPodAutoscaler %q has no metrics", o.Name)
+			}
+		case *monitoringv1.PrometheusRule:
+			checkName(c, d.source, o.Name, false)
+			checkLabels(c, d.source, o.Labels)
+			if len(o.Spec.Groups) == 0 {
+				c.add(d.source, "PrometheusRule %q has no rule groups", o.Name)
+			}
+			for _, g := range o.Spec.Groups {
+				for _, r := range g.Rules {
+					if r.Expr.String() == "" {
+						c.add(d.source, "PrometheusRule %q group %q: a rule without expr", o.Name, g.Name)
+					}
+				}
+			}
+		case *monitoringv1.ServiceMonitor:
+			checkName(c, d.source, o.Name, false)
+			checkLabels(c, d.source, o.Labels)
+			if len(o.Spec.Endpoints) == 0 {
+				c.add(d.source, "ServiceMonitor %q has no endpoints", o.Name)
 			}
 		case *networkingv1.Ingress:
 			checkName(c, d.source, o.Name, false)
@@ -500,6 +523,37 @@ func crossCheck(c *checker, docs []doc) {
 				c.add(d.source, "selector: %v", err)
 			} else if len(matching(sel)) == 0 {
 				c.add(d.source, "PodDisruptionBudget %q selects no pod template of these manifests", o.Name)
+			}
+		case *monitoringv1.ServiceMonitor:
+			// It must select a Service of these manifests that has every port its endpoints scrape, by name.
+			sel, err := metav1.LabelSelectorAsSelector(&o.Spec.Selector)
+			if err != nil {
+				c.add(d.source, "selector: %v", err)
+				continue
+			}
+			var selected []*corev1.Service
+			for _, svc := range services {
+				if sel.Matches(labels.Set(svc.Labels)) {
+					selected = append(selected, svc)
+				}
+			}
+			if len(selected) == 0 {
+				c.add(d.source, "ServiceMonitor %q selects no Service of these manifests", o.Name)
+			}
+			for _, ep := range o.Spec.Endpoints {
+				if ep.Port == "" {
+					c.add(d.source, "ServiceMonitor %q: an endpoint without a named port", o.Name)
+					continue
+				}
+				for _, svc := range selected {
+					found := false
+					for _, sp := range svc.Spec.Ports {
+						found = found || sp.Name == ep.Port
+					}
+					if !found {
+						c.add(d.source, "ServiceMonitor %q scrapes port %q, which Service %q does not have", o.Name, ep.Port, svc.Name)
+					}
+				}
 			}
 		case *autoscalingv2.HorizontalPodAutoscaler:
 			ref := o.Spec.ScaleTargetRef

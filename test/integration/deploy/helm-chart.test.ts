@@ -109,12 +109,31 @@ describe('Helm chart deploy/helm/koogallery-orders', () => {
       [text.replace('readinessProbe:', 'readinesProbe:'), /unknown field "readinesProbe"/],
       [text.replace('targetPort: internal', 'targetPort: internl'), /targets "internl"/],
       [text.replace('kind: PodDisruptionBudget', 'kind: PodDisruptionBudgets'), /unknown apiVersion\/kind "policy\/v1\/PodDisruptionBudgets"/],
+      [text.replace('- port: internal', '- port: internl'), /ServiceMonitor "orders-koogallery-orders-api" scrapes port "internl"/],
     ] as const) {
       expect(broken).not.toBe(text);
       const r = await exec(validator, [], broken);
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(message);
     }
+  });
+
+  it('with metrics.serviceMonitor and metrics.prometheusRule, scrapes the API internal port and the workers, and carries deploy/prometheus/alerts.yaml', () => {
+    const file = 'ci/test-values.yaml';
+    const canonical = readFileSync(join(repoRoot, 'deploy/prometheus/alerts.yaml'), 'utf8');
+    // The chart reads only its own files: its copy must be the same file.
+    expect(readFileSync(join(CHART, 'files/prometheus-alerts.yaml'), 'utf8')).toBe(canonical);
+    const rule = find(file, 'PrometheusRule', 'orders-koogallery-orders') as K8sObject & { metadata: { labels: Record<string, string> } };
+    expect(rule.spec).toEqual(parse(canonical));
+    expect(rule.metadata.labels.release).toBe('kube-prometheus-stack');
+    type Monitor = K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> } };
+    const api = find(file, 'ServiceMonitor', '-api') as Monitor;
+    expect(api.spec.endpoints).toEqual([{ port: 'internal', path: '/metrics', interval: '30s' }]);
+    expect(api.spec.selector.matchLabels['koogallery-orders/metrics']).toBe('internal');
+    const worker = find(file, 'ServiceMonitor', '-worker') as Monitor;
+    expect(worker.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+    // Off by default: the operator's CRDs may not be installed.
+    expect(objects('ci/cloud-values.yaml').filter((o) => o.kind === 'ServiceMonitor' || o.kind === 'PrometheusRule')).toEqual([]);
   });
 
   it('runs the commands of the image that compose runs; probes the API on its internal port, the worker by polling', () => {
