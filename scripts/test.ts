@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { repoRoot } from './infra/paths.js';
 import { say } from './infra/proc.js';
 import { ensureCaddy } from './infra/caddy.js';
-import { DOCKER_COMPOSE, ensureGoTool, ensureK8sValidator, ensureRepoGoTool, HELM, PROM_RULES_CHECK, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, TEMPORAL_UI_SERVER } from './infra/go-tools.js';
+import { DOCKER_COMPOSE, ensureGoTool, ensureK8sValidator, ensureRepoGoTool, HELM, PROM_RULES_CHECK, PROMTOOL, TEMPORAL_SERVER, TEMPORAL_SQL_TOOL, TEMPORAL_UI_SERVER } from './infra/go-tools.js';
 import { ensureTemporalCli } from './infra/temporal-cli.js';
 import { ensureTimeSkippingServer } from './infra/test-server.js';
 
@@ -22,6 +22,7 @@ try {
   say('test', `helm: ${ensureGoTool(HELM)}`);
   say('test', `k8s-validate: ${ensureK8sValidator(repoRoot)}`);
   say('test', `prom-rules-check: ${ensureRepoGoTool(repoRoot, PROM_RULES_CHECK)}`);
+  say('test', `promtool: ${ensureGoTool(PROMTOOL)}`);
   say('test', `caddy: ${ensureCaddy()}`);
   say('test', `temporal-sql-tool: ${ensureGoTool(TEMPORAL_SQL_TOOL)}`);
   say('test', `temporal-server: ${ensureGoTool(TEMPORAL_SERVER)}`);

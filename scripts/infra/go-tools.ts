@@ -65,6 +65,19 @@ export const TEMPORAL_SQL_TOOL: GoTool = {
 };
 
 /**
+ * Prometheus' promtool, for deploy/prometheus/alerts.yaml: `promtool check rules` and its unit tests
+ * (`promtool test rules deploy/prometheus/alerts.test.yaml`). Module v0.316.0 is Prometheus 3.x's Go module; the
+ * build is large (every service discovery; ≈ 4–5 minutes cold on 2 cores), once per machine.
+ */
+export const PROMTOOL: GoTool = {
+  name: 'promtool',
+  pkg: 'github.com/prometheus/prometheus/cmd/promtool',
+  version: 'v0.316.0',
+  envVar: 'PROMTOOL_BIN',
+  acceptOnPath: false,
+};
+
+/**
  * Temporal's Web UI server for the cluster profile (scripts/infra/cluster.ts), at the version the Temporal CLI
  * v1.5.1 embeds in its dev server (its go.mod requires github.com/temporalio/ui-server/v2 v2.42.1), so the UI of
  * `TEMPORAL_PROFILE=cluster npm start` is the one of plain `npm start`. The module embeds the built front end.

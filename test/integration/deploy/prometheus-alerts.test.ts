@@ -3,11 +3,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureRepoGoTool, PROM_RULES_CHECK } from '../../../scripts/infra/go-tools.js';
+import { ensureGoTool, ensureRepoGoTool, PROM_RULES_CHECK, PROMTOOL } from '../../../scripts/infra/go-tools.js';
 
 // deploy/prometheus/alerts.yaml, the alerting rules ops load into Prometheus: loaded as Prometheus loads a rule file
-// (tools/prom-rules-check, built on Prometheus' own rulefmt and PromQL parser), and every metric its expressions
-// name is one this service exports: a renamed series must not leave an alert that can never fire.
+// (tools/prom-rules-check, built on Prometheus' own rulefmt and PromQL parser, and `promtool check rules`), every
+// metric its expressions name is one this service exports (a renamed series must not leave an alert that can never
+// fire), and its unit tests (deploy/prometheus/alerts.test.yaml: series in, alerts with their labels and expanded
+// annotations out) pass under `promtool test rules`.
 
 const repoRoot = process.cwd();
 const RULES = join(repoRoot, 'deploy/prometheus/alerts.yaml');
@@ -21,9 +23,13 @@ interface CheckedAlert {
   readonly metrics: string[];
 }
 
+const RULE_TESTS = join(repoRoot, 'deploy/prometheus/alerts.test.yaml');
+
 let checker: string;
+let promtool: string;
 let scratch: string;
 const check = (...files: string[]) => spawnSync(checker, files, { encoding: 'utf8' });
+const runPromtool = (...args: string[]) => spawnSync(promtool, args, { encoding: 'utf8' });
 
 /**
  * Every `koogallery_*` metric name the service registers: the API's prom-client metrics (`name: '…'`) and the
@@ -44,6 +50,7 @@ function registeredMetricNames(): Set<string> {
 
 beforeAll(() => {
   checker = ensureRepoGoTool(repoRoot, PROM_RULES_CHECK);
+  promtool = ensureGoTool(PROMTOOL); // cached after the first build (minutes, cold)
   scratch = mkdtempSync(join(tmpdir(), 'prom-rules-'));
 }, 600_000);
 
@@ -88,6 +95,30 @@ describe('deploy/prometheus/alerts.yaml', () => {
     const docs = readFileSync(join(repoRoot, 'docs/metrics.md'), 'utf8');
     const documented = [...docs.matchAll(/^\| `(KooGallery[A-Za-z]+)` \|/gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual(alerts.map((a) => a.alert).sort());
+  });
+
+  it('when promtool checks the rules and runs their unit tests, then both pass', () => {
+    const checked = runPromtool('check', 'rules', RULES);
+    expect(checked.status, checked.stdout + checked.stderr).toBe(0);
+    expect(checked.stdout).toContain(`SUCCESS: ${alerts.length} rules found`);
+    const tested = runPromtool('test', 'rules', RULE_TESTS);
+    expect(tested.status, tested.stdout + tested.stderr).toBe(0);
+    expect(tested.stdout).toContain('SUCCESS');
+  });
+
+  it('when an alert\'s threshold or annotation changes, then its unit test fails (so the pass above means something)', () => {
+    for (const [from, to] of [
+      ['"000005"}[5m])) > 0.05', '"000005"}[5m])) > 0.5'],
+      ['{{ $value | humanizeDuration }} outside', '{{ $value }} outside'],
+    ] as const) {
+      const rules = readFileSync(RULES, 'utf8');
+      expect(rules).toContain(from);
+      writeFileSync(join(scratch, 'alerts.yaml'), rules.replace(from, to));
+      writeFileSync(join(scratch, 'alerts.test.yaml'), readFileSync(RULE_TESTS, 'utf8'));
+      const r = runPromtool('test', 'rules', join(scratch, 'alerts.test.yaml'));
+      expect(r.status, from).toBe(1);
+      expect(r.stdout + r.stderr).toContain('FAILED');
+    }
   });
 
   it('when a rule file is broken, then the check refuses it with the reason (so the checks above can fail)', () => {
