@@ -108,7 +108,7 @@ describe('deploy/prometheus/alerts.yaml', () => {
 
   it('when an alert\'s threshold or annotation changes, then its unit test fails (so the pass above means something)', () => {
     for (const [from, to] of [
-      ['"000005"}[5m])) > 0.05', '"000005"}[5m])) > 0.5'],
+      ['(rate(koogallery_requests_total[5m])) > 0.05', '(rate(koogallery_requests_total[5m])) > 0.5'],
       ['{{ $value | humanizeDuration }} outside', '{{ $value }} outside'],
     ] as const) {
       const rules = readFileSync(RULES, 'utf8');
@@ -123,7 +123,7 @@ describe('deploy/prometheus/alerts.yaml', () => {
 
   it('when a rule file is broken, then the check refuses it with the reason (so the checks above can fail)', () => {
     const bad = join(scratch, 'bad.yaml');
-    writeFileSync(bad, readFileSync(RULES, 'utf8').replace('> 0.05', '> > 0.05'));
+    writeFileSync(bad, readFileSync(RULES, 'utf8').replace('[5m])) > 0.05', '[5m])) > > 0.05'));
     const r = check(bad);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/KooGalleryInternalErrors|parse error/);
