@@ -330,10 +330,6 @@ export async function runB6(ctx: BenchContext | undefined, bundlePath: string): 
               value: Math.max(...results.map((x) => x.floor?.primitives.oursToIt ?? 0)),
               met: undefined,
             },
-          ]
-        : []),
-      ...(results.some((x) => x.floor)
-        ? [
             {
               // What a redesign without a local activity and an upsert per transition could reach (not our code).
               name: 'the SDK replaying update → activity rounds (no local activity, no upsert) / the minimal floor, same lengths',
